@@ -1,0 +1,1 @@
+"""copyavg.cli: the `copyavg` command (thin: parses, calls the library, prints)."""

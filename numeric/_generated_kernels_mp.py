@@ -1,0 +1,358 @@
+# *** GENERATED FILE: DO NOT EDIT ***
+# Rendered by `copyavg derive` from the kernels derived in copyavg.symbolic.kernels.
+# sympy 1.14.0; source expressions sha256 220ee0dcb50d2f14c13290f4ef25295c3908256d73107b2b49f05fd3fcea84eb
+# Regenerate with `copyavg derive`; `copyavg derive --check` verifies this file is fresh.
+"""Generated pair kernels g(C11, C22, C12) and their partial derivatives (mpmath)."""
+
+import mpmath
+from mpmath import atan, atan2, mpf, pi, sqrt
+
+
+def erf2_pair0(C11, C22, C12, D):
+    return 2*atan(C12/sqrt(C11 + C22 + D + 1))/pi
+
+
+def erf2_pair1(C11, C22, C12, D):
+    x0 = C22 + 1
+    x1 = C11 + D + x0
+    x2 = 1/sqrt(x1)
+    x3 = C12*x2
+    x4 = 1/pi
+    x5 = 2*x4
+    x6 = x3*x4/(C12**2 + x1)
+    return (
+        x5*atan(x3),
+        -x0*x6,
+        -x6*(C11 + 1),
+        x2*x5,
+    )
+
+
+def erf2_pair2(C11, C22, C12, D):
+    x0 = C22 + 1
+    x1 = C11 + D + x0
+    x2 = 1/sqrt(x1)
+    x3 = C12*x2
+    x4 = 1/pi
+    x5 = 2*x4
+    x6 = C12**2
+    x7 = x1 + x6
+    x8 = x3*x4/x7
+    x9 = C11 + 1
+    x10 = 3*C11 + 3*C22 + 3*D + x6 + 3
+    x11 = x1**(mpf(-3)/mpf(2))
+    x12 = x11*x4
+    x13 = x0*x12
+    x14 = (mpf(1)/mpf(2))*C12/x7**2
+    x15 = 2*x1
+    x16 = C11*x10
+    x17 = x12*x9
+    return (
+        x5*atan(x3),
+        -x0*x8,
+        -x8*x9,
+        x2*x5,
+        x13*x14*(C22*x10 + x10),
+        x12*x14*(x0*x15 + x0*x16 + x0*x7 - x15*x7),
+        -x13,
+        x14*x17*(x10 + x16),
+        -x17,
+        C12*x11*x5,
+    )
+
+
+def erf2_diag2(q):
+    x0 = 2*q + 1
+    x1 = 1/sqrt(x0)
+    x2 = 2/pi
+    x3 = q + 1
+    return (
+        x2*atan(q*x1),
+        x1*x2/x3,
+        -x2*(3*q + 2)/(x0**(mpf(3)/mpf(2))*x3**2),
+    )
+
+
+def erf_pair0(C11, C22, C12, D):
+    return 2*atan(2*C12/sqrt(2*C11 + 2*C22 + 4*D + 1))/pi
+
+
+def erf_pair1(C11, C22, C12, D):
+    x0 = 1/pi
+    x1 = 2*C11
+    x2 = 2*C22 + 1
+    x3 = 4*D + x1 + x2
+    x4 = 1/sqrt(x3)
+    x5 = C12*x4
+    x6 = 4*x0
+    x7 = x5*x6/(4*C12**2 + x3)
+    return (
+        2*x0*atan(2*x5),
+        -x2*x7,
+        -x7*(x1 + 1),
+        x4*x6,
+    )
+
+
+def erf_pair2(C11, C22, C12, D):
+    x0 = 1/pi
+    x1 = 2*C11
+    x2 = 2*C22
+    x3 = x2 + 1
+    x4 = 4*D + x1 + x3
+    x5 = 1/sqrt(x4)
+    x6 = C12*x5
+    x7 = 4*C12**2
+    x8 = x4 + x7
+    x9 = 4*x0
+    x10 = x6*x9/x8
+    x11 = x1 + 1
+    x12 = 6*C11 + 6*C22 + 12*D + x7 + 3
+    x13 = x4**(mpf(-3)/mpf(2))
+    x14 = x13*x9
+    x15 = x14*x3
+    x16 = C12/x8**2
+    x17 = 2*x4
+    x18 = x1*x12
+    x19 = x11*x14
+    return (
+        2*x0*atan(2*x6),
+        -x10*x3,
+        -x10*x11,
+        x5*x9,
+        x15*x16*(x12*x2 + x12),
+        x14*x16*(x17*x3 - x17*x8 + x18*x3 + x3*x8),
+        -x15,
+        x16*x19*(x12 + x18),
+        -x19,
+        16*C12*x0*x13,
+    )
+
+
+def erf_diag2(q):
+    x0 = 1/pi
+    x1 = 4*q + 1
+    x2 = 1/sqrt(x1)
+    x3 = 2*q
+    x4 = x3 + 1
+    return (
+        2*x0*atan(x2*x3),
+        4*x0*x2/x4,
+        -16*x0*(3*q + 1)/(x1**(mpf(3)/mpf(2))*x4**2),
+    )
+
+
+def relu_pair0(C11, C22, C12, D):
+    x0 = sqrt(D)
+    return (mpf(1)/mpf(4))*(2*C12*atan2(C12, x0) + pi*C12 + 2*x0)/pi
+
+
+def relu_pair1(C11, C22, C12, D):
+    x0 = sqrt(D)
+    x1 = 2*atan2(C12, x0)
+    x2 = (mpf(1)/mpf(4))/pi
+    x3 = x0*x2/(C12**2 + D)
+    return (
+        x2*(C12*x1 + pi*C12 + 2*x0),
+        C22*x3,
+        C11*x3,
+        x2*(x1 + pi),
+    )
+
+
+def relu_pair2(C11, C22, C12, D):
+    x0 = sqrt(D)
+    x1 = 2*atan2(C12, x0)
+    x2 = 1/pi
+    x3 = (mpf(1)/mpf(4))*x2
+    x4 = C12**2
+    x5 = D + x4
+    x6 = x3/x5
+    x7 = x0*x6
+    x8 = -D + x4
+    x9 = 1/x0
+    x10 = x2*x9
+    x11 = (mpf(1)/mpf(8))*x10/x5**2
+    x12 = x11*x8
+    x13 = C12*x6*x9
+    return (
+        x3*(C12*x1 + pi*C12 + 2*x0),
+        C22*x7,
+        C11*x7,
+        x3*(x1 + pi),
+        C22**2*x12,
+        x11*(C11*C22*x8 + 2*D*x5),
+        -C22*x13,
+        C11**2*x12,
+        -C11*x13,
+        (mpf(1)/mpf(2))*x10,
+    )
+
+
+def relu_diag2(q):
+    return (
+        (mpf(1)/mpf(2))*q,
+        mpf(mpf(1)/mpf(2)),
+        mpf(0),
+    )
+
+
+def linear_pair0(C11, C22, C12, D):
+    return C12
+
+
+def linear_pair1(C11, C22, C12, D):
+    return (
+        C12,
+        mpf(0),
+        mpf(0),
+        mpf(1),
+    )
+
+
+def linear_pair2(C11, C22, C12, D):
+    return (
+        C12,
+        mpf(0),
+        mpf(0),
+        mpf(1),
+        mpf(0),
+        mpf(0),
+        mpf(0),
+        mpf(0),
+        mpf(0),
+        mpf(0),
+    )
+
+
+def linear_diag2(q):
+    return (
+        q,
+        mpf(1),
+        mpf(0),
+    )
+
+
+def abs_pair0(C11, C22, C12, D):
+    x0 = sqrt(D)
+    return 2*(C12*atan2(C12, x0) + x0)/pi
+
+
+def abs_pair1(C11, C22, C12, D):
+    x0 = sqrt(D)
+    x1 = atan2(C12, x0)
+    x2 = 1/pi
+    x3 = 2*x2
+    x4 = x0*x2/(C12**2 + D)
+    return (
+        x3*(C12*x1 + x0),
+        C22*x4,
+        C11*x4,
+        x1*x3,
+    )
+
+
+def abs_pair2(C11, C22, C12, D):
+    x0 = sqrt(D)
+    x1 = atan2(C12, x0)
+    x2 = 1/pi
+    x3 = 2*x2
+    x4 = C12**2
+    x5 = D + x4
+    x6 = x2/x5
+    x7 = x0*x6
+    x8 = -mpf(1)/mpf(2)*D + (mpf(1)/mpf(2))*x4
+    x9 = 1/x0
+    x10 = x2*x9/x5**2
+    x11 = x10*x8
+    x12 = C12*x6*x9
+    return (
+        x3*(C12*x1 + x0),
+        C22*x7,
+        C11*x7,
+        x1*x3,
+        C22**2*x11,
+        x10*(C11*C22*x8 + D*x5),
+        -C22*x12,
+        C11**2*x11,
+        -C11*x12,
+        x3*x9,
+    )
+
+
+def abs_diag2(q):
+    return (
+        q,
+        mpf(1),
+        mpf(0),
+    )
+
+
+def leaky_relu_pair0(C11, C22, C12, D):
+    x0 = sqrt(D)
+    return (mpf(1)/mpf(40000))*(19602*C12*atan2(C12, x0) + 10201*pi*C12 + 19602*x0)/pi
+
+
+def leaky_relu_pair1(C11, C22, C12, D):
+    x0 = 10201*pi
+    x1 = sqrt(D)
+    x2 = 19602*atan2(C12, x1)
+    x3 = 1/pi
+    x4 = (mpf(1)/mpf(40000))*x3
+    x5 = (mpf(9801)/mpf(40000))*x1*x3/(C12**2 + D)
+    return (
+        x4*(C12*x0 + C12*x2 + 19602*x1),
+        C22*x5,
+        C11*x5,
+        x4*(x0 + x2),
+    )
+
+
+def leaky_relu_pair2(C11, C22, C12, D):
+    x0 = 10201*pi
+    x1 = sqrt(D)
+    x2 = 19602*atan2(C12, x1)
+    x3 = 1/pi
+    x4 = (mpf(1)/mpf(40000))*x3
+    x5 = C12**2
+    x6 = D + x5
+    x7 = (mpf(9801)/mpf(40000))/x6
+    x8 = C22*x7
+    x9 = x1*x3
+    x10 = C11*x7
+    x11 = -D + x5
+    x12 = x3/x1
+    x13 = (mpf(9801)/mpf(80000))*x12/x6**2
+    x14 = x11*x13
+    x15 = C12*x12
+    return (
+        x4*(C12*x0 + C12*x2 + 19602*x1),
+        x8*x9,
+        x10*x9,
+        x4*(x0 + x2),
+        C22**2*x14,
+        x13*(C11*C22*x11 + 2*D*x6),
+        -x15*x8,
+        C11**2*x14,
+        -x10*x15,
+        (mpf(9801)/mpf(20000))*x12,
+    )
+
+
+def leaky_relu_diag2(q):
+    return (
+        (mpf(10001)/mpf(20000))*q,
+        mpf(mpf(10001)/mpf(20000)),
+        mpf(0),
+    )
+
+
+#: name -> (pair0, pair1, pair2, diag2)
+KERNELS = {
+    "erf2": (erf2_pair0, erf2_pair1, erf2_pair2, erf2_diag2),
+    "erf": (erf_pair0, erf_pair1, erf_pair2, erf_diag2),
+    "relu": (relu_pair0, relu_pair1, relu_pair2, relu_diag2),
+    "linear": (linear_pair0, linear_pair1, linear_pair2, linear_diag2),
+    "abs": (abs_pair0, abs_pair1, abs_pair2, abs_diag2),
+    "leaky_relu": (leaky_relu_pair0, leaky_relu_pair1, leaky_relu_pair2, leaky_relu_diag2),
+}

@@ -1,0 +1,94 @@
+"""Numeric activation registry (NumPy/SciPy and mpmath; never imports SymPy).
+
+Names and parameters mirror ``copyavg.symbolic.activations.ACTIVATIONS``; a test checks that both
+registries list the same activations with the same sigma. ``smooth`` is False when the kernel is
+not twice differentiable everywhere (the piecewise-linear family with ``alpha != beta``: the loss
+is not differentiable at ``w = 0`` and its Hessian does not exist at collinear neurons).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import mpmath
+import numpy as np
+from scipy.special import erf as _erf
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A registered activation.
+
+    Attributes
+    ----------
+    name : registry key.
+    family : ``"erf"`` (``sigma(z) = erf(lam z)``) or ``"piecewise_linear"``
+        (``sigma(z) = alpha min(z, 0) + beta max(z, 0)``).
+    params : ``{"lam": float}`` or ``{"alpha": float, "beta": float}``.
+    odd : sigma(-z) = -sigma(z).
+    smooth : the kernel is C^2 everywhere.
+    kinks : points where sigma is not differentiable (quadrature splits there).
+    """
+
+    name: str
+    family: str
+    params: dict
+    odd: bool
+    smooth: bool
+    kinks: tuple
+
+    def sigma(self, z):
+        """sigma(z) on NumPy arrays."""
+        z = np.asarray(z, dtype=float)
+        if self.family == "erf":
+            return _erf(self.params["lam"] * z)
+        return self.params["alpha"] * np.minimum(z, 0.0) + self.params["beta"] * np.maximum(z, 0.0)
+
+    def sigma_mp(self, z):
+        """sigma(z) at mpmath precision (``params_mp`` keeps exact rationals exact)."""
+        p = self.params_mp()
+        if self.family == "erf":
+            return mpmath.erf(p["lam"] * z)
+        return p["alpha"] * min(z, 0) + p["beta"] * max(z, 0)
+
+    def params_mp(self) -> dict:
+        return {k: _MP_PARAMS[self.name][k]() for k in self.params}
+
+
+def _erf_act(name, lam, lam_mp):
+    _MP_PARAMS[name] = {"lam": lam_mp}
+    return Activation(name, "erf", {"lam": lam}, odd=True, smooth=True, kinks=())
+
+
+def _pl_act(name, alpha, beta, alpha_mp, beta_mp):
+    _MP_PARAMS[name] = {"alpha": alpha_mp, "beta": beta_mp}
+    odd = alpha == beta
+    return Activation(name, "piecewise_linear", {"alpha": alpha, "beta": beta}, odd=odd,
+                      smooth=alpha == beta, kinks=() if alpha == beta else (0.0,))
+
+
+_MP_PARAMS: dict[str, dict[str, Callable[[], mpmath.mpf]]] = {}
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        _erf_act("erf2", 1 / math.sqrt(2), lambda: 1 / mpmath.sqrt(2)),
+        _erf_act("erf", 1.0, lambda: mpmath.mpf(1)),
+        _pl_act("relu", 0.0, 1.0, lambda: mpmath.mpf(0), lambda: mpmath.mpf(1)),
+        _pl_act("linear", 1.0, 1.0, lambda: mpmath.mpf(1), lambda: mpmath.mpf(1)),
+        _pl_act("abs", -1.0, 1.0, lambda: mpmath.mpf(-1), lambda: mpmath.mpf(1)),
+        _pl_act("leaky_relu", 0.01, 1.0, lambda: mpmath.mpf(1) / 100, lambda: mpmath.mpf(1)),
+    )
+}
+
+
+def get_activation(activation: str) -> Activation:
+    """Look up ``activation`` by name, with an error that lists the allowed names."""
+    try:
+        return ACTIVATIONS[activation]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
+        ) from None

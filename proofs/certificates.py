@@ -1,0 +1,61 @@
+"""Certificates: what a theorem check returns.
+
+Follows ``sympy.Expr.equals``: a check answers *proved*, *refuted* (with a witness) or *undecided*
+(with the evidence gathered), never a bare bool, and undecided never counts as proved.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+
+class Status(str, Enum):
+    PROVED = "proved"
+    REFUTED = "refuted"
+    UNDECIDED = "undecided"
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The outcome of checking one theorem.
+
+    Attributes
+    ----------
+    theorem : short id, e.g. ``"kernel-closed-form:erf2"``.
+    statement : the claim in words, with its conventions.
+    assumptions : what the claim assumes.
+    status : proved / refuted / undecided.
+    method : how it was decided (e.g. "exact simplification (SymPy)").
+    residual : the simplified difference (proved: "0") or the witness (refuted).
+    evidence : further facts (numeric checks, sample values), as strings.
+    expected : the status the paper / MATH.md leads us to expect ("proved" for a true claim,
+        "refuted" for a variant that should fail); ``copyavg verify`` fails when they differ.
+    seconds : wall time of the check.
+    """
+
+    theorem: str
+    statement: str
+    assumptions: tuple
+    status: Status
+    method: str
+    residual: str = ""
+    evidence: tuple = field(default_factory=tuple)
+    expected: Status = Status.PROVED
+    seconds: float = 0.0
+
+    @property
+    def as_expected(self) -> bool:
+        return self.status == self.expected and self.status != Status.UNDECIDED
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["status"] = self.status.value
+        d["expected"] = self.expected.value
+        d["assumptions"] = list(self.assumptions)
+        d["evidence"] = list(self.evidence)
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())

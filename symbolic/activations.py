@@ -1,0 +1,93 @@
+"""Symbolic activation registry.
+
+Each activation is one spec carrying its symbolic form sigma(z) and the family it belongs to, so
+that the kernel derivation (``copyavg.symbolic.kernels``) can pick the right route:
+
+* ``erf`` family: ``sigma(z) = erf(lam * z)``; Price's theorem once
+  (``dg/dC12 = E[sigma'(X) sigma'(Y)]`` is a Gaussian integral), then integrate back from the
+  ``C12 = 0`` value.
+* ``piecewise_linear`` family: ``sigma(z) = alpha * min(z, 0) + beta * max(z, 0)`` (ReLU is
+  ``(0, 1)``, linear ``(1, 1)``, |z| ``(-1, 1)``, leaky ReLU ``(s, 1)``); Price's theorem twice
+  (``d2g/dC12^2 = (beta - alpha)^2 E[delta(X) delta(Y)]``), integrated back twice from the values
+  of g and dg/dC12 at ``C12 = 0``.
+
+The registry ``ACTIVATIONS`` is explicit: tests parametrize over it and code generation renders
+one numeric module section per entry. Names match ``copyavg.numeric.activations``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+z = sp.Symbol("z", real=True)
+
+
+@dataclass(frozen=True)
+class SymbolicActivation:
+    """Symbolic description of an activation function.
+
+    Parameters
+    ----------
+    name : registry key (a valid Python identifier; used in generated function names).
+    family : ``"erf"`` or ``"piecewise_linear"``.
+    params : exact family parameters: ``{"lam": ...}`` or ``{"alpha": ..., "beta": ...}``.
+    description : one line for documents.
+    """
+
+    name: str
+    family: str
+    params: dict = field(hash=False)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"activation name must be an identifier, got {self.name!r}")
+        if self.family == "erf":
+            lam = sp.sympify(self.params["lam"])
+            if not (lam.is_positive):
+                raise ValueError(f"{self.name}: erf scale lam must be positive, got {lam}")
+        elif self.family == "piecewise_linear":
+            sp.sympify(self.params["alpha"]), sp.sympify(self.params["beta"])
+        else:
+            raise ValueError(f"{self.name}: unknown family {self.family!r}")
+
+    @property
+    def sigma(self) -> sp.Expr:
+        """sigma(z) as a SymPy expression in the real symbol ``z``."""
+        if self.family == "erf":
+            return sp.erf(sp.sympify(self.params["lam"]) * z)
+        al, be = sp.sympify(self.params["alpha"]), sp.sympify(self.params["beta"])
+        return al * sp.Min(z, 0) + be * sp.Max(z, 0)
+
+    @property
+    def is_odd(self) -> bool:
+        """True when sigma(-z) = -sigma(z) (decided symbolically)."""
+        return sp.simplify(self.sigma.subs(z, -z) + self.sigma) == 0
+
+
+def erf_activation(name: str, lam, description: str = "") -> SymbolicActivation:
+    """``sigma(z) = erf(lam z)``."""
+    return SymbolicActivation(name, "erf", {"lam": sp.nsimplify(lam)}, description)
+
+
+def relu_family(name: str, alpha, beta, description: str = "") -> SymbolicActivation:
+    """``sigma(z) = alpha min(z, 0) + beta max(z, 0)``."""
+    return SymbolicActivation(
+        name, "piecewise_linear", {"alpha": sp.nsimplify(alpha), "beta": sp.nsimplify(beta)},
+        description,
+    )
+
+
+ACTIVATIONS: dict[str, SymbolicActivation] = {
+    a.name: a
+    for a in (
+        erf_activation("erf2", 1 / sp.sqrt(2), "erf(z/sqrt(2)), the paper's 'erf' (MLPGradientFlow: sigmoid2)"),
+        erf_activation("erf", 1, "erf(z)"),
+        relu_family("relu", 0, 1, "max(z, 0)"),
+        relu_family("linear", 1, 1, "z"),
+        relu_family("abs", -1, 1, "|z|"),
+        relu_family("leaky_relu", sp.Rational(1, 100), 1, "max(z, 0) + 0.01 min(z, 0)"),
+    )
+}
