@@ -27,6 +27,22 @@ from ._generated_kernels import KERNELS
 from .activations import Activation, get_activation
 
 
+#: largest squared norm accepted for a student or teacher vector: products C11*C22 of two such
+#: values stay below the float64 overflow threshold (about 1.8e308) inside the kernels.
+MAX_SQUARED_NORM = 1e150
+
+
+class _MaxEntry(dict):
+    """d -> largest |entry| for which a d-vector surely has |w| <= 1e75."""
+
+    def __missing__(self, d):
+        self[d] = v = 1e75 / np.sqrt(d)
+        return v
+
+
+_MAX_ENTRY = _MaxEntry()
+
+
 class NonDifferentiableError(ValueError):
     """The loss has no gradient (or Hessian) at this point; the message says which neurons."""
 
@@ -43,9 +59,23 @@ def _as_array(x, name: str, ndim: int) -> np.ndarray:
     return arr
 
 
+def _check_finite(*arrays) -> None:
+    for arr in arrays:
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(
+                "the loss or its derivatives overflow float64 for these magnitudes of a, W, b, V; "
+                "rescale the outgoing weights (|a_i|, |b_j|) or the vectors"
+            )
+
+
 def _check_student(a, W, d: int):
-    a = _as_array(a, "a", 1)
-    W = _as_array(W, "W", 2)
+    """Shapes only; finiteness is checked on the (rare) failure path, see ``_explain_bad``."""
+    if not isinstance(a, np.ndarray) or a.dtype != np.float64:
+        a = _as_array(a, "a", 1)
+    if not isinstance(W, np.ndarray) or W.dtype != np.float64:
+        W = _as_array(W, "W", 2)
+    if a.ndim != 1:
+        raise ValueError(f"a must be 1-dimensional, got shape {a.shape}")
     if a.shape[0] < 1:
         raise ValueError("a must have at least one entry (n >= 1 student neurons)")
     if W.shape != (a.shape[0], d):
@@ -53,6 +83,18 @@ def _check_student(a, W, d: int):
             f"W must have shape (n, d) = ({a.shape[0]}, {d}) to match a (n,) and V (k, d), got {W.shape}"
         )
     return a, W
+
+
+def _explain_bad(a, W) -> None:
+    """Raise the precise error for inputs that made a result non-finite."""
+    _as_array(a, "a", 1)
+    _as_array(W, "W", 2)
+    norms = np.max(np.abs(W)) * np.linalg.norm(W / np.max(np.abs(W)), axis=1)
+    if norms.max() > 1e75:
+        raise ValueError(
+            f"W: student vectors must have |w_i| <= 1e75 (|w_i|^2 <= {MAX_SQUARED_NORM:g}) so that "
+            f"float64 kernels do not overflow; got |w_i| = {norms.max():.3g}"
+        )
 
 
 class Problem:
@@ -90,6 +132,11 @@ class Problem:
         qv = np.diagonal(Ctt).copy()
         Ctt[np.diag_indices(self.k)] = qv
         self.qv = qv
+        if qv.max() > MAX_SQUARED_NORM:
+            raise ValueError(
+                f"V: teacher vectors must have |v_j| <= 1e75 (|v_j|^2 <= {MAX_SQUARED_NORM:g}) so that "
+                f"float64 kernels do not overflow; got |v_j|^2 = {qv.max():.3g}"
+            )
         Gtt = self._pairs(0, qv, qv, Ctt)[0]
         self.teacher_loss = float(b @ Gtt @ b)  # E[f*(x)^2]
 
@@ -115,8 +162,12 @@ class Problem:
         n = a.shape[0]
         Y = np.concatenate((W, self.V))
         U = np.concatenate((a, -self.b))
+        if not (np.abs(W).max() <= _MAX_ENTRY[self.d] and np.isfinite(a @ a)):  # also NaN/inf
+            _explain_bad(a, W)
         C = W @ Y.T
         qw = np.diagonal(C).copy()  # |w_i|^2 exactly as on the diagonal of W W^T: D_ii = 0
+        if not qw.max() <= MAX_SQUARED_NORM:
+            _explain_bad(a, W)
         qY = np.concatenate((qw, self.qv))
         return a, W, n, Y, U, C, qw, qY
 
@@ -136,7 +187,10 @@ class Problem:
         a, W, n, Y, U, C, qw, qY = self._prepare(a, W)
         G = self._pairs(0, qw, qY, C)[0]
         L = a @ (G @ U) - a @ (G[:, n:] @ self.b) + self.teacher_loss
-        return max(float(L), 0.0) if L > -1e-300 else float(L)
+        if not np.isfinite(L):
+            _explain_bad(a, W)
+            _check_finite(L)
+        return float(L)
 
     def loss_and_gradient(self, a, W):
         """``(L, dL/da, dL/dW)`` with ``dL/da`` of shape (n,) and ``dL/dW`` of shape (n, d)."""
@@ -147,7 +201,10 @@ class Problem:
         L = a @ GU - a @ (G[:, n:] @ self.b) + self.teacher_loss
         ga = 2.0 * GU
         gW = (2.0 * a)[:, None] * (2.0 * (G1 @ U)[:, None] * W + (G3 * U) @ Y)
-        return max(float(L), 0.0) if L > -1e-300 else float(L), ga, gW
+        if not np.isfinite(L + ga.sum() + gW.sum()):
+            _explain_bad(a, W)
+            _check_finite(L, ga, gW)
+        return float(L), ga, gW
 
     def gradient(self, a, W):
         """``(dL/da, dL/dW)``."""
@@ -216,6 +273,9 @@ class Problem:
         B[:, dd, dd] += c1[:, None]
         H4[idx, :, idx, :] = B
         H[n:, n:] = H4.reshape(n * d, n * d)
+        if not np.isfinite(H.sum()):
+            _explain_bad(a, W)
+            _check_finite(H)
         return H
 
 
