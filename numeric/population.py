@@ -162,7 +162,7 @@ class Problem:
         n = a.shape[0]
         Y = np.concatenate((W, self.V))
         U = np.concatenate((a, -self.b))
-        if not (np.abs(W).max() <= _MAX_ENTRY[self.d] and np.isfinite(a @ a)):  # also NaN/inf
+        if not (np.abs(W).max() <= _MAX_ENTRY[self.d] and np.isfinite(a).all()):  # also NaN/inf
             _explain_bad(a, W)
         C = W @ Y.T
         qw = np.diagonal(C).copy()  # |w_i|^2 exactly as on the diagonal of W W^T: D_ii = 0
