@@ -25,6 +25,7 @@ import ctypes
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -78,6 +79,26 @@ def _openblas_info() -> dict:
     return info
 
 
+def _git_state() -> str | None:
+    """Commit of the checkout being measured (and whether numeric/ has uncommitted changes)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", "numeric"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + (" (numeric/ modified)" if dirty else "")
+
+
+def loadavg() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
 def environment() -> dict:
     env = {
         "python": sys.version.split()[0],
@@ -85,6 +106,10 @@ def environment() -> dict:
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
     }
+    git = _git_state()
+    if git:
+        env["git"] = git
+    env["loadavg_1min_start"] = loadavg()
     try:
         env["affinity_cpus"] = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -114,6 +139,13 @@ def environment() -> dict:
 def print_environment(env: dict) -> None:
     print(f"python {env['python']}  numpy {env['numpy']}  {env['machine']}  cpus {env['cpu_count']}"
           + (f" (affinity {env['affinity_cpus']})" if "affinity_cpus" in env else ""))
+    if "git" in env:
+        print(f"copyavg checkout: {env['git']}")
+    la = env.get("loadavg_1min_start")
+    if la is not None:
+        busy = la > 0.5 * (env.get("affinity_cpus") or env["cpu_count"] or 1)
+        print(f"load average (1 min) at start: {la:.2f}"
+              + ("  WARNING: machine busy, figures will be noisy" if busy else ""))
     if "blas_build" in env:
         print(f"BLAS (build): {env['blas_build']}")
     if "threadpools" in env:
@@ -274,6 +306,9 @@ def main(argv=None) -> int:
         new = bench_case(act, size, budget)
         rows.extend(new)
     print_rows(rows)
+    env["loadavg_1min_end"] = loadavg()
+    if env["loadavg_1min_end"] is not None:
+        print(f"\nload average (1 min) at end: {env['loadavg_1min_end']:.2f}")
 
     if args.json:
         with open(args.json, "w") as fh:
