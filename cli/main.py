@@ -56,7 +56,8 @@ def _cmd_verify(args) -> int:
         w = max(len(c.theorem) for c in certs)
         print(f"{'theorem':<{w}}  {'status':<9}  {'expected':<9}  {'time':>6}  method")
         for c in certs:
-            print(f"{c.theorem:<{w}}  {c.status.value:<9}  {c.expected.value:<9}  {c.seconds:6.2f}  {c.method}")
+            exp = c.expected.value if c.expected is not None else "either"
+            print(f"{c.theorem:<{w}}  {c.status.value:<9}  {exp:<9}  {c.seconds:6.2f}  {c.method}")
             if not c.as_expected:
                 print(f"    residual/witness: {c.residual}")
         print(f"{len(certs) - len(bad)}/{len(certs)} as expected")

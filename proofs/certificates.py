@@ -31,7 +31,8 @@ class Certificate:
     residual : the simplified difference (proved: "0") or the witness (refuted).
     evidence : further facts (numeric checks, sample values), as strings.
     expected : the status the paper / MATH.md leads us to expect ("proved" for a true claim,
-        "refuted" for a variant that should fail); ``copyavg verify`` fails when they differ.
+        "refuted" for a variant that should fail), or None for a variant to be settled either
+        way; ``copyavg verify`` fails when they differ, and always on undecided.
     seconds : wall time of the check.
     """
 
@@ -42,17 +43,19 @@ class Certificate:
     method: str
     residual: str = ""
     evidence: tuple = field(default_factory=tuple)
-    expected: Status = Status.PROVED
+    expected: Status | None = Status.PROVED
     seconds: float = 0.0
 
     @property
     def as_expected(self) -> bool:
-        return self.status == self.expected and self.status != Status.UNDECIDED
+        if self.status == Status.UNDECIDED:
+            return False
+        return self.expected is None or self.status == self.expected
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["status"] = self.status.value
-        d["expected"] = self.expected.value
+        d["expected"] = self.expected.value if self.expected is not None else "either"
         d["assumptions"] = list(self.assumptions)
         d["evidence"] = list(self.evidence)
         return d
