@@ -26,7 +26,8 @@ PARTIAL_NAMES = {
 
 def gram_determinant(C11, C22, C12):
     """``max(C11 C22 - C12^2, 0)``: the squared area spanned by w and v, clipped at 0."""
-    D = C11 * C22 - C12 * C12
+    with np.errstate(under="ignore"):  # products below the smallest double are 0: harmless here
+        D = C11 * C22 - C12 * C12
     return np.maximum(D, 0.0, out=D) if isinstance(D, np.ndarray) else max(D, 0.0)
 
 

@@ -170,7 +170,7 @@ def _decide_positive(e) -> tuple[bool | None, str]:
 # --- lstar-increasing-concave --------------------------------------------------------------------
 def _match_asin_form(L):
     """Write ``L = A m + B m^2 asin(C/m)`` with constants A, B, C (C > 0); None if not of that form."""
-    atoms = L.atoms(sp.asin)
+    atoms = [at for at in L.atoms(sp.asin) if at.has(m)]  # constants such as asin(2/3) belong to A
     if len(atoms) != 1:
         return None
     (at,) = atoms
@@ -571,10 +571,26 @@ def optimal_ca_partition(kmax: int = 30, expr=None) -> Certificate:
     )
 
 
+def _derived_lstar(name: str) -> sp.Expr:
+    """L*(m) as derived by copyavg.symbolic.one_neuron (proved equal to the paper's for erf2)."""
+    from copyavg.symbolic.one_neuron import lstar
+
+    return lstar(name)
+
+
+def _renamed(cert: Certificate, suffix: str) -> Certificate:
+    from dataclasses import replace
+
+    return replace(cert, theorem=cert.theorem + suffix)
+
+
 def all_checks() -> dict:
-    """theorem id -> zero-argument callable returning a Certificate."""
+    """theorem id -> zero-argument callable returning a Certificate. The L* used is the one derived
+    from the stationarity equations (copyavg.symbolic.one_neuron), for erf2 and erf."""
     return {
         "ca-loss-additive": ca_loss_additive,
-        "lstar-increasing-concave": lstar_increasing_concave,
-        "optimal-ca-partition": optimal_ca_partition,
+        "lstar-increasing-concave": lambda: lstar_increasing_concave(_derived_lstar("erf2")),
+        "optimal-ca-partition": lambda: optimal_ca_partition(30, _derived_lstar("erf2")),
+        "lstar-increasing-concave:erf": lambda: _renamed(lstar_increasing_concave(_derived_lstar("erf")), ":erf"),
+        "optimal-ca-partition:erf": lambda: _renamed(optimal_ca_partition(30, _derived_lstar("erf")), ":erf"),
     }

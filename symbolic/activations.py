@@ -63,8 +63,10 @@ class SymbolicActivation:
 
     @property
     def is_odd(self) -> bool:
-        """True when sigma(-z) = -sigma(z) (decided symbolically)."""
-        return sp.simplify(self.sigma.subs(z, -z) + self.sigma) == 0
+        """True when sigma(-z) = -sigma(z) (decided symbolically, separately for z > 0; sigma(0) = 0)."""
+        zp = sp.Symbol("zp", positive=True)
+        odd_pos = sp.simplify(self.sigma.subs(z, zp) + self.sigma.subs(z, -zp)) == 0
+        return bool(odd_pos and sp.simplify(self.sigma.subs(z, 0)) == 0)
 
 
 def erf_activation(name: str, lam, description: str = "") -> SymbolicActivation:

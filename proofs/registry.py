@@ -1,0 +1,13 @@
+"""Every theorem check copyavg knows, in the order `copyavg verify` runs them."""
+
+from __future__ import annotations
+
+
+def all_checks() -> dict:
+    """theorem id -> zero-argument callable returning a Certificate."""
+    from . import ca_critical, kernels, one_neuron, optimal_ca
+
+    checks = {}
+    for module in (kernels, one_neuron, ca_critical, optimal_ca):
+        checks.update(module.all_checks())
+    return checks

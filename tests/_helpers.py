@@ -1,0 +1,87 @@
+"""Shared strategies and scales for the numeric tests (not a test module)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from copyavg.numeric import ACTIVATIONS, diag_kernel, pair_kernel
+
+ACT_NAMES = sorted(ACTIVATIONS)
+ERF_FAMILY = [n for n in ACT_NAMES if ACTIVATIONS[n].family == "erf"]
+PL_FAMILY = [n for n in ACT_NAMES if ACTIVATIONS[n].family == "piecewise_linear"]
+ODD = [n for n in ACT_NAMES if ACTIVATIONS[n].odd]
+SMOOTH = [n for n in ACT_NAMES if ACTIVATIONS[n].smooth]
+
+
+@st.composite
+def covariances(draw, log10_norm=(-1.0, 1.0), max_abs_rho=0.99):
+    """``(C11, C22, C12)`` from two norms (log-uniform) and a correlation in the open interval, so
+    ``|C12| < sqrt(C11 C22)`` holds by construction rather than by filtering."""
+    n1 = 10.0 ** draw(st.floats(*log10_norm))
+    n2 = 10.0 ** draw(st.floats(*log10_norm))
+    # |rho| < 1e-100 (but not 0) is left out: C12^2 then underflows, which numpy reports as an
+    # error under the suite's errstate(all="raise"); test_bad_input.py covers that case on its own.
+    rho = draw(st.floats(-max_abs_rho, max_abs_rho).filter(lambda r: r == 0 or abs(r) > 1e-100))
+    return n1 * n1, n2 * n2, rho * n1 * n2
+
+
+def cs_bound(activation, C11, C22):
+    """Cauchy-Schwarz bound ``sqrt(E sigma(X)^2 E sigma(Y)^2)`` on ``|g|``, from ``diag_kernel``."""
+    s1 = float(diag_kernel(activation, C11)[0])
+    s2 = float(diag_kernel(activation, C22)[0])
+    return float(np.sqrt(s1 * s2))
+
+
+@st.composite
+def networks(draw, n_max=3, k_max=3, d_min=1, d_max=4, min_norm=0.1, max_abs_cos=None):
+    """``(a, W, b, V)`` with shapes drawn by hypothesis and entries from a numpy Generator seeded by
+    hypothesis (normal entries: no shrinking to degenerate all-equal rows, which for the
+    piecewise-linear family would be non-differentiable points rejected by a filter).
+
+    Rows have norm >= ``min_norm``; with ``max_abs_cos`` no student row is within that cosine of
+    any other row of ``[W; V]`` (resampled from the same generator, so still reproducible).
+    """
+    n = draw(st.integers(1, n_max))
+    k = draw(st.integers(1, k_max))
+    d = draw(st.integers(d_min, d_max))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    for _ in range(1000):
+        a = rng.normal(size=n)
+        b = rng.normal(size=k)
+        W = rng.normal(size=(n, d))
+        V = rng.normal(size=(k, d))
+        Y = np.concatenate((W, V))
+        norms = np.linalg.norm(Y, axis=1)
+        if norms.min() < min_norm:
+            continue
+        if max_abs_cos is not None:
+            cos = (Y @ Y.T) / np.outer(norms, norms)
+            np.fill_diagonal(cos, 0.0)
+            if np.abs(cos[:n]).max() > max_abs_cos:
+                continue
+        return a, W, b, V
+    raise AssertionError("could not draw a network satisfying the constraints")  # pragma: no cover
+
+
+def loss_scale(activation, a, W, b, V):
+    """``(sum_m |U_m| sqrt(s(|y_m|^2)))^2 >= sum_{m,m'} |U_m U_m' g_mm'|`` (Cauchy-Schwarz): the
+    size of the largest terms that cancel in ``L = U^T G U``, so rounding errors scale with it."""
+    Y = np.concatenate((W, V))
+    U = np.concatenate((a, -np.asarray(b)))
+    s = diag_kernel(activation, np.einsum("ij,ij->i", Y, Y))[0]
+    return float(np.sum(np.abs(U) * np.sqrt(np.broadcast_to(s, U.shape))) ** 2)
+
+
+def gradient_scales(activation, a, W, b, V):
+    """Sums of |terms| of ``dL/da_i = 2 sum_m U_m g_im`` and
+    ``dL/dw_i = 2 a_i sum_m U_m (2 g1_im w_i + g3_im y_m)``: rounding errors scale with these."""
+    Y = np.concatenate((W, V))
+    U = np.concatenate((a, -np.asarray(b)))
+    q = np.einsum("ij,ij->i", Y, Y)
+    g, g1, _, g3 = pair_kernel(activation, q[: len(a), None], q[None, :], W @ Y.T, order=1)
+    sa = 2 * np.abs(g) @ np.abs(U)
+    sW = 2 * np.abs(a)[:, None] * (
+        2 * (np.abs(g1) @ np.abs(U))[:, None] * np.abs(W) + (np.abs(g3) * np.abs(U)) @ np.abs(Y)
+    )
+    return sa, sW
