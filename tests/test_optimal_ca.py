@@ -24,10 +24,12 @@ def certificates():
 
 
 def test_ids():
-    assert set(optimal_ca.all_checks()) == {"ca-loss-additive", "lstar-increasing-concave", "optimal-ca-partition"}
+    assert set(optimal_ca.all_checks()) == {"ca-loss-additive", "lstar-increasing-concave", "optimal-ca-partition",
+                                            "lstar-increasing-concave:erf", "optimal-ca-partition:erf"}
 
 
-@pytest.mark.parametrize("name", ["ca-loss-additive", "lstar-increasing-concave", "optimal-ca-partition"])
+@pytest.mark.parametrize("name", ["ca-loss-additive", "lstar-increasing-concave", "optimal-ca-partition",
+                                  "lstar-increasing-concave:erf", "optimal-ca-partition:erf"])
 def test_certificate_proved(certificates, name):
     cert = certificates[name]
     assert cert.theorem == name
