@@ -1,7 +1,10 @@
 """The ``copyavg`` command.
 
-    copyavg derive [--check] [--docs DIR]     regenerate (or check) the generated numeric code
-    copyavg verify [THEOREM ...] [--json]     run theorem checks, print certificates
+    copyavg derive [--check] [--docs DIR]                 regenerate (or check) the generated code
+    copyavg verify [THEOREM ...] [--json] [--markdown F]  run theorem checks, print certificates
+    copyavg verify --properties [--examples N] [--seed S] property-based run of the numeric kernels
+    copyavg one-neuron --activation ACT --m M [--teacher-norm RHO] [--json]
+    copyavg ca --activation ACT --k K --partition 1,1,3 [--d D] [--json]
 """
 
 from __future__ import annotations
@@ -35,8 +38,18 @@ def _cmd_derive(args) -> int:
     return 0
 
 
+class UsageError(Exception):
+    """Bad command-line arguments: printed as one line, exit code 2."""
+
+
 def _cmd_verify(args) -> int:
-    from copyavg.proofs.kernels import all_checks
+    if args.properties:
+        from copyavg.proofs.properties import cli_properties
+
+        if args.examples < 1:
+            raise UsageError(f"--examples must be a positive integer, got {args.examples}")
+        return cli_properties(args)
+    from copyavg.proofs.registry import all_checks
 
     checks = all_checks()
     selected = list(checks)
@@ -44,8 +57,7 @@ def _cmd_verify(args) -> int:
         selected = [t for t in checks if any(fnmatch.fnmatch(t, pat) or t == pat for pat in args.theorems)]
         unknown = [p for p in args.theorems if not any(fnmatch.fnmatch(t, p) for t in checks)]
         if unknown:
-            print(f"copyavg verify: unknown theorem(s) {unknown}; known: {sorted(checks)}", file=sys.stderr)
-            return 2
+            raise UsageError(f"unknown theorem(s) {unknown}; known: {', '.join(checks)}")
     certs = []
     for t in selected:
         certs.append(checks[t]())
@@ -61,7 +73,88 @@ def _cmd_verify(args) -> int:
             if not c.as_expected:
                 print(f"    residual/witness: {c.residual}")
         print(f"{len(certs) - len(bad)}/{len(certs)} as expected")
+    if args.markdown:
+        _write_markdown(args.markdown, certs)
     return 1 if bad else 0
+
+
+def _write_markdown(path, certs) -> None:
+    lines = ["# copyavg verify: certificates", "",
+             "| theorem | status | expected | method | time (s) |", "|---|---|---|---|---|"]
+    for c in certs:
+        exp = c.expected.value if c.expected is not None else "either"
+        lines.append(f"| `{c.theorem}` | {c.status.value} | {exp} | {c.method} | {c.seconds:.2f} |")
+    lines.append("")
+    for c in certs:
+        lines += [f"## `{c.theorem}`: {c.status.value}", "", f"**Statement.** {c.statement}", "",
+                  "**Assumptions.** " + "; ".join(c.assumptions), "", f"**Method.** {c.method}", "",
+                  f"**Residual / witness.** `{c.residual}`", ""]
+        if c.evidence:
+            lines += ["**Evidence / steps.**", ""] + [f"- {e}" for e in c.evidence] + [""]
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def _cmd_one_neuron(args) -> int:
+    from copyavg.numeric import ACTIVATIONS
+    from copyavg.numeric.one_neuron import one_neuron
+
+    if args.activation not in ACTIVATIONS:
+        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {args.activation!r}")
+    if args.m < 1:
+        raise UsageError(f"--m must be >= 1 (number of teacher neurons), got {args.m}")
+    if args.teacher_norm <= 0:
+        raise UsageError(f"--teacher-norm must be > 0, got {args.teacher_norm}")
+    m = int(args.m) if float(args.m).is_integer() else args.m
+    out = one_neuron(args.activation, m, args.teacher_norm)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, val in out.items():
+            print(f"{key:>18}: {val}")
+    return 0
+
+
+def _cmd_ca(args) -> int:
+    import numpy as np
+
+    from copyavg.numeric import ACTIVATIONS, NonDifferentiableError, Problem
+    from copyavg.numeric.classify import hessian_inertia
+    from copyavg.numeric.one_neuron import ca_configuration, parse_partition
+
+    if args.activation not in ACTIVATIONS:
+        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {args.activation!r}")
+    if args.k < 1:
+        raise UsageError(f"--k must be >= 1, got {args.k}")
+    try:
+        parts = parse_partition(args.partition, args.k)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    d = args.k + 1 if args.d is None else args.d
+    if d < args.k:
+        raise UsageError(f"--d must be >= k = {args.k}, got {d}")
+    a, W, b, V = ca_configuration(args.activation, parts, d=d)
+    P = Problem(b, V, args.activation)
+    L, ga, gW = P.loss_and_gradient(a, W)
+    out = {"activation": args.activation, "k": args.k, "d": d, "partition": list(parts), "loss": L,
+           "grad_max": float(max(np.max(np.abs(ga)), np.max(np.abs(gW))))}
+    try:
+        H = P.hessian(a, W)
+    except NonDifferentiableError as exc:
+        out.update({"hessian_eigs_min": None, "hessian_eigs_max": None, "classification": "nondifferentiable",
+                    "note": str(exc)})
+    else:
+        inert = hessian_inertia(H, a, W, args.activation)
+        out.update({"hessian_eigs_min": inert.eig_min, "hessian_eigs_max": inert.eig_max,
+                    "classification": inert.classification if out["grad_max"] <= 1e-8 else "not-critical",
+                    "inertia": {"negative": inert.n_negative, "zero": inert.n_zero, "positive": inert.n_positive,
+                                "symmetry_zero_modes": inert.n_symmetry_zero, "tol": inert.tol}})
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, val in out.items():
+            print(f"{key:>18}: {val}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,14 +167,36 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="run theorem checks and print certificates")
     v.add_argument("theorems", nargs="*", metavar="THEOREM", help="theorem ids or glob patterns (default: all)")
     v.add_argument("--json", action="store_true", help="print certificates as JSON")
+    v.add_argument("--markdown", metavar="FILE", help="also write the certificates as a Markdown report")
+    v.add_argument("--properties", action="store_true", help="run the hypothesis property suite instead")
+    v.add_argument("--examples", type=int, default=50, help="examples per property (with --properties)")
+    v.add_argument("--seed", type=int, default=0, help="random seed (with --properties)")
     v.set_defaults(func=_cmd_verify)
+    o = sub.add_parser("one-neuron", help="optimal single student neuron against m teacher neurons")
+    o.add_argument("--activation", default="erf2")
+    o.add_argument("--m", type=float, required=True, help="number of teacher neurons (real m >= 1 allowed)")
+    o.add_argument("--teacher-norm", type=float, default=1.0, dest="teacher_norm")
+    o.add_argument("--json", action="store_true")
+    o.set_defaults(func=_cmd_one_neuron)
+    c = sub.add_parser("ca", help="build a copy-average configuration and classify it")
+    c.add_argument("--activation", default="erf2")
+    c.add_argument("--k", type=int, required=True, help="number of teacher neurons")
+    c.add_argument("--partition", required=True, help="group sizes, e.g. 1,1,3 (must sum to k)")
+    c.add_argument("--d", type=int, default=None, help="input dimension (default k + 1)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=_cmd_ca)
     return p
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    rc = args.func(args)
+    try:
+        rc = args.func(args)
+    except UsageError as exc:
+        print(f"copyavg {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     if not getattr(args, "json", False):
         print(f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     return rc

@@ -5,7 +5,7 @@
 """Generated pair kernels g(C11, C22, C12) and their partial derivatives (mpmath)."""
 
 import mpmath
-from mpmath import atan, atan2, mpf, pi, sqrt
+from mpmath import asin, atan, atan2, mpf, nan, pi, sqrt
 
 
 def erf2_pair0(C11, C22, C12, D):
@@ -70,6 +70,18 @@ def erf2_diag2(q):
         x2*atan(q*x1),
         x1*x2/x3,
         -x2*(3*q + 2)/(x0**(mpf(3)/mpf(2))*x3**2),
+    )
+
+
+def erf2_one_neuron(m, rho):
+    x0 = rho**2
+    x1 = 1/(m*x0 + m - x0)
+    x2 = x0/(x0 + 1)
+    return (
+        x0*x1,
+        m,
+        m*rho*sqrt(x1),
+        -2*m*(m*asin(x2/m) - asin(x2))/pi,
     )
 
 
@@ -142,6 +154,19 @@ def erf_diag2(q):
     )
 
 
+def erf_one_neuron(m, rho):
+    x0 = rho**2
+    x1 = 2*x0
+    x2 = 1/(m*x1 + m - x1)
+    x3 = x1/(x1 + 1)
+    return (
+        x0*x2,
+        m,
+        m*rho*sqrt(x2),
+        -2*m*(m*asin(x3/m) - asin(x3))/pi,
+    )
+
+
 def relu_pair0(C11, C22, C12, D):
     x0 = sqrt(D)
     return (mpf(1)/mpf(4))*(2*C12*atan2(C12, x0) + pi*C12 + 2*x0)/pi
@@ -197,6 +222,19 @@ def relu_diag2(q):
     )
 
 
+def relu_one_neuron(m, rho):
+    x0 = sqrt(m)
+    x1 = m - 1
+    x2 = 2*sqrt(x1) + 2*asin(1/x0) + pi
+    x3 = pi**2
+    return (
+        mpf(nan),
+        mpf(nan),
+        (mpf(1)/mpf(2))*rho*x0*x2/pi,
+        (mpf(1)/mpf(8))*m*rho**2*(4*pi*x1 - x2**2 + 4*x3)/x3,
+    )
+
+
 def linear_pair0(C11, C22, C12, D):
     return C12
 
@@ -229,6 +267,15 @@ def linear_diag2(q):
     return (
         q,
         mpf(1),
+        mpf(0),
+    )
+
+
+def linear_one_neuron(m, rho):
+    return (
+        mpf(nan),
+        mpf(nan),
+        sqrt(m)*rho,
         mpf(0),
     )
 
@@ -285,6 +332,19 @@ def abs_diag2(q):
         q,
         mpf(1),
         mpf(0),
+    )
+
+
+def abs_one_neuron(m, rho):
+    x0 = sqrt(m)
+    x1 = m - 1
+    x2 = sqrt(x1) + asin(1/x0)
+    x3 = pi**2
+    return (
+        mpf(nan),
+        mpf(nan),
+        2*rho*x0*x2/pi,
+        m*rho**2*(2*pi*x1 - 4*x2**2 + x3)/x3,
     )
 
 
@@ -347,6 +407,19 @@ def leaky_relu_diag2(q):
     )
 
 
+def leaky_relu_one_neuron(m, rho):
+    x0 = sqrt(m)
+    x1 = m - 1
+    x2 = 19602*sqrt(x1) + 19602*asin(1/x0) + 10201*pi
+    x3 = pi**2
+    return (
+        mpf(nan),
+        mpf(nan),
+        (mpf(1)/mpf(20002))*rho*x0*x2/pi,
+        (mpf(1)/mpf(800080000))*m*rho**2*(392079204*pi*x1 - x2**2 + 400080004*x3)/x3,
+    )
+
+
 #: name -> (pair0, pair1, pair2, diag2)
 KERNELS = {
     "erf2": (erf2_pair0, erf2_pair1, erf2_pair2, erf2_diag2),
@@ -355,4 +428,14 @@ KERNELS = {
     "linear": (linear_pair0, linear_pair1, linear_pair2, linear_diag2),
     "abs": (abs_pair0, abs_pair1, abs_pair2, abs_diag2),
     "leaky_relu": (leaky_relu_pair0, leaky_relu_pair1, leaky_relu_pair2, leaky_relu_diag2),
+}
+
+#: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed)
+ONE_NEURON = {
+    "erf2": erf2_one_neuron,
+    "erf": erf_one_neuron,
+    "relu": relu_one_neuron,
+    "linear": linear_one_neuron,
+    "abs": abs_one_neuron,
+    "leaky_relu": leaky_relu_one_neuron,
 }

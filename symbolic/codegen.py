@@ -48,10 +48,12 @@ def _printer(backend: str):
     return _NumpyPrinter() if backend == "numpy" else _MpPrinter()
 
 
-def _render_function(fname: str, args: tuple, exprs: list, backend: str) -> str:
+def _render_function(fname: str, args: tuple, exprs: list, backend: str, allow_nan: bool = False) -> str:
     for e in exprs:
         if e.has(*_FORBIDDEN):
             raise ValueError(f"{fname}: expression contains case analysis, not printable: {e}")
+        if allow_nan and e is sp.nan:
+            continue
         if e.has(sp.zoo, sp.nan, sp.oo):
             raise ValueError(f"{fname}: expression contains infinities: {e}")
     pr = _printer(backend)
@@ -101,7 +103,7 @@ def render(backend: str) -> str:
     if backend == "numpy":
         header += [
             "import numpy",
-            "from numpy import arctan, arctan2, pi, sqrt",
+            "from numpy import arcsin, arctan, arctan2, nan, pi, sqrt",
             "",
             "",
             "def _full(like, value):",
@@ -110,10 +112,11 @@ def render(backend: str) -> str:
     else:
         header += [
             "import mpmath",
-            "from mpmath import atan, atan2, mpf, pi, sqrt",
+            "from mpmath import asin, atan, atan2, mpf, nan, pi, sqrt",
         ]
     body = []
     table = []
+    one_table = []
     pair_args = (C11, C22, C12, D)
     for name in ACTIVATIONS:
         k = derive_kernel(name)
@@ -126,8 +129,18 @@ def render(backend: str) -> str:
         body.append(_render_function(fname, (q,), [k.diag[n] for n in DIAG_PARTIALS], backend))
         fns.append(fname)
         table.append(f'    "{name}": ({", ".join(fns)}),')
+        # one-neuron solution (copyavg.symbolic.one_neuron): (|w|^2, a, a|w|, L*) in (m, rho)
+        from .one_neuron import m as m_sym, rho as rho_sym, solution
+
+        sol = solution(name)
+        outs = [sol[key] if sol[key] is not None else sp.nan for key in ("norm2", "a", "ar", "loss")]
+        fname = f"{name}_one_neuron"
+        body.append(_render_function(fname, (m_sym, rho_sym), outs, backend, allow_nan=True))
+        one_table.append(f'    "{name}": {fname},')
     text = "\n".join(header) + "\n\n\n" + "\n\n".join(body) + "\n\n"
     text += "#: name -> (pair0, pair1, pair2, diag2)\nKERNELS = {\n" + "\n".join(table) + "\n}\n"
+    text += ("\n#: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed)\n"
+             "ONE_NEURON = {\n" + "\n".join(one_table) + "\n}\n")
     return text
 
 

@@ -1,0 +1,98 @@
+"""The one-neuron optimum and copy-average (CA) configurations, numerically.
+
+``one_neuron(activation, m, teacher_norm)`` evaluates the closed form derived and proved in
+``copyavg.symbolic.one_neuron`` / ``copyavg.proofs.one_neuron`` (rendered into the generated
+module): one student neuron against m teacher neurons ``v_j = rho e_j``, ``b_j = 1``, loss
+``E[(f - f*)^2]`` (no 1/2). For the piecewise-linear family only ``a |w|`` is fixed; we report
+``|w| = 1`` by convention there (``closed_form`` is True in both cases: the values are exact
+closed forms, not optimiser output).
+
+``ca_configuration(activation, partition, d=None, teacher_norm=1)`` builds the CA point for a
+partition of ``k = sum(partition)`` teacher neurons (consecutive groups), teacher ``V = rho I``
+padded to ``d = k + 1`` columns by default, ``b = 1``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._generated_kernels import ONE_NEURON
+from .activations import get_activation
+
+
+def _check_m(m) -> float:
+    try:
+        mf = float(m)
+    except (TypeError, ValueError):
+        raise ValueError(f"m must be a real number >= 1, got {m!r}") from None
+    if not math.isfinite(mf) or mf < 1:
+        raise ValueError(f"m must be a real number >= 1 (number of teacher neurons), got {m!r}")
+    return mf
+
+
+def _check_rho(rho) -> float:
+    try:
+        rf = float(rho)
+    except (TypeError, ValueError):
+        raise ValueError(f"teacher_norm must be a positive real, got {rho!r}") from None
+    if not math.isfinite(rf) or rf <= 0:
+        raise ValueError(f"teacher_norm must be a positive real, got {rho!r}")
+    return rf
+
+
+def one_neuron(activation: str, m, teacher_norm=1.0) -> dict:
+    """Optimal single student neuron against ``m`` teacher neurons of norm ``teacher_norm``.
+
+    Returns ``{"activation", "m", "teacher_norm", "norm", "a", "loss", "closed_form"}`` with
+    ``norm = |w|``; for the piecewise-linear family ``norm = 1`` and ``a = a|w|`` (only the
+    product is fixed; key ``"only_product_fixed": True``).
+    """
+    act = get_activation(activation)
+    mf, rf = _check_m(m), _check_rho(teacher_norm)
+    norm2, a, ar, loss = (float(x) for x in ONE_NEURON[act.name](mf, rf))
+    out = {"activation": act.name, "m": m, "teacher_norm": rf}
+    if math.isnan(norm2):
+        out.update({"norm": 1.0, "a": ar, "loss": loss, "closed_form": True, "only_product_fixed": True})
+    else:
+        out.update({"norm": math.sqrt(norm2), "a": a, "loss": loss, "closed_form": True})
+    return out
+
+
+def parse_partition(partition, k=None) -> tuple[int, ...]:
+    """A partition given as "1,1,3" or a sequence of positive integers; checks it sums to k."""
+    if isinstance(partition, str):
+        try:
+            parts = tuple(int(p) for p in partition.replace(" ", "").split(",") if p)
+        except ValueError:
+            raise ValueError(f"partition must be comma-separated positive integers, got {partition!r}") from None
+    else:
+        parts = tuple(int(p) for p in partition)
+    if not parts or any(p < 1 for p in parts):
+        raise ValueError(f"partition must be non-empty positive integers (group sizes m_i >= 1), got {partition!r}")
+    if k is not None and sum(parts) != k:
+        raise ValueError(f"partition {','.join(map(str, parts))} sums to {sum(parts)}, not k = {k}")
+    return parts
+
+
+def ca_configuration(activation: str, partition, d=None, teacher_norm=1.0):
+    """``(a, W, b, V)`` of the CA point: group i covers teacher neurons ``sum(m_<i) .. sum(m_<=i)-1``."""
+    parts = parse_partition(partition)
+    k = sum(parts)
+    d = k + 1 if d is None else int(d)
+    if d < k:
+        raise ValueError(f"d must be >= k = {k} (orthonormal teacher directions), got {d}")
+    rf = _check_rho(teacher_norm)
+    V = np.zeros((k, d))
+    V[np.arange(k), np.arange(k)] = rf
+    b = np.ones(k)
+    a = np.empty(len(parts))
+    W = np.zeros((len(parts), d))
+    start = 0
+    for i, mi in enumerate(parts):
+        sol = one_neuron(activation, mi, rf)
+        a[i] = sol["a"]
+        W[i, start:start + mi] = sol["norm"] / math.sqrt(mi)
+        start += mi
+    return a, W, b, V
