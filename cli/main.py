@@ -31,10 +31,18 @@ def _cmd_derive(args) -> int:
         for path in write_generated():
             print(f"wrote {path}")
     if args.docs:
+        from pathlib import Path
+
+        from copyavg.proofs.registry import all_checks
+        from copyavg.proofs.report import write_markdown
         from copyavg.symbolic.docs import write_docs
 
         for path in write_docs(args.docs):
             print(f"wrote {path}")
+        proofs_md = Path(args.docs) / "proofs.md"
+        write_markdown(proofs_md, [check() for check in all_checks().values()],
+                       title="Proofs: the paper's claims machine-checked, step by step")
+        print(f"wrote {proofs_md}")
     return 0
 
 
@@ -74,25 +82,10 @@ def _cmd_verify(args) -> int:
                 print(f"    residual/witness: {c.residual}")
         print(f"{len(certs) - len(bad)}/{len(certs)} as expected")
     if args.markdown:
-        _write_markdown(args.markdown, certs)
+        from copyavg.proofs.report import write_markdown
+
+        write_markdown(args.markdown, certs)
     return 1 if bad else 0
-
-
-def _write_markdown(path, certs) -> None:
-    lines = ["# copyavg verify: certificates", "",
-             "| theorem | status | expected | method | time (s) |", "|---|---|---|---|---|"]
-    for c in certs:
-        exp = c.expected.value if c.expected is not None else "either"
-        lines.append(f"| `{c.theorem}` | {c.status.value} | {exp} | {c.method} | {c.seconds:.2f} |")
-    lines.append("")
-    for c in certs:
-        lines += [f"## `{c.theorem}`: {c.status.value}", "", f"**Statement.** {c.statement}", "",
-                  "**Assumptions.** " + "; ".join(c.assumptions), "", f"**Method.** {c.method}", "",
-                  f"**Residual / witness.** `{c.residual}`", ""]
-        if c.evidence:
-            lines += ["**Evidence / steps.**", ""] + [f"- {e}" for e in c.evidence] + [""]
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
 
 
 def _cmd_one_neuron(args) -> int:
