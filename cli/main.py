@@ -5,6 +5,8 @@
     copyavg verify --properties [--examples N] [--seed S] property-based run of the numeric kernels
     copyavg one-neuron --activation ACT --m M [--teacher-norm RHO] [--json]
     copyavg ca --activation ACT --k K --partition 1,1,3 [--d D] [--json]
+    copyavg pnc [--activation ACT] --k K --n N [--d D] [--json]
+    copyavg thresholds [--activation ACT] --k K [--json]
 """
 
 from __future__ import annotations
@@ -150,6 +152,53 @@ def _cmd_ca(args) -> int:
     return 0
 
 
+def _check_kn(args, need_n_lt_k=True):
+    from copyavg.numeric import ACTIVATIONS
+
+    if args.activation not in ACTIVATIONS:
+        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {args.activation!r}")
+    if args.k < 2:
+        raise UsageError(f"--k must be >= 2, got {args.k}")
+    n = getattr(args, "n", None)
+    if n is not None and not (1 <= n < args.k):
+        raise UsageError(f"--n must satisfy 1 <= n < k = {args.k}, got {n}")
+    d = getattr(args, "d", None)
+    if d is not None and d < args.k:
+        raise UsageError(f"--d must be >= k = {args.k}, got {d}")
+
+
+def _cmd_pnc(args) -> int:
+    from copyavg.numeric.pnc import solve_pnc
+
+    _check_kn(args)
+    p = solve_pnc(args.k, args.n, args.d, args.activation)
+    out = p.to_dict()
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, val in out.items():
+            print(f"{key:>18}: {val}")
+    return 0
+
+
+def _cmd_thresholds(args) -> int:
+    from copyavg.numeric.pnc import summarize_thresholds, threshold_table
+
+    _check_kn(args)
+    rows = threshold_table(args.k, args.activation)
+    summary = summarize_thresholds(rows)
+    if args.json:
+        print(json.dumps({"k": args.k, "activation": args.activation, "rows": rows, "summary": summary}))
+        return 0
+    print(f"{'n':>4} {'n/k':>6} {'P-n-C loss':>14} {'P-n-C':>10} {'opt-CA loss':>14} {'opt-CA':>10}")
+    for r in rows:
+        print(f"{r['n']:>4} {r['n_over_k']:6.3f} {r['pnc_loss']:14.10f} {r['pnc_type']:>10} "
+              f"{r['ca_loss']:14.10f} {r['ca_type']:>10}")
+    for key, val in summary.items():
+        print(f"{key}: {val}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="copyavg", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -178,6 +227,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--d", type=int, default=None, help="input dimension (default k + 1)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_cmd_ca)
+    pn = sub.add_parser("pnc", help="solve the perturbed n-copy family and classify the point")
+    pn.add_argument("--activation", default="erf2")
+    pn.add_argument("--k", type=int, required=True)
+    pn.add_argument("--n", type=int, required=True)
+    pn.add_argument("--d", type=int, default=None, help="input dimension (default k + 1)")
+    pn.add_argument("--json", action="store_true")
+    pn.set_defaults(func=_cmd_pnc)
+    th = sub.add_parser("thresholds", help="P-n-C vs optimal CA along n/k: types and loss crossing")
+    th.add_argument("--activation", default="erf2")
+    th.add_argument("--k", type=int, required=True)
+    th.add_argument("--json", action="store_true")
+    th.set_defaults(func=_cmd_thresholds)
     return p
 
 

@@ -1,0 +1,167 @@
+r"""The perturbed n-copy (P-n-C) family and the optimal copy-average point along n/k.
+
+Teacher ``v_j = e_j`` (j = 1..k, d >= k), ``b_j = 1``; student (n < k neurons)
+
+    w_i = alpha v_i + gamma sum_{j <= n, j != i} v_j + beta sum_{j > n} v_j,    a_i = c.
+
+The family is the fixed-point set of the symmetries that permute student neurons together with
+the first n teacher neurons and permute the remaining k - n teacher neurons, so (principle of
+symmetric criticality) a critical point of the loss restricted to the family is a critical point
+of the full loss; we check that by the full gradient anyway. The embedding
+``(alpha, beta, gamma, c) -> (a, W)`` is linear, so the reduced gradient and Hessian are
+``P^T grad L`` and ``P^T H P`` with the exact full-network derivatives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from .classify import hessian_inertia
+from .one_neuron import ca_configuration
+from .population import Problem
+
+PARAMS = ("alpha", "beta", "gamma", "c")
+
+
+def _check_sizes(k, n, d):
+    for name, v in (("k", k), ("n", n)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if n >= k:
+        raise ValueError(f"n must be < k for a perturbed n-copy point (n = {n}, k = {k})")
+    d = k + 1 if d is None else d
+    if not isinstance(d, (int, np.integer)) or d < k:
+        raise ValueError(f"d must be an integer >= k = {k}, got {d!r}")
+    return int(k), int(n), int(d)
+
+
+def embedding(k: int, n: int, d: int) -> np.ndarray:
+    """P with theta = (a, W row by row) = P @ (alpha, beta, gamma, c)."""
+    N = n + n * d
+    P = np.zeros((N, 4))
+    P[:n, 3] = 1.0
+    for i in range(n):
+        row = n + i * d
+        P[row + i, 0] = 1.0
+        for j in range(n):
+            if j != i:
+                P[row + j, 2] = 1.0
+        P[row + n:row + k, 1] = 1.0
+    return P
+
+
+def unpack(x, k, n, d):
+    theta = embedding(k, n, d) @ np.asarray(x, float)
+    return theta[:n], theta[n:].reshape(n, d)
+
+
+@dataclass(frozen=True)
+class PncPoint:
+    k: int
+    n: int
+    d: int
+    activation: str
+    alpha: float
+    beta: float
+    gamma: float
+    c: float
+    loss: float
+    grad_max: float
+    classification: str
+    eig_min: float
+    eig_max: float
+
+    def to_dict(self) -> dict:
+        return {"loss": self.loss, "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma, "c": self.c,
+                "grad_max": self.grad_max, "classification": self.classification,
+                "hessian_eigs_min": self.eig_min, "hessian_eigs_max": self.eig_max,
+                "k": self.k, "n": self.n, "d": self.d, "activation": self.activation}
+
+
+def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0=None, tol: float = 1e-13) -> PncPoint:
+    """Solve the 4-unknown symmetric system for the P-n-C point (start: the n-copy point)."""
+    k, n, d = _check_sizes(k, n, d)
+    V = np.eye(k, d)
+    b = np.ones(k)
+    prob = Problem(b, V, activation)
+    P = embedding(k, n, d)
+
+    def loss(x):
+        a, W = unpack(x, k, n, d)
+        return prob.loss(a, W)
+
+    def fun(x):
+        a, W = unpack(x, k, n, d)
+        _, ga, gW = prob.loss_and_gradient(a, W)
+        return P.T @ np.concatenate([ga, gW.ravel()])
+
+    def jac(x):
+        a, W = unpack(x, k, n, d)
+        return P.T @ prob.hessian(a, W) @ P
+
+    # descend within the family from the n-copy point (alpha = c = 1, beta = gamma = 0): the
+    # P-n-C point is the minimum of the loss restricted to the family next to it
+    x = np.array([1.0, 0.0, 0.0, 1.0] if x0 is None else x0, float)
+    sol = optimize.minimize(loss, x, jac=fun, hess=jac, method="trust-exact", options={"gtol": tol})
+    x = sol.x
+    for _ in range(5):  # Newton refinement with the exact reduced Hessian
+        r = fun(x)
+        if np.max(np.abs(r)) <= tol:
+            break
+        x = x - np.linalg.lstsq(jac(x), r, rcond=None)[0]
+    a, W = unpack(x, k, n, d)
+    L, ga, gW = prob.loss_and_gradient(a, W)
+    gmax = float(max(np.max(np.abs(ga)), np.max(np.abs(gW))))
+    inert = hessian_inertia(prob.hessian(a, W), a, W, activation)
+    cls = inert.classification if gmax <= 1e-8 else "not-critical"
+    return PncPoint(k, n, d, activation, *map(float, x), float(L), gmax, cls, inert.eig_min, inert.eig_max)
+
+
+def optimal_ca_point(k: int, n: int, d: int | None = None, activation: str = "erf2") -> dict:
+    """Loss, gradient and classification of the optimal CA point (n - 1 copies, one average)."""
+    if not isinstance(n, (int, np.integer)) or not isinstance(k, (int, np.integer)) or not 1 <= n <= k:
+        raise ValueError(f"need integers 1 <= n <= k, got n = {n!r}, k = {k!r}")
+    d = k + 1 if d is None else d
+    parts = (1,) * (n - 1) + (k - n + 1,)
+    a, W, b, V = ca_configuration(activation, parts, d=d)
+    prob = Problem(b, V, activation)
+    L, ga, gW = prob.loss_and_gradient(a, W)
+    inert = hessian_inertia(prob.hessian(a, W), a, W, activation)
+    gmax = float(max(np.max(np.abs(ga)), np.max(np.abs(gW))))
+    return {"loss": float(L), "grad_max": gmax, "classification": inert.classification,
+            "eig_min": inert.eig_min, "partition": list(parts)}
+
+
+def threshold_table(k: int, activation: str = "erf2", ns=None) -> list[dict]:
+    """For each n: P-n-C and optimal-CA loss and type; the caller reads off where they change."""
+    ns = range(1, k) if ns is None else ns
+    rows = []
+    for n in ns:
+        p = solve_pnc(k, n, activation=activation)
+        ca = optimal_ca_point(k, n, activation=activation)
+        rows.append({"n": n, "n_over_k": n / k, "pnc_loss": p.loss, "pnc_type": p.classification,
+                     "pnc_eig_min": p.eig_min, "ca_loss": ca["loss"], "ca_type": ca["classification"],
+                     "ca_eig_min": ca["eig_min"], "pnc_grad_max": p.grad_max, "ca_grad_max": ca["grad_max"]})
+    return rows
+
+
+def summarize_thresholds(rows: list[dict]) -> dict:
+    """Where the P-n-C / optimal-CA types change and where the P-n-C loss drops below the CA loss."""
+    def changes(key):
+        out = []
+        for r0, r1 in zip(rows, rows[1:]):
+            if r0[key] != r1[key]:
+                out.append(f"{r0[key]} (n = {r0['n']}) -> {r1[key]} (n = {r1['n']})")
+        return out
+
+    def sign(r):  # equal within float64 summation error (e.g. n = 1, where P-n-C is the CA point)
+        diff = r["pnc_loss"] - r["ca_loss"]
+        return 0 if abs(diff) <= 1e-12 * max(1.0, abs(r["ca_loss"])) else (1 if diff > 0 else -1)
+
+    cross = [f"between n = {r0['n']} and n = {r1['n']}" for r0, r1 in zip(rows, rows[1:])
+             if sign(r0) * sign(r1) < 0]
+    return {"pnc_type_changes": changes("pnc_type"), "ca_type_changes": changes("ca_type"),
+            "loss_crossings": cross}

@@ -1,0 +1,113 @@
+"""P-n-C family and thresholds vs an independent high-precision computation.
+
+The independent route writes the loss restricted to the family directly from the kernel (no
+full network): with q = alpha^2 + (n-1) gamma^2 + (k-n) beta^2 and
+C = 2 alpha gamma + (n-2) gamma^2 + (k-n) beta^2 (student-student overlap),
+
+    L = n c^2 s(q) + n(n-1) c^2 g(q, q, C)
+        - 2 c n [ g(q, 1, alpha) + (n-1) g(q, 1, gamma) + (k-n) g(q, 1, beta) ] + k s(1),
+
+and solves its stationarity equations with mpmath at 40 digits (numerical derivatives by
+mpmath.diff at that precision).
+"""
+
+import json
+
+import mpmath
+import numpy as np
+import pytest
+
+from copyavg.cli.main import main as cli
+from copyavg.numeric.mp import gradient_mp, pair_kernel_mp
+from copyavg.numeric.pnc import optimal_ca_point, solve_pnc, summarize_thresholds, threshold_table, unpack
+
+
+def _reduced_loss_mp(k, n, x, act="erf2"):
+    al, be, ga, c = x
+    g = lambda a, b, cc: pair_kernel_mp(act, a, b, cc, 0)  # noqa: E731
+    q = al**2 + (n - 1) * ga**2 + (k - n) * be**2
+    C = 2 * al * ga + (n - 2) * ga**2 + (k - n) * be**2
+    return (n * c**2 * g(q, q, q) + n * (n - 1) * c**2 * g(q, q, C)
+            - 2 * c * n * (g(q, 1, al) + (n - 1) * g(q, 1, ga) + (k - n) * g(q, 1, be)) + k * g(1, 1, 1))
+
+
+def _solve_mp(k, n, x0, dps=40):
+    with mpmath.workdps(dps):
+        f = lambda *x: _reduced_loss_mp(k, n, x)  # noqa: E731
+        grad = lambda *x: [mpmath.diff(f, x, tuple(int(i == j) for j in range(4))) for i in range(4)]  # noqa: E731
+        x = [mpmath.mpf(v) for v in x0]
+        for _ in range(6):
+            x = list(mpmath.findroot(grad, x, tol=mpmath.mpf(10) ** (-2 * dps), verify=False))
+        return x, f(*x), max(abs(v) for v in grad(*x))
+
+
+@pytest.mark.parametrize("k,n", [(10, 5), (10, 8), pytest.param(50, 25, marks=pytest.mark.slow)])
+def test_pnc_matches_independent_reduced_solution(capsys, k, n):
+    assert cli(["pnc", "--k", str(k), "--n", str(n), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # start the independent solver 1e-3 away from the reported point: it must find the same root
+    x0 = [out["alpha"] + 1e-3, out["beta"] - 1e-3, out["gamma"] + 1e-3, out["c"] * 1.001]
+    x, L, res = _solve_mp(k, n, x0)
+    assert res < 1e-25
+    for name, v in zip(("alpha", "beta", "gamma", "c"), x):
+        # float64 Newton on a well-conditioned 4x4 system: ~1e-13 agreement expected
+        assert abs(out[name] - float(v)) < 1e-10, name
+    assert abs(out["loss"] - float(L)) < 1e-13 * max(1.0, float(L))
+    assert out["grad_max"] < 1e-12  # a critical point of the full loss, not only of the family
+
+
+def _mp_min_eig(k, n, x_or_point, dps=30, h="1e-12"):
+    """Smallest Hessian eigenvalue by central differences of the 30-digit full gradient."""
+    a, W = x_or_point
+    b = [1] * k
+    V = np.eye(k, k + 1)
+    nn, d = W.shape
+    theta = [mpmath.mpf(v) for v in np.concatenate([a, W.ravel()])]
+    N = len(theta)
+    H = np.zeros((N, N))
+    with mpmath.workdps(dps):
+        hh = mpmath.mpf(h)
+        for col in range(N):
+            grads = []
+            for sgn in (1, -1):
+                th = list(theta)
+                th[col] += sgn * hh
+                ga, gW = gradient_mp(th[:nn], [th[nn + i * d:nn + (i + 1) * d] for i in range(nn)], b, V, "erf2", dps)
+                grads.append(ga + [v for row in gW for v in row])
+            H[:, col] = [float((p - m) / (2 * hh)) for p, m in zip(*grads)]
+    return float(np.linalg.eigvalsh(0.5 * (H + H.T))[0])
+
+
+@pytest.mark.slow
+def test_threshold_table_k10_against_high_precision_eigenvalues():
+    rows = threshold_table(10)
+    summary = summarize_thresholds(rows)
+    assert summary["loss_crossings"] and summary["ca_type_changes"]
+    from copyavg.numeric.one_neuron import ca_configuration
+
+    for r in rows:
+        if r["n"] == 1:
+            continue
+        p = solve_pnc(10, r["n"])
+        lam = _mp_min_eig(10, r["n"], unpack([p.alpha, p.beta, p.gamma, p.c], 10, r["n"], 11))
+        # the sign decides minimum vs saddle; the float eigenvalue agrees to ~1e-9 (FD error ~h^2)
+        assert abs(lam - r["pnc_eig_min"]) < 1e-8
+        assert (lam < 0) == (r["pnc_type"] == "saddle")
+        a, W, b, V = ca_configuration("erf2", (1,) * (r["n"] - 1) + (10 - r["n"] + 1,))
+        lam_ca = _mp_min_eig(10, r["n"], (a, W))
+        assert abs(lam_ca - r["ca_eig_min"]) < 1e-8
+        assert (lam_ca < 0) == (r["ca_type"] == "saddle")
+
+
+def test_optimal_ca_point_loss_is_lstar():
+    from copyavg.numeric.one_neuron import one_neuron
+
+    for n in (1, 3, 9):
+        assert abs(optimal_ca_point(10, n)["loss"] - one_neuron("erf2", 10 - n + 1)["loss"]) < 1e-13
+
+
+def test_bad_sizes():
+    with pytest.raises(ValueError, match="n must be < k"):
+        solve_pnc(5, 5)
+    with pytest.raises(ValueError, match="d must be"):
+        solve_pnc(5, 2, d=3)
