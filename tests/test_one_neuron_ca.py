@@ -104,7 +104,7 @@ def test_ca_matches_high_precision(capsys, k, partition, expected):
     # float64 Hessian vs the FD route: both accurate to ~1e-14 relative to the largest eigenvalue
     assert abs(out["hessian_eigs_min"] - eig[0]) < 1e-10 * abs(eig[-1])
     assert abs(out["hessian_eigs_max"] - eig[-1]) < 1e-10 * abs(eig[-1])
-    tol = 1e-7 * max(1, abs(eig[-1]))
+    tol = 1e-11 * max(1, abs(eig[-1]))
     independent = "saddle" if (eig < -tol).any() and (eig > tol).any() else ("minimum" if (eig > tol).all() else "other")
     assert out["classification"] == independent == expected
 

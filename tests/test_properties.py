@@ -1,0 +1,106 @@
+"""The command-line property suite (``copyavg.proofs.properties``): it passes on the real kernels,
+reports an injected bug with its falsifying example, and is reproducible for a fixed seed."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import numpy as np
+import pytest
+
+from copyavg.numeric import ACTIVATIONS, Problem
+from copyavg.proofs.properties import (
+    PROPERTIES,
+    PropertyResult,
+    cli_properties,
+    format_table,
+    run_properties,
+)
+
+_LOSS_PROPS = ["loss_gradient_match_mp", "loss_zero_at_teacher", "loss_nonnegative"]
+
+
+@pytest.fixture
+def broken_loss(monkeypatch):
+    """``Problem.loss`` (behind ``copyavg.numeric.loss``) off by 1e-3."""
+    real = Problem.loss
+    monkeypatch.setattr(Problem, "loss", lambda self, a, W: real(self, a, W) + 1e-3)
+
+
+def test_registry_covers_activations():
+    for prop in PROPERTIES.values():
+        assert prop.activations and set(prop.activations) <= set(ACTIVATIONS), prop.name
+        assert prop.description
+    assert set(PROPERTIES["sign_flip_invariance"].activations) == {n for n, a in ACTIVATIONS.items() if a.odd}
+    assert set(PROPERTIES["kernel_matches_mp"].activations) == set(ACTIVATIONS)
+
+
+def test_all_properties_hold():
+    results = run_properties(examples=5, seed=0)
+    assert {(r.name, r.activation) for r in results} == {
+        (p.name, a) for p in PROPERTIES.values() for a in p.activations}
+    bad = [r for r in results if not r.ok]
+    assert not bad, format_table(bad)
+    for r in results:
+        assert isinstance(r, PropertyResult)
+        assert 1 <= r.examples <= 5 and r.failures == 0 and r.falsifying_example is None
+    with pytest.raises(Exception):  # frozen
+        results[0].failures = 3
+    table = format_table(results)
+    assert f"{len(results)}/{len(results)} properties held" in table
+
+
+def test_broken_loss_is_reported(broken_loss):
+    results = run_properties(examples=5, seed=0, names=_LOSS_PROPS, activations=["erf2", "relu"])
+    by = {(r.name, r.activation): r for r in results}
+    for act in ("erf2", "relu"):
+        for name in ("loss_gradient_match_mp", "loss_zero_at_teacher"):
+            r = by[(name, act)]
+            assert not r.ok and r.failures >= 1 and r.examples >= r.failures
+            # hypothesis's report of the shrunk example, naming the drawn arguments, and the error
+            assert "Failing test case" in r.falsifying_example or "Falsifying example" in r.falsifying_example
+            assert f"{name}(" in r.falsifying_example and "net=" in r.falsifying_example
+            assert "AssertionError" in r.falsifying_example
+        assert by[("loss_nonnegative", act)].ok  # L + 1e-3 >= 0 still holds
+    table = format_table(results)
+    assert "FAIL loss_zero_at_teacher [erf2]" in table and "Failing test case" in table
+
+
+def test_same_seed_same_falsifying_example(broken_loss):
+    r1, r2 = (run_properties(examples=5, seed=3, names=["loss_zero_at_teacher"], activations=["erf"])[0]
+              for _ in range(2))
+    assert r1.falsifying_example == r2.falsifying_example and r1.examples == r2.examples
+
+
+def test_broken_gradient_is_reported(monkeypatch):
+    real = Problem.loss_and_gradient
+
+    def off(self, a, W):
+        L, ga, gW = real(self, a, W)
+        return L, ga, gW * (1 + 1e-6)
+
+    monkeypatch.setattr(Problem, "loss_and_gradient", off)
+    (r,) = run_properties(examples=5, seed=0, names=["gradient_matches_loss_fd"], activations=["erf2"])
+    assert not r.ok and "net=" in r.falsifying_example
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="unknown properties"):
+        run_properties(examples=1, names=["no_such_property"])
+    with pytest.raises(ValueError, match="examples"):
+        run_properties(examples=0)
+
+
+def test_cli_properties(capsys, monkeypatch):
+    assert cli_properties(types.SimpleNamespace(examples=2, seed=0, json=False)) == 0
+    out = capsys.readouterr().out
+    assert "properties held" in out and "FAIL" not in out
+    real = Problem.loss
+    monkeypatch.setattr(Problem, "loss", lambda self, a, W: real(self, a, W) + np.float64(1e-3))
+    assert cli_properties(types.SimpleNamespace(examples=2, seed=0, json=True)) == 1
+    rows = json.loads(capsys.readouterr().out)
+    failed = {(r["name"], r["activation"]) for r in rows if not r["ok"]}
+    assert ("loss_zero_at_teacher", "erf2") in failed
+    assert all(set(r) >= {"name", "activation", "examples", "failures", "falsifying_example", "seconds"}
+               for r in rows)
