@@ -1,0 +1,86 @@
+"""Type of a gradient-flow endpoint for the unit-orthonormal teacher (``v_j = e_j``, ``b_j = 1``).
+
+* ``ca-optimal``: a copy-average point with n - 1 copies and one average of k - n + 1;
+* ``ca``: another copy-average point (with its partition);
+* ``pnc``: perturbed n-copy: each student neuron's largest |cosine| with a teacher vector is
+  >= 0.95 (the paper's threshold), the teacher vectors are distinct, and it is not a CA point;
+* ``other``.
+
+CA detection: each student neuron's support (teacher directions carrying more than ``1e-4`` of
+its norm) defines a group; the groups must be disjoint and cover every teacher neuron, and the
+point must be within ``ca_tol`` (Euclidean, in theta = (a, W)) of the CA configuration built from
+those groups (up to the sign flip (a_i, w_i) -> (-a_i, -w_i)). ``distance`` is the distance to
+the nearest reference point: that CA point, or the solved P-n-C point with the same copied
+teacher neurons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .one_neuron import one_neuron
+
+COPY_COSINE = 0.95
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    kind: str
+    partition: tuple | None
+    distance: float | None
+    max_cosines: tuple
+
+    def to_dict(self) -> dict:
+        return {"endpoint": self.kind, "partition": list(self.partition) if self.partition else None,
+                "distance": self.distance, "max_cosines": list(self.max_cosines)}
+
+
+def _ca_reference(a, W, groups, k, activation):
+    """The CA point with the given groups, neuron i keeping the sign of a_i."""
+    a_ref = np.empty_like(a)
+    W_ref = np.zeros_like(W)
+    for i, S in enumerate(groups):
+        sol = one_neuron(activation, len(S))
+        sgn = 1.0 if a[i] >= 0 else -1.0
+        a_ref[i] = sgn * sol["a"]
+        W_ref[i, list(S)] = sgn * sol["norm"] / np.sqrt(len(S))
+    return a_ref, W_ref
+
+
+def classify_endpoint(a, W, k: int, activation: str = "erf2", ca_tol: float = 1e-6) -> Endpoint:
+    """Classify (a, W) against the teacher V = eye(k, d), b = 1 (see module docstring)."""
+    a = np.asarray(a, float)
+    W = np.asarray(W, float)
+    n, d = W.shape
+    if d < k:
+        raise ValueError(f"W must have d >= k = {k} columns, got {d}")
+    norms = np.linalg.norm(W, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    cos = W[:, :k] / safe[:, None]
+    maxcos = np.max(np.abs(cos), axis=1)
+    best = np.argmax(np.abs(cos), axis=1)
+    # CA test
+    groups = [tuple(np.flatnonzero(np.abs(W[i, :k]) > 1e-4 * max(norms[i], 1e-300))) for i in range(n)]
+    flat = [j for S in groups for j in S]
+    if all(groups) and len(flat) == len(set(flat)) == k:
+        a_ref, W_ref = _ca_reference(a, W, groups, k, activation)
+        dist = float(np.sqrt(np.sum((a - a_ref) ** 2) + np.sum((W - W_ref) ** 2)))
+        if dist <= ca_tol:
+            sizes = tuple(sorted((len(S) for S in groups), reverse=True))
+            optimal = sizes == (k - n + 1,) + (1,) * (n - 1)
+            return Endpoint("ca-optimal" if optimal else "ca", sizes, dist, tuple(float(x) for x in maxcos))
+    if n < k and np.all(maxcos >= COPY_COSINE) and len(set(best.tolist())) == n:
+        from .pnc import solve_pnc, unpack
+
+        p = solve_pnc(k, n, d, activation)
+        a_p, W_p = unpack([p.alpha, p.beta, p.gamma, p.c], k, n, d)
+        # reorder teacher columns so that student i copies column i, as in the reference
+        order = list(best) + [j for j in range(k) if j not in set(best.tolist())] + list(range(k, d))
+        Wr = W[:, order]
+        sg = np.sign(a)
+        sg[sg == 0] = 1.0
+        dist = float(np.sqrt(np.sum((a * sg - a_p) ** 2) + np.sum((Wr * sg[:, None] - W_p) ** 2)))
+        return Endpoint("pnc", None, dist, tuple(float(x) for x in maxcos))
+    return Endpoint("other", None, None, tuple(float(x) for x in maxcos))
