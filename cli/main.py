@@ -7,6 +7,10 @@
     copyavg ca --activation ACT --k K --partition 1,1,3 [--d D] [--json]
     copyavg pnc [--activation ACT] --k K --n N [--d D] [--json]
     copyavg thresholds [--activation ACT] --k K [--json]
+    copyavg flow [--activation ACT] --k K --n N [--d D] --seed S [--json] [--plot FILE]
+    copyavg sweep [--activation ACT] --k K --n 1..K --seeds S --out results.jsonl [--workers W]
+                  [--scheduler ADDRESS]
+    copyavg plot results.jsonl --out DIR
 """
 
 from __future__ import annotations
@@ -153,6 +157,7 @@ def _cmd_ca(args) -> int:
 
 
 def _check_kn(args, need_n_lt_k=True):
+    """Common checks; ``need_n_lt_k``: n < k (P-n-C); otherwise any n >= 1."""
     from copyavg.numeric import ACTIVATIONS
 
     if args.activation not in ACTIVATIONS:
@@ -160,8 +165,10 @@ def _check_kn(args, need_n_lt_k=True):
     if args.k < 2:
         raise UsageError(f"--k must be >= 2, got {args.k}")
     n = getattr(args, "n", None)
-    if n is not None and not (1 <= n < args.k):
+    if isinstance(n, int) and need_n_lt_k and not (1 <= n < args.k):
         raise UsageError(f"--n must satisfy 1 <= n < k = {args.k}, got {n}")
+    if isinstance(n, int) and not need_n_lt_k and n < 1:
+        raise UsageError(f"--n must be >= 1, got {n}")
     d = getattr(args, "d", None)
     if d is not None and d < args.k:
         raise UsageError(f"--d must be >= k = {args.k}, got {d}")
@@ -196,6 +203,72 @@ def _cmd_thresholds(args) -> int:
               f"{r['ca_loss']:14.10f} {r['ca_type']:>10}")
     for key, val in summary.items():
         print(f"{key}: {val}")
+    return 0
+
+
+def _cmd_flow(args) -> int:
+    from copyavg.experiments.sweep import RunSpec, run_one
+
+    _check_kn(args, need_n_lt_k=False)
+    d = args.k + 1 if args.d is None else args.d
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    rec = run_one(RunSpec(args.activation, args.k, args.n, d, args.seed))
+    out = {key: rec[key] for key in ("loss", "grad_max", "endpoint", "partition", "time_s", "status", "distance")}
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        ax.loglog(rec["curve_t"], rec["curve_loss"])
+        ax.set_xlabel("time t")
+        ax.set_ylabel("loss E[(f - f*)^2]")
+        ax.set_title(f"{args.activation}, k = {args.k}, n = {args.n}, seed {args.seed}: {rec['endpoint']}")
+        fig.savefig(args.plot, dpi=130, bbox_inches="tight")
+        plt.close(fig)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, val in out.items():
+            print(f"{key:>10}: {val}")
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from copyavg.experiments.sweep import RunSpec, parse_range, sweep
+
+    _check_kn(args, need_n_lt_k=False)
+    try:
+        ns = parse_range(args.n, upper=args.k)
+    except ValueError as exc:
+        raise UsageError(f"--n: {exc}") from None
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    d = args.k + 1 if args.d is None else args.d
+    specs = [RunSpec(args.activation, args.k, n, d, s) for n in ns for s in range(args.seeds)]
+    done = sweep(specs, args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
+    print(f"{done} runs finished now; results in {args.out}")
+    return 0
+
+
+def _cmd_plot(args) -> int:
+    import os
+
+    from copyavg.experiments.plot import markdown_fractions, plot_results
+
+    if not os.path.exists(args.results):
+        raise UsageError(f"results file {args.results!r} does not exist")
+    try:
+        paths = plot_results(args.results, args.out)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    table = os.path.join(args.out, "endpoint_fractions.md")
+    with open(table, "w", encoding="utf-8") as fh:
+        fh.write(markdown_fractions(args.results))
+    for p in paths + [table]:
+        print(f"wrote {p}")
     return 0
 
 
@@ -239,6 +312,30 @@ def build_parser() -> argparse.ArgumentParser:
     th.add_argument("--k", type=int, required=True)
     th.add_argument("--json", action="store_true")
     th.set_defaults(func=_cmd_thresholds)
+    fl = sub.add_parser("flow", help="one gradient-flow run from Glorot-normal initialisation, polished")
+    fl.add_argument("--activation", default="erf2")
+    fl.add_argument("--k", type=int, required=True)
+    fl.add_argument("--n", type=int, required=True)
+    fl.add_argument("--d", type=int, default=None, help="input dimension (default k + 1)")
+    fl.add_argument("--seed", type=int, default=0)
+    fl.add_argument("--json", action="store_true")
+    fl.add_argument("--plot", metavar="FILE", help="save the loss curve (PNG/SVG by extension)")
+    fl.set_defaults(func=_cmd_flow)
+    sw = sub.add_parser("sweep", help="many runs, one JSON line per finished run, resumable")
+    sw.add_argument("--activation", default="erf2")
+    sw.add_argument("--k", type=int, required=True)
+    sw.add_argument("--n", required=True, help="widths, e.g. 1..50 or 10,20,25")
+    sw.add_argument("--d", type=int, default=None)
+    sw.add_argument("--seeds", type=int, default=20, help="seeds 0..S-1 for every n")
+    sw.add_argument("--out", required=True, help="results file (JSON lines; appended, resumable)")
+    sw.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
+    sw.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=_cmd_sweep, n_range=True)
+    pl = sub.add_parser("plot", help="figures and endpoint table from a results file")
+    pl.add_argument("results")
+    pl.add_argument("--out", required=True, help="output directory")
+    pl.set_defaults(func=_cmd_plot)
     return p
 
 

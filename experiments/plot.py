@@ -1,0 +1,129 @@
+"""Figures from a sweep's results file (matplotlib, PNG and SVG).
+
+1. ``loss_vs_n``: final loss of every run against n, with the optimal copy-average curve
+   ``L*(k - n + 1)`` and the P-n-C curve (both exact reference points, ``copyavg.numeric``);
+   vertical lines where the P-n-C / optimal-CA points change type (minimum / saddle).
+2. ``endpoint_fractions``: fraction of endpoints of each type against n/k.
+3. ``loss_curves``: loss against time (log-log) for every run, coloured by endpoint type.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from .sweep import read_results
+
+TYPES = ("ca-optimal", "pnc", "ca", "other")
+COLORS = {"ca-optimal": "tab:blue", "pnc": "tab:orange", "ca": "tab:green", "other": "tab:gray"}
+
+
+def _save(fig, outdir, name) -> list[str]:
+    paths = []
+    for ext in ("png", "svg"):
+        p = os.path.join(outdir, f"{name}.{ext}")
+        fig.savefig(p, dpi=130, bbox_inches="tight")
+        paths.append(p)
+    return paths
+
+
+def endpoint_table(records) -> dict:
+    """(activation, k) -> {n: Counter of endpoint types}."""
+    table = defaultdict(lambda: defaultdict(Counter))
+    for r in records:
+        table[(r["activation"], r["k"])][r["n"]][r["endpoint"]] += 1
+    return table
+
+
+def plot_results(path, outdir, with_references: bool = True) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records, _ = read_results(path)
+    if not records:
+        raise ValueError(f"{path}: no finished runs to plot")
+    os.makedirs(outdir, exist_ok=True)
+    written = []
+    groups = defaultdict(list)
+    for r in records:
+        groups[(r["activation"], r["k"])].append(r)
+    for (act, k), recs in sorted(groups.items()):
+        tag = f"{act}_k{k}"
+        ns = sorted({r["n"] for r in recs})
+        # 1. final loss vs n
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        for t in TYPES:
+            xs = [r["n"] for r in recs if r["endpoint"] == t]
+            ys = [r["loss"] for r in recs if r["endpoint"] == t]
+            if xs:
+                ax.scatter(xs, ys, s=14, color=COLORS[t], label=f"runs: {t}", zorder=3)
+        if with_references and act == "erf2":
+            from copyavg.numeric.one_neuron import one_neuron
+            from copyavg.numeric.pnc import solve_pnc
+
+            grid = np.arange(1, k)
+            ax.plot(grid, [one_neuron(act, k - n + 1)["loss"] for n in grid], "-", color="tab:blue",
+                    lw=1, label="optimal CA: L*(k-n+1)")
+            pn = [n for n in ns if n < k]
+            pnc = [solve_pnc(k, n, activation=act) for n in pn]
+            ax.plot(pn, [p.loss for p in pnc], "--", color="tab:orange", lw=1, label="P-n-C point")
+            types = [p.classification for p in pnc]
+            for (n0, t0), (n1, t1) in zip(zip(pn, types), zip(pn[1:], types[1:])):
+                if t0 != t1:
+                    ax.axvline(0.5 * (n0 + n1), color="tab:orange", lw=0.6, ls=":")
+        ax.set_yscale("log")
+        ax.set_xlabel("student width n")
+        ax.set_ylabel("final loss E[(f - f*)^2]")
+        ax.set_title(f"{act}, k = {k}: final loss of gradient flow")
+        ax.legend(fontsize=7)
+        written += _save(fig, outdir, f"loss_vs_n_{tag}")
+        plt.close(fig)
+        # 2. endpoint fractions
+        fig, ax = plt.subplots(figsize=(6.5, 3.6))
+        counts = endpoint_table(recs)[(act, k)]
+        bottom = np.zeros(len(ns))
+        for t in TYPES:
+            frac = np.array([counts[n][t] / max(1, sum(counts[n].values())) for n in ns])
+            if frac.any():
+                ax.bar([n / k for n in ns], frac, width=0.8 / k, bottom=bottom, color=COLORS[t], label=t)
+                bottom += frac
+        ax.set_xlabel("n / k")
+        ax.set_ylabel("fraction of runs")
+        ax.set_title(f"{act}, k = {k}: endpoint types")
+        ax.legend(fontsize=7)
+        written += _save(fig, outdir, f"endpoint_fractions_{tag}")
+        plt.close(fig)
+        # 3. loss curves
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        for r in recs:
+            t, L = np.asarray(r.get("curve_t", [])), np.asarray(r.get("curve_loss", []))
+            ok = (t > 0) & (L > 0)
+            if ok.any():
+                ax.plot(t[ok], L[ok], color=COLORS.get(r["endpoint"], "k"), lw=0.6, alpha=0.6)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("time t (gradient flow)")
+        ax.set_ylabel("loss")
+        ax.set_title(f"{act}, k = {k}: loss curves (colour: endpoint type)")
+        written += _save(fig, outdir, f"loss_curves_{tag}")
+        plt.close(fig)
+    return written
+
+
+def markdown_fractions(path) -> str:
+    """A Markdown table of endpoint fractions per (activation, k, n)."""
+    records, _ = read_results(path)
+    lines = ["| activation | k | n | n/k | runs | " + " | ".join(TYPES) + " | mean loss |",
+             "|---|---|---|---|---|" + "---|" * len(TYPES) + "---|"]
+    by = defaultdict(list)
+    for r in records:
+        by[(r["activation"], r["k"], r["n"])].append(r)
+    for (act, k, n), rs in sorted(by.items()):
+        c = Counter(r["endpoint"] for r in rs)
+        fr = " | ".join(f"{c[t] / len(rs):.2f}" for t in TYPES)
+        lines.append(f"| {act} | {k} | {n} | {n / k:.2f} | {len(rs)} | {fr} | {np.mean([r['loss'] for r in rs]):.6g} |")
+    return "\n".join(lines) + "\n"
