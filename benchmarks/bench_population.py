@@ -14,6 +14,11 @@ For each size ``(d, k, n)`` it times, at one fixed random point of the paper's s
     func l+g    copyavg.numeric.loss_and_gradient(a, W, b, V, act)   (cached teacher lookup by value)
     floor       W @ W.T and W @ V.T together                (the matrix products any method needs)
 
+Then (unless ``--no-flow``) one ``copyavg.numeric.flow.flow_and_polish`` at (51, 50, 25) per seed
+0..2 (``glorot_init``): wall time, solver steps, gradient (RHS) / Hessian (Jacobian) / factorization
+counts, final max|grad| (target: flow+polish <= 5 s), beside a naive ``solve_ivp(method="LSODA")``
+without Jacobian to max|grad| <= 1e-10 (capped at ``--naive-cap`` seconds, default 60).
+
 Each figure is the median per-call time over several batches; the batch size is adapted so that
 the whole measurement takes about ``--budget`` seconds. ``reps`` is ``batches x calls``.
 """
@@ -287,14 +292,101 @@ def print_rows(rows: list[dict]) -> None:
             print(f"{head} {fmt_time(r['median_s']):>11} {fmt_time(r['min_s']):>11} {reps:>10}  {tgt}")
 
 
+# -- gradient flow + polish (copyavg.numeric.flow) ----------------------------------------------
+FLOW_SIZE = (51, 50, 25)
+FLOW_SEEDS = (0, 1, 2)
+FLOW_TARGET_S = 5.0  # "flow+polish <= 5 s"
+NAIVE_GRAD_TOL = 1e-10
+
+
+class _NaiveCap(Exception):
+    pass
+
+
+def bench_flow_case(seed: int, naive_cap: float) -> dict:
+    """One flow + polish at FLOW_SIZE from ``glorot_init(n, d, seed)``, beside SciPy's LSODA as one
+    would call it naively: ``solve_ivp(method="LSODA")``, default tolerances, no Jacobian (so
+    finite-difference Jacobians), a terminal event at max|grad| <= 1e-10, capped at ``naive_cap`` s."""
+    from scipy.integrate import solve_ivp
+
+    from copyavg.numeric.flow import flow_and_polish, glorot_init
+
+    d, k, n = FLOW_SIZE
+    P = Problem(np.ones(k), np.eye(k, d), "erf2")
+    a0, W0 = glorot_init(n, d, np.random.default_rng(seed))
+    t0 = time.perf_counter()
+    r = flow_and_polish(P, a0, W0)
+    wall = time.perf_counter() - t0
+    row = {"seed": seed, "d": d, "k": k, "n": n, "wall_s": wall, "status": r.status,
+           "loss": r.loss, "grad_max": r.grad_max, "flow_steps": r.flow.n_steps,
+           "flow_rhs": r.flow.n_rhs, "flow_jac": r.flow.n_jac, "flow_lu": r.flow.n_lu,
+           "flow_wall_s": r.flow.wall_time, "flow_t": r.flow.t_final,
+           "flow_grad_max": r.flow.grad_max, "target_s": FLOW_TARGET_S,
+           "meets_target": wall <= FLOW_TARGET_S and r.status == "converged"}
+    if r.polish is not None:
+        row.update(polish_iter=r.polish.n_iter, polish_grad=r.polish.n_grad,
+                   polish_hess=r.polish.n_hess, polish_wall_s=r.polish.wall_time,
+                   polish_distance=r.polish.distance)
+
+    # naive LSODA
+    calls = [0]
+    start = time.perf_counter()
+
+    def grad(y):
+        calls[0] += 1
+        if time.perf_counter() - start > naive_cap:
+            raise _NaiveCap
+        _, ga, gW = P.loss_and_gradient(y[:n], y[n:].reshape(n, d))
+        return np.concatenate((ga, gW.ravel()))
+
+    def event(t, y):
+        return np.abs(grad(y)).max() - NAIVE_GRAD_TOL
+
+    event.terminal = True
+    y0 = np.concatenate((a0, W0.ravel()))
+    try:
+        sol = solve_ivp(lambda t, y: -grad(y), (0.0, 1e7), y0, method="LSODA", events=event)
+        yf = sol.y[:, -1]
+        naive_status = "converged" if sol.status == 1 else f"budget (solver status {sol.status})"
+        naive_gm = float(np.abs(grad(yf)).max())
+        naive_loss = P.loss(yf[:n], yf[n:].reshape(n, d))
+    except _NaiveCap:
+        naive_status, naive_gm, naive_loss = f"capped at {naive_cap:g} s", None, None
+    row.update(naive_wall_s=time.perf_counter() - start, naive_grad_calls=calls[0],
+               naive_status=naive_status, naive_grad_max=naive_gm, naive_loss=naive_loss)
+    return row
+
+
+def print_flow_rows(rows: list[dict]) -> None:
+    d, k, n = FLOW_SIZE
+    print(f"gradient flow + polish, erf2, (d,k,n) = ({d},{k},{n}), V = eye(k,d), b = 1, glorot_init(seed); "
+          f"target: flow+polish <= {FLOW_TARGET_S:g} s")
+    print(f"{'seed':>4} {'wall':>8} {'flow':>8} {'steps':>6} {'rhs':>6} {'jac':>5} {'lu':>5} "
+          f"{'polish':>8} {'it':>3} {'loss':>18} {'grad_max':>9}  target")
+    for r in rows:
+        print(f"{r['seed']:>4} {fmt_time(r['wall_s']):>8} {fmt_time(r['flow_wall_s']):>8} {r['flow_steps']:>6} "
+              f"{r['flow_rhs']:>6} {r['flow_jac']:>5} {r['flow_lu']:>5} {fmt_time(r.get('polish_wall_s')):>8} "
+              f"{r.get('polish_iter', '-'):>3} {r['loss']:>18.15f} {r['grad_max']:>9.2e}  "
+              f"<= {FLOW_TARGET_S:g} s {'OK' if r['meets_target'] else 'MISSED'} ({r['status']})")
+    print(f"naive: solve_ivp(method='LSODA'), default tolerances, no Jacobian, to max|grad| <= {NAIVE_GRAD_TOL:g}:")
+    for r in rows:
+        gm = "-" if r["naive_grad_max"] is None else f"{r['naive_grad_max']:.2e}"
+        print(f"{r['seed']:>4} {fmt_time(r['naive_wall_s']):>8}  gradient calls {r['naive_grad_calls']:>8}  "
+              f"grad_max {gm:>9}  {r['naive_status']}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fast smoke run (tiny time budget)")
     ap.add_argument("--budget", type=float, default=None,
                     help="seconds per measurement (default 0.75; 0.02 with --quick)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    ap.add_argument("--no-flow", action="store_true", help="skip the gradient-flow timing")
+    ap.add_argument("--naive-cap", type=float, default=None,
+                    help="seconds allowed to the naive LSODA run (default 60; 2 with --quick)")
     args = ap.parse_args(argv)
     budget = args.budget if args.budget is not None else (0.02 if args.quick else 0.75)
+    naive_cap = args.naive_cap if args.naive_cap is not None else (2.0 if args.quick else 60.0)
 
     env = environment()
     print_environment(env)
@@ -306,6 +398,12 @@ def main(argv=None) -> int:
         new = bench_case(act, size, budget)
         rows.extend(new)
     print_rows(rows)
+    flow_rows: list[dict] = []
+    if not args.no_flow:
+        print()
+        for seed in FLOW_SEEDS[:1] if args.quick else FLOW_SEEDS:
+            flow_rows.append(bench_flow_case(seed, naive_cap))
+        print_flow_rows(flow_rows)
     env["loadavg_1min_end"] = loadavg()
     if env["loadavg_1min_end"] is not None:
         print(f"\nload average (1 min) at end: {env['loadavg_1min_end']:.2f}")
@@ -313,7 +411,7 @@ def main(argv=None) -> int:
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"environment": env, "budget_s": budget, "quick": args.quick,
-                       "seed": SEED, "results": rows}, fh, indent=2)
+                       "seed": SEED, "results": rows, "flow": flow_rows}, fh, indent=2)
         print(f"\nwrote {args.json}")
     return 0
 

@@ -58,11 +58,11 @@ def parse_range(text: str, upper: int | None = None) -> list[int]:
     return sorted(out)
 
 
-def glorot_init(n: int, d: int, seed: int, k: int):
-    rng = np.random.default_rng([seed, k, n, d])
-    W = rng.normal(0.0, np.sqrt(2.0 / (d + n)), size=(n, d))
-    a = rng.normal(0.0, np.sqrt(2.0 / (n + 1)), size=n)
-    return a, W
+def initial_point(spec: "RunSpec"):
+    """The seeded Glorot-normal initial point of a run (``copyavg.numeric.flow.glorot_init``)."""
+    from copyavg.numeric.flow import glorot_init
+
+    return glorot_init(spec.n, spec.d, np.random.default_rng([spec.seed, spec.k, spec.n, spec.d]))
 
 
 def run_one(spec: RunSpec, flow_options: dict | None = None) -> dict:
@@ -73,16 +73,16 @@ def run_one(spec: RunSpec, flow_options: dict | None = None) -> dict:
 
     t0 = time.perf_counter()
     prob = Problem(np.ones(spec.k), np.eye(spec.k, spec.d), spec.activation)
-    a0, W0 = glorot_init(spec.n, spec.d, spec.seed, spec.k)
+    a0, W0 = initial_point(spec)
     res = flow_and_polish(prob, a0, W0, **(flow_options or {}))
     ep = classify_endpoint(res.a, res.W, spec.k, spec.activation)
-    traj = res.trajectory
+    traj = res.flow
     return {
         "activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed,
         "loss": float(res.loss), "grad_max": float(res.grad_max), "status": res.status,
         "endpoint": ep.kind, "partition": list(ep.partition) if ep.partition else None,
         "distance": ep.distance, "time_s": time.perf_counter() - t0,
-        "curve_t": [float(x) for x in traj.t], "curve_loss": [float(x) for x in traj.loss],
+        "curve_t": [float(x) for x in traj.t], "curve_loss": [float(x) for x in traj.losses],
         "a": [float(x) for x in res.a], "W": [[float(x) for x in row] for row in res.W],
     }
 

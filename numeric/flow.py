@@ -1,0 +1,619 @@
+r"""Gradient flow ``theta' = -grad L(theta)`` on the exact population loss, and a Newton polish.
+
+Conventions (MATH.md): ``L = E[(f - f*)^2]`` with **no factor 1/2**; ``theta = (a, W row by row)``,
+the order of ``Problem.hessian``. NumPy/SciPy only.
+
+- ``gradient_flow`` integrates the flow with a stiff SciPy solver (``BDF`` by default; ``Radau`` and
+  ``LSODA`` on request) given the exact Jacobian ``-Hessian``. It drives the solver step by step
+  (the ``OdeSolver`` classes that ``solve_ivp`` itself loops over) so that it can stop on
+  ``max|dL/dtheta| <= tol`` at an accepted step (the terminal event), on a time budget ``t_max``,
+  a step budget and a wall-clock budget, and report divergence (non-finite values or
+  ``max|theta| > max_norm``) as ``status="diverged"`` rather than returning NaNs. The trajectory
+  is recorded at accepted steps, the first step past each of ``n_save`` log-spaced checkpoints
+  (memory ``O(n_save * len(theta))``); recorded points are solver states, not interpolations.
+- ``polish`` finds the critical point next to a given point by Newton steps on ``grad L = 0``
+  with the exact Hessian (Cholesky when it is positive definite, otherwise an eigen-decomposition
+  with small eigenvalues dropped, which handles singular and indefinite Hessians, i.e. also
+  saddles), with backtracking on ``|grad L|`` and a cap on the distance moved.
+- ``flow_and_polish`` runs the flow until the gradient is small *and* the Hessian has no negative
+  curvature the flow could still escape along within ``t_max``, then polishes; the polish is
+  accepted only if it did not raise the loss (the flow only descends).
+
+Speed notes (paper size d, k, n = 51, 50, 25, theta of length 1300): one Hessian costs ~5 ms, one
+LU of a 1300 x 1300 matrix ~30 ms, one gradient ~60 us; the stiff solver's cost is dominated by its
+LU factorizations, so the flow runs at loose tolerances (``rtol=1e-3``) and hands over to Newton,
+which converges in a few steps from ``max|grad| ~ 1e-7``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+from scipy.linalg.lapack import dpocon, spotrf, spotrs
+from scipy.integrate import BDF, LSODA, Radau
+
+from .population import Problem
+
+__all__ = [
+    "FlowPolishResult",
+    "FlowResult",
+    "PolishResult",
+    "flow_and_polish",
+    "glorot_init",
+    "gradient_flow",
+    "polish",
+]
+
+_METHODS = {"BDF": BDF, "Radau": Radau, "LSODA": LSODA}
+
+
+# -- results ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FlowResult:
+    """Result of ``gradient_flow``.
+
+    ``status``: ``"converged"`` (max|dL/dtheta| <= tol at an accepted step), ``"budget"`` (t_max,
+    max_steps or max_wall reached first), ``"stopped"`` (the callback asked to stop) or
+    ``"diverged"`` (non-finite values or max|theta| > max_norm; ``a``, ``W`` are then the last
+    finite accepted state). ``message`` says which.
+
+    Trajectory arrays (one row per recorded point, the first at t = 0, the last the final state):
+    ``t`` (m,), ``losses`` (m,), ``grad_maxes`` (m,), ``thetas`` (m, n + n d).
+    """
+
+    a: np.ndarray
+    W: np.ndarray
+    loss: float
+    grad_max: float
+    t_final: float
+    status: str
+    message: str
+    method: str
+    n_steps: int
+    n_rhs: int
+    n_jac: int
+    n_lu: int
+    wall_time: float
+    t: np.ndarray = field(repr=False)
+    losses: np.ndarray = field(repr=False)
+    grad_maxes: np.ndarray = field(repr=False)
+    thetas: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PolishResult:
+    """Result of ``polish``. ``status`` is ``"converged"`` (max|dL/dtheta| <= tol) or
+    ``"not_converged"`` (``message`` says why; ``grad_max`` is what was reached). ``distance`` is
+    ``|theta_final - theta_start|`` (Euclidean)."""
+
+    a: np.ndarray
+    W: np.ndarray
+    loss: float
+    grad_max: float
+    status: str
+    message: str
+    n_iter: int
+    n_grad: int
+    n_hess: int
+    distance: float
+    loss_start: float
+    grad_max_start: float
+    wall_time: float
+
+
+@dataclass(frozen=True)
+class FlowPolishResult:
+    """Result of ``flow_and_polish``: the final point and the two stages. ``status`` is
+    ``"converged"`` when the final ``grad_max <= tol``, else the failing stage's status."""
+
+    a: np.ndarray
+    W: np.ndarray
+    loss: float
+    grad_max: float
+    status: str
+    message: str
+    flow: FlowResult
+    polish: PolishResult | None
+    wall_time: float
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _check_problem(problem) -> None:
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a copyavg.numeric.Problem, got {type(problem).__name__}")
+
+
+def _student(problem: Problem, a0, W0, names=("a0", "W0")):
+    na, nw = names
+    try:
+        a = np.array(a0, dtype=float)
+        W = np.array(W0, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{na} and {nw} must be real arrays") from None
+    if a.ndim != 1 or a.shape[0] < 1:
+        raise ValueError(f"{na} must be a non-empty 1-d array (n,), got shape {a.shape}")
+    if W.shape != (a.shape[0], problem.d):
+        raise ValueError(f"{nw} must have shape (n, d) = ({a.shape[0]}, {problem.d}), got {W.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(W).all()):
+        raise ValueError(f"{na} and {nw} must be finite (no NaN or inf)")
+    return a, W
+
+
+def _positive(name: str, value, *, allow_inf: bool = False, integer: bool = False):
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if ok:
+        value = float(value)
+        ok = value > 0 and (math.isfinite(value) or (allow_inf and value == math.inf))
+    if ok and integer:
+        ok = value == math.inf or value == int(value)
+    if not ok:
+        kind = "a positive integer" if integer else "a positive number"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    return value
+
+
+class _Evaluator:
+    """Loss/gradient/Hessian of a Problem in the flat theta, with counters and a one-entry cache."""
+
+    def __init__(self, problem: Problem, n: int):
+        self.P = problem
+        self.n = n
+        self.d = problem.d
+        self.n_grad = 0
+        self.n_hess = 0
+        self._y = None
+        self._Lg = None
+
+    def split(self, y):
+        return y[: self.n], y[self.n:].reshape(self.n, self.d)
+
+    def loss_grad(self, y):
+        if self._y is not None and np.array_equal(y, self._y):
+            return self._Lg
+        a, W = self.split(y)
+        self.n_grad += 1
+        L, ga, gW = self.P.loss_and_gradient(a, W)
+        g = np.concatenate((ga, gW.ravel()))
+        self._y = y.copy()
+        self._Lg = (L, g)
+        return L, g
+
+    def hessian(self, y):
+        a, W = self.split(y)
+        self.n_hess += 1
+        return self.P.hessian(a, W)
+
+
+class _Diverged(Exception):
+    pass
+
+
+def _theta(a, W):
+    return np.concatenate((a, W.ravel()))
+
+
+# -- gradient flow ------------------------------------------------------------------------------
+def _symmetric_factorization(solver, single: bool) -> None:
+    """Let a BDF solver factor its iteration matrix ``I - c J = I + c H`` by Cholesky.
+
+    The matrix is symmetric (``J = -H``) and positive definite unless ``H`` has an eigenvalue
+    below ``-1/c``; Cholesky costs half an LU. Falls back to LU when Cholesky fails. This replaces
+    the ``lu``/``solve_lu`` attributes that ``scipy.integrate.BDF`` sets in ``__init__`` (and counts
+    in ``nlu``); if a SciPy version lacks them, the solver is left unchanged.
+
+    ``single``: factor in float32 (half the time again). The factorization only serves the
+    simplified Newton iteration of the implicit step, whose residuals stay in float64: a less
+    accurate factor slows that iteration's contraction a little but does not change the solution
+    it converges to. Falls back to float64 LU when the float32 Cholesky fails.
+    """
+    if not (callable(getattr(solver, "lu", None)) and callable(getattr(solver, "solve_lu", None))
+            and hasattr(solver, "nlu")):
+        return
+
+    def lu(A):
+        solver.nlu += 1
+        if single:
+            c, info = spotrf(A.astype(np.float32), lower=False, clean=False, overwrite_a=True)
+            if info == 0:
+                return 1, c
+        else:
+            try:
+                return 2, sla.cho_factor(A, check_finite=False)
+            except (np.linalg.LinAlgError, sla.LinAlgError):
+                pass
+        return 0, sla.lu_factor(A, overwrite_a=True, check_finite=False)
+
+    def solve_lu(F, b):
+        kind, fac = F
+        if kind == 1:
+            x, _ = spotrs(fac, b.astype(np.float32), lower=False)
+            return x.astype(np.float64)
+        if kind == 2:
+            return sla.cho_solve(fac, b, check_finite=False)
+        return sla.lu_solve(fac, b, check_finite=False)
+
+    solver.lu = lu
+    solver.solve_lu = solve_lu
+
+
+def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float = 1e-10,
+                  t_max: float = 1e7, max_steps: int = 100_000, max_wall: float = 600.0,
+                  rtol: float = 1e-3, atol: float = 1e-8, max_norm: float = 1e6,
+                  n_save: int = 200, callback=None, factorization: str = "cholesky32", _handover=None,
+                  _t0: float = 0.0) -> FlowResult:
+    """Integrate ``theta' = -grad L`` from ``(a0, W0)`` (``L = E[(f - f*)^2]``, no 1/2).
+
+    Parameters
+    ----------
+    problem : ``Problem`` (teacher and activation).
+    a0, W0 : initial student, shapes (n,) and (n, d).
+    method : ``"BDF"`` (default, fastest here), ``"Radau"`` or ``"LSODA"``; all get the exact
+        dense Jacobian ``-problem.hessian``.
+    tol : stop ("converged") at the first accepted step with ``max|dL/dtheta| <= tol``.
+    t_max : flow-time budget; ``max_steps``, ``max_wall`` (seconds): step and wall-clock budgets.
+    rtol, atol : solver tolerances (loose by default: the flow's endpoint is what matters, and a
+        ``polish`` finishes the job; tighten them for an accurate path).
+    max_norm : ``max|theta| > max_norm`` counts as divergence.
+    n_save : number of log-spaced checkpoints in ``[1e-3, t_max]`` for the trajectory.
+    callback : ``callback(t, a, W, loss, grad_max)`` after each accepted step; a true return
+        value stops the flow with status ``"stopped"``.
+    factorization : BDF only: ``"cholesky32"`` (default) factors the symmetric iteration matrix
+        ``I + c H`` by a float32 Cholesky, ``"cholesky"`` in float64, ``"lu"`` leaves SciPy's LU;
+        LU is the fallback whenever Cholesky fails (see ``_symmetric_factorization``).
+    """
+    t_start = time.perf_counter()
+    _check_problem(problem)
+    a0, W0 = _student(problem, a0, W0)
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
+    tol = _positive("tol", tol)
+    t_max = _positive("t_max", t_max)
+    max_steps = int(_positive("max_steps", max_steps, integer=True))
+    max_wall = _positive("max_wall", max_wall, allow_inf=True)
+    rtol = _positive("rtol", rtol)
+    atol = _positive("atol", atol)
+    max_norm = _positive("max_norm", max_norm)
+    n_save = int(_positive("n_save", n_save, integer=True))
+    if factorization not in ("cholesky32", "cholesky", "lu"):
+        raise ValueError(f"factorization must be 'cholesky32', 'cholesky' or 'lu', got {factorization!r}")
+    if callback is not None and not callable(callback):
+        raise ValueError("callback must be callable or None")
+    if _t0 >= t_max:
+        raise ValueError(f"t_max must exceed the start time {_t0}")
+    if np.abs(np.concatenate((a0, W0.ravel()))).max() > max_norm:
+        raise ValueError(f"max_norm = {max_norm:g} is below max|theta0|; raise max_norm")
+
+    n = a0.shape[0]
+    ev = _Evaluator(problem, n)
+    y0 = _theta(a0, W0)
+    N = y0.size
+    counts = {"jac": 0}
+
+    def fun(t, y):
+        try:
+            _, g = ev.loss_grad(y)
+        except (ValueError, FloatingPointError) as exc:  # overflow reported by Problem
+            raise _Diverged(f"the loss or gradient is not finite at t = {t:.6g}: {exc}") from None
+        if not np.isfinite(g).all():
+            raise _Diverged(f"non-finite gradient at t = {t:.6g}")
+        return -g
+
+    def jac(t, y):
+        counts["jac"] += 1
+        try:
+            H = ev.hessian(y)
+        except (ValueError, FloatingPointError) as exc:
+            raise _Diverged(f"the Hessian is not finite at t = {t:.6g}: {exc}") from None
+        return np.negative(H, out=H)
+
+    # log-spaced checkpoints; record the first accepted step at or past each one
+    lo = max(1e-3, _t0 * 1.0000001) if _t0 > 0 else 1e-3
+    checkpoints = np.geomspace(min(lo, t_max), t_max, n_save) if t_max > lo else np.array([t_max])
+    rec_t, rec_L, rec_g, rec_y = [], [], [], []
+
+    def record(t, y, L, gm):
+        rec_t.append(t)
+        rec_L.append(L)
+        rec_g.append(gm)
+        rec_y.append(y.copy())
+
+    status, message = None, ""
+    n_steps = 0
+    solver = None
+    with np.errstate(all="ignore"):  # finiteness is checked explicitly; underflow is harmless
+        try:
+            L, g = ev.loss_grad(y0)
+        except (ValueError, FloatingPointError) as exc:
+            raise ValueError(f"a0, W0: the loss is not finite at the initial point: {exc}") from None
+        gm = float(np.abs(g).max())
+        t, y = _t0, y0
+        record(t, y, L, gm)
+        ic = int(np.searchsorted(checkpoints, t, side="right"))
+        if gm <= tol:
+            status, message = "converged", f"max|grad| = {gm:.3g} <= tol = {tol:g} at the start"
+        else:
+            try:
+                solver = _METHODS[method](fun, _t0, y0, t_max, rtol=rtol, atol=atol, jac=jac)
+            except _Diverged as exc:
+                status, message = "diverged", str(exc)
+            else:
+                if method == "BDF" and factorization != "lu":
+                    _symmetric_factorization(solver, single=factorization == "cholesky32")
+        while status is None:
+            try:
+                msg = solver.step()
+            except _Diverged as exc:
+                status, message = "diverged", str(exc)
+                break
+            except (np.linalg.LinAlgError, FloatingPointError) as exc:
+                status, message = "diverged", f"solver failure at t = {solver.t:.6g}: {exc}"
+                break
+            if solver.status == "failed":
+                status, message = "diverged", f"solver failed at t = {solver.t:.6g}: {msg}"
+                break
+            n_steps += 1
+            t_new, y_new = solver.t, solver.y
+            if not np.isfinite(y_new).all():
+                status, message = "diverged", f"non-finite state at t = {t_new:.6g}"
+                break
+            ymax = float(np.abs(y_new).max())
+            try:
+                L_new, g_new = ev.loss_grad(y_new)
+            except (ValueError, FloatingPointError) as exc:
+                status, message = "diverged", f"loss not finite at t = {t_new:.6g}: {exc}"
+                break
+            t, y, L, g = t_new, y_new.copy(), L_new, g_new
+            gm = float(np.abs(g).max())
+            if ic < checkpoints.size and t >= checkpoints[ic]:
+                record(t, y, L, gm)
+                ic = int(np.searchsorted(checkpoints, t, side="right"))
+            if ymax > max_norm:
+                status, message = "diverged", (f"max|theta| = {ymax:.3g} > max_norm = {max_norm:g} "
+                                               f"at t = {t:.6g}")
+                break
+            if gm <= tol:
+                status, message = "converged", f"max|grad| = {gm:.3g} <= tol = {tol:g} at t = {t:.6g}"
+                break
+            if _handover is not None and _handover(t, y, gm):
+                status, message = "handover", f"handed over to polish at t = {t:.6g}, max|grad| = {gm:.3g}"
+                break
+            if callback is not None:
+                a_c, W_c = ev.split(y)
+                if callback(t, a_c.copy(), W_c.copy(), L, gm):
+                    status, message = "stopped", f"stopped by the callback at t = {t:.6g}"
+                    break
+            if solver.status == "finished":
+                status, message = "budget", f"t_max = {t_max:g} reached with max|grad| = {gm:.3g} > tol"
+                break
+            if n_steps >= max_steps:
+                status, message = "budget", f"max_steps = {max_steps} reached at t = {t:.6g}"
+                break
+            if time.perf_counter() - t_start > max_wall:
+                status, message = "budget", f"max_wall = {max_wall:g} s reached at t = {t:.6g}"
+                break
+    if not rec_t or rec_t[-1] != t or not np.array_equal(rec_y[-1], y):
+        record(t, y, L, gm)
+    a, W = ev.split(y)
+    n_lu = int(getattr(solver, "nlu", 0)) if solver is not None else 0
+    return FlowResult(
+        a=a.copy(), W=W.copy(), loss=float(L), grad_max=gm, t_final=float(t), status=status,
+        message=message, method=method, n_steps=n_steps, n_rhs=ev.n_grad, n_jac=counts["jac"],
+        n_lu=n_lu, wall_time=time.perf_counter() - t_start, t=np.array(rec_t),
+        losses=np.array(rec_L), grad_maxes=np.array(rec_g), thetas=np.array(rec_y).reshape(-1, N),
+    )
+
+
+# -- Newton polish ------------------------------------------------------------------------------
+def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
+           max_distance: float = 1.0, rcond: float = 1e-10) -> PolishResult:
+    """Newton's method on ``grad L = 0`` with the exact Hessian, from ``(a, W)``.
+
+    Each iteration solves ``H p = -g`` by Cholesky when ``H`` is positive definite with reciprocal
+    condition number above ``rcond``, otherwise by an eigen-decomposition that drops eigenvalues with ``|lambda| <= rcond * max|lambda|`` (zero modes
+    of singular Hessians; negative eigenvalues are kept, so the iteration converges to saddles as
+    well as minima), then backtracks along ``p`` until ``|g|`` decreases (Armijo on ``|g|^2``).
+    It stops with ``status="converged"`` at ``max|g| <= tol``; with ``"not_converged"`` when no
+    step decreases ``|g|`` (typically at ``max|g|`` ~ 1e-15 x scale, rounding), after ``max_iter``
+    iterations, or if the total distance from the start would exceed ``max_distance`` (the polish
+    must not slide to another critical point).
+    """
+    t_start = time.perf_counter()
+    _check_problem(problem)
+    a, W = _student(problem, a, W, names=("a", "W"))
+    tol = _positive("tol", tol)
+    max_iter = int(_positive("max_iter", max_iter, integer=True))
+    max_distance = _positive("max_distance", max_distance, allow_inf=True)
+    rcond = _positive("rcond", rcond)
+    n = a.shape[0]
+    ev = _Evaluator(problem, n)
+    y0 = _theta(a, W)
+    y = y0.copy()
+    try:
+        L, g = ev.loss_grad(y)
+    except FloatingPointError as exc:
+        raise ValueError(f"a, W: the loss is not finite here: {exc}") from None
+    L0, gm0 = L, float(np.abs(g).max())
+    gm = gm0
+    status, message = None, ""
+    it = 0
+    with np.errstate(under="ignore"):
+        while True:
+            if gm <= tol:
+                status, message = "converged", f"max|grad| = {gm:.3g} <= tol = {tol:g}"
+                break
+            if it >= max_iter:
+                status, message = "not_converged", f"max_iter = {max_iter} reached, max|grad| = {gm:.3g}"
+                break
+            it += 1
+            H = ev.hessian(y)
+            p = None
+            try:
+                c = sla.cho_factor(H, check_finite=False)
+                # a (numerically) singular H can pass Cholesky with a tiny pivot, and the step would
+                # run off along the zero mode: check the reciprocal condition number (LAPACK pocon)
+                rc, info = dpocon(c[0], np.abs(H).sum(axis=0).max(), uplo="L" if c[1] else "U")
+                if info == 0 and rc > rcond:
+                    p = -sla.cho_solve(c, g, check_finite=False)
+                    if not np.isfinite(p).all():
+                        p = None
+            except (np.linalg.LinAlgError, sla.LinAlgError):
+                p = None
+            # H positive definite: p is a descent direction of L, and a step that decreases L enough
+            # (Armijo) is accepted too; this is damped Newton on L, which crosses a flat, curved
+            # valley where |grad| need not decrease monotonically.
+            descent = p is not None
+            if p is None:
+                lam, Q = np.linalg.eigh(H)
+                keep = np.abs(lam) > rcond * max(np.abs(lam).max(), np.finfo(float).tiny)
+                inv = np.zeros_like(lam)
+                inv[keep] = 1.0 / lam[keep]
+                p = -(Q @ (inv * (Q.T @ g)))
+            g2 = float(g @ g)
+            gp = float(g @ p)
+            accepted = False
+            alpha = 1.0
+            for _ in range(30):
+                y_try = y + alpha * p
+                if np.linalg.norm(y_try - y0) > max_distance:
+                    alpha *= 0.5
+                    continue
+                try:
+                    L_try, g_try = ev.loss_grad(y_try)
+                except (ValueError, FloatingPointError):
+                    alpha *= 0.5
+                    continue
+                if float(g_try @ g_try) <= (1.0 - 1e-4 * alpha) * g2 or (
+                        descent and L_try <= L + 1e-4 * alpha * gp and L_try < L):
+                    accepted = True
+                    break
+                alpha *= 0.5
+            if not accepted:
+                if np.linalg.norm(y + p - y0) > max_distance:
+                    message = (f"the Newton step would move farther than max_distance = {max_distance:g} "
+                               f"from the start; max|grad| = {gm:.3g}")
+                else:
+                    message = f"no step along the Newton direction decreases |grad|; max|grad| = {gm:.3g}"
+                status = "not_converged"
+                break
+            y, L, g = y_try, L_try, g_try
+            gm = float(np.abs(g).max())
+    a_f, W_f = ev.split(y)
+    return PolishResult(
+        a=a_f.copy(), W=W_f.copy(), loss=float(L), grad_max=gm, status=status, message=message,
+        n_iter=it, n_grad=ev.n_grad, n_hess=ev.n_hess, distance=float(np.linalg.norm(y - y0)),
+        loss_start=float(L0), grad_max_start=gm0, wall_time=time.perf_counter() - t_start,
+    )
+
+
+# -- both ---------------------------------------------------------------------------------------
+def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol: float = 1e-5,
+                    neg_curvature: float | None = None, polish_max_iter: int = 50,
+                    polish_max_distance: float = 1.0, **flow_kwargs) -> FlowPolishResult:
+    """Gradient flow until ``max|grad| <= switch_tol`` at a point where the Hessian has no
+    eigenvalue below ``-neg_curvature``, then ``polish`` to ``max|grad| <= tol``.
+
+    ``neg_curvature`` defaults to ``30 / t_max``: a direction of curvature ``-lambda`` is escaped by
+    the flow in a time of order ``30 / lambda``, so a weaker one could not be escaped within the
+    budget anyway. The polish result is accepted only if it converged, stayed within
+    ``polish_max_distance`` and did not raise the loss by more than rounding; otherwise the flow
+    continues with ``switch_tol`` divided by 100 (up to three rounds, then the flow runs to
+    ``tol`` on its own). ``flow_kwargs`` go to ``gradient_flow`` (``tol`` there is replaced).
+
+    Where minima are not isolated (a zero mode of the Hessian, e.g. the curve ``a w = u`` for a
+    linear n = 1 student) the endpoint on the continuum is set by the path: it is accurate to about
+    the solver tolerance plus ``switch_tol / (smallest non-zero curvature)``; tighten ``rtol`` and
+    ``switch_tol`` if the position along the continuum matters.
+    """
+    t_start = time.perf_counter()
+    _check_problem(problem)
+    tol = _positive("tol", tol)
+    switch_tol = _positive("switch_tol", switch_tol)
+    t_max = _positive("t_max", flow_kwargs.get("t_max", 1e7))
+    if neg_curvature is None:
+        neg_curvature = 30.0 / t_max
+    neg_curvature = _positive("neg_curvature", neg_curvature)
+    if "tol" in flow_kwargs:
+        raise ValueError("pass the final tolerance as tol=...; the flow's own stop is switch_tol")
+    a0, W0 = _student(problem, a0, W0)
+    n = a0.shape[0]
+    state = {"gm_checked": math.inf, "switch": switch_tol}
+
+    def handover(t, y, gm):
+        # test the curvature again only after the gradient has halved since the last test
+        if gm > state["switch"] or gm > 0.5 * state["gm_checked"]:
+            return False
+        state["gm_checked"] = gm
+        H = problem.hessian(y[:n], y[n:].reshape(n, problem.d))
+        H[np.diag_indices_from(H)] += neg_curvature
+        try:
+            sla.cho_factor(H, check_finite=False, overwrite_a=True)
+        except (np.linalg.LinAlgError, sla.LinAlgError):
+            return False
+        return True
+
+    flows = []
+    pol = None
+    a, W, t0 = a0, W0, 0.0
+    for _round in range(4):
+        last = _round == 3
+        fr = gradient_flow(problem, a, W, tol=tol, _handover=None if last else handover, _t0=t0,
+                           **flow_kwargs)
+        flows.append(fr)
+        a, W, t0 = fr.a, fr.W, fr.t_final
+        if fr.status != "handover":
+            break
+        pol = polish(problem, fr.a, fr.W, tol=tol, max_iter=polish_max_iter,
+                     max_distance=polish_max_distance)
+        slack = 1e-13 * max(1.0, abs(fr.loss))
+        if pol.status == "converged" and pol.loss <= fr.loss + slack:
+            break
+        pol = None
+        state["switch"] /= 100.0
+        state["gm_checked"] = math.inf
+    flow = _merge_flows(flows)
+    if pol is not None:
+        a, W, L, gm = pol.a, pol.W, pol.loss, pol.grad_max
+        status, message = "converged", f"flow: {flow.message}; polish: {pol.message}"
+    else:
+        a, W, L, gm = flow.a, flow.W, flow.loss, flow.grad_max
+        status, message = flow.status, f"flow: {flow.message}"
+    return FlowPolishResult(a=a, W=W, loss=L, grad_max=gm, status=status, message=message, flow=flow,
+                            polish=pol, wall_time=time.perf_counter() - t_start)
+
+
+def _merge_flows(flows: list[FlowResult]) -> FlowResult:
+    if len(flows) == 1:
+        return flows[0]
+    last = flows[-1]
+    cat = lambda name: np.concatenate([getattr(f, name) if i == 0 else getattr(f, name)[1:]  # noqa: E731
+                                       for i, f in enumerate(flows)])
+    return FlowResult(
+        a=last.a, W=last.W, loss=last.loss, grad_max=last.grad_max, t_final=last.t_final,
+        status=last.status, message=last.message, method=last.method,
+        n_steps=sum(f.n_steps for f in flows), n_rhs=sum(f.n_rhs for f in flows),
+        n_jac=sum(f.n_jac for f in flows), n_lu=sum(f.n_lu for f in flows),
+        wall_time=sum(f.wall_time for f in flows), t=cat("t"), losses=cat("losses"),
+        grad_maxes=cat("grad_maxes"), thetas=cat("thetas"),
+    )
+
+
+# -- initialisation -----------------------------------------------------------------------------
+def glorot_init(n: int, d: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's Glorot-normal initialisation: ``W`` entries ``N(0, 2/(d+n))``, ``a`` entries
+    ``N(0, 2/(n+1))``. ``rng`` is a ``numpy.random.Generator`` or a seed. Returns ``(a0, W0)``;
+    ``W0`` is drawn first."""
+    for name, v in (("n", n), ("d", d)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if not isinstance(rng, np.random.Generator):
+        try:
+            rng = np.random.default_rng(rng)
+        except (TypeError, ValueError):
+            raise ValueError(f"rng must be a numpy Generator or a seed, got {type(rng).__name__}") from None
+    W0 = rng.normal(0.0, math.sqrt(2.0 / (d + n)), size=(n, d))
+    a0 = rng.normal(0.0, math.sqrt(2.0 / (n + 1)), size=n)
+    return a0, W0
