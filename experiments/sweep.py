@@ -67,14 +67,20 @@ def initial_point(spec: "RunSpec"):
 
 def run_one(spec: RunSpec, flow_options: dict | None = None) -> dict:
     """One flow + polish from the seeded initialisation; returns the JSON record."""
-    from copyavg.numeric import Problem
+    from copyavg.numeric import NonDifferentiableError, Problem
     from copyavg.numeric.endpoints import classify_endpoint
     from copyavg.numeric.flow import flow_and_polish
 
     t0 = time.perf_counter()
     prob = Problem(np.ones(spec.k), np.eye(spec.k, spec.d), spec.activation)
     a0, W0 = initial_point(spec)
-    res = flow_and_polish(prob, a0, W0, **(flow_options or {}))
+    try:
+        res = flow_and_polish(prob, a0, W0, **(flow_options or {}))
+    except NonDifferentiableError as exc:  # e.g. ReLU neurons becoming collinear: no Hessian there
+        return {"activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed,
+                "loss": None, "grad_max": None, "status": "nondifferentiable", "message": str(exc),
+                "endpoint": "other", "partition": None, "distance": None,
+                "time_s": time.perf_counter() - t0, "curve_t": [], "curve_loss": []}
     ep = classify_endpoint(res.a, res.W, spec.k, spec.activation)
     traj = res.flow
     return {

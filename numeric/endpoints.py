@@ -4,6 +4,9 @@
 * ``ca``: another copy-average point (with its partition);
 * ``pnc``: perturbed n-copy: each student neuron's largest |cosine| with a teacher vector is
   >= 0.95 (the paper's threshold), the teacher vectors are distinct, and it is not a CA point;
+* ``near-ca-optimal`` / ``near-ca``: for activations whose CA points are not critical (ReLU and
+  its family, MATH.md claim 5): each neuron's dominant teacher directions (components above 0.2
+  of its largest) form disjoint groups covering every teacher neuron, with that partition;
 * ``other``.
 
 CA detection: each student neuron's support (teacher directions carrying more than ``1e-4`` of
@@ -71,6 +74,10 @@ def classify_endpoint(a, W, k: int, activation: str = "erf2", ca_tol: float = 1e
             sizes = tuple(sorted((len(S) for S in groups), reverse=True))
             optimal = sizes == (k - n + 1,) + (1,) * (n - 1)
             return Endpoint("ca-optimal" if optimal else "ca", sizes, dist, tuple(float(x) for x in maxcos))
+    loose = [tuple(np.flatnonzero(np.abs(W[i, :k]) > 0.2 * np.max(np.abs(W[i, :k])))) if norms[i] > 0 else ()
+             for i in range(n)]
+    flat_loose = [j for S in loose for j in S]
+    near_ca = all(loose) and len(flat_loose) == len(set(flat_loose)) == k
     if n < k and np.all(maxcos >= COPY_COSINE) and len(set(best.tolist())) == n:
         from .pnc import solve_pnc, unpack
 
@@ -83,4 +90,8 @@ def classify_endpoint(a, W, k: int, activation: str = "erf2", ca_tol: float = 1e
         sg[sg == 0] = 1.0
         dist = float(np.sqrt(np.sum((a * sg - a_p) ** 2) + np.sum((Wr * sg[:, None] - W_p) ** 2)))
         return Endpoint("pnc", None, dist, tuple(float(x) for x in maxcos))
+    if near_ca:
+        sizes = tuple(sorted((len(S) for S in loose), reverse=True))
+        optimal = sizes == (k - n + 1,) + (1,) * (n - 1)
+        return Endpoint("near-ca-optimal" if optimal else "near-ca", sizes, None, tuple(float(x) for x in maxcos))
     return Endpoint("other", None, None, tuple(float(x) for x in maxcos))

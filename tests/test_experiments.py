@@ -1,0 +1,90 @@
+"""Experiments: flow endpoints at (6, 5, 2), resumable sweeps (kill and restart), Dask, plots."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from copyavg.experiments.sweep import RunSpec, read_results, run_one, sweep
+from copyavg.numeric.one_neuron import one_neuron
+
+
+def test_twenty_seeds_end_at_classified_critical_points():
+    """Acceptance: (d, k, n) = (6, 5, 2), 20 seeds: max|grad| <= 1e-12, every endpoint classified,
+    ca-optimal losses equal L*(k - n + 1) (closed form, proved) to 1e-12."""
+    lstar = one_neuron("erf2", 5 - 2 + 1)["loss"]
+    kinds = Counter()
+    for seed in range(20):
+        r = run_one(RunSpec("erf2", 5, 2, 6, seed))
+        assert r["status"] == "converged" and r["grad_max"] <= 1e-12, r
+        assert r["endpoint"] in {"ca-optimal", "ca", "pnc", "other"}
+        kinds[r["endpoint"]] += 1
+        if r["endpoint"] == "ca-optimal":
+            assert abs(r["loss"] - lstar) <= 1e-12
+    assert kinds["ca-optimal"] > 0
+
+
+def _count(path):
+    return len(read_results(path)[0]) if os.path.exists(path) else 0
+
+
+def test_sweep_killed_midway_resumes_without_loss_or_repeat(tmp_path):
+    out = str(tmp_path / "results.jsonl")
+    cmd = [sys.executable, "-m", "copyavg.cli.main", "sweep", "--k", "4", "--n", "1..3", "--seeds", "4",
+           "--out", out, "--workers", "1", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while _count(out) < 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group, pool workers included
+    proc.wait()
+    first = _count(out)
+    assert 1 <= first < 12, "the kill must land midway"
+    with open(out, "ab") as fh:  # as if killed in the middle of writing a line
+        fh.write(b'{"activation": "erf2", "k": 4, "n": 9')
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    records, good = read_results(out)
+    assert good == os.path.getsize(out)  # no torn line left
+    keys = [(x["n"], x["seed"]) for x in records]
+    assert sorted(keys) == sorted((n, s) for n in (1, 2, 3) for s in range(4))  # each exactly once
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)  # nothing left to do
+    assert r.returncode == 0 and _count(out) == 12
+
+
+def test_sweep_on_dask_local_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    out = str(tmp_path / "dask.jsonl")
+    specs = [RunSpec("erf2", 3, n, 4, s) for n in (1, 2) for s in range(2)]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        assert sweep(specs, out, scheduler=client, quiet=True) == 4
+        assert sweep(specs, out, scheduler=client, quiet=True) == 0  # resumed: all done
+    assert sorted((r["n"], r["seed"]) for r in read_results(out)[0]) == [(1, 0), (1, 1), (2, 0), (2, 1)]
+
+
+def test_plot_writes_figures_and_table(tmp_path):
+    out = str(tmp_path / "r.jsonl")
+    sweep([RunSpec("erf2", 4, n, 5, s) for n in (1, 2, 3) for s in range(2)], out, workers=1, quiet=True)
+    from copyavg.cli.main import main as cli
+
+    assert cli(["plot", out, "--out", str(tmp_path / "fig")]) == 0
+    names = set(os.listdir(tmp_path / "fig"))
+    for stem in ("loss_vs_n_erf2_k4", "endpoint_fractions_erf2_k4", "loss_curves_erf2_k4"):
+        for ext in ("png", "svg"):
+            assert f"{stem}.{ext}" in names and os.path.getsize(tmp_path / "fig" / f"{stem}.{ext}") > 1000
+    table = (tmp_path / "fig" / "endpoint_fractions.md").read_text()
+    assert "| erf2 | 4 | 2 |" in table
+
+
+def test_flow_cli_json_keys(capsys):
+    from copyavg.cli.main import main as cli
+
+    assert cli(["flow", "--k", "3", "--n", "2", "--seed", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"loss", "grad_max", "endpoint", "partition", "time_s"}
