@@ -56,6 +56,23 @@ class UsageError(Exception):
     """Bad command-line arguments: printed as one line, exit code 2."""
 
 
+def _emit(out: dict, as_json: bool) -> None:
+    """Print a result as one JSON object or as aligned ``key: value`` lines."""
+    if as_json:
+        print(json.dumps(out))
+        return
+    width = max(len(k) for k in out)
+    for key, val in out.items():
+        print(f"{key:>{width}}: {val}")
+
+
+def _check_activation(name: str) -> None:
+    from copyavg.numeric import ACTIVATIONS
+
+    if name not in ACTIVATIONS:
+        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
+
+
 def _cmd_verify(args) -> int:
     if args.properties:
         from copyavg.proofs.properties import cli_properties
@@ -95,34 +112,27 @@ def _cmd_verify(args) -> int:
 
 
 def _cmd_one_neuron(args) -> int:
-    from copyavg.numeric import ACTIVATIONS
     from copyavg.numeric.one_neuron import one_neuron
 
-    if args.activation not in ACTIVATIONS:
-        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {args.activation!r}")
+    _check_activation(args.activation)
     if args.m < 1:
         raise UsageError(f"--m must be >= 1 (number of teacher neurons), got {args.m}")
     if args.teacher_norm <= 0:
         raise UsageError(f"--teacher-norm must be > 0, got {args.teacher_norm}")
     m = int(args.m) if float(args.m).is_integer() else args.m
     out = one_neuron(args.activation, m, args.teacher_norm)
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for key, val in out.items():
-            print(f"{key:>18}: {val}")
+    _emit(out, args.json)
     return 0
 
 
 def _cmd_ca(args) -> int:
     import numpy as np
 
-    from copyavg.numeric import ACTIVATIONS, NonDifferentiableError, Problem
+    from copyavg.numeric import NonDifferentiableError, Problem
     from copyavg.numeric.classify import hessian_inertia
     from copyavg.numeric.one_neuron import ca_configuration, parse_partition
 
-    if args.activation not in ACTIVATIONS:
-        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {args.activation!r}")
+    _check_activation(args.activation)
     if args.k < 1:
         raise UsageError(f"--k must be >= 1, got {args.k}")
     try:
@@ -148,20 +158,13 @@ def _cmd_ca(args) -> int:
                     "classification": inert.classification if out["grad_max"] <= 1e-8 else "not-critical",
                     "inertia": {"negative": inert.n_negative, "zero": inert.n_zero, "positive": inert.n_positive,
                                 "symmetry_zero_modes": inert.n_symmetry_zero, "tol": inert.tol}})
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for key, val in out.items():
-            print(f"{key:>18}: {val}")
+    _emit(out, args.json)
     return 0
 
 
 def _check_kn(args, need_n_lt_k=True):
     """Common checks; ``need_n_lt_k``: n < k (P-n-C); otherwise any n >= 1."""
-    from copyavg.numeric import ACTIVATIONS
-
-    if args.activation not in ACTIVATIONS:
-        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {args.activation!r}")
+    _check_activation(args.activation)
     if args.k < 2:
         raise UsageError(f"--k must be >= 2, got {args.k}")
     n = getattr(args, "n", None)
@@ -180,11 +183,7 @@ def _cmd_pnc(args) -> int:
     _check_kn(args)
     p = solve_pnc(args.k, args.n, args.d, args.activation)
     out = p.to_dict()
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for key, val in out.items():
-            print(f"{key:>18}: {val}")
+    _emit(out, args.json)
     return 0
 
 
@@ -228,11 +227,7 @@ def _cmd_flow(args) -> int:
         ax.set_title(f"{args.activation}, k = {args.k}, n = {args.n}, seed {args.seed}: {rec['endpoint']}")
         fig.savefig(args.plot, dpi=130, bbox_inches="tight")
         plt.close(fig)
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for key, val in out.items():
-            print(f"{key:>10}: {val}")
+    _emit(out, args.json)
     return 0
 
 
