@@ -10,7 +10,7 @@
     copyavg flow [--activation ACT] --k K --n N [--d D] --seed S [--json] [--plot FILE]
     copyavg sweep [--activation ACT] --k K --n 1..K --seeds S --out results.jsonl [--workers W]
                   [--scheduler ADDRESS]
-    copyavg plot results.jsonl --out DIR
+    copyavg plot results.jsonl --out DIR [--no-thresholds]
 """
 
 from __future__ import annotations
@@ -256,7 +256,7 @@ def _cmd_plot(args) -> int:
     if not os.path.exists(args.results):
         raise UsageError(f"results file {args.results!r} does not exist")
     try:
-        paths = plot_results(args.results, args.out)
+        paths = plot_results(args.results, args.out, thresholds=not args.no_thresholds)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     table = os.path.join(args.out, "endpoint_fractions.md")
@@ -330,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="figures and endpoint table from a results file")
     pl.add_argument("results")
     pl.add_argument("--out", required=True, help="output directory")
+    pl.add_argument("--no-thresholds", action="store_true",
+                    help="skip the exact P-n-C / optimal-CA stability figure (one Hessian per n)")
     pl.set_defaults(func=_cmd_plot)
     return p
 

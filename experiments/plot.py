@@ -5,6 +5,9 @@
    vertical lines where the P-n-C / optimal-CA points change type (minimum / saddle).
 2. ``endpoint_fractions``: fraction of endpoints of each type against n/k.
 3. ``loss_curves``: loss against time (log-log) for every run, coloured by endpoint type.
+4. ``thresholds`` (erf family): loss and type (minimum / saddle, from the exact Hessian) of the
+   P-n-C point and of the optimal CA point for every n = 1..k-1, i.e. where each changes stability
+   and where their losses cross (``copyavg.numeric.pnc.threshold_table``).
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import numpy as np
 
 from .sweep import read_results
 
-TYPES = ("ca-optimal", "pnc", "ca", "other")
-COLORS = {"ca-optimal": "tab:blue", "pnc": "tab:orange", "ca": "tab:green", "other": "tab:gray"}
+TYPES = ("ca-optimal", "pnc", "ca", "near-ca-optimal", "near-ca", "other")
+COLORS = {"ca-optimal": "tab:blue", "pnc": "tab:orange", "ca": "tab:green",
+          "near-ca-optimal": "tab:cyan", "near-ca": "tab:olive", "other": "tab:gray"}
+ERF_FAMILY = ("erf2", "erf")
 
 
 def _save(fig, outdir, name) -> list[str]:
@@ -37,7 +42,34 @@ def endpoint_table(records) -> dict:
     return table
 
 
-def plot_results(path, outdir, with_references: bool = True) -> list[str]:
+def plot_thresholds(rows: list[dict], k: int, activation: str, outdir) -> list[str]:
+    """Loss of the P-n-C and optimal-CA points against n/k, marker filled for a minimum, open for a saddle."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    x = np.array([r["n"] / k for r in rows])
+    for key, color, label in (("ca", "tab:blue", "optimal CA"), ("pnc", "tab:orange", "P-n-C")):
+        y = np.array([r[f"{key}_loss"] for r in rows])
+        ax.plot(x, y, "-", color=color, lw=0.8)
+        for typ, face in (("minimum", color), ("saddle", "white")):
+            sel = np.array([r[f"{key}_type"] == typ for r in rows])
+            if sel.any():
+                ax.scatter(x[sel], y[sel], s=18, facecolors=face, edgecolors=color, zorder=3,
+                           label=f"{label}: {typ}")
+        other = np.array([r[f"{key}_type"] not in ("minimum", "saddle") for r in rows])
+        if other.any():
+            ax.scatter(x[other], y[other], s=18, marker="x", color=color, zorder=3, label=f"{label}: other")
+    ax.set_yscale("log")
+    ax.set_xlabel("n / k")
+    ax.set_ylabel("loss E[(f - f*)^2]")
+    ax.set_title(f"{activation}, k = {k}: stability of P-n-C and optimal CA points")
+    ax.legend(fontsize=7)
+    paths = _save(fig, outdir, f"thresholds_{activation}_k{k}")
+    plt.close(fig)
+    return paths
+
+
+def plot_results(path, outdir, with_references: bool = True, thresholds: bool = True) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,11 +89,11 @@ def plot_results(path, outdir, with_references: bool = True) -> list[str]:
         # 1. final loss vs n
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
         for t in TYPES:
-            xs = [r["n"] for r in recs if r["endpoint"] == t]
-            ys = [r["loss"] for r in recs if r["endpoint"] == t]
+            xs = [r["n"] for r in recs if r["endpoint"] == t and r["loss"] is not None]
+            ys = [r["loss"] for r in recs if r["endpoint"] == t and r["loss"] is not None]
             if xs:
                 ax.scatter(xs, ys, s=14, color=COLORS[t], label=f"runs: {t}", zorder=3)
-        if with_references and act == "erf2":
+        if with_references and act in ERF_FAMILY:
             from copyavg.numeric.one_neuron import one_neuron
             from copyavg.numeric.pnc import solve_pnc
 
@@ -111,6 +143,11 @@ def plot_results(path, outdir, with_references: bool = True) -> list[str]:
         ax.set_title(f"{act}, k = {k}: loss curves (colour: endpoint type)")
         written += _save(fig, outdir, f"loss_curves_{tag}")
         plt.close(fig)
+        # 4. stability thresholds of the reference points (exact, not from the runs)
+        if thresholds and act in ERF_FAMILY and k >= 2:
+            from copyavg.numeric.pnc import threshold_table
+
+            written += plot_thresholds(threshold_table(k, activation=act), k, act, outdir)
     return written
 
 
@@ -125,5 +162,7 @@ def markdown_fractions(path) -> str:
     for (act, k, n), rs in sorted(by.items()):
         c = Counter(r["endpoint"] for r in rs)
         fr = " | ".join(f"{c[t] / len(rs):.2f}" for t in TYPES)
-        lines.append(f"| {act} | {k} | {n} | {n / k:.2f} | {len(rs)} | {fr} | {np.mean([r['loss'] for r in rs]):.6g} |")
+        losses = [r["loss"] for r in rs if r["loss"] is not None]
+        mean = f"{np.mean(losses):.6g}" if losses else "n/a"
+        lines.append(f"| {act} | {k} | {n} | {n / k:.2f} | {len(rs)} | {fr} | {mean} |")
     return "\n".join(lines) + "\n"

@@ -75,11 +75,29 @@ def test_plot_writes_figures_and_table(tmp_path):
 
     assert cli(["plot", out, "--out", str(tmp_path / "fig")]) == 0
     names = set(os.listdir(tmp_path / "fig"))
-    for stem in ("loss_vs_n_erf2_k4", "endpoint_fractions_erf2_k4", "loss_curves_erf2_k4"):
+    for stem in ("loss_vs_n_erf2_k4", "endpoint_fractions_erf2_k4", "loss_curves_erf2_k4", "thresholds_erf2_k4"):
         for ext in ("png", "svg"):
             assert f"{stem}.{ext}" in names and os.path.getsize(tmp_path / "fig" / f"{stem}.{ext}") > 1000
     table = (tmp_path / "fig" / "endpoint_fractions.md").read_text()
     assert "| erf2 | 4 | 2 |" in table
+
+
+def test_table_and_plots_keep_runs_without_a_loss(tmp_path):
+    """A non-differentiable run (loss None) is counted in the table, not dropped or turned into NaN."""
+    from copyavg.experiments.plot import markdown_fractions, plot_results
+
+    out = tmp_path / "r.jsonl"
+    base = {"activation": "relu", "k": 3, "d": 4, "partition": None, "distance": None, "time_s": 0.1,
+            "curve_t": [0.0, 1.0], "curve_loss": [1.0, 0.5]}
+    recs = [dict(base, n=2, seed=0, loss=None, grad_max=None, status="nondifferentiable", endpoint="other"),
+            dict(base, n=2, seed=1, loss=0.25, grad_max=1e-13, status="converged", endpoint="near-ca-optimal")]
+    out.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    table = markdown_fractions(str(out))
+    row = [line for line in table.splitlines() if line.startswith("| relu | 3 | 2 |")][0]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[4] == "2" and cells[-1] == "0.25"  # two runs; the mean is over the run that has a loss
+    assert "0.50" in cells[5:-1]  # near-ca-optimal is a column of its own
+    assert plot_results(str(out), str(tmp_path / "fig"))
 
 
 def test_flow_cli_json_keys(capsys):
