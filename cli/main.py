@@ -8,7 +8,7 @@
     copyavg pnc [--activation ACT] --k K --n N [--d D] [--json]
     copyavg thresholds [--activation ACT] --k K [--json]
     copyavg flow [--activation ACT] --k K --n N [--d D] --seed S [--json] [--plot FILE]
-    copyavg sweep [--activation ACT] --k K --n 1..K --seeds S --out results.jsonl [--workers W]
+    copyavg sweep [--activation ACT] --k K --n 1..K --seeds S --out results.jsonl [--workers W] [--no-weights]
                   [--scheduler ADDRESS]
     copyavg plot results.jsonl --out DIR [--no-thresholds]
 """
@@ -243,7 +243,8 @@ def _cmd_sweep(args) -> int:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
     d = args.k + 1 if args.d is None else args.d
     specs = [RunSpec(args.activation, args.k, n, d, s) for n in ns for s in range(args.seeds)]
-    done = sweep(specs, args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
+    done = sweep(specs, args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet,
+                 keep_weights=not args.no_weights)
     print(f"{done} runs finished now; results in {args.out}")
     return 0
 
@@ -326,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
     sw.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.add_argument("--no-weights", action="store_true",
+                    help="leave the endpoint weights a, W out of the records (small files)")
     sw.set_defaults(func=_cmd_sweep, n_range=True)
     pl = sub.add_parser("plot", help="figures and endpoint table from a results file")
     pl.add_argument("results")

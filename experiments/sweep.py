@@ -13,6 +13,7 @@ drawn from ``numpy.random.default_rng([seed, k, n, d])``; teacher ``v_j = e_j`` 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -148,9 +149,35 @@ def _progress(total: int, done: int, t0: float, quiet: bool) -> None:
         sys.stderr.write("\n")
 
 
+def _limit_blas_threads(n_threads: int) -> None:
+    """Process-pool initializer: cap the BLAS/OpenMP pools so workers do not oversubscribe the cores.
+
+    NumPy is already imported when the pool forks, so environment variables would come too late;
+    threadpoolctl changes the limits of the loaded libraries at run time.
+    """
+    from threadpoolctl import threadpool_limits
+
+    global _BLAS_LIMIT
+    _BLAS_LIMIT = threadpool_limits(limits=n_threads)
+
+
+_BLAS_LIMIT = None
+
+
 def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_options=None,
-          quiet: bool = False) -> int:
-    """Run every spec not yet in ``out``; append each result as it finishes. Returns runs done."""
+          quiet: bool = False, keep_weights: bool = True) -> int:
+    """Run every spec not yet in ``out``; append each result as it finishes. Returns runs done.
+
+    ``keep_weights=False`` leaves the endpoint weights ``a``, ``W`` out of the records (everything
+    the table and figures need stays; the file stays small enough to commit for large n).
+    """
+    if not keep_weights:
+        def store(record, _out=out):
+            record.pop("a", None)
+            record.pop("W", None)
+            _append(_out, record)
+    else:
+        store = functools.partial(_append, out)
     todo = pending_specs(list(specs), out)
     total = len(todo)
     t0 = time.perf_counter()
@@ -158,17 +185,19 @@ def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_option
     if not todo:
         return 0
     if scheduler is not None:
-        return _sweep_dask(todo, out, scheduler, flow_options, t0, quiet)
+        return _sweep_dask(todo, store, scheduler, flow_options, t0, quiet)
     done = 0
-    workers = workers or os.cpu_count() or 1
-    with ProcessPoolExecutor(max_workers=workers) as ex:
+    cores = os.cpu_count() or 1
+    workers = workers or cores
+    with ProcessPoolExecutor(max_workers=workers, initializer=_limit_blas_threads,
+                             initargs=(max(1, cores // workers),)) as ex:
         futures = {ex.submit(run_one, s, flow_options): s for s in todo}
         try:
             remaining = set(futures)
             while remaining:
                 finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
                 for f in finished:
-                    _append(out, f.result())
+                    store(f.result())
                     done += 1
                     _progress(total, done, t0, quiet)
         except KeyboardInterrupt:
@@ -178,7 +207,7 @@ def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_option
     return done
 
 
-def _sweep_dask(todo, out, scheduler, flow_options, t0, quiet) -> int:
+def _sweep_dask(todo, store, scheduler, flow_options, t0, quiet) -> int:
     from distributed import Client, as_completed
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
@@ -186,7 +215,7 @@ def _sweep_dask(todo, out, scheduler, flow_options, t0, quiet) -> int:
         futures = [client.submit(run_one, s, flow_options, pure=False) for s in todo]
         done = 0
         for f in as_completed(futures):
-            _append(out, f.result())
+            store(f.result())
             done += 1
             _progress(len(todo), done, t0, quiet)
         return done

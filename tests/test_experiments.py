@@ -106,3 +106,27 @@ def test_flow_cli_json_keys(capsys):
     assert cli(["flow", "--k", "3", "--n", "2", "--seed", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) >= {"loss", "grad_max", "endpoint", "partition", "time_s"}
+
+
+def test_pool_workers_cap_blas_threads():
+    """The process-pool initializer caps every loaded BLAS pool (no oversubscription on 2 cores)."""
+    from threadpoolctl import threadpool_info
+
+    from copyavg.experiments import sweep as sweep_mod
+
+    sweep_mod._limit_blas_threads(1)
+    try:
+        blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+        assert blas and all(p["num_threads"] == 1 for p in blas)
+    finally:
+        sweep_mod._BLAS_LIMIT.restore_original_limits()
+
+
+def test_sweep_without_weights_keeps_everything_else(tmp_path):
+    out = str(tmp_path / "r.jsonl")
+    specs = [RunSpec("erf2", 3, 1, 4, s) for s in range(2)]
+    assert sweep(specs, out, workers=1, quiet=True, keep_weights=False) == 2
+    recs, _ = read_results(out)
+    assert all("W" not in r and "a" not in r for r in recs)
+    assert all(r["grad_max"] <= 1e-12 and r["endpoint"] == "ca-optimal" and r["curve_loss"] for r in recs)
+    assert sweep(specs, out, workers=1, quiet=True, keep_weights=False) == 0  # still resumable
