@@ -521,7 +521,8 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     budget anyway. The polish result is accepted only if it converged, stayed within
     ``polish_max_distance`` and did not raise the loss by more than rounding; otherwise the flow
     continues with ``switch_tol`` divided by 100 (up to three rounds, then the flow runs to
-    ``tol`` on its own). ``flow_kwargs`` go to ``gradient_flow`` (``tol`` there is replaced).
+    ``tol`` on its own). A flow that ends on its budget is polished from its end point once more
+    (same acceptance rules). ``flow_kwargs`` go to ``gradient_flow`` (``tol`` there is replaced).
 
     Where minima are not isolated (a zero mode of the Hessian, e.g. the curve ``a w = u`` for a
     linear n = 1 student) the endpoint on the continuum is set by the path: it is accurate to about
@@ -574,6 +575,16 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
         pol = None
         state["switch"] /= 100.0
         state["gm_checked"] = math.inf
+    if pol is None and flows[-1].status == "budget":
+        # The flow's own gradient can sit at its integration-error floor above the tightened
+        # switch_tol (stiff, nearly flat minima: e.g. n = 1, k = 50, smallest curvature ~1e-6 of
+        # ~3e3), after an early polish was refused for moving too far along the flat direction.
+        # By the end of the budget the flow has travelled that direction: polish from there.
+        last = flows[-1]
+        cand = polish(problem, last.a, last.W, tol=tol, max_iter=polish_max_iter,
+                      max_distance=polish_max_distance)
+        if cand.status == "converged" and cand.loss <= last.loss + 1e-13 * max(1.0, abs(last.loss)):
+            pol = cand
     flow = _merge_flows(flows)
     if pol is not None:
         a, W, L, gm = pol.a, pol.W, pol.loss, pol.grad_max

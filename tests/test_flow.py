@@ -69,6 +69,24 @@ def test_flow_and_polish_converges(size, seed):
     assert r.flow.status == "handover"
 
 
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_stiff_flat_minimum_is_polished_after_the_flow(seed):
+    """n = 1, k = 50: curvatures from ~1e-6 to ~3e3 along the flow. An early polish would move the
+    averaging neuron's a by ~6 (refused: max_distance = 1); the flow's gradient then stays at its
+    integration-error floor (~1e-7) until t_max, and the end point must still be polished."""
+    d, k, n = 51, 50, 1
+    P = teacher(d, k)
+    W0 = np.random.default_rng(seed).normal(0.0, math.sqrt(2.0 / (d + n)), size=(n, d))
+    a0 = np.random.default_rng(seed + 1000).normal(0.0, 1.0, size=n)
+    a0 = -np.abs(a0)  # the flow goes to the a < 0 mirror image (a = -50) as in the failing sweep runs
+    r = flow_and_polish(P, a0, W0)
+    assert r.status == "converged", r.message
+    assert r.grad_max <= 1e-12
+    # L*(50) in float64 is accurate to ~1e-15 (cancellation of 16.7 - 15.9); the loss sums 2550 terms
+    assert r.loss == pytest.approx(l_star(k), abs=1e-12)
+    assert abs(abs(r.a[0]) - k) <= 1e-8  # a = m at the one-neuron optimum (MATH.md), here the mirror image
+
+
 @pytest.mark.parametrize("method", ["BDF", "Radau", "LSODA"])
 def test_flow_alone_converges_and_loss_decreases(method):
     d, k, n = 6, 5, 2
@@ -249,6 +267,24 @@ class _NaNAfter(Problem):
         if self.calls > self.after:
             ga = ga * np.nan
         return L, ga, gW
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_stiff_flat_minimum_is_polished_after_the_flow(seed):
+    """n = 1, k = 50: curvatures from ~1e-6 to ~3e3 along the flow. An early polish would move the
+    averaging neuron's a by ~6 (refused: max_distance = 1); the flow's gradient then stays at its
+    integration-error floor (~1e-7) until t_max, and the end point must still be polished."""
+    d, k, n = 51, 50, 1
+    P = teacher(d, k)
+    W0 = np.random.default_rng(seed).normal(0.0, math.sqrt(2.0 / (d + n)), size=(n, d))
+    a0 = np.random.default_rng(seed + 1000).normal(0.0, 1.0, size=n)
+    a0 = -np.abs(a0)  # the flow goes to the a < 0 mirror image (a = -50) as in the failing sweep runs
+    r = flow_and_polish(P, a0, W0)
+    assert r.status == "converged", r.message
+    assert r.grad_max <= 1e-12
+    # L*(50) in float64 is accurate to ~1e-15 (cancellation of 16.7 - 15.9); the loss sums 2550 terms
+    assert r.loss == pytest.approx(l_star(k), abs=1e-12)
+    assert abs(abs(r.a[0]) - k) <= 1e-8  # a = m at the one-neuron optimum (MATH.md), here the mirror image
 
 
 @pytest.mark.parametrize("method", ["BDF", "Radau", "LSODA"])
