@@ -111,3 +111,67 @@ def test_bad_sizes():
         solve_pnc(5, 5)
     with pytest.raises(ValueError, match="d must be"):
         solve_pnc(5, 2, d=3)
+
+
+def _mp_rayleigh(k, point, u, dps=30, h="1e-12"):
+    """Rayleigh quotient and residual norm of ``u`` for the Hessian at ``point``, the Hessian-vector
+    product taken by central differences of the 30-digit gradient (step 1e-12: truncation ~1e-24,
+    rounding ~1e-18), i.e. independent of the float Hessian assembly."""
+    a, W = point
+    nn, d = W.shape
+    b, V = [1] * k, np.eye(k, d).tolist()
+    theta = np.concatenate([a, W.ravel()])
+    with mpmath.workdps(dps):
+        hh = mpmath.mpf(h)
+        grads = []
+        for sgn in (1, -1):
+            th = [mpmath.mpf(t) + sgn * hh * mpmath.mpf(ui) for t, ui in zip(theta, u)]
+            ga, gW = gradient_mp(th[:nn], [th[nn + i * d:nn + (i + 1) * d] for i in range(nn)], b, V, "erf2", dps)
+            grads.append(ga + [v for row in gW for v in row])
+        Hu = [(p - m) / (2 * hh) for p, m in zip(*grads)]
+        uu = mpmath.fsum(mpmath.mpf(x) ** 2 for x in u)
+        rho = mpmath.fsum(mpmath.mpf(x) * y for x, y in zip(u, Hu)) / uu
+        res = mpmath.sqrt(mpmath.fsum((y - rho * mpmath.mpf(x)) ** 2 for x, y in zip(u, Hu)) / uu)
+        return float(rho), float(res)
+
+
+@pytest.mark.slow
+def test_threshold_table_k50_change_points_against_high_precision():
+    """The k = 50 table's change points (P-n-C saddle -> minimum, optimal CA minimum -> saddle, the
+    loss crossing) checked on both sides by independent routes: P-n-C losses from the 40-digit
+    reduced solve, L*(m) from its closed form in mpmath, and the smallest Hessian eigenvalue's
+    sign from a 30-digit Rayleigh quotient of the float eigenvector with its residual."""
+    from copyavg.numeric.one_neuron import ca_configuration
+    from copyavg.numeric.population import Problem
+
+    k, ns = 50, [21, 22, 37, 38, 44, 45]
+    rows = {r["n"]: r for r in threshold_table(k, ns=ns)}
+    s = summarize_thresholds([rows[n] for n in ns])
+    assert "saddle (n = 21) -> minimum (n = 22)" in s["pnc_type_changes"]
+    assert "minimum (n = 44) -> saddle (n = 45)" in s["ca_type_changes"]
+    assert "between n = 37 and n = 38" in s["loss_crossings"]
+    P = Problem(np.ones(k), np.eye(k, k + 1), "erf2")
+    with mpmath.workdps(40):
+        lstar = lambda m: m / mpmath.mpf(3) - 2 / mpmath.pi * m**2 * mpmath.asin(1 / mpmath.mpf(2 * m))  # noqa: E731
+        for n in (37, 38):
+            p = solve_pnc(k, n)
+            _, L_pnc, res = _solve_mp(k, n, [p.alpha + 1e-4, p.beta, p.gamma, p.c])
+            assert res < 1e-25
+            diff = L_pnc - lstar(k - n + 1)  # |diff| ~ 6e-4, both sides known to ~1e-30
+            assert abs(float(diff) - (rows[n]["pnc_loss"] - rows[n]["ca_loss"])) < 1e-12
+            assert (diff < 0) == (n == 38)
+    for n in (21, 22, 44, 45):
+        pnc = solve_pnc(k, n)
+        a, W, _, _ = ca_configuration("erf2", (1,) * (n - 1) + (k - n + 1,))
+        for point, key in ((unpack([pnc.alpha, pnc.beta, pnc.gamma, pnc.c], k, n, k + 1), "pnc"), ((a, W), "ca")):
+            H = P.hessian(*point)
+            lam, vec = np.linalg.eigh(H)
+            rho, res = _mp_rayleigh(k, point, vec[:, 0])
+            # the smallest eigenvalue is multiple (permutations of the copies); the next distinct
+            # one lies >= 1e-4 above it. The 30-digit Hessian has an eigenvalue within `res` of
+            # rho (residual bound for symmetric matrices), so rho's sign is that eigenvalue's sign.
+            cluster = int(np.sum(lam < lam[0] + 1e-9))
+            assert lam[cluster] - lam[0] > 1e-4 and res < 1e-9
+            assert abs(rho - rows[n][f"{key}_eig_min"]) < 1e-9
+            assert abs(rho) > 10 * res  # the sign is decided
+            assert (rho < 0) == (rows[n][f"{key}_type"] == "saddle")
