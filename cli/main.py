@@ -345,7 +345,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     try:
         rc = args.func(args)
-    except UsageError as exc:
+    except (UsageError, ValueError) as exc:  # the library's ValueErrors name the bad quantity
         print(f"copyavg {args.command}: error: {exc}", file=sys.stderr)
         return 2
     if not getattr(args, "json", False):

@@ -82,13 +82,18 @@ def run_one(spec: RunSpec, flow_options: dict | None = None) -> dict:
                 "loss": None, "grad_max": None, "status": "nondifferentiable", "message": str(exc),
                 "endpoint": "other", "partition": None, "distance": None,
                 "time_s": time.perf_counter() - t0, "curve_t": [], "curve_loss": []}
-    ep = classify_endpoint(res.a, res.W, spec.k, spec.activation)
+    try:
+        ep = classify_endpoint(res.a, res.W, spec.k, spec.activation)
+        kind, partition, distance, note = ep.kind, ep.partition, ep.distance, None
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+        # the run is finished: keep it (as "other", with the reason) rather than lose it
+        kind, partition, distance, note = "other", None, None, f"classification failed: {exc}"
     traj = res.flow
     return {
         "activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed,
         "loss": float(res.loss), "grad_max": float(res.grad_max), "status": res.status,
-        "endpoint": ep.kind, "partition": list(ep.partition) if ep.partition else None,
-        "distance": ep.distance, "time_s": time.perf_counter() - t0,
+        "endpoint": kind, "partition": list(partition) if partition else None,
+        "distance": distance, "time_s": time.perf_counter() - t0, "message": note,
         "curve_t": [float(x) for x in traj.t], "curve_loss": [float(x) for x in traj.losses],
         "a": [float(x) for x in res.a], "W": [[float(x) for x in row] for row in res.W],
     }

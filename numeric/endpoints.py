@@ -81,7 +81,10 @@ def classify_endpoint(a, W, k: int, activation: str = "erf2", ca_tol: float = 1e
     if n < k and np.all(maxcos >= COPY_COSINE) and len(set(best.tolist())) == n:
         from .pnc import solve_pnc, unpack
 
-        p = solve_pnc(k, n, d, activation)
+        try:
+            p = solve_pnc(k, n, d, activation)
+        except ValueError:  # no reference point in the family (e.g. non-differentiable there)
+            return Endpoint("pnc", None, None, tuple(float(x) for x in maxcos))
         a_p, W_p = unpack([p.alpha, p.beta, p.gamma, p.c], k, n, d)
         # reorder teacher columns so that student i copies column i, as in the reference
         order = list(best) + [j for j in range(k) if j not in set(best.tolist())] + list(range(k, d))

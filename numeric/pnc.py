@@ -81,8 +81,24 @@ class PncPoint:
                 "k": self.k, "n": self.n, "d": self.d, "activation": self.activation}
 
 
+def _balanced(x, k, n):
+    """Positively homogeneous activations: ``(alpha, beta, gamma, c) -> (alpha/s, beta/s, gamma/s, c s)``
+    leaves the loss unchanged (a curve of P-n-C points). Pick the balanced one, ``|c| = |w_i|``:
+    gradient flow conserves ``a_i^2 - |w_i|^2``, so it is the point reached from balanced
+    (e.g. small) initialisations, and the one of least norm."""
+    al, be, ga, c = x
+    w = np.sqrt(al * al + (n - 1) * ga * ga + (k - n) * be * be)
+    if w == 0 or c == 0:
+        return x
+    s = np.sqrt(w / abs(c))
+    return np.array([al / s, be / s, ga / s, c * s])
+
+
 def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0=None, tol: float = 1e-13) -> PncPoint:
-    """Solve the 4-unknown symmetric system for the P-n-C point (start: the n-copy point)."""
+    """Solve the 4-unknown symmetric system for the P-n-C point (start: the n-copy point).
+
+    For the piecewise-linear family only the products ``c alpha``, ``c beta``, ``c gamma`` are fixed
+    (positive homogeneity); the balanced representative ``|c| = |w_i|`` is returned."""
     k, n, d = _check_sizes(k, n, d)
     V = np.eye(k, d)
     b = np.ones(k)
@@ -103,19 +119,33 @@ def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0
         return P.T @ prob.hessian(a, W) @ P
 
     # descend within the family from the n-copy point (alpha = c = 1, beta = gamma = 0): the
-    # P-n-C point is the minimum of the loss restricted to the family next to it
-    x = np.array([1.0, 0.0, 0.0, 1.0] if x0 is None else x0, float)
-    sol = optimize.minimize(loss, x, jac=fun, hess=jac, method="trust-exact", options={"gtol": tol})
-    x = sol.x
-    for _ in range(5):  # Newton refinement with the exact reduced Hessian
-        r = fun(x)
-        if np.max(np.abs(r)) <= tol:
-            break
-        x = x - np.linalg.lstsq(jac(x), r, rcond=None)[0]
-    a, W = unpack(x, k, n, d)
-    L, ga, gW = prob.loss_and_gradient(a, W)
+    # P-n-C point is the minimum of the loss restricted to the family next to it. For the
+    # piecewise-linear family the n-copy point itself has no Hessian (student i collinear with
+    # teacher i): start just off it.
+    if x0 is None:
+        x0 = [1.0, 0.0, 0.0, 1.0] if prob.activation.smooth else [1.0, 0.05, 0.01, 1.0]
+    x = np.array(x0, float)
+    if x.shape != (4,) or not np.isfinite(x).all():
+        raise ValueError(f"x0 must be 4 finite numbers (alpha, beta, gamma, c), got {x0!r}")
+    try:
+        with np.errstate(all="raise", under="ignore"):
+            sol = optimize.minimize(loss, x, jac=fun, hess=jac, method="trust-exact", options={"gtol": tol})
+            x = sol.x
+            for _ in range(5):  # Newton refinement with the exact reduced Hessian
+                r = fun(x)
+                if np.max(np.abs(r)) <= tol:
+                    break
+                x = x - np.linalg.lstsq(jac(x), r, rcond=None)[0]
+            if prob.activation.family == "piecewise_linear":
+                x = _balanced(x, k, n)
+            a, W = unpack(x, k, n, d)
+            L, ga, gW = prob.loss_and_gradient(a, W)
+            H = prob.hessian(a, W)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+        raise ValueError(f"no P-n-C point found for activation {activation!r}, k = {k}, n = {n}: "
+                         f"the solve within the family failed ({exc})") from None
     gmax = float(max(np.max(np.abs(ga)), np.max(np.abs(gW))))
-    inert = hessian_inertia(prob.hessian(a, W), a, W, activation)
+    inert = hessian_inertia(H, a, W, activation)
     cls = inert.classification if gmax <= 1e-8 else "not-critical"
     return PncPoint(k, n, d, activation, *map(float, x), float(L), gmax, cls, inert.eig_min, inert.eig_max)
 

@@ -130,3 +130,17 @@ def test_sweep_without_weights_keeps_everything_else(tmp_path):
     assert all("W" not in r and "a" not in r for r in recs)
     assert all(r["grad_max"] <= 1e-12 and r["endpoint"] == "ca-optimal" and r["curve_loss"] for r in recs)
     assert sweep(specs, out, workers=1, quiet=True, keep_weights=False) == 0  # still resumable
+
+
+def test_failed_classification_keeps_the_run(tmp_path, monkeypatch):
+    """A finished flow whose classification raises is recorded (as "other", with the reason)."""
+    import copyavg.numeric.endpoints as endpoints
+
+    def broken(*args, **kwargs):
+        raise ValueError("no reference point")
+
+    monkeypatch.setattr(endpoints, "classify_endpoint", broken)
+    out = str(tmp_path / "r.jsonl")
+    assert sweep([RunSpec("erf2", 3, 1, 4, 0)], out, workers=1, quiet=True) == 1
+    (r,), _ = read_results(out)
+    assert r["endpoint"] == "other" and "no reference point" in r["message"] and r["grad_max"] <= 1e-12

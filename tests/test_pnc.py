@@ -5,7 +5,8 @@ full network): with q = alpha^2 + (n-1) gamma^2 + (k-n) beta^2 and
 C = 2 alpha gamma + (n-2) gamma^2 + (k-n) beta^2 (student-student overlap),
 
     L = n c^2 s(q) + n(n-1) c^2 g(q, q, C)
-        - 2 c n [ g(q, 1, alpha) + (n-1) g(q, 1, gamma) + (k-n) g(q, 1, beta) ] + k s(1),
+        - 2 c n [ g(q, 1, alpha) + (n-1) g(q, 1, gamma) + (k-n) g(q, 1, beta) ]
+        + k s(1) + k(k-1) g(1, 1, 0)      (the last term vanishes for odd activations),
 
 and solves its stationarity equations with mpmath at 40 digits (numerical derivatives by
 mpmath.diff at that precision).
@@ -28,12 +29,13 @@ def _reduced_loss_mp(k, n, x, act="erf2"):
     q = al**2 + (n - 1) * ga**2 + (k - n) * be**2
     C = 2 * al * ga + (n - 2) * ga**2 + (k - n) * be**2
     return (n * c**2 * g(q, q, q) + n * (n - 1) * c**2 * g(q, q, C)
-            - 2 * c * n * (g(q, 1, al) + (n - 1) * g(q, 1, ga) + (k - n) * g(q, 1, be)) + k * g(1, 1, 1))
+            - 2 * c * n * (g(q, 1, al) + (n - 1) * g(q, 1, ga) + (k - n) * g(q, 1, be))
+            + k * g(1, 1, 1) + k * (k - 1) * g(1, 1, 0))
 
 
-def _solve_mp(k, n, x0, dps=40):
+def _solve_mp(k, n, x0, dps=40, act="erf2"):
     with mpmath.workdps(dps):
-        f = lambda *x: _reduced_loss_mp(k, n, x)  # noqa: E731
+        f = lambda *x: _reduced_loss_mp(k, n, x, act)  # noqa: E731
         grad = lambda *x: [mpmath.diff(f, x, tuple(int(i == j) for j in range(4))) for i in range(4)]  # noqa: E731
         x = [mpmath.mpf(v) for v in x0]
         for _ in range(6):
@@ -54,6 +56,34 @@ def test_pnc_matches_independent_reduced_solution(capsys, k, n):
         assert abs(out[name] - float(v)) < 1e-10, name
     assert abs(out["loss"] - float(L)) < 1e-13 * max(1.0, float(L))
     assert out["grad_max"] < 1e-12  # a critical point of the full loss, not only of the family
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu"])
+def test_pnc_piecewise_linear_matches_independent_reduced_solution(capsys, act):
+    """For ReLU the n-copy start has no Hessian (collinear neurons); the solve starts off it."""
+    k, n = 10, 5
+    assert cli(["pnc", "--activation", act, "--k", str(k), "--n", str(n), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    x0 = [out["alpha"] + 1e-3, out["beta"] - 1e-3, out["gamma"] + 1e-3, out["c"] * 1.001]
+    x, L, res = _solve_mp(k, n, x0, act=act)
+    assert res < 1e-25
+    # positive homogeneity: (alpha, beta, gamma)/s, c s is the same point; copyavg reports the
+    # balanced one, |c| = |w_i|. Compare that, and the scale-free products c * alpha etc.
+    al, be, ga, c = x
+    w = mpmath.sqrt(al**2 + (n - 1) * ga**2 + (k - n) * be**2)
+    s = mpmath.sqrt(w / abs(c))
+    for name, v in zip(("alpha", "beta", "gamma", "c"), (al / s, be / s, ga / s, c * s)):
+        assert abs(out[name] - float(v)) < 1e-10, name  # as for erf2: ~1e-13 from float64 Newton
+    for name, v in zip(("alpha", "beta", "gamma"), (al, be, ga)):
+        assert abs(out[name] * out["c"] - float(v * c)) < 1e-10, name
+    assert abs(out["loss"] - float(L)) < 1e-13 * max(1.0, float(L))
+    assert out["grad_max"] < 1e-12
+
+
+def test_pnc_without_a_solution_is_a_one_line_error(capsys):
+    assert cli(["pnc", "--activation", "abs", "--k", "10", "--n", "5", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no P-n-C point found for activation 'abs'" in err
 
 
 def _mp_min_eig(k, n, x_or_point, dps=30, h="1e-12"):
