@@ -93,7 +93,8 @@ def run_one(spec: RunSpec, flow_options: dict | None = None) -> dict:
         "activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed,
         "loss": float(res.loss), "grad_max": float(res.grad_max), "status": res.status,
         "endpoint": kind, "partition": list(partition) if partition else None,
-        "distance": distance, "time_s": time.perf_counter() - t0, "message": note,
+        "distance": distance, "time_s": time.perf_counter() - t0,
+        "message": "; ".join(m for m in (None if res.status == "converged" else res.message, note) if m) or None,
         "curve_t": [float(x) for x in traj.t], "curve_loss": [float(x) for x in traj.losses],
         "a": [float(x) for x in res.a], "W": [[float(x) for x in row] for row in res.W],
     }

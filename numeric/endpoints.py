@@ -6,7 +6,8 @@
   >= 0.95 (the paper's threshold), the teacher vectors are distinct, and it is not a CA point;
 * ``near-ca-optimal`` / ``near-ca``: for activations whose CA points are not critical (ReLU and
   its family, MATH.md claim 5): each neuron's dominant teacher directions (components above 0.2
-  of its largest) form disjoint groups covering every teacher neuron, with that partition;
+  of its largest; for ReLU-like activations positive components only, see ``_reach``) form
+  disjoint groups covering every teacher neuron, with that partition;
 * ``other``.
 
 CA detection: each student neuron's support (teacher directions carrying more than ``1e-4`` of
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .activations import get_activation
 from .one_neuron import one_neuron
 
 COPY_COSINE = 0.95
@@ -52,6 +54,24 @@ def _ca_reference(a, W, groups, k, activation):
     return a_ref, W_ref
 
 
+def _reach(w, activation: str) -> np.ndarray:
+    """How strongly a neuron with weights ``w`` responds along each teacher direction ``e_j``.
+
+    For ReLU-like activations (``|beta| > |alpha|``) only positive components count: a neuron
+    with ``w_j < 0`` is silent where teacher j is active (the averaging neuron of a near-CA point
+    has negative weights on the copied directions). ``|alpha| > |beta|``: negative components; odd
+    or even activations (erf, linear, |z|): the absolute value.
+    """
+    act = get_activation(activation)
+    if act.family == "piecewise_linear":
+        al, be = abs(act.params["alpha"]), abs(act.params["beta"])
+        if be > al:
+            return np.maximum(w, 0.0)
+        if al > be:
+            return np.maximum(-w, 0.0)
+    return np.abs(w)
+
+
 def classify_endpoint(a, W, k: int, activation: str = "erf2", ca_tol: float = 1e-6) -> Endpoint:
     """Classify (a, W) against the teacher V = eye(k, d), b = 1 (see module docstring)."""
     a = np.asarray(a, float)
@@ -74,8 +94,8 @@ def classify_endpoint(a, W, k: int, activation: str = "erf2", ca_tol: float = 1e
             sizes = tuple(sorted((len(S) for S in groups), reverse=True))
             optimal = sizes == (k - n + 1,) + (1,) * (n - 1)
             return Endpoint("ca-optimal" if optimal else "ca", sizes, dist, tuple(float(x) for x in maxcos))
-    loose = [tuple(np.flatnonzero(np.abs(W[i, :k]) > 0.2 * np.max(np.abs(W[i, :k])))) if norms[i] > 0 else ()
-             for i in range(n)]
+    loose = [tuple(np.flatnonzero(_reach(W[i, :k], activation) > 0.2 * np.max(_reach(W[i, :k], activation))))
+             if norms[i] > 0 and np.max(_reach(W[i, :k], activation)) > 0 else () for i in range(n)]
     flat_loose = [j for S in loose for j in S]
     near_ca = all(loose) and len(flat_loose) == len(set(flat_loose)) == k
     if n < k and np.all(maxcos >= COPY_COSINE) and len(set(best.tolist())) == n:

@@ -59,7 +59,8 @@ class FlowResult:
     ``status``: ``"converged"`` (max|dL/dtheta| <= tol at an accepted step), ``"budget"`` (t_max,
     max_steps or max_wall reached first), ``"stopped"`` (the callback asked to stop) or
     ``"diverged"`` (non-finite values or max|theta| > max_norm; ``a``, ``W`` are then the last
-    finite accepted state). ``message`` says which.
+    finite accepted state) or, for piecewise-linear activations, ``"nondifferentiable"`` (the
+    integrator failed as a neuron reached the kink ``w_i = 0`` in finite time). ``message`` says which.
 
     Trajectory arrays (one row per recorded point, the first at t = 0, the last the final state):
     ``t`` (m,), ``losses`` (m,), ``grad_maxes`` (m,), ``thetas`` (m, n + n d).
@@ -398,6 +399,16 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     if not rec_t or rec_t[-1] != t or not np.array_equal(rec_y[-1], y):
         record(t, y, L, gm)
     a, W = ev.split(y)
+    if status == "diverged" and not problem.activation.smooth:
+        # piecewise-linear activations: a neuron driven into the kink at w = 0 in finite time (a
+        # dying ReLU) makes the step size collapse. That is not a divergence: say what happened.
+        norms = np.linalg.norm(W, axis=1)
+        dying = np.flatnonzero(norms <= 1e-6 * max(1.0, float(norms.max())))
+        if dying.size:
+            status = "nondifferentiable"
+            message = (f"student neuron(s) {dying.tolist()} reached w = 0, the kink of "
+                       f"{problem.activation.name!r} (|w| <= {float(norms[dying].max()):.2g}), at "
+                       f"t = {t:.6g}: the loss has no gradient there ({message})")
     n_lu = int(getattr(solver, "nlu", 0)) if solver is not None else 0
     return FlowResult(
         a=a.copy(), W=W.copy(), loss=float(L), grad_max=gm, t_final=float(t), status=status,

@@ -8,6 +8,7 @@ import sys
 import time
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from copyavg.experiments.sweep import RunSpec, read_results, run_one, sweep
@@ -144,3 +145,25 @@ def test_failed_classification_keeps_the_run(tmp_path, monkeypatch):
     assert sweep([RunSpec("erf2", 3, 1, 4, 0)], out, workers=1, quiet=True) == 1
     (r,), _ = read_results(out)
     assert r["endpoint"] == "other" and "no reference point" in r["message"] and r["grad_max"] <= 1e-12
+
+
+def test_relu_averaging_neuron_with_negative_weights_is_near_ca():
+    """ReLU: an averaging neuron that is negative on the copied directions still averages the rest."""
+    from copyavg.numeric.endpoints import classify_endpoint
+
+    k, d = 6, 7
+    W = np.zeros((3, d))
+    W[0, 0], W[1, 1] = 2.0, 1.9                  # two near-copies (small leaks onto the others)
+    W[0, 2:k] = W[1, 2:k] = 0.1
+    W[2, 2:k], W[2, :2] = 0.55, -0.85            # average of teachers 2..5, negative on 0 and 1
+    ep = classify_endpoint(np.array([1.3, 1.4, 1.5]), W, k, "relu")
+    assert ep.kind == "near-ca-optimal" and ep.partition == (4, 1, 1)
+    # for an odd activation the negative weights count: the groups overlap, it is not near-CA
+    assert classify_endpoint(np.array([1.3, 1.4, 1.5]), W, k, "linear").kind == "other"
+
+
+def test_dying_relu_is_reported_as_nondifferentiable():
+    """k = 10, n = 3, seed 2: a neuron with a < 0 is driven to w = 0 in finite time (the kink)."""
+    r = run_one(RunSpec("relu", 10, 3, 11, 2))
+    assert r["status"] == "nondifferentiable"
+    assert "reached w = 0" in r["message"] or "not differentiable" in r["message"]
