@@ -152,17 +152,19 @@ def plot_results(path, outdir, with_references: bool = True, thresholds: bool = 
 
 
 def markdown_fractions(path) -> str:
-    """A Markdown table of endpoint fractions per (activation, k, n)."""
+    """A Markdown table of endpoint fractions per (activation, k, n); runs that did not converge
+    (budget, non-differentiable) are counted in their own column and left out of the mean loss."""
     records, _ = read_results(path)
-    lines = ["| activation | k | n | n/k | runs | " + " | ".join(TYPES) + " | mean loss |",
-             "|---|---|---|---|---|" + "---|" * len(TYPES) + "---|"]
+    lines = ["| activation | k | n | n/k | runs | " + " | ".join(TYPES) + " | not converged | mean loss (converged) |",
+             "|---|---|---|---|---|" + "---|" * len(TYPES) + "---|---|"]
     by = defaultdict(list)
     for r in records:
         by[(r["activation"], r["k"], r["n"])].append(r)
     for (act, k, n), rs in sorted(by.items()):
         c = Counter(r["endpoint"] for r in rs)
         fr = " | ".join(f"{c[t] / len(rs):.2f}" for t in TYPES)
-        losses = [r["loss"] for r in rs if r["loss"] is not None]
+        losses = [r["loss"] for r in rs if r["loss"] is not None and r.get("status") == "converged"]
         mean = f"{np.mean(losses):.6g}" if losses else "n/a"
-        lines.append(f"| {act} | {k} | {n} | {n / k:.2f} | {len(rs)} | {fr} | {mean} |")
+        unfinished = sum(r.get("status") != "converged" for r in rs) / len(rs)
+        lines.append(f"| {act} | {k} | {n} | {n / k:.2f} | {len(rs)} | {fr} | {unfinished:.2f} | {mean} |")
     return "\n".join(lines) + "\n"
