@@ -101,10 +101,11 @@ def plot_results(path, outdir, with_references: bool = True, thresholds: bool = 
             ax.plot(grid, [one_neuron(act, k - n + 1)["loss"] for n in grid], "-", color="tab:blue",
                     lw=1, label="optimal CA: L*(k-n+1)")
             pn = [n for n in ns if n < k]
+            pn_lines = [n for n in pn if n > 1]  # at n = 1 the P-n-C point is the CA point
             pnc = [solve_pnc(k, n, activation=act) for n in pn]
             ax.plot(pn, [p.loss for p in pnc], "--", color="tab:orange", lw=1, label="P-n-C point")
-            types = [p.classification for p in pnc]
-            for (n0, t0), (n1, t1) in zip(zip(pn, types), zip(pn[1:], types[1:])):
+            types = [p.classification for p, n in zip(pnc, pn) if n > 1]
+            for (n0, t0), (n1, t1) in zip(zip(pn_lines, types), zip(pn_lines[1:], types[1:])):
                 if t0 != t1:
                     ax.axvline(0.5 * (n0 + n1), color="tab:orange", lw=0.6, ls=":")
         ax.set_yscale("log")

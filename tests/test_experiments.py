@@ -168,3 +168,23 @@ def test_dying_relu_is_reported_as_nondifferentiable():
     r = run_one(RunSpec("relu", 10, 3, 11, 2))
     assert r["status"] == "nondifferentiable"
     assert "reached w = 0" in r["message"] or "not differentiable" in r["message"]
+
+
+def test_plot_cli_without_thresholds(tmp_path):
+    out = str(tmp_path / "r.jsonl")
+    sweep([RunSpec("erf2", 3, n, 4, 0) for n in (1, 2)], out, workers=1, quiet=True)
+    from copyavg.cli.main import main as cli
+
+    assert cli(["plot", out, "--out", str(tmp_path / "fig"), "--no-thresholds"]) == 0
+    names = set(os.listdir(tmp_path / "fig"))
+    assert "loss_vs_n_erf2_k3.png" in names and not any(x.startswith("thresholds") for x in names)
+
+
+def test_sweep_cli_no_weights(tmp_path):
+    from copyavg.cli.main import main as cli
+
+    out = str(tmp_path / "r.jsonl")
+    assert cli(["sweep", "--k", "3", "--n", "1..2", "--seeds", "1", "--out", out, "--workers", "1",
+                "--no-weights", "--quiet"]) == 0
+    recs, _ = read_results(out)
+    assert sorted(r["n"] for r in recs) == [1, 2] and all("W" not in r for r in recs)
