@@ -26,10 +26,15 @@ ERF_FAMILY = ("erf2", "erf")
 
 
 def _save(fig, outdir, name) -> list[str]:
+    """PNG and SVG; the SVG without a date and with fixed element ids, so that the same results
+    give byte-identical files (figures are committed)."""
+    import matplotlib
+
     paths = []
     for ext in ("png", "svg"):
         p = os.path.join(outdir, f"{name}.{ext}")
-        fig.savefig(p, dpi=130, bbox_inches="tight")
+        with matplotlib.rc_context({"svg.hashsalt": "copyavg"}):
+            fig.savefig(p, dpi=130, bbox_inches="tight", metadata={"Date": None} if ext == "svg" else None)
         paths.append(p)
     return paths
 

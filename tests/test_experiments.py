@@ -188,3 +188,16 @@ def test_sweep_cli_no_weights(tmp_path):
                 "--no-weights", "--quiet"]) == 0
     recs, _ = read_results(out)
     assert sorted(r["n"] for r in recs) == [1, 2] and all("W" not in r for r in recs)
+
+
+def test_figures_are_reproducible_byte_for_byte(tmp_path):
+    """Committed figures: the same results must give identical files (no date, fixed SVG ids)."""
+    from copyavg.experiments.plot import plot_results
+
+    out = str(tmp_path / "r.jsonl")
+    sweep([RunSpec("erf2", 3, n, 4, 0) for n in (1, 2)], out, workers=1, quiet=True)
+    first = plot_results(out, str(tmp_path / "a"), thresholds=False)
+    second = plot_results(out, str(tmp_path / "b"), thresholds=False)
+    for p, q in zip(first, second):
+        with open(p, "rb") as f1, open(q, "rb") as f2:
+            assert f1.read() == f2.read(), os.path.basename(p)
