@@ -4,7 +4,7 @@
     copyavg verify [THEOREM ...] [--json] [--markdown F]  run theorem checks, print certificates
     copyavg verify --properties [--examples N] [--seed S] property-based run of the numeric kernels
     copyavg one-neuron --activation ACT --m M [--teacher-norm RHO] [--json]
-    copyavg ca --activation ACT --k K --partition 1,1,3 [--d D] [--json]
+    copyavg ca --activation ACT --k K --partition 1,1,3 [--d D] [--json] [--polish]
     copyavg pnc [--activation ACT] --k K --n N [--d D] [--json]
     copyavg thresholds [--activation ACT] --k K [--json]
     copyavg flow [--activation ACT] --k K --n N [--d D] --seed S [--json] [--plot FILE]
@@ -158,8 +158,38 @@ def _cmd_ca(args) -> int:
                     "classification": inert.classification if out["grad_max"] <= 1e-8 else "not-critical",
                     "inertia": {"negative": inert.n_negative, "zero": inert.n_zero, "positive": inert.n_positive,
                                 "symmetry_zero_modes": inert.n_symmetry_zero, "tol": inert.tol}})
+    if args.polish:
+        out["polished"] = _polish_near(P, a, W, args)
     _emit(out, args.json)
     return 0
+
+
+def _polish_near(P, a, W, args) -> dict:
+    """``ca --polish``: the critical point gradient flow reaches from the CA point, classified."""
+    from copyavg.numeric import NonDifferentiableError
+    from copyavg.numeric.classify import hessian_inertia
+    from copyavg.numeric.endpoints import classify_endpoint
+    from copyavg.numeric.flow import nearby_critical_point
+
+    try:
+        r = nearby_critical_point(P, a, W)
+    except NonDifferentiableError as exc:
+        return {"status": "nondifferentiable", "message": str(exc)}
+    ep = classify_endpoint(r["a"], r["W"], args.k, args.activation)
+    out = {"loss": r["loss"], "grad_max": r["grad_max"], "status": r["status"], "distance": r["distance"],
+           "loss_change": r["loss"] - r["start_loss"], "start_offset": r["offset"], "endpoint": ep.kind,
+           "endpoint_partition": list(ep.partition) if ep.partition else None,
+           "max_cosines": list(ep.max_cosines), "a": r["a"].tolist(), "W": r["W"].tolist()}
+    try:
+        inert = hessian_inertia(P.hessian(r["a"], r["W"]), r["a"], r["W"], args.activation)
+    except NonDifferentiableError as exc:
+        out.update({"classification": "nondifferentiable", "note": str(exc)})
+    else:
+        out.update({"classification": inert.classification if r["grad_max"] <= 1e-8 else "not-critical",
+                    "hessian_eigs_min": inert.eig_min, "hessian_eigs_max": inert.eig_max})
+    if r["status"] != "converged":
+        out["message"] = r["message"]
+    return out
 
 
 def _check_kn(args, need_n_lt_k=True):
@@ -295,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--partition", required=True, help="group sizes, e.g. 1,1,3 (must sum to k)")
     c.add_argument("--d", type=int, default=None, help="input dimension (default k + 1)")
     c.add_argument("--json", action="store_true")
+    c.add_argument("--polish", action="store_true",
+                   help="also find the critical point gradient flow reaches from it (ReLU: CA points are not critical)")
     c.set_defaults(func=_cmd_ca)
     pn = sub.add_parser("pnc", help="solve the perturbed n-copy family and classify the point")
     pn.add_argument("--activation", default="erf2")

@@ -639,3 +639,35 @@ def glorot_init(n: int, d: int, rng) -> tuple[np.ndarray, np.ndarray]:
     W0 = rng.normal(0.0, math.sqrt(2.0 / (d + n)), size=(n, d))
     a0 = rng.normal(0.0, math.sqrt(2.0 / (n + 1)), size=n)
     return a0, W0
+
+
+# -- the critical point next to a given point ---------------------------------------------------
+def nearby_critical_point(problem: Problem, a, W, *, offset: float = 1e-6, seed: int = 0,
+                          tol: float = 1e-12, **flow_kwargs) -> dict:
+    """The critical point that gradient flow reaches from ``(a, W)``, polished (``flow_and_polish``).
+
+    Meant for points that are not critical themselves, e.g. copy-average points for ReLU (MATH.md
+    claim 5). Where the loss has no Hessian at the start (piecewise-linear activations: a neuron
+    collinear with a teacher vector), the start is moved by ``offset`` (relative to ``max|W|``) in a
+    fixed random direction (``seed``): the flow needs the Hessian as its Jacobian.
+
+    Returns ``{"a", "W", "loss", "grad_max", "status", "message", "distance", "start_loss",
+    "offset"}``; ``distance`` is the Euclidean distance in ``theta = (a, W)`` from ``(a, W)``.
+    """
+    from .population import NonDifferentiableError
+
+    _check_problem(problem)
+    a, W = _student(problem, a, W, names=("a", "W"))
+    offset = _positive("offset", offset)
+    start_loss = problem.loss(a, W)
+    a1, W1, used = a, W, 0.0
+    try:
+        problem.hessian(a, W)
+    except NonDifferentiableError:
+        rng = np.random.default_rng(seed)
+        used = offset * max(1.0, float(np.abs(W).max()))
+        W1 = W + used * rng.standard_normal(W.shape)
+    res = flow_and_polish(problem, a1, W1, tol=tol, **flow_kwargs)
+    dist = float(np.sqrt(np.sum((res.a - a) ** 2) + np.sum((res.W - W) ** 2)))
+    return {"a": res.a, "W": res.W, "loss": res.loss, "grad_max": res.grad_max, "status": res.status,
+            "message": res.message, "distance": dist, "start_loss": start_loss, "offset": used}

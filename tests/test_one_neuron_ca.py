@@ -121,3 +121,29 @@ def test_bad_arguments_exit_2_with_one_line(capsys, argv):
     assert cli(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "error" in err[0]
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_ca_polish_finds_the_critical_point_near_a_relu_ca_point(capsys, activation):
+    """MATH.md claim 5: ReLU CA points are not critical; the true critical point next to one is
+    found and checked with the 40-digit route (gradient and loss), independently of the float code."""
+    k, parts = 5, "1,1,3"
+    out = _run_json(capsys, ["ca", "--activation", activation, "--k", str(k), "--partition", parts,
+                             "--polish", "--json"])
+    assert out["grad_max"] > 1e-2  # the CA point itself is not critical
+    p = out["polished"]
+    assert p["status"] == "converged" and p["endpoint"] == "near-ca-optimal" and p["endpoint_partition"] == [3, 1, 1]
+    b, V = [1] * k, np.eye(k, k + 1).tolist()
+    ga, gW = gradient_mp(p["a"], p["W"], b, V, activation, dps=40)
+    # the float gradient is <= 1e-12; the 40-digit one differs by float64 rounding of the point only
+    assert max(abs(float(x)) for x in list(ga) + [v for row in gW for v in row]) < 1e-11
+    assert abs(float(loss_mp(p["a"], p["W"], b, V, activation, dps=40)) - p["loss"]) < 1e-13
+    assert p["loss"] < out["loss"] - 0.1  # well below the CA point's loss (0.485 -> 0.333 for ReLU)
+    assert p["classification"] == "minimum"
+
+
+def test_ca_polish_stays_at_an_erf2_ca_point(capsys):
+    out = _run_json(capsys, ["ca", "--k", "5", "--partition", "1,1,3", "--polish", "--json"])
+    p = out["polished"]
+    assert p["status"] == "converged" and p["endpoint"] == "ca-optimal"
+    assert p["distance"] < 1e-9 and abs(p["loss_change"]) < 1e-14  # already critical: no move
