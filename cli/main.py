@@ -128,8 +128,7 @@ def _cmd_one_neuron(args) -> int:
 def _cmd_ca(args) -> int:
     import numpy as np
 
-    from copyavg.numeric import NonDifferentiableError, Problem
-    from copyavg.numeric.classify import hessian_inertia
+    from copyavg.numeric import Problem
     from copyavg.numeric.one_neuron import ca_configuration, parse_partition
 
     _check_activation(args.activation)
@@ -147,27 +146,33 @@ def _cmd_ca(args) -> int:
     L, ga, gW = P.loss_and_gradient(a, W)
     out = {"activation": args.activation, "k": args.k, "d": d, "partition": list(parts), "loss": L,
            "grad_max": float(max(np.max(np.abs(ga)), np.max(np.abs(gW))))}
-    try:
-        H = P.hessian(a, W)
-    except NonDifferentiableError as exc:
-        out.update({"hessian_eigs_min": None, "hessian_eigs_max": None, "classification": "nondifferentiable",
-                    "note": str(exc)})
-    else:
-        inert = hessian_inertia(H, a, W, args.activation)
-        out.update({"hessian_eigs_min": inert.eig_min, "hessian_eigs_max": inert.eig_max,
-                    "classification": inert.classification if out["grad_max"] <= 1e-8 else "not-critical",
-                    "inertia": {"negative": inert.n_negative, "zero": inert.n_zero, "positive": inert.n_positive,
-                                "symmetry_zero_modes": inert.n_symmetry_zero, "tol": inert.tol}})
+    out.update(_classify_point(P, a, W, out["grad_max"], args.activation))
     if args.polish:
         out["polished"] = _polish_near(P, a, W, args)
     _emit(out, args.json)
     return 0
 
 
+def _classify_point(P, a, W, grad_max: float, activation: str) -> dict:
+    """Hessian inertia and type of a point (``not-critical`` when ``grad_max > 1e-8``)."""
+    from copyavg.numeric import NonDifferentiableError
+    from copyavg.numeric.classify import hessian_inertia
+
+    try:
+        H = P.hessian(a, W)
+    except NonDifferentiableError as exc:
+        return {"hessian_eigs_min": None, "hessian_eigs_max": None, "classification": "nondifferentiable",
+                "note": str(exc)}
+    inert = hessian_inertia(H, a, W, activation)
+    return {"hessian_eigs_min": inert.eig_min, "hessian_eigs_max": inert.eig_max,
+            "classification": inert.classification if grad_max <= 1e-8 else "not-critical",
+            "inertia": {"negative": inert.n_negative, "zero": inert.n_zero, "positive": inert.n_positive,
+                        "symmetry_zero_modes": inert.n_symmetry_zero, "tol": inert.tol}}
+
+
 def _polish_near(P, a, W, args) -> dict:
     """``ca --polish``: the critical point gradient flow reaches from the CA point, classified."""
     from copyavg.numeric import NonDifferentiableError
-    from copyavg.numeric.classify import hessian_inertia
     from copyavg.numeric.endpoints import classify_endpoint
     from copyavg.numeric.flow import nearby_critical_point
 
@@ -180,13 +185,7 @@ def _polish_near(P, a, W, args) -> dict:
            "loss_change": r["loss"] - r["start_loss"], "start_offset": r["offset"], "endpoint": ep.kind,
            "endpoint_partition": list(ep.partition) if ep.partition else None,
            "max_cosines": list(ep.max_cosines), "a": r["a"].tolist(), "W": r["W"].tolist()}
-    try:
-        inert = hessian_inertia(P.hessian(r["a"], r["W"]), r["a"], r["W"], args.activation)
-    except NonDifferentiableError as exc:
-        out.update({"classification": "nondifferentiable", "note": str(exc)})
-    else:
-        out.update({"classification": inert.classification if r["grad_max"] <= 1e-8 else "not-critical",
-                    "hessian_eigs_min": inert.eig_min, "hessian_eigs_max": inert.eig_max})
+    out.update(_classify_point(P, r["a"], r["W"], r["grad_max"], args.activation))
     if r["status"] != "converged":
         out["message"] = r["message"]
     return out

@@ -13,7 +13,6 @@ drawn from ``numpy.random.default_rng([seed, k, n, d])``; teacher ``v_j = e_j`` 
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -177,13 +176,12 @@ def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_option
     ``keep_weights=False`` leaves the endpoint weights ``a``, ``W`` out of the records (everything
     the table and figures need stays; the file stays small enough to commit for large n).
     """
-    if not keep_weights:
-        def store(record, _out=out):
+    def store(record):
+        if not keep_weights:
             record.pop("a", None)
             record.pop("W", None)
-            _append(_out, record)
-    else:
-        store = functools.partial(_append, out)
+        _append(out, record)
+
     todo = pending_specs(list(specs), out)
     total = len(todo)
     t0 = time.perf_counter()

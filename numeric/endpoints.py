@@ -55,7 +55,7 @@ def _ca_reference(a, W, groups, k, activation):
 
 
 def _reach(w, activation: str) -> np.ndarray:
-    """How strongly a neuron with weights ``w`` responds along each teacher direction ``e_j``.
+    """How strongly neurons with weights ``w`` (rows) respond along each teacher direction ``e_j``.
 
     For ReLU-like activations (``|beta| > |alpha|``) only positive components count: a neuron
     with ``w_j < 0`` is silent where teacher j is active (the averaging neuron of a near-CA point
@@ -94,8 +94,10 @@ def classify_endpoint(a, W, k: int, activation: str = "erf2", ca_tol: float = 1e
             sizes = tuple(sorted((len(S) for S in groups), reverse=True))
             optimal = sizes == (k - n + 1,) + (1,) * (n - 1)
             return Endpoint("ca-optimal" if optimal else "ca", sizes, dist, tuple(float(x) for x in maxcos))
-    loose = [tuple(np.flatnonzero(_reach(W[i, :k], activation) > 0.2 * np.max(_reach(W[i, :k], activation))))
-             if norms[i] > 0 and np.max(_reach(W[i, :k], activation)) > 0 else () for i in range(n)]
+    reach = _reach(W[:, :k], activation)
+    top = reach.max(axis=1)
+    loose = [tuple(np.flatnonzero(reach[i] > 0.2 * top[i])) if norms[i] > 0 and top[i] > 0 else ()
+             for i in range(n)]
     flat_loose = [j for S in loose for j in S]
     near_ca = all(loose) and len(flat_loose) == len(set(flat_loose)) == k
     if n < k and np.all(maxcos >= COPY_COSINE) and len(set(best.tolist())) == n:

@@ -567,6 +567,12 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
             return False
         return True
 
+    def try_polish(fr):
+        """Polish from the flow's end; accepted if converged without raising the loss past rounding."""
+        cand = polish(problem, fr.a, fr.W, tol=tol, max_iter=polish_max_iter, max_distance=polish_max_distance)
+        ok = cand.status == "converged" and cand.loss <= fr.loss + 1e-13 * max(1.0, abs(fr.loss))
+        return cand if ok else None
+
     flows = []
     pol = None
     a, W, t0 = a0, W0, 0.0
@@ -578,12 +584,9 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
         a, W, t0 = fr.a, fr.W, fr.t_final
         if fr.status != "handover":
             break
-        pol = polish(problem, fr.a, fr.W, tol=tol, max_iter=polish_max_iter,
-                     max_distance=polish_max_distance)
-        slack = 1e-13 * max(1.0, abs(fr.loss))
-        if pol.status == "converged" and pol.loss <= fr.loss + slack:
+        pol = try_polish(fr)
+        if pol is not None:
             break
-        pol = None
         state["switch"] /= 100.0
         state["gm_checked"] = math.inf
     if pol is None and flows[-1].status == "budget":
@@ -591,11 +594,7 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
         # switch_tol (stiff, nearly flat minima: e.g. n = 1, k = 50, smallest curvature ~1e-6 of
         # ~3e3), after an early polish was refused for moving too far along the flat direction.
         # By the end of the budget the flow has travelled that direction: polish from there.
-        last = flows[-1]
-        cand = polish(problem, last.a, last.W, tol=tol, max_iter=polish_max_iter,
-                      max_distance=polish_max_distance)
-        if cand.status == "converged" and cand.loss <= last.loss + 1e-13 * max(1.0, abs(last.loss)):
-            pol = cand
+        pol = try_polish(flows[-1])
     flow = _merge_flows(flows)
     if pol is not None:
         a, W, L, gm = pol.a, pol.W, pol.loss, pol.grad_max

@@ -269,24 +269,6 @@ class _NaNAfter(Problem):
         return L, ga, gW
 
 
-@pytest.mark.parametrize("seed", [5, 6, 7])
-def test_stiff_flat_minimum_is_polished_after_the_flow(seed):
-    """n = 1, k = 50: curvatures from ~1e-6 to ~3e3 along the flow. An early polish would move the
-    averaging neuron's a by ~6 (refused: max_distance = 1); the flow's gradient then stays at its
-    integration-error floor (~1e-7) until t_max, and the end point must still be polished."""
-    d, k, n = 51, 50, 1
-    P = teacher(d, k)
-    from copyavg.experiments.sweep import RunSpec, initial_point
-
-    a0, W0 = initial_point(RunSpec("erf2", k, n, d, seed))  # the sweep runs that ended on the budget
-    r = flow_and_polish(P, a0, W0)
-    assert r.status == "converged", r.message
-    assert r.grad_max <= 1e-12
-    # L*(50) in float64 is accurate to ~1e-15 (cancellation of 16.7 - 15.9); the loss sums 2550 terms
-    assert r.loss == pytest.approx(l_star(k), abs=1e-12)
-    assert abs(abs(r.a[0]) - k) <= 1e-8  # |a| = m at the one-neuron optimum (MATH.md), or its mirror image
-
-
 @pytest.mark.parametrize("method", ["BDF", "Radau", "LSODA"])
 def test_divergence_non_finite(method):
     P = _NaNAfter(np.ones(3), np.eye(3, 4), "erf2")
