@@ -1,9 +1,9 @@
-r"""Claim 2 of MATH.md: the optimal copy-average (CA) configuration.
+r"""docs/theory.md §6 (claims 11-12): the optimal copy-average (CA) configuration.
 
 Setting: activation ``erf2`` (``sigma(z) = erf(z/sqrt 2)``), unit-orthonormal teacher
 (``v_j = e_j``, ``b_j = 1``), loss ``L = E_x[(f - f*)^2]`` with **no factor 1/2**. ``L*(m)`` is the
 optimal loss of one student neuron against ``m`` teacher neurons; its closed form is proved
-elsewhere (claim 3) and enters here as an *input*: a SymPy expression in one positive symbol
+elsewhere (docs/theory.md §4, claim 5) and enters here as an *input*: a SymPy expression in one positive symbol
 ``m``, by default ``m/3 - (2/pi) m^2 asin(1/(2m))``, so that other activations can reuse the code.
 
 Theorems (each check returns a :class:`~copyavg.proofs.certificates.Certificate`):
@@ -36,7 +36,7 @@ _j0 = sp.Symbol("j", integer=True, nonnegative=True)  # series index, j >= 0
 _c = sp.Symbol("c", positive=True)  # a positive coefficient
 _y = sp.Symbol("y", real=True)
 
-#: the erf2 one-neuron optimal loss (MATH.md claim 3), the default input
+#: the erf2 one-neuron optimal loss (docs/theory.md §4, claim 5), the default input
 LSTAR_ERF2 = m / 3 - 2 / sp.pi * m**2 * sp.asin(1 / (2 * m))
 
 #: general Maclaurin coefficient of asin: asin(y) = sum_{j>=0} C_J y^(2j+1)
