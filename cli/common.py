@@ -12,6 +12,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -143,7 +144,7 @@ def format_record(out: dict, indent: int = 0) -> list[str]:
     for key, val in out.items():
         if isinstance(val, dict):
             lines.append(f"{pad}{key:>{width}}:")
-            lines += format_record(val, indent + width + 2)
+            lines += format_record(val, indent + 4)
             continue
         head = f"{pad}{key:>{width}}: "
         lines += textwrap.wrap(format_value(val), width=LINE_WIDTH, initial_indent=head,
@@ -177,39 +178,34 @@ def progress_bar(args, **kwargs):
 
 
 # -- checks before the work starts --------------------------------------------------------------
-def _nearest_existing(path: Path) -> Path:
-    p = path
-    while not p.exists() and p != p.parent:
-        p = p.parent
-    return p
-
-
 def check_output_file(option: str, path) -> None:
-    """Refuse (one line, exit 1) an output file that cannot be written, before any work."""
+    """Refuse (one line, exit 1) an output file that cannot be written, before any work: the
+    file is opened for appending (and removed again if it did not exist)."""
     p = Path(path)
     if p.is_dir():
         raise CommandFailed(f"{option} {path}: is a directory, need a file name")
-    if p.exists():
-        if not os.access(p, os.W_OK):
-            raise CommandFailed(f"{option} {path}: file exists and is not writable")
-        return
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise CommandFailed(f"{option} {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise CommandFailed(f"{option} {path}: directory {parent} is not writable")
+    existed = p.exists()
+    try:
+        with open(p, "ab"):
+            pass
+    except OSError as exc:
+        raise CommandFailed(f"{option} {path}: cannot write: {exc.strerror or exc}") from None
+    if not existed:
+        p.unlink()
 
 
 def check_output_dir(option: str, path) -> None:
-    """Refuse a directory that exists as a file or cannot be created/written, before any work."""
+    """Create the directory (and parents) and probe that a file can be written in it, before any
+    work; refuse with one line (exit 1) otherwise."""
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise CommandFailed(f"{option} {path}: exists and is not a directory")
-    base = _nearest_existing(p.absolute())
-    if not base.is_dir():
-        raise CommandFailed(f"{option} {path}: {base} is not a directory")
-    if not os.access(base, os.W_OK | os.X_OK):
-        raise CommandFailed(f"{option} {path}: {base} is not writable")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=p):
+            pass
+    except OSError as exc:
+        raise CommandFailed(f"{option} {path}: cannot write there: {exc.strerror or exc}") from None
 
 
 def available_memory() -> float | None:
