@@ -131,14 +131,21 @@ def _cmd_ca(args) -> int:
     check_range("--d", d, lo=args.k, hi=K_MAX, what=f"input dimension, at least k = {args.k}")
     check_memory(args, f"ca --k {args.k} with {len(parts)} student neurons in d = {d}", args.k, len(parts), d,
                  hessian_copies=4 if args.polish else 2)
-    a, W, b, V = ca_configuration(args.activation, parts, d=d)
-    P = Problem(b, V, args.activation)
-    L, ga, gW = P.loss_and_gradient(a, W)
-    out = {"activation": args.activation, "k": args.k, "d": d, "partition": list(parts), "loss": L,
-           "grad_max": float(max(np.max(np.abs(ga)), np.max(np.abs(gW))))}
-    out.update(_classify_point(P, a, W, out["grad_max"], args.activation))
-    if args.polish:
-        out["polished"] = _polish_near(P, a, W, args)
+    with progress_bar(args, total=3 if args.polish else 2, desc="ca", unit="stage") as bar:
+        bar.set_postfix_str("loss and gradient", refresh=True)
+        a, W, b, V = ca_configuration(args.activation, parts, d=d)
+        P = Problem(b, V, args.activation)
+        L, ga, gW = P.loss_and_gradient(a, W)
+        out = {"activation": args.activation, "k": args.k, "d": d, "partition": list(parts), "loss": L,
+               "grad_max": float(max(np.max(np.abs(ga)), np.max(np.abs(gW))))}
+        bar.update(1)
+        bar.set_postfix_str("Hessian and its inertia", refresh=True)
+        out.update(_classify_point(P, a, W, out["grad_max"], args.activation))
+        bar.update(1)
+        if args.polish:
+            bar.set_postfix_str("flow to the nearby critical point", refresh=True)
+            out["polished"] = _polish_near(P, a, W, args)
+            bar.update(1)
     emit(out, args.json)
     return 0
 
