@@ -1,8 +1,8 @@
 """Markdown rendering of certificates (for `copyavg verify --markdown` and the derivation docs).
 
-Formulas that SymPy can parse (residuals, the right-hand side of ``label: expression`` evidence)
-are rendered as LaTeX (``$...$``), like ``kernels.md``; everything else is text with ``|`` escaped
-so that table cells stay cells. Without timings (``timings=False``, used by ``copyavg derive
+Formulas that SymPy can parse (residuals, the right-hand side of ``label: expression`` evidence,
+formulas inside statements and assumptions) are rendered as LaTeX (``$...$``), like ``kernels.md``;
+everything else is text with ``|`` escaped so that table cells stay cells. Without timings (``timings=False``, used by ``copyavg derive
 --docs``) the output depends only on the certificates' content: regeneration is byte-stable.
 """
 
@@ -29,10 +29,36 @@ def latex(text: str) -> str | None:
     try:
         import sympy as sp
 
-        expr = sp.parse_expr(s.replace("^", "**"), evaluate=False)
+        expr = sp.parse_expr(s.replace("^", "**"))
         return f"${sp.latex(expr)}$"
     except Exception:  # noqa: BLE001 - any parse failure means: not a formula, keep the text
         return None
+
+
+def _groups(text: str) -> list[str]:
+    """Split at spaces outside parentheses: ``f(x + 1)/2 equals y`` -> ``f(x + 1)/2``, ``equals``, ``y``."""
+    out, cur, depth = [], "", 0
+    for ch in text:
+        if ch == " " and depth <= 0:
+            out.append(cur)
+            cur = ""
+            continue
+        depth += (ch == "(") - (ch == ")")
+        cur += ch
+    return out + [cur]
+
+
+def prose(text) -> str:
+    """Text with the formulas inside it (SymPy syntax with ``*`` or ``/`` and a letter, e.g.
+    ``2*asin(C12/sqrt(C11 + 1))/pi``) rendered as inline LaTeX, the rest escaped."""
+    parts = []
+    for g in _groups(" ".join(str(text).split())):
+        core = g.rstrip(",;:.")
+        tex = None
+        if ("*" in core or "/" in core) and re.search("[A-Za-z]", core) and not core.startswith("L*"):
+            tex = latex(core)
+        parts.append(tex + escape(g[len(core):]) if tex else escape(g))
+    return " ".join(parts)
 
 
 def _evidence_line(e: str) -> str:
@@ -41,7 +67,7 @@ def _evidence_line(e: str) -> str:
         tex = latex(rest)
         if tex is not None:
             return f"- {escape(label)}: {tex}"
-    return f"- {escape(e)}"
+    return f"- {prose(e)}"
 
 
 def render_markdown(certs, title: str = "copyavg verify: certificates", timings: bool = True) -> str:
@@ -56,8 +82,8 @@ def render_markdown(certs, title: str = "copyavg verify: certificates", timings:
     lines.append("")
     for c in certs:
         res = latex(c.residual) or (f"`{escape(c.residual)}`" if c.residual else "(none)")
-        lines += [f"## `{c.theorem}`: {c.status.value}", "", f"**Statement.** {escape(c.statement)}", "",
-                  "**Assumptions.** " + escape("; ".join(c.assumptions)), "", f"**Method.** {escape(c.method)}", "",
+        lines += [f"## `{c.theorem}`: {c.status.value}", "", f"**Statement.** {prose(c.statement)}", "",
+                  "**Assumptions.** " + prose("; ".join(c.assumptions)), "", f"**Method.** {escape(c.method)}", "",
                   f"**Residual / witness.** {res}", ""]
         if c.evidence:
             lines += ["**Evidence / steps.**", ""] + [_evidence_line(e) for e in c.evidence] + [""]
