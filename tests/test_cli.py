@@ -59,7 +59,7 @@ def test_every_argument_has_help_and_its_default(name, capsys):
     assert cli([name, "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     for action in sub._actions:
-        if action.default not in (None, False, argparse.SUPPRESS) and action.option_strings:
+        if all(action.default is not v for v in (None, False, argparse.SUPPRESS)) and action.option_strings:
             assert f"default: {action.default}" in text, f"{name} {action.dest}: default not shown"
         if action.default is None and action.option_strings and not action.required and action.nargs != 0:
             assert "default" in action.help, f"{name} {action.dest}: what happens when not given?"
@@ -213,6 +213,19 @@ def test_interrupt_and_unexpected_errors_are_one_line(capsys, monkeypatch, exc, 
     _one_error_line(capsys, needle)
 
 
+def test_ctrl_c_exits_130_with_one_line():
+    """A real SIGINT in the middle of a long command (thresholds --k 40 runs for minutes)."""
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "copyavg.cli.main", "thresholds", "--k", "40", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip() == "copyavg thresholds: interrupted"
+
+
 # -- text for people -------------------------------------------------------------------------------
 _REPR = re.compile(r"\{'|\['|': |\bTrue\b|\bFalse\b|\bNone\b")
 
@@ -224,7 +237,7 @@ _REPR = re.compile(r"\{'|\['|': |\bTrue\b|\bFalse\b|\bNone\b")
     ["pnc", "--k", "5", "--n", "2"],
     ["thresholds", "--k", "4"],
     ["flow", "--k", "12", "--n", "4", "--seed", "0"],
-    ["verify", "ca-critical-variant:relu", "kernel-closed-form:linear"],
+    ["verify", "ca-critical-variant:uncovered-teacher", "kernel-closed-form:linear"],
 ])
 def test_text_output_has_no_reprs_and_short_lines(capsys, argv):
     assert cli(argv) in (0, 1)
