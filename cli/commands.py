@@ -34,11 +34,26 @@ def _run_checks(args, names, checks):
     return certs
 
 
+def _derive_all(args) -> None:
+    """Derive every kernel and one-neuron solution (cached for what follows), one bar step each."""
+    from copyavg.symbolic.activations import ACTIVATIONS
+    from copyavg.symbolic.kernels import derive_kernel
+    from copyavg.symbolic.one_neuron import solution
+
+    with progress_bar(args, total=len(ACTIVATIONS), desc="deriving", unit="activation") as bar:
+        for name in ACTIVATIONS:
+            bar.set_postfix_str(name, refresh=True)
+            derive_kernel(name)
+            solution(name)
+            bar.update(1)
+
+
 def _cmd_derive(args) -> int:
     from copyavg.symbolic.codegen import check_generated, write_generated
 
     if args.docs:
         check_output_dir("--docs", args.docs)
+    _derive_all(args)
     if args.check:
         problems = check_generated()
         if problems:

@@ -279,6 +279,15 @@ def test_progress_on_stderr_when_forced_and_silenced_by_quiet(capsys, argv, need
     assert capsys.readouterr().err == ""
 
 
+def test_derive_shows_progress_per_activation(capsys, monkeypatch):
+    monkeypatch.setattr("copyavg.symbolic.kernels.derive_kernel", lambda name: None)
+    monkeypatch.setattr("copyavg.symbolic.one_neuron.solution", lambda name: None)
+    monkeypatch.setattr("copyavg.symbolic.codegen.check_generated", lambda: [])
+    assert cli(["derive", "--check", "--progress"]) == 0
+    err = capsys.readouterr().err
+    assert "deriving" in err and "activation/s]" in err
+
+
 # -- derivation documents ----------------------------------------------------------------------------
 def _cert(seconds, **kw):
     args = dict(theorem="t:1", statement="x | y", assumptions=("a | b",), status=Status.PROVED,
@@ -318,6 +327,7 @@ def test_derive_docs_writes_only_under_dir(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(codegen, "write_generated", forbidden)
     monkeypatch.setattr(docs, "render_kernels_markdown", lambda: "# kernels\n")
     monkeypatch.setattr(registry, "all_checks", lambda: {"t:1": lambda: _cert(1.0)})
+    monkeypatch.setattr(commands, "_derive_all", lambda args: None)
     out = tmp_path / "new" / "docs"
     assert cli(["derive", "--docs", str(out), "--quiet"]) == 0
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [
