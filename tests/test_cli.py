@@ -97,6 +97,8 @@ def test_readme_documents_flow():
     (["one-neuron", "--m", "nan"], "--m"),
     (["one-neuron", "--m", "3", "--teacher-norm", "0"], "--teacher-norm"),
     (["one-neuron", "--m", "3", "--teacher-norm", "1e300"], "--teacher-norm"),
+    (["one-neuron", "--m", "1", "--teacher-norm", "1e10"], "--teacher-norm"),  # was a ZeroDivisionError
+    (["one-neuron", "--m", "3", "--teacher-norm", "1e-6"], "--teacher-norm"),  # float64 form meaningless
     (["one-neuron", "--m", "3", "--activation", "tanh"], "--activation"),
     (["ca", "--k", "0", "--partition", "1"], "--k"),
     (["ca", "--k", "x", "--partition", "1"], "--k"),
