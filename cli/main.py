@@ -6,6 +6,7 @@ The commands live in ``copyavg.cli.commands`` (parsers in ``copyavg.cli.parsers`
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -111,6 +112,11 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+def _stdout_to_devnull() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def _run(args) -> tuple[int, bool]:
     """Run the command: (exit status, whether it finished normally); every failure becomes one line
     on stderr and an exit status."""
@@ -126,6 +132,9 @@ def _run(args) -> tuple[int, bool]:
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
         return 130, False
+    except BrokenPipeError:  # e.g. `copyavg verify --json | head`: the reader left; stop quietly
+        _stdout_to_devnull()
+        return 1, False
     except MemoryError:
         print(f"{name}: error: out of memory; use smaller sizes (see --max-memory)", file=sys.stderr)
         return 1, False
@@ -149,6 +158,11 @@ def main(argv=None) -> int:
         return 130
     t0 = time.perf_counter()
     rc, finished = _run(args)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        rc, finished = 1, False
     if finished and not getattr(args, "json", False) and not getattr(args, "quiet", False):
         print(f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     return rc

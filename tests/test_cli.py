@@ -228,6 +228,17 @@ def test_ctrl_c_exits_130_with_one_line():
     assert err.strip() == "copyavg thresholds: interrupted"
 
 
+def test_closed_pipe_is_not_a_traceback():
+    """`copyavg ... | head`: the reader is gone before the output is written."""
+    proc = subprocess.Popen([sys.executable, "-m", "copyavg.cli.main", "one-neuron", "--m", "3", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read()
+    proc.wait(timeout=60)
+    assert err == "" and proc.returncode == 1
+
+
 # -- text for people -------------------------------------------------------------------------------
 _REPR = re.compile(r"\{'|\['|': |\bTrue\b|\bFalse\b|\bNone\b")
 
