@@ -97,6 +97,7 @@ def _cmd_verify(args) -> int:
         from copyavg.proofs.properties import cli_properties
 
         check_range("--examples", args.examples, lo=1, hi=10**6)
+        args.make_progress = lambda **kw: progress_bar(args, desc="properties", unit="property", **kw)
         return cli_properties(args)
     from copyavg.proofs.registry import all_checks
 

@@ -282,6 +282,7 @@ def test_flow_failure_message_is_shown(capsys):
     (["pnc", "--k", "4", "--n", "2"], "P-n-C solve"),
     (["flow", "--k", "3", "--n", "2", "--seed", "1"], "flow"),
     (["ca", "--k", "5", "--partition", "1,1,3"], "Hessian"),
+    (["verify", "--properties", "--examples", "1"], "properties"),
 ])
 def test_progress_on_stderr_when_forced_and_silenced_by_quiet(capsys, argv, needle):
     assert cli(argv + ["--progress"]) == 0
