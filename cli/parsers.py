@@ -38,9 +38,10 @@ def _d(p) -> None:
 def add_derive_verify(sub) -> None:
     prog = [progress_options()]
     d = sub.add_parser("derive", parents=prog, help="derive kernels symbolically and render the generated code",
-                       description=_desc("Without options: render numeric/_generated_kernels*.py from a fresh "
-                                   "SymPy derivation. With --check: compare only. With --docs DIR: write "
-                                   "the derivation documents into DIR only (nothing else is written)."))
+                       description=_desc("Without options: render numeric/_generated_kernels*.py from a "
+                                         "fresh SymPy derivation. With --check: compare only. With --docs "
+                                         "DIR: write the derivation documents into DIR only (nothing else "
+                                         "is written)."))
     d.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if the committed generated code differs from a fresh render")
     d.add_argument("--docs", metavar="DIR",
@@ -48,8 +49,9 @@ def add_derive_verify(sub) -> None:
                         "instead of the generated code (default: no documents)")
     d.set_defaults(func=cmd._cmd_derive)
     v = sub.add_parser("verify", parents=prog, help="run theorem checks and print certificates",
-                       description=_desc("Check the theorems and print one certificate each (proved / refuted / "
-                                   "undecided). Exit 1 when any outcome is not the expected one."))
+                       description=_desc("Check the theorems and print one certificate each (proved / "
+                                         "refuted / undecided). Exit 1 when any outcome is not the "
+                                         "expected one."))
     v.add_argument("theorems", nargs="*", metavar="THEOREM",
                    help="theorem ids or glob patterns, e.g. 'kernel-*' (default: all)")
     v.add_argument("--json", action="store_true", help="print the certificates as strict JSON")
@@ -101,9 +103,10 @@ def add_points(sub) -> None:
 def add_flow(sub) -> None:
     fl = sub.add_parser("flow", parents=[progress_options(), memory_options()],
                         help="one gradient-flow run from Glorot-normal initialisation, polished",
-                        description=_desc("Gradient flow on the exact loss from the seeded Glorot-normal start, "
-                                    "then Newton polish. Exit 1 (after printing status and message) when "
-                                    "the run did not converge, e.g. a ReLU neuron reached the kink w = 0."))
+                        description=_desc("Gradient flow on the exact loss from the seeded Glorot-normal "
+                                          "start, then Newton polish. Exit 1 (after printing status and "
+                                          "message) when the run did not converge, e.g. a ReLU neuron "
+                                          "reached the kink w = 0."))
     _activation(fl)
     fl.add_argument("--k", type=int, required=True, help="number of teacher neurons, k >= 2 (required)")
     fl.add_argument("--n", type=int, required=True, help="number of student neurons, n >= 1 (required)")

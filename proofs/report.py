@@ -2,8 +2,9 @@
 
 Formulas that SymPy can parse (residuals, the right-hand side of ``label: expression`` evidence,
 formulas inside statements and assumptions) are rendered as LaTeX (``$...$``), like ``kernels.md``;
-everything else is text with ``|`` escaped so that table cells stay cells. Without timings (``timings=False``, used by ``copyavg derive
---docs``) the output depends only on the certificates' content: regeneration is byte-stable.
+everything else is text with ``|`` escaped so that table cells stay cells. Without timings
+(``timings=False``, used by ``copyavg derive --docs``) the output depends only on the
+certificates' content: regeneration is byte-stable.
 """
 
 from __future__ import annotations
