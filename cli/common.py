@@ -208,19 +208,34 @@ def check_output_dir(option: str, path) -> None:
         raise CommandFailed(f"{option} {path}: cannot write there: {exc.strerror or exc}") from None
 
 
+def _cgroup_headroom() -> float | None:
+    """Bytes left under a cgroup v2 memory limit (containers), or None without a limit."""
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        return None if limit == "max" else max(0.0, float(limit) - float(used))
+    except (OSError, ValueError):
+        return None
+
+
 def available_memory() -> float | None:
-    """Bytes of memory available now (Linux ``MemAvailable``; else physical memory), or None."""
+    """Bytes of memory available now (Linux ``MemAvailable``, capped by a cgroup limit; else
+    physical memory), or None when unknown."""
+    avail = None
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024.0
-    except OSError:
+                    avail = float(line.split()[1]) * 1024.0
+    except (OSError, ValueError, IndexError):
         pass
-    try:
-        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return None
+    if avail is None:
+        try:
+            avail = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        except (ValueError, OSError, AttributeError):
+            return None
+    room = _cgroup_headroom()
+    return avail if room is None else min(avail, room)
 
 
 def memory_limit(args) -> tuple[float, str]:
