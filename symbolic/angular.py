@@ -183,14 +183,18 @@ def frame_identity_residuals(name: str) -> list:
 
 
 def limit_blocks(name: str) -> dict:
-    """The blocks at ``theta = 0`` and ``theta = pi`` (the ``e``-terms carry ``sin(theta)``):
-    ``{"0": (Hww, Hwv, Hvv), "pi": (...)}`` as ``(coefficient of I_perp or I, of w^ w^^T)``."""
+    """The blocks at ``theta = 0`` and ``theta = pi`` (the ``e``-terms carry ``sin(theta)``), as
+    readable strings: ``{"0": "...", "pi": "..."}``; ``c = cos(theta) = +-1``."""
     f = derive_angular(name)
+
+    def term(coef, tensor):
+        coef = sp.simplify(coef)
+        return "0" if coef == 0 else f"{sp.sstr(coef)} {tensor}"
+
     out = {}
     for key, t0 in (("0", 0), ("pi", sp.pi)):
         A, K = (sp.simplify(e.subs(theta, t0)) for e in (f.A, f.K))
-        c0 = sp.cos(t0)
-        out[key] = {"d2g/dw2": f"(s/r) * {sp.sstr(A)} * (I - w^ w^T)",
-                    "d2g/dwdv": f"{sp.sstr(K)} * I + {sp.sstr(sp.simplify(A * c0))} * w^ w^T",
-                    "d2g/dv2": f"(r/s) * {sp.sstr(A)} * (I - v^ v^T)"}
+        wv = " + ".join(x for x in (term(K, "I"), term(A * sp.cos(t0), "w^ w^T")) if x != "0") or "0"
+        out[key] = (f"d2g/dw dw^T = {term(A * s / r, '(I - w^ w^T)')}, d2g/dw dv^T = {wv}, "
+                    f"d2g/dv dv^T = {term(A * r / s, '(I - v^ v^T)')}")
     return out
