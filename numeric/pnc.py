@@ -140,10 +140,10 @@ def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0
 
     # descend within the family from the n-copy point (alpha = c = 1, beta = gamma = 0): the
     # P-n-C point is the minimum of the loss restricted to the family next to it. For the
-    # piecewise-linear family the n-copy point itself has no Hessian (student i collinear with
-    # teacher i): start just off it.
+    # piecewise-linear family the students there are collinear with teachers: the Hessian exists
+    # (copyavg.numeric.angular), so the same start serves every activation.
     if x0 is None:
-        x0 = [1.0, 0.0, 0.0, 1.0] if prob.activation.smooth else [1.0, 0.05, 0.01, 1.0]
+        x0 = [1.0, 0.0, 0.0, 1.0]
     x = np.array(x0, float)
     if x.shape != (4,) or not np.isfinite(x).all():
         raise ValueError(f"x0 must be 4 finite numbers (alpha, beta, gamma, c), got {x0!r}")
