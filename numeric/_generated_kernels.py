@@ -226,6 +226,15 @@ def relu_diag2(q):
     )
 
 
+def relu_angular(theta):
+    x0 = (1/2)/pi
+    return (
+        x0*sin(theta),
+        -x0*(theta - pi),
+        -x0,
+    )
+
+
 def relu_one_neuron(m, rho):
     x0 = sqrt(m)
     x1 = m - 1
@@ -272,6 +281,14 @@ def linear_diag2(q):
         q,
         _full(q, 1),
         _full(q, 0),
+    )
+
+
+def linear_angular(theta):
+    return (
+        _full(theta, 0),
+        _full(theta, 1),
+        _full(theta, 0),
     )
 
 
@@ -336,6 +353,16 @@ def abs_diag2(q):
         q,
         _full(q, 1),
         _full(q, 0),
+    )
+
+
+def abs_angular(theta):
+    x0 = pi**(-1.0)
+    x1 = 2*x0
+    return (
+        x1*sin(theta),
+        -x0*(2*theta - pi),
+        -x1,
     )
 
 
@@ -411,6 +438,16 @@ def leaky_relu_diag2(q):
     )
 
 
+def leaky_relu_angular(theta):
+    x0 = pi**(-1.0)
+    x1 = (9801/20000)*x0
+    return (
+        x1*sin(theta),
+        -1/20000*x0*(9801*theta - 10001*pi),
+        -x1,
+    )
+
+
 def leaky_relu_one_neuron(m, rho):
     x0 = sqrt(m)
     x1 = m - 1
@@ -421,43 +458,6 @@ def leaky_relu_one_neuron(m, rho):
         _full(rho, nan),
         (1/20002)*rho*x0*x2/pi,
         (1/800080000)*m*rho**2*(392079204*pi*x1 - x2**2 + 400080004*x3)/x3,
-    )
-
-
-def relu_angular(theta):
-    x0 = (1/2)/pi
-    return (
-        x0*sin(theta),
-        -x0*(theta - pi),
-        -x0,
-    )
-
-
-def linear_angular(theta):
-    return (
-        _full(theta, 0),
-        _full(theta, 1),
-        _full(theta, 0),
-    )
-
-
-def abs_angular(theta):
-    x0 = pi**(-1.0)
-    x1 = 2*x0
-    return (
-        x1*sin(theta),
-        -x0*(2*theta - pi),
-        -x1,
-    )
-
-
-def leaky_relu_angular(theta):
-    x0 = pi**(-1.0)
-    x1 = (9801/20000)*x0
-    return (
-        x1*sin(theta),
-        -1/20000*x0*(9801*theta - 10001*pi),
-        -x1,
     )
 
 

@@ -222,6 +222,15 @@ def relu_diag2(q):
     )
 
 
+def relu_angular(theta):
+    x0 = (mpf(1)/mpf(2))/pi
+    return (
+        x0*sin(theta),
+        -x0*(theta - pi),
+        -x0,
+    )
+
+
 def relu_one_neuron(m, rho):
     x0 = sqrt(m)
     x1 = m - 1
@@ -266,6 +275,14 @@ def linear_pair2(C11, C22, C12, D):
 def linear_diag2(q):
     return (
         q,
+        mpf(1),
+        mpf(0),
+    )
+
+
+def linear_angular(theta):
+    return (
+        mpf(0),
         mpf(1),
         mpf(0),
     )
@@ -332,6 +349,16 @@ def abs_diag2(q):
         q,
         mpf(1),
         mpf(0),
+    )
+
+
+def abs_angular(theta):
+    x0 = 1/pi
+    x1 = 2*x0
+    return (
+        x1*sin(theta),
+        -x0*(2*theta - pi),
+        -x1,
     )
 
 
@@ -407,6 +434,16 @@ def leaky_relu_diag2(q):
     )
 
 
+def leaky_relu_angular(theta):
+    x0 = 1/pi
+    x1 = (mpf(9801)/mpf(20000))*x0
+    return (
+        x1*sin(theta),
+        -mpf(1)/mpf(20000)*x0*(9801*theta - 10001*pi),
+        -x1,
+    )
+
+
 def leaky_relu_one_neuron(m, rho):
     x0 = sqrt(m)
     x1 = m - 1
@@ -417,43 +454,6 @@ def leaky_relu_one_neuron(m, rho):
         mpf(nan),
         (mpf(1)/mpf(20002))*rho*x0*x2/pi,
         (mpf(1)/mpf(800080000))*m*rho**2*(392079204*pi*x1 - x2**2 + 400080004*x3)/x3,
-    )
-
-
-def relu_angular(theta):
-    x0 = (mpf(1)/mpf(2))/pi
-    return (
-        x0*sin(theta),
-        -x0*(theta - pi),
-        -x0,
-    )
-
-
-def linear_angular(theta):
-    return (
-        mpf(0),
-        mpf(1),
-        mpf(0),
-    )
-
-
-def abs_angular(theta):
-    x0 = 1/pi
-    x1 = 2*x0
-    return (
-        x1*sin(theta),
-        -x0*(2*theta - pi),
-        -x1,
-    )
-
-
-def leaky_relu_angular(theta):
-    x0 = 1/pi
-    x1 = (mpf(9801)/mpf(20000))*x0
-    return (
-        x1*sin(theta),
-        -mpf(1)/mpf(20000)*x0*(9801*theta - 10001*pi),
-        -x1,
     )
 
 

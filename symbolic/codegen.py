@@ -125,6 +125,7 @@ def render(backend: str) -> str:
     body = []
     table = []
     one_table = []
+    ang_table = []
     pair_args = (C11, C22, C12, D)
     for name in ACTIVATIONS:
         k = derive_kernel(name)
@@ -137,6 +138,10 @@ def render(backend: str) -> str:
         body.append(_render_function(fname, (q,), [k.diag[n] for n in DIAG_PARTIALS], backend))
         fns.append(fname)
         table.append(f'    "{name}": ({", ".join(fns)}),')
+        if name in piecewise_linear_names():
+            fname = f"{name}_angular"
+            body.append(_render_function(fname, (theta,), list(derive_angular(name).coefficients()), backend))
+            ang_table.append(f'    "{name}": {fname},')
         # one-neuron solution (copyavg.symbolic.one_neuron): (|w|^2, a, a|w|, L*) in (m, rho)
         from .one_neuron import m as m_sym, rho as rho_sym, solution
 
@@ -145,11 +150,6 @@ def render(backend: str) -> str:
         fname = f"{name}_one_neuron"
         body.append(_render_function(fname, (m_sym, rho_sym), outs, backend, allow_nan=True))
         one_table.append(f'    "{name}": {fname},')
-    ang_table = []
-    for name in piecewise_linear_names():
-        fname = f"{name}_angular"
-        body.append(_render_function(fname, (theta,), list(derive_angular(name).coefficients()), backend))
-        ang_table.append(f'    "{name}": {fname},')
     text = "\n".join(header) + "\n\n\n" + "\n\n".join(body) + "\n\n"
     text += "#: name -> (pair0, pair1, pair2, diag2)\nKERNELS = {\n" + "\n".join(table) + "\n}\n"
     text += ("\n#: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed)\n"
