@@ -142,3 +142,28 @@ def test_pair_weight_hessian_limits(act):
             expect[:d, d:] = expect[d:, :d] = k * np.eye(d)
             # a few ulps of O(1) numbers
             assert np.max(np.abs(H - expect)) <= 1e-15, (d, sign)
+
+
+def test_relu_flow_runs_through_to_a_split_neuron():
+    """A sweep run (k = 10, n = 4, seed 3) that used to stop with "no Hessian at collinear
+    neurons": the flow now converges, to a point where students 1 and 2 are exactly positively
+    collinear (a split neuron); the endpoint is critical by the 40-digit gradient and its Hessian
+    matches 60-digit one-sided differences there."""
+    from copyavg.experiments.sweep import RunSpec, initial_point
+    from copyavg.numeric import Problem
+    from copyavg.numeric.flow import flow_and_polish
+
+    spec = RunSpec("relu", 10, 4, 11, 3)
+    b, V = np.ones(10), np.eye(10, 11)
+    res = flow_and_polish(Problem(b, V, "relu"), *initial_point(spec))
+    assert res.status == "converged"
+    a, W = res.a, res.W
+    Wh = W / np.linalg.norm(W, axis=1)[:, None]
+    assert Wh[1] @ Wh[2] > 1 - 1e-12  # collinear to rounding
+    ga, gW = gradient_mp(a, W, b, V, "relu", dps=40)
+    # polished to 1e-12 in float64; the 40-digit gradient differs by rounding of the point only
+    assert max(abs(float(x)) for x in list(ga) + [v for row in gW for v in row]) < 1e-11
+    H = hessian(a, W, b, V, "relu")
+    ref = _fd_hessian(a, W, b, V, "relu", one_sided=1)
+    # as above: ~50 ulps of the largest entry (one-sided error O(h) = 1e-25)
+    assert np.max(np.abs(H - ref)) <= 1e-14 * np.max(np.abs(ref))
