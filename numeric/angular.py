@@ -15,10 +15,11 @@ with ``r = |w|``, ``s = |v|``, unit vectors ``w^``, ``v^``, ``e`` the unit vecto
 (``NAME_angular``, entire functions). At ``theta = 0`` or ``pi`` the ``e``-terms vanish, so the
 blocks are continuous and the loss is twice differentiable there (away from ``w = 0``).
 
-Numerically: ``theta = 2 atan2(|w^ - v^|, |w^ + v^|)`` is accurate to rounding at every angle,
-``e`` is computed by projection (absolute error ~ machine epsilon), and it enters only multiplied
-by ``sin(theta)``, so every block has absolute error of order epsilon times its scale, uniformly
-up to and including collinear vectors. NumPy only.
+Numerically: the part ``u = v^ - (w^.v^) w^`` of ``v^`` orthogonal to ``w^`` is computed by
+projection (absolute error ~ machine epsilon), ``theta = atan2(|u|, w^.v^)`` (absolute error ~
+epsilon at every angle, unlike ``acos``), ``e = u/|u|``, and ``e`` enters only multiplied by
+``sin(theta)``, so every block has absolute error of order epsilon times its scale, uniformly up
+to and including collinear vectors. NumPy only.
 """
 
 from __future__ import annotations
@@ -45,11 +46,10 @@ def pair_geometry(W, Y):
     """
     Wh, r = _unit_rows(W)
     Yh, s = _unit_rows(Y)
-    dif = np.linalg.norm(Wh[:, None, :] - Yh[None, :, :], axis=2)
-    tot = np.linalg.norm(Wh[:, None, :] + Yh[None, :, :], axis=2)
-    theta = 2.0 * np.arctan2(dif, tot)
-    u = Yh[None, :, :] - (Wh @ Yh.T)[:, :, None] * Wh[:, None, :]
-    nu = np.linalg.norm(u, axis=2)
+    cos = Wh @ Yh.T
+    u = Yh[None, :, :] - cos[:, :, None] * Wh[:, None, :]
+    nu = np.sqrt(np.einsum("imd,imd->im", u, u))  # sin(theta), to absolute rounding error
+    theta = np.arctan2(nu, cos)
     e = u / np.where(nu > 0, nu, 1.0)[:, :, None]
     return Wh, r, Yh, s, theta, e
 
@@ -60,7 +60,7 @@ def _coefficients(activation: str, theta, live):
     return tuple(np.where(live, x, 0.0) for x in (A, K, Kp * np.sin(theta)))
 
 
-def student_block_hessian(activation: str, a, W, Y, U) -> np.ndarray:
+def student_block_hessian(activation: str, a, W, Y, U, out=None) -> np.ndarray:
     r"""The pair part of the W-W Hessian of ``L = sum_{m,m'} U_m U_m' g(y_m, y_m')``, shape
     (n, d, n, d), for ``Y = [W; V]`` (students first) and ``U = [a; -b]``:
 
@@ -69,7 +69,8 @@ def student_block_hessian(activation: str, a, W, Y, U) -> np.ndarray:
 
     The terms ``a_i^2 g(w_i, w_i) = a_i^2 s(|w_i|^2)`` are left to the caller. Pairs with a zero
     vector contribute 0 (g vanishes identically there); a neuron with ``w_i = 0`` and ``a_i != 0``
-    is the caller's to reject (no Hessian there).
+    is the caller's to reject (no Hessian there). ``out``: an (n, d, n, d) array (or view) to
+    write into.
     """
     n, d = W.shape
     Wh, r, Yh, s, theta, e = pair_geometry(W, Y)
@@ -87,14 +88,14 @@ def student_block_hessian(activation: str, a, W, Y, U) -> np.ndarray:
     right = np.stack(((aa * A[:, :n])[:, :, None] * Yh[None, :n, :],
                       (aa * KpS[:, :n])[:, :, None] * (cs[:, :, None] * es - sn[:, :, None] * Wh[:, None, :])),
                      axis=2)  # (n, n, 2, d)
-    H4 = np.empty((n, d, n, d))
+    H4 = np.empty((n, d, n, d)) if out is None else out
     np.matmul(left, right, out=H4.transpose(0, 2, 1, 3))
     dd = np.arange(d)
     H4[:, dd, :, dd] += (aa * K[:, :n])[None, :, :]
     # diagonal blocks: sum_m coef (s/r) [A (I - w^ w^^T) - K' sin e e^T]
     alpha = (coef * ratio * A).sum(axis=1)
     beta = coef * ratio * KpS
-    B = -np.einsum("im,imd,ime->ide", beta, e, e)
+    B = -np.matmul((beta[:, :, None] * e).transpose(0, 2, 1), e)  # sum_m beta e e^T, batched BLAS
     B -= alpha[:, None, None] * Wh[:, :, None] * Wh[:, None, :]
     B[:, dd, dd] += alpha[:, None]
     idx = np.arange(n)

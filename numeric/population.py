@@ -297,7 +297,7 @@ class Problem:
         terms ``a_i^2 s(|w_i|^2)``; written into the view ``H4`` (n, d, n, d)."""
         n, d = W.shape
         idx, dd = np.arange(n), np.arange(d)
-        H4[...] = student_block_hessian(self.activation.name, a, W, Y, U)
+        student_block_hessian(self.activation.name, a, W, Y, U, out=H4)
         H4[idx, :, idx, :] += (4.0 * a * a * s2)[:, None, None] * W[:, :, None] * W[:, None, :]
         H4[idx[:, None], dd[None, :], idx[:, None], dd[None, :]] += (2.0 * a * a * s1)[:, None]
 
