@@ -13,6 +13,7 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
+from _helpers import networks
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -166,4 +167,24 @@ def test_relu_flow_runs_through_to_a_split_neuron():
     H = hessian(a, W, b, V, "relu")
     ref = _fd_hessian(a, W, b, V, "relu", one_sided=1)
     # as above: ~50 ulps of the largest entry (one-sided error O(h) = 1e-25)
+    assert np.max(np.abs(H - ref)) <= 1e-14 * np.max(np.abs(ref))
+
+
+@pytest.mark.parametrize("act", KINKED)
+@given(net=networks(n_max=3, k_max=3, d_min=1, d_max=4, min_norm=0.3), pick=st.integers(0, 5),
+       sign=st.sampled_from([1.0, -1.0]), log_scale=st.floats(-1.0, 1.0),
+       log_eps=st.sampled_from([None, -12.0, -8.0, -3.0]), seed=st.integers(0, 2**32 - 1))
+def test_hessian_with_a_drawn_collinear_pair_matches_differences(act, net, pick, sign, log_scale, log_eps, seed):
+    """Random networks (shapes drawn) with student 0 put (nearly) collinear with another row of
+    [W; V]: the Hessian matches 60-digit central differences of the gradient at every angle."""
+    a, W, b, V = net
+    Y = np.concatenate((W, V))
+    m = 1 + pick % (len(Y) - 1)
+    W = W.copy()
+    W[0] = sign * 10.0**log_scale * Y[m]
+    if log_eps is not None:
+        W[0] += 10.0**log_eps * np.linalg.norm(W[0]) * np.random.default_rng(seed).normal(size=W.shape[1])
+    H = hessian(a, W, b, V, act)
+    ref = _fd_hessian(a, W, b, V, act)
+    # as in the parametrized test: ~50 ulps of the largest entry, at every angle
     assert np.max(np.abs(H - ref)) <= 1e-14 * np.max(np.abs(ref))
