@@ -253,3 +253,16 @@ def test_threshold_table_k50_change_points_against_high_precision():
             assert abs(rho - rows[n][f"{key}_eig_min"]) < 1e-9
             assert abs(rho) > 10 * res  # the sign is decided
             assert (rho < 0) == (rows[n][f"{key}_type"] == "saddle")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("act", ["relu", "abs", "leaky_relu"])
+def test_piecewise_linear_pnc_solves_for_k_5_to_20(act):
+    """Every P-n-C point of the piecewise-linear family for k = 5..20, n < k is found and critical
+    (float64 Newton with the exact Hessian: max|grad| ~ 1e-14), with a definite type (about 1 min
+    per activation)."""
+    for k in range(5, 21):
+        for n in range(1, k):
+            p = solve_pnc(k, n, activation=act)
+            assert p.grad_max < 1e-12, (k, n, p.grad_max)
+            assert p.classification in ("minimum", "saddle"), (k, n, p.classification)
