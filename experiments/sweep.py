@@ -76,7 +76,7 @@ def run_one(spec: RunSpec, flow_options: dict | None = None) -> dict:
     a0, W0 = initial_point(spec)
     try:
         res = flow_and_polish(prob, a0, W0, **(flow_options or {}))
-    except NonDifferentiableError as exc:  # e.g. ReLU neurons becoming collinear: no Hessian there
+    except NonDifferentiableError as exc:  # a ReLU neuron with a_i != 0 at the kink w_i = 0
         return {"activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed,
                 "loss": None, "grad_max": None, "status": "nondifferentiable", "message": str(exc),
                 "endpoint": "other", "partition": None, "distance": None,

@@ -1,11 +1,11 @@
 # *** GENERATED FILE: DO NOT EDIT ***
 # Rendered by `copyavg derive` from the kernels derived in copyavg.symbolic.kernels.
-# sympy 1.14.0; source expressions sha256 220ee0dcb50d2f14c13290f4ef25295c3908256d73107b2b49f05fd3fcea84eb
+# sympy 1.14.0; source expressions sha256 ea911b3544b9657686d9ac0aea978cd3c57882ab5cdfd0782ccf9e808dcca480
 # Regenerate with `copyavg derive`; `copyavg derive --check` verifies this file is fresh.
 """Generated pair kernels g(C11, C22, C12) and their partial derivatives (numpy)."""
 
 import numpy
-from numpy import arcsin, arctan, arctan2, nan, pi, sqrt
+from numpy import arcsin, arctan, arctan2, cos, nan, pi, sin, sqrt
 
 
 def _full(like, value):
@@ -226,6 +226,15 @@ def relu_diag2(q):
     )
 
 
+def relu_angular(theta):
+    x0 = (1/2)/pi
+    return (
+        x0*sin(theta),
+        -x0*(theta - pi),
+        -x0,
+    )
+
+
 def relu_one_neuron(m, rho):
     x0 = sqrt(m)
     x1 = m - 1
@@ -272,6 +281,14 @@ def linear_diag2(q):
         q,
         _full(q, 1),
         _full(q, 0),
+    )
+
+
+def linear_angular(theta):
+    return (
+        _full(theta, 0),
+        _full(theta, 1),
+        _full(theta, 0),
     )
 
 
@@ -336,6 +353,16 @@ def abs_diag2(q):
         q,
         _full(q, 1),
         _full(q, 0),
+    )
+
+
+def abs_angular(theta):
+    x0 = pi**(-1.0)
+    x1 = 2*x0
+    return (
+        x1*sin(theta),
+        -x0*(2*theta - pi),
+        -x1,
     )
 
 
@@ -411,6 +438,16 @@ def leaky_relu_diag2(q):
     )
 
 
+def leaky_relu_angular(theta):
+    x0 = pi**(-1.0)
+    x1 = (9801/20000)*x0
+    return (
+        x1*sin(theta),
+        -1/20000*x0*(9801*theta - 10001*pi),
+        -x1,
+    )
+
+
 def leaky_relu_one_neuron(m, rho):
     x0 = sqrt(m)
     x1 = m - 1
@@ -442,4 +479,12 @@ ONE_NEURON = {
     "linear": linear_one_neuron,
     "abs": abs_one_neuron,
     "leaky_relu": leaky_relu_one_neuron,
+}
+
+#: name -> f(theta) = (A, K, K'), the angular coefficients of the weight-space Hessian (piecewise-linear family)
+ANGULAR = {
+    "relu": relu_angular,
+    "linear": linear_angular,
+    "abs": abs_angular,
+    "leaky_relu": leaky_relu_angular,
 }

@@ -1,11 +1,11 @@
 # *** GENERATED FILE: DO NOT EDIT ***
 # Rendered by `copyavg derive` from the kernels derived in copyavg.symbolic.kernels.
-# sympy 1.14.0; source expressions sha256 220ee0dcb50d2f14c13290f4ef25295c3908256d73107b2b49f05fd3fcea84eb
+# sympy 1.14.0; source expressions sha256 ea911b3544b9657686d9ac0aea978cd3c57882ab5cdfd0782ccf9e808dcca480
 # Regenerate with `copyavg derive`; `copyavg derive --check` verifies this file is fresh.
 """Generated pair kernels g(C11, C22, C12) and their partial derivatives (mpmath)."""
 
 import mpmath
-from mpmath import asin, atan, atan2, mpf, nan, pi, sqrt
+from mpmath import asin, atan, atan2, cos, mpf, nan, pi, sin, sqrt
 
 
 def erf2_pair0(C11, C22, C12, D):
@@ -222,6 +222,15 @@ def relu_diag2(q):
     )
 
 
+def relu_angular(theta):
+    x0 = (mpf(1)/mpf(2))/pi
+    return (
+        x0*sin(theta),
+        -x0*(theta - pi),
+        -x0,
+    )
+
+
 def relu_one_neuron(m, rho):
     x0 = sqrt(m)
     x1 = m - 1
@@ -266,6 +275,14 @@ def linear_pair2(C11, C22, C12, D):
 def linear_diag2(q):
     return (
         q,
+        mpf(1),
+        mpf(0),
+    )
+
+
+def linear_angular(theta):
+    return (
+        mpf(0),
         mpf(1),
         mpf(0),
     )
@@ -332,6 +349,16 @@ def abs_diag2(q):
         q,
         mpf(1),
         mpf(0),
+    )
+
+
+def abs_angular(theta):
+    x0 = 1/pi
+    x1 = 2*x0
+    return (
+        x1*sin(theta),
+        -x0*(2*theta - pi),
+        -x1,
     )
 
 
@@ -407,6 +434,16 @@ def leaky_relu_diag2(q):
     )
 
 
+def leaky_relu_angular(theta):
+    x0 = 1/pi
+    x1 = (mpf(9801)/mpf(20000))*x0
+    return (
+        x1*sin(theta),
+        -mpf(1)/mpf(20000)*x0*(9801*theta - 10001*pi),
+        -x1,
+    )
+
+
 def leaky_relu_one_neuron(m, rho):
     x0 = sqrt(m)
     x1 = m - 1
@@ -438,4 +475,12 @@ ONE_NEURON = {
     "linear": linear_one_neuron,
     "abs": abs_one_neuron,
     "leaky_relu": leaky_relu_one_neuron,
+}
+
+#: name -> f(theta) = (A, K, K'), the angular coefficients of the weight-space Hessian (piecewise-linear family)
+ANGULAR = {
+    "relu": relu_angular,
+    "linear": linear_angular,
+    "abs": abs_angular,
+    "leaky_relu": leaky_relu_angular,
 }

@@ -647,8 +647,9 @@ def nearby_critical_point(problem: Problem, a, W, *, offset: float = 1e-6, seed:
 
     Meant for points that are not critical themselves, e.g. copy-average points for ReLU (docs/theory.md
     §9, claim 17). Where the loss has no Hessian at the start (piecewise-linear activations: a neuron
-    collinear with a teacher vector), the start is moved by ``offset`` (relative to ``max|W|``) in a
-    fixed random direction (``seed``): the flow needs the Hessian as its Jacobian.
+    with ``a_i != 0`` at the kink ``w_i = 0``; collinear neurons are fine), the start is moved by
+    ``offset`` (relative to ``max|W|``) in a fixed random direction (``seed``): the flow needs the
+    Hessian as its Jacobian.
 
     Returns ``{"a", "W", "loss", "grad_max", "status", "message", "distance", "start_loss",
     "offset"}``; ``distance`` is the Euclidean distance in ``theta = (a, W)`` from ``(a, W)``.

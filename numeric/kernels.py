@@ -41,7 +41,9 @@ def pair_kernel(activation: str, C11, C22, C12, order: int = 0):
     """``g`` (order 0) or the tuple of ``g`` and its partials up to ``order`` (1 or 2).
 
     Inputs broadcast against each other; ``C11, C22 >= 0``. Entries where a partial derivative
-    does not exist (piecewise-linear family, second order, collinear vectors) come out as inf.
+    does not exist (piecewise-linear family, second order, collinear vectors) come out as inf:
+    the second partials in ``(C11, C22, C12)`` really are infinite there, while the Hessian in the
+    weights is finite (``copyavg.numeric.angular.pair_weight_hessian``).
     """
     act = get_activation(activation)
     if order not in (0, 1, 2):

@@ -94,6 +94,26 @@ def _balanced(x, k, n):
     return np.array([al / s, be / s, ga / s, c * s])
 
 
+def _newton_refine(fun, jac, x, tol, homogeneous: bool, steps: int = 8):
+    """Newton on the reduced gradient, keeping the best iterate. For a positively homogeneous
+    activation the loss is constant along ``(alpha, beta, gamma, c) -> (alpha/s, ..., c s)``: the
+    reduced Hessian is singular there, so ``c`` is held fixed and the three equations in
+    ``(alpha, beta, gamma)`` are solved (Euler's relation then gives the fourth when c != 0)."""
+    free = [0, 1, 2] if homogeneous and x[3] != 0 else [0, 1, 2, 3]
+    best, best_r = x, np.max(np.abs(fun(x)))
+    for _ in range(steps):
+        if best_r <= tol:
+            break
+        r = fun(x)
+        step = np.linalg.lstsq(jac(x)[np.ix_(free, free)], r[free], rcond=None)[0]
+        x = x.copy()
+        x[free] -= step
+        rx = np.max(np.abs(fun(x)))
+        if rx < best_r:
+            best, best_r = x, rx
+    return best
+
+
 def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0=None, tol: float = 1e-13,
               callback=None) -> PncPoint:
     """Solve the 4-unknown symmetric system for the P-n-C point (start: the n-copy point).
@@ -127,10 +147,10 @@ def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0
 
     # descend within the family from the n-copy point (alpha = c = 1, beta = gamma = 0): the
     # P-n-C point is the minimum of the loss restricted to the family next to it. For the
-    # piecewise-linear family the n-copy point itself has no Hessian (student i collinear with
-    # teacher i): start just off it.
+    # piecewise-linear family the students there are collinear with teachers: the Hessian exists
+    # (copyavg.numeric.angular), so the same start serves every activation.
     if x0 is None:
-        x0 = [1.0, 0.0, 0.0, 1.0] if prob.activation.smooth else [1.0, 0.05, 0.01, 1.0]
+        x0 = [1.0, 0.0, 0.0, 1.0]
     x = np.array(x0, float)
     if x.shape != (4,) or not np.isfinite(x).all():
         raise ValueError(f"x0 must be 4 finite numbers (alpha, beta, gamma, c), got {x0!r}")
@@ -138,11 +158,7 @@ def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0
         with np.errstate(all="raise", under="ignore"):
             sol = optimize.minimize(loss, x, jac=fun, hess=jac, method="trust-exact", options={"gtol": tol})
             x = sol.x
-            for _ in range(5):  # Newton refinement with the exact reduced Hessian
-                r = fun(x)
-                if np.max(np.abs(r)) <= tol:
-                    break
-                x = x - np.linalg.lstsq(jac(x), r, rcond=None)[0]
+            x = _newton_refine(fun, jac, x, tol, homogeneous=not prob.activation.smooth)
             if prob.activation.family == "piecewise_linear":
                 x = _balanced(x, k, n)
             a, W = unpack(x, k, n, d)
@@ -158,7 +174,8 @@ def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0
 
 
 def optimal_ca_point(k: int, n: int, d: int | None = None, activation: str = "erf2") -> dict:
-    """Loss, gradient and classification of the optimal CA point (n - 1 copies, one average)."""
+    """Loss, gradient and classification of the optimal CA point (n - 1 copies, one average);
+    ``"not-critical"`` when ``max|grad| > 1e-8`` (as for the P-n-C point)."""
     if not isinstance(n, (int, np.integer)) or not isinstance(k, (int, np.integer)) or not 1 <= n <= k:
         raise ValueError(f"need integers 1 <= n <= k, got n = {n!r}, k = {k!r}")
     d = k + 1 if d is None else d
@@ -168,7 +185,9 @@ def optimal_ca_point(k: int, n: int, d: int | None = None, activation: str = "er
     L, ga, gW = prob.loss_and_gradient(a, W)
     inert = hessian_inertia(prob.hessian(a, W), a, W, activation)
     gmax = float(max(np.max(np.abs(ga)), np.max(np.abs(gW))))
-    return {"loss": float(L), "grad_max": gmax, "classification": inert.classification,
+    # not critical (e.g. ReLU, where CA points are not critical points): no type to give
+    cls = inert.classification if gmax <= 1e-8 else "not-critical"
+    return {"loss": float(L), "grad_max": gmax, "classification": cls,
             "eig_min": inert.eig_min, "partition": list(parts)}
 
 

@@ -16,7 +16,9 @@ cached):
 (the diagonal term ``a_i^2 g(w_i, w_i)`` is covered by the same sum because g is symmetric). The
 Hessian is assembled block-wise from the second partials; the diagonal terms ``a_i^2 s(|w_i|^2)``
 use ``s(q) = g(q, q, q)`` and its derivatives directly, which stay finite for ReLU where the pair
-second partials blow up at ``w = v``. Everything is matrix products over all neuron pairs.
+second partials blow up at ``w = v``; for the piecewise-linear family the W-W blocks come from the
+weight-space second derivatives of g (``copyavg.numeric.angular``), finite at collinear neurons.
+Everything is matrix products over all neuron pairs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from ._generated_kernels import KERNELS
 from .activations import Activation, get_activation
+from .angular import student_block_hessian
 
 
 #: largest squared norm accepted for a student or teacher vector: products C11*C22 of two such
@@ -218,12 +221,17 @@ class Problem:
         """Hessian of L in ``theta = (a, W row by row)``, shape ``(n + n d, n + n d)``.
 
         Raises ``NonDifferentiableError`` where it does not exist (piecewise-linear activations
-        with a kink: a neuron at ``w = 0``, or two neurons that are collinear).
+        with a kink: a neuron at ``w_i = 0`` with ``a_i != 0``). At collinear neurons the loss of
+        the piecewise-linear family is twice differentiable: its W-W blocks are assembled in weight
+        space (``copyavg.numeric.angular``, certificate ``collinear-hessian:NAME``).
         """
         a, W, n, Y, U, C, qw, qY = self._prepare(a, W)
         self._check_differentiable(a, qw)
         d = self.d
-        G, G1, G2, G3, G11, G12, G13, G22, G23, G33 = self._pairs(2, qw, qY, C)
+        if self.activation.smooth:
+            G, G1, G2, G3, G11, G12, G13, G22, G23, G33 = self._pairs(2, qw, qY, C)
+        else:  # second C-partials are infinite at collinear vectors: W-W blocks in weight space
+            G, G1, G2, G3 = self._pairs(1, qw, qY, C)
         s, s1, s2 = self._fns[3](qw)
         s1 = np.broadcast_to(s1, qw.shape)
         s2 = np.broadcast_to(s2, qw.shape)
@@ -232,17 +240,6 @@ class Problem:
         coef = (2.0 * a)[:, None] * U[None, :]  # 2 a_i U_m
         coef_od = coef.copy()
         coef_od[idx, idx] = 0.0  # diagonal terms handled through s(q)
-        if not self.activation.smooth:
-            singular = ~np.isfinite(G33) & (coef_od != 0)
-            if singular.any():
-                pairs = [(int(i), int(m)) for i, m in zip(*np.nonzero(singular))][:5]
-                raise NonDifferentiableError(
-                    f"activation {self.activation.name!r}: the Hessian does not exist at collinear "
-                    f"neurons (student row i, column m of [W; V]: {pairs})"
-                )
-            # diagonal entries of the second partials are inf/nan and multiplied by 0 below
-            G11, G12, G13, G22, G23, G33 = (np.where(coef_od != 0, x, 0.0)
-                                             for x in (G11, G12, G13, G22, G23, G33))
         N = n + n * d
         H = np.empty((N, N))
         # a-a block
@@ -255,6 +252,9 @@ class Problem:
         HaW[idx, idx, :] = 2.0 * P + (2.0 * a * s1)[:, None] * W
         H[:n, n:] = HaW.reshape(n, n * d)
         H[n:, :n] = H[:n, n:].T
+        if not self.activation.smooth:
+            self._ww_weight_space(H[n:, n:].reshape(n, d, n, d), a, W, Y, U, s1, s2)
+            return self._finite_hessian(H, a, W)
         # W-W off-diagonal blocks (i != l): 2 a_i a_l [w_i (x) T1 + w_l (x) T2 + g3 I]
         aa = 2.0 * a[:, None] * a[None, :]
         aa[idx, idx] = 0.0
@@ -282,10 +282,24 @@ class Problem:
         B += W[:, :, None] * Z[:, None, :] + Z[:, :, None] * W[:, None, :]
         B[:, dd, dd] += c1[:, None]
         H4[idx, :, idx, :] = B
+        return self._finite_hessian(H, a, W)
+
+    @staticmethod
+    def _finite_hessian(H, a, W):
         if not np.isfinite(H.sum()):
             _explain_bad(a, W)
             _check_finite(H)
         return H
+
+    def _ww_weight_space(self, H4, a, W, Y, U, s1, s2) -> None:
+        """Piecewise-linear family: the W-W blocks from the weight-space second derivatives of g
+        (``copyavg.numeric.angular``), finite and accurate through collinear neurons, plus the
+        terms ``a_i^2 s(|w_i|^2)``; written into the view ``H4`` (n, d, n, d)."""
+        n, d = W.shape
+        idx, dd = np.arange(n), np.arange(d)
+        student_block_hessian(self.activation.name, a, W, Y, U, out=H4)
+        H4[idx, :, idx, :] += (4.0 * a * a * s2)[:, None, None] * W[:, :, None] * W[:, None, :]
+        H4[idx[:, None], dd[None, :], idx[:, None], dd[None, :]] += (2.0 * a * a * s1)[:, None]
 
 
 _CACHE: list[Problem] = []

@@ -6,6 +6,10 @@ Each activation ``NAME`` gets, in both modules::
     NAME_pair1(C11, C22, C12, D) -> (g, g1, g2, g3)
     NAME_pair2(C11, C22, C12, D) -> (g, g1, g2, g3, g11, g12, g13, g22, g23, g33)
     NAME_diag2(q)                -> (s, s', s'')      s(q) = g(q, q, q)
+    NAME_angular(theta)          -> (A, K, K')        piecewise-linear family only
+
+(``NAME_angular``: the angular coefficients of ``copyavg.symbolic.angular``, from which the
+weight-space Hessian blocks are assembled, finite through collinear vectors; table ``ANGULAR``)
 
 with ``D = C11 C22 - C12^2`` supplied by the caller (clipped at 0). The code is common
 subexpression-eliminated (``sympy.cse``), contains no ``Piecewise``/``Max``/``Heaviside`` (case
@@ -26,6 +30,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import MpmathPrinter
 
 from .activations import ACTIVATIONS
+from .angular import derive_angular, piecewise_linear_names, theta
 from .kernels import C11, C12, C22, D, DIAG_PARTIALS, PARTIALS_0, PARTIALS_1, PARTIALS_2, derive_kernel, q
 
 NUMERIC_DIR = Path(__file__).resolve().parent.parent / "numeric"
@@ -85,6 +90,9 @@ def source_hash() -> str:
     h = hashlib.sha256()
     for name in ACTIVATIONS:
         h.update(derive_kernel(name).source_hash().encode())
+    for name in piecewise_linear_names():
+        for e in derive_angular(name).coefficients():
+            h.update(sp.srepr(e).encode())
     return h.hexdigest()
 
 
@@ -103,7 +111,7 @@ def render(backend: str) -> str:
     if backend == "numpy":
         header += [
             "import numpy",
-            "from numpy import arcsin, arctan, arctan2, nan, pi, sqrt",
+            "from numpy import arcsin, arctan, arctan2, cos, nan, pi, sin, sqrt",
             "",
             "",
             "def _full(like, value):",
@@ -112,11 +120,12 @@ def render(backend: str) -> str:
     else:
         header += [
             "import mpmath",
-            "from mpmath import asin, atan, atan2, mpf, nan, pi, sqrt",
+            "from mpmath import asin, atan, atan2, cos, mpf, nan, pi, sin, sqrt",
         ]
     body = []
     table = []
     one_table = []
+    ang_table = []
     pair_args = (C11, C22, C12, D)
     for name in ACTIVATIONS:
         k = derive_kernel(name)
@@ -129,6 +138,10 @@ def render(backend: str) -> str:
         body.append(_render_function(fname, (q,), [k.diag[n] for n in DIAG_PARTIALS], backend))
         fns.append(fname)
         table.append(f'    "{name}": ({", ".join(fns)}),')
+        if name in piecewise_linear_names():
+            fname = f"{name}_angular"
+            body.append(_render_function(fname, (theta,), list(derive_angular(name).coefficients()), backend))
+            ang_table.append(f'    "{name}": {fname},')
         # one-neuron solution (copyavg.symbolic.one_neuron): (|w|^2, a, a|w|, L*) in (m, rho)
         from .one_neuron import m as m_sym, rho as rho_sym, solution
 
@@ -141,6 +154,8 @@ def render(backend: str) -> str:
     text += "#: name -> (pair0, pair1, pair2, diag2)\nKERNELS = {\n" + "\n".join(table) + "\n}\n"
     text += ("\n#: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed)\n"
              "ONE_NEURON = {\n" + "\n".join(one_table) + "\n}\n")
+    text += ("\n#: name -> f(theta) = (A, K, K'), the angular coefficients of the weight-space Hessian "
+             "(piecewise-linear family)\nANGULAR = {\n" + "\n".join(ang_table) + "\n}\n")
     return text
 
 

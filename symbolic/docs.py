@@ -12,6 +12,7 @@ from pathlib import Path
 import sympy as sp
 
 from .activations import ACTIVATIONS
+from .angular import derive_angular
 from .codegen import _atomic_write, source_hash
 from .kernels import DIAG_PARTIALS, PARTIALS_2, X_REP, Y_REP, derive_kernel
 
@@ -46,7 +47,19 @@ def render_kernels_markdown() -> str:
         for c in k.invariants:
             lines += [f"| {c.name} | {'yes' if c.holds else 'NO'} | {c.method} | {c.residual} |"]
         lines += [""]
+        if act.family == "piecewise_linear":
+            lines += _angular_lines(name)
     return "\n".join(lines) + "\n"
+
+
+def _angular_lines(name: str) -> list:
+    """The weight-space Hessian coefficients (``copyavg.symbolic.angular``) of one activation."""
+    f = derive_angular(name)
+    return ["**Weight-space Hessian** ($g = |w||v|\\,H(\\theta)$; generated as "
+            f"`{name}_angular`; finite at collinear vectors, certificate `collinear-hessian`):", "",
+            f"- $H(\\theta) = {sp.latex(f.H)}$",
+            f"- $K = -H'/\\sin\\theta = {sp.latex(f.K)}$, $A = H - \\cos\\theta\\, K = {sp.latex(f.A)}$, "
+            f"$K' = {sp.latex(f.Kp)}$", ""]
 
 
 def write_docs(directory) -> list[Path]:

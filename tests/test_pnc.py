@@ -58,10 +58,11 @@ def test_pnc_matches_independent_reduced_solution(capsys, k, n):
     assert out["grad_max"] < 1e-12  # a critical point of the full loss, not only of the family
 
 
-@pytest.mark.parametrize("act", ["relu", "leaky_relu"])
-def test_pnc_piecewise_linear_matches_independent_reduced_solution(capsys, act):
-    """For ReLU the n-copy start has no Hessian (collinear neurons); the solve starts off it."""
-    k, n = 10, 5
+@pytest.mark.parametrize("act,k,n", [("relu", 10, 5), ("leaky_relu", 10, 5), ("abs", 5, 3), ("abs", 10, 5),
+                                     ("relu", 6, 3), ("relu", 20, 9)])
+def test_pnc_piecewise_linear_matches_independent_reduced_solution(capsys, act, k, n):
+    """The solve's Newton steps use the Hessian, which exists at collinear neurons (for abs the
+    P-n-C point is the n-copy point itself, beta = gamma = 0: students collinear with teachers)."""
     assert cli(["pnc", "--activation", act, "--k", str(k), "--n", str(n), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     x0 = [out["alpha"] + 1e-3, out["beta"] - 1e-3, out["gamma"] + 1e-3, out["c"] * 1.001]
@@ -80,10 +81,57 @@ def test_pnc_piecewise_linear_matches_independent_reduced_solution(capsys, act):
     assert out["grad_max"] < 1e-12
 
 
-def test_pnc_without_a_solution_is_a_one_line_error(capsys):
+def test_pnc_without_a_solution_is_a_one_line_error(capsys, monkeypatch):
+    from copyavg.numeric import NonDifferentiableError
+    from copyavg.numeric.population import Problem
+
+    def no_hessian(self, a, W):
+        raise NonDifferentiableError("no Hessian here")
+
+    monkeypatch.setattr(Problem, "hessian", no_hessian)
     assert cli(["pnc", "--activation", "abs", "--k", "10", "--n", "5", "--json"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no P-n-C point found for activation 'abs'" in err
+
+
+def _fd_hessian_mp(k, act, point, dps=30, h="1e-12"):
+    """Hessian by central differences of the 30-digit full gradient (truncation ~h^2 ~ 1e-24 at
+    the P-n-C points, which are not collinear except for abs, where the error is O(h) = 1e-12)."""
+    a, W = point
+    nn, d = W.shape
+    b, V = [1] * k, np.eye(k, d).tolist()
+    theta = [mpmath.mpf(v) for v in np.concatenate([a, W.ravel()])]
+    H = np.zeros((len(theta), len(theta)))
+    with mpmath.workdps(dps):
+        hh = mpmath.mpf(h)
+        for col in range(len(theta)):
+            grads = []
+            for sgn in (1, -1):
+                th = list(theta)
+                th[col] += sgn * hh
+                ga, gW = gradient_mp(th[:nn], [th[nn + i * d:nn + (i + 1) * d] for i in range(nn)], b, V, act, dps)
+                grads.append(ga + [v for row in gW for v in row])
+            H[:, col] = [float((p - m) / (2 * hh)) for p, m in zip(*grads)]
+    return H
+
+
+@pytest.mark.parametrize("act,k", [("relu", 6), ("abs", 5), ("leaky_relu", 5)])
+def test_piecewise_linear_thresholds_against_difference_hessians(capsys, act, k):
+    """``copyavg thresholds`` for the piecewise-linear family: every P-n-C point is critical, and
+    its type agrees with the inertia of a Hessian from differences of the 30-digit gradient."""
+    from copyavg.numeric.classify import hessian_inertia
+
+    assert cli(["thresholds", "--activation", act, "--k", str(k), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["n"] for r in rows] == list(range(1, k))
+    for r in rows:
+        assert r["pnc_grad_max"] < 1e-12
+        p = solve_pnc(k, r["n"], activation=act)
+        point = unpack([p.alpha, p.beta, p.gamma, p.c], k, r["n"], k + 1)
+        H = _fd_hessian_mp(k, act, point)
+        # the same classification rule on the independent Hessian: its entries agree with the
+        # float Hessian to ~1e-12, far inside the 1e-11 * ||H|| inertia tolerance margin used
+        assert hessian_inertia(H, *point, act).classification == r["pnc_type"], r["n"]
 
 
 def _mp_min_eig(k, n, x_or_point, dps=30, h="1e-12"):
@@ -205,3 +253,16 @@ def test_threshold_table_k50_change_points_against_high_precision():
             assert abs(rho - rows[n][f"{key}_eig_min"]) < 1e-9
             assert abs(rho) > 10 * res  # the sign is decided
             assert (rho < 0) == (rows[n][f"{key}_type"] == "saddle")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("act", ["relu", "abs", "leaky_relu"])
+def test_piecewise_linear_pnc_solves_for_k_5_to_20(act):
+    """Every P-n-C point of the piecewise-linear family for k = 5..20, n < k is found and critical
+    (float64 Newton with the exact Hessian: max|grad| ~ 1e-14), with a definite type (about 1 min
+    per activation)."""
+    for k in range(5, 21):
+        for n in range(1, k):
+            p = solve_pnc(k, n, activation=act)
+            assert p.grad_max < 1e-12, (k, n, p.grad_max)
+            assert p.classification in ("minimum", "saddle"), (k, n, p.classification)
