@@ -8,9 +8,11 @@
     copyavg pnc [--activation ACT] --k K --n N [--d D] [--json]
     copyavg thresholds [--activation ACT] --k K [--json]
     copyavg flow [--activation ACT] --k K --n N [--d D] --seed S [--json] [--plot FILE]
-    copyavg sweep [--activation ACT] --k K --n 1..K --seeds S --out results.jsonl [--workers W] [--no-weights]
+    copyavg sweep [--activation ACT] --k K --n 1..K --seeds S --out results.sqlite [--workers W] [--no-weights]
                   [--scheduler ADDRESS]
-    copyavg plot results.jsonl --out DIR [--no-thresholds]
+    copyavg plot results.sqlite|results.jsonl --out DIR [--no-thresholds] [--skip-bad]
+    copyavg export results.sqlite --format jsonl|csv --out FILE
+    copyavg import results.jsonl --out results.sqlite [--skip-bad]
 """
 
 from __future__ import annotations
@@ -260,21 +262,38 @@ def _cmd_flow(args) -> int:
     return 0
 
 
+def _stop(args, message: str, code: int = 1):
+    """sweep/plot/export/import: one line on stderr, exit ``code`` (no timing line, no traceback)."""
+    print(f"copyavg {args.command}: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _warner(args):
+    return lambda message: print(f"copyavg {args.command}: warning: {message}", file=sys.stderr)
+
+
 def _cmd_sweep(args) -> int:
-    from copyavg.experiments.sweep import RunSpec, parse_range, sweep
+    from copyavg.experiments.store import StoreError
+    from copyavg.experiments.sweep import SweepError, SweepInterrupted, sweep, sweep_specs
 
     _check_kn(args, need_n_lt_k=False)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.out.lower().endswith((".jsonl", ".json", ".csv")):
+        raise UsageError(f"--out is an SQLite store (e.g. results.sqlite), got {args.out!r}; "
+                         "`copyavg import` reads JSON lines, `copyavg export` writes them")
     try:
-        ns = parse_range(args.n, upper=args.k)
+        specs = sweep_specs(args.activation, args.k, args.n, args.seeds, args.d)
     except ValueError as exc:
-        raise UsageError(f"--n: {exc}") from None
-    if args.seeds < 1:
-        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
-    d = args.k + 1 if args.d is None else args.d
-    specs = [RunSpec(args.activation, args.k, n, d, s) for n in ns for s in range(args.seeds)]
-    done = sweep(specs, args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet,
-                 keep_weights=not args.no_weights)
-    print(f"{done} runs finished now; results in {args.out}")
+        raise UsageError(str(exc)) from None
+    try:
+        done = sweep(specs, args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet,
+                     keep_weights=not args.no_weights)
+    except SweepInterrupted as exc:
+        _stop(args, f"{exc}; results in {args.out}", 128 + exc.signum)
+    except (StoreError, SweepError) as exc:
+        _stop(args, f"error: {exc}")
+    print(f"{done} runs finished and stored now; results in {args.out}")
     return 0
 
 
@@ -282,19 +301,108 @@ def _cmd_plot(args) -> int:
     import os
 
     from copyavg.experiments.plot import markdown_fractions, plot_results
+    from copyavg.experiments.store import StoreError, check_writable_dir, read_results
 
-    if not os.path.exists(args.results):
-        raise UsageError(f"results file {args.results!r} does not exist")
     try:
-        paths = plot_results(args.results, args.out, thresholds=not args.no_thresholds)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    table = os.path.join(args.out, "endpoint_fractions.md")
-    with open(table, "w", encoding="utf-8") as fh:
-        fh.write(markdown_fractions(args.results))
+        check_writable_dir(args.out)
+        records = read_results(args.results, skip_bad=args.skip_bad, warn=_warner(args),
+                               flow_hash_prefix=args.flow_hash)
+        if not records:
+            raise StoreError(f"{args.results}: no finished runs to plot")
+        paths = plot_results(records, args.out, thresholds=not args.no_thresholds, quiet=args.quiet)
+        table = os.path.join(args.out, "endpoint_fractions.md")
+        with open(table, "w", encoding="utf-8") as fh:
+            fh.write(markdown_fractions(records))
+    except StoreError as exc:
+        _stop(args, f"error: {exc}")
+    except OSError as exc:
+        _stop(args, f"error: {exc.filename or args.out}: {exc.strerror or exc}")
     for p in paths + [table]:
         print(f"wrote {p}")
     return 0
+
+
+def _cmd_export(args) -> int:
+    from copyavg.experiments.store import StoreError, export, open_store, output_file
+
+    try:
+        with open_store(args.store, write=False) as store, output_file(args.out) as fh:
+            count = export(store, fh, args.format, flow_hash_prefix=args.flow_hash)
+    except StoreError as exc:
+        _stop(args, f"error: {exc}")
+    except OSError as exc:
+        _stop(args, f"error: {exc.filename or args.out}: {exc.strerror or exc}")
+    print(f"wrote {count} runs to {args.out}", file=sys.stderr if args.out == "-" else sys.stdout)
+    return 0
+
+
+def _cmd_import(args) -> int:
+    from copyavg.experiments.store import StoreError, import_jsonl, open_store
+
+    try:
+        with open_store(args.out) as store:
+            new, old = import_jsonl(args.results, store, skip_bad=args.skip_bad, warn=_warner(args))
+    except StoreError as exc:
+        _stop(args, f"error: {exc}")
+    print(f"{new} runs stored, {old} already in {args.out} (flow options unknown: marked legacy)")
+    return 0
+
+
+ACTIVATION_NAMES = ("erf2", "erf", "relu", "linear", "abs", "leaky_relu")  # copyavg.numeric.ACTIVATIONS
+
+
+def _add_results_parsers(sub) -> None:
+    """Parsers of sweep, plot, export and import."""
+    sw = sub.add_parser("sweep", help="many gradient-flow runs into an SQLite store, resumable and concurrent",
+                        description="Runs every (n, seed) not yet in the store; one row per finished run. "
+                        "Several sweeps may write one store at once. Ctrl-C / SIGTERM store what has "
+                        "finished and exit 130 / 143.")
+    sw.add_argument("--activation", default="erf2", choices=ACTIVATION_NAMES, metavar="ACT",
+                    help="activation, one of %(choices)s (default: %(default)s)")
+    sw.add_argument("--k", type=int, required=True, help="teacher width, 2..1000 (required)")
+    sw.add_argument("--n", required=True, help="student widths in 1..k, e.g. 1..50 or 10,20,25 (required)")
+    sw.add_argument("--d", type=int, default=None, help="input dimension, k..10k (default: k + 1)")
+    sw.add_argument("--seeds", type=int, default=20, help="seeds 0..S-1 for every n, S in 1..100000; "
+                    "at most 1000000 runs in all (default: %(default)s)")
+    sw.add_argument("--out", required=True, metavar="STORE",
+                    help="SQLite store, e.g. results.sqlite (created if missing; resumed if present) (required)")
+    sw.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="Dask scheduler address tcp://host:port instead of local processes; must answer "
+                    "within 5 s (default: local processes)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar (default: show it)")
+    sw.add_argument("--no-weights", action="store_true",
+                    help="leave the endpoint weights a, W out of the records (default: keep them)")
+    sw.set_defaults(func=_cmd_sweep, n_range=True)
+    pl = sub.add_parser("plot", help="figures and endpoint table from a store or a JSON-lines file")
+    pl.add_argument("results", help="results: an SQLite store (from sweep) or a JSON-lines file (from export)")
+    pl.add_argument("--out", required=True, metavar="DIR", help="output directory, created if missing (required)")
+    pl.add_argument("--no-thresholds", action="store_true",
+                    help="skip the exact P-n-C / optimal-CA stability figure, one Hessian per n "
+                    "(default: draw it)")
+    pl.add_argument("--skip-bad", action="store_true",
+                    help="skip malformed JSON lines, naming each (default: refuse the file at the first)")
+    pl.add_argument("--flow-hash", default=None, metavar="PREFIX",
+                    help="runs with this flow-options hash (prefix) only; needed when a store holds "
+                    "several (default: the only one)")
+    pl.add_argument("--quiet", action="store_true", help="no progress bar (default: show it)")
+    pl.set_defaults(func=_cmd_plot)
+    ex = sub.add_parser("export", help="write a store's runs as JSON lines or CSV (the committable files)")
+    ex.add_argument("store", help="SQLite store written by sweep or import")
+    ex.add_argument("--format", default="jsonl", choices=("jsonl", "csv"),
+                    help="jsonl: full records with provenance; csv: scalar columns only "
+                    "(choices: %(choices)s; default: %(default)s)")
+    ex.add_argument("--out", required=True, metavar="FILE",
+                    help="output file, replaced atomically; - for standard output (required)")
+    ex.add_argument("--flow-hash", default=None, metavar="PREFIX",
+                    help="runs with this flow-options hash (prefix) only (default: all runs)")
+    ex.set_defaults(func=_cmd_export)
+    im = sub.add_parser("import", help="store the runs of a JSON-lines results file (legacy: flow options unknown)")
+    im.add_argument("results", help="JSON-lines results file (e.g. docs/results/erf2_k50.jsonl); never modified")
+    im.add_argument("--out", required=True, metavar="STORE", help="SQLite store, created if missing (required)")
+    im.add_argument("--skip-bad", action="store_true",
+                    help="skip malformed lines, naming each (default: refuse the file at the first)")
+    im.set_defaults(func=_cmd_import)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -348,25 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     fl.add_argument("--json", action="store_true")
     fl.add_argument("--plot", metavar="FILE", help="save the loss curve (PNG/SVG by extension)")
     fl.set_defaults(func=_cmd_flow)
-    sw = sub.add_parser("sweep", help="many runs, one JSON line per finished run, resumable")
-    sw.add_argument("--activation", default="erf2")
-    sw.add_argument("--k", type=int, required=True)
-    sw.add_argument("--n", required=True, help="widths, e.g. 1..50 or 10,20,25")
-    sw.add_argument("--d", type=int, default=None)
-    sw.add_argument("--seeds", type=int, default=20, help="seeds 0..S-1 for every n")
-    sw.add_argument("--out", required=True, help="results file (JSON lines; appended, resumable)")
-    sw.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
-    sw.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
-    sw.add_argument("--quiet", action="store_true", help="no progress bar")
-    sw.add_argument("--no-weights", action="store_true",
-                    help="leave the endpoint weights a, W out of the records (small files)")
-    sw.set_defaults(func=_cmd_sweep, n_range=True)
-    pl = sub.add_parser("plot", help="figures and endpoint table from a results file")
-    pl.add_argument("results")
-    pl.add_argument("--out", required=True, help="output directory")
-    pl.add_argument("--no-thresholds", action="store_true",
-                    help="skip the exact P-n-C / optimal-CA stability figure (one Hessian per n)")
-    pl.set_defaults(func=_cmd_plot)
+    _add_results_parsers(sub)
     return p
 
 

@@ -13,11 +13,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter, defaultdict
 
 import numpy as np
 
-from .sweep import read_results
+from .store import read_results
 
 TYPES = ("ca-optimal", "pnc", "ca", "near-ca-optimal", "near-ca", "other")
 COLORS = {"ca-optimal": "tab:blue", "pnc": "tab:orange", "ca": "tab:green",
@@ -37,6 +38,13 @@ def _save(fig, outdir, name) -> list[str]:
             fig.savefig(p, dpi=130, bbox_inches="tight", metadata={"Date": None} if ext == "svg" else None)
         paths.append(p)
     return paths
+
+
+def _records(source) -> list[dict]:
+    """A results path (store or JSON lines, see ``store.read_results``) or the records themselves."""
+    if isinstance(source, (str, os.PathLike)):
+        return read_results(source)
+    return list(source)
 
 
 def endpoint_table(records) -> dict:
@@ -74,21 +82,27 @@ def plot_thresholds(rows: list[dict], k: int, activation: str, outdir) -> list[s
     return paths
 
 
-def plot_results(path, outdir, with_references: bool = True, thresholds: bool = True) -> list[str]:
+def plot_results(source, outdir, with_references: bool = True, thresholds: bool = True,
+                 quiet: bool = True) -> list[str]:
+    """Figures 1-4 for every (activation, k) in ``source`` (a results path or records);
+    a tqdm bar over the groups unless ``quiet``."""
     import matplotlib
+    from tqdm import tqdm
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records, _ = read_results(path)
+    records = _records(source)
     if not records:
-        raise ValueError(f"{path}: no finished runs to plot")
+        raise ValueError(f"{source if isinstance(source, (str, os.PathLike)) else 'records'}: "
+                         "no finished runs to plot")
     os.makedirs(outdir, exist_ok=True)
     written = []
     groups = defaultdict(list)
     for r in records:
         groups[(r["activation"], r["k"])].append(r)
-    for (act, k), recs in sorted(groups.items()):
+    for (act, k), recs in tqdm(sorted(groups.items()), desc="plot", unit="group", disable=quiet,
+                               file=sys.stderr):
         tag = f"{act}_k{k}"
         ns = sorted({r["n"] for r in recs})
         # 1. final loss vs n
@@ -157,10 +171,10 @@ def plot_results(path, outdir, with_references: bool = True, thresholds: bool = 
     return written
 
 
-def markdown_fractions(path) -> str:
+def markdown_fractions(source) -> str:
     """A Markdown table of endpoint fractions per (activation, k, n); runs that did not converge
     (budget, non-differentiable) are counted in their own column and left out of the mean loss."""
-    records, _ = read_results(path)
+    records = _records(source)
     lines = ["| activation | k | n | n/k | runs | " + " | ".join(TYPES) + " | not converged | mean loss (converged) |",
              "|---|---|---|---|---|" + "---|" * len(TYPES) + "---|---|"]
     by = defaultdict(list)
