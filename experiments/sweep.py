@@ -157,7 +157,7 @@ class SweepInterrupted(Exception):
 
 class _StopOnSignal:
     """SIGINT/SIGTERM only set a flag (main thread only), so a store write is never cut short;
-    the sweep loop polls ``signum`` between results and stops the pool itself."""
+    the sweep loop polls ``signum`` between results and stops the pool itself. SIGXFSZ is ignored."""
 
     def __init__(self):
         self.signum, self._old = None, {}
@@ -169,6 +169,8 @@ class _StopOnSignal:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old[sig] = signal.signal(sig, self._handler)
+            if hasattr(signal, "SIGXFSZ"):  # over a file-size limit: a write error (EFBIG), not a kill
+                self._old[signal.SIGXFSZ] = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         return self
 
     def __exit__(self, *exc):
@@ -191,8 +193,9 @@ def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_option
 
     from .store import StoreError, open_store
 
-    with open_store(out) as st:
-        todo = st.pending(list(specs), flow_options)
+    with _StopOnSignal():
+        with open_store(out) as st:
+            todo = st.pending(list(specs), flow_options)
     if not todo:
         return 0
     counts = {"stored": 0, "already": 0}
