@@ -297,11 +297,12 @@ def _alive(pid):
         return False
 
 
-def _start_long_sweep(out):
+def _start_long_sweep(out, stderr):
+    """A sweep with two workers, once both run and two results are stored. ``stderr`` is a file, not
+    a pipe: a surviving worker would hold a pipe open and hang the test instead of failing it."""
     cmd = CLI + ["sweep", "--k", "6", "--n", "1..5", "--seeds", "40", "--out", str(out), "--workers", "2",
                  "--quiet", "--no-weights"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
     deadline = time.time() + 60
     while (len(_rows(out)) < 2 or len(_children(proc.pid)) < 2) and time.time() < deadline:
         time.sleep(0.05)
@@ -322,9 +323,10 @@ def _no_worker_left(workers, seconds=5.0):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_workers_die_when_the_parent_is_killed(tmp_path):
-    proc, workers = _start_long_sweep(tmp_path / "s.sqlite")
+    with open(tmp_path / "err", "w") as err:
+        proc, workers = _start_long_sweep(tmp_path / "s.sqlite", err)
     os.kill(proc.pid, signal.SIGKILL)  # the parent only, not its process group
-    proc.communicate()
+    proc.wait()
     assert _no_worker_left(workers)
 
 
@@ -332,12 +334,14 @@ def test_workers_die_when_the_parent_is_killed(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_stores_finished_runs_and_exits_128_plus_signal(tmp_path, sig):
     out = tmp_path / "s.sqlite"
-    proc, workers = _start_long_sweep(out)
+    with open(tmp_path / "err", "w") as err:
+        proc, workers = _start_long_sweep(out, err)
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)  # Ctrl-C reaches the whole foreground group
     else:
         os.kill(proc.pid, sig)
-    stdout, stderr = proc.communicate(timeout=30)
+    proc.wait(timeout=30)
+    stderr = (tmp_path / "err").read_text()
     assert proc.returncode == 128 + sig and stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
     stored = int(re.search(r"(\d+) runs of this sweep stored", stderr).group(1))
     assert stored == len(_rows(out)) and 2 <= stored < 200
