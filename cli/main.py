@@ -353,6 +353,12 @@ ACTIVATION_NAMES = ("erf2", "erf", "relu", "linear", "abs", "leaky_relu")  # cop
 
 def _add_results_parsers(sub) -> None:
     """Parsers of sweep, plot, export and import."""
+    _add_sweep_parser(sub)
+    _add_plot_parser(sub)
+    _add_export_import_parsers(sub)
+
+
+def _add_sweep_parser(sub) -> None:
     sw = sub.add_parser("sweep", help="many gradient-flow runs into an SQLite store, resumable and concurrent",
                         description="Runs every (n, seed) not yet in the store; one row per finished run. "
                         "Several sweeps may write one store at once. Ctrl-C / SIGTERM store what has "
@@ -374,6 +380,9 @@ def _add_results_parsers(sub) -> None:
     sw.add_argument("--no-weights", action="store_true",
                     help="leave the endpoint weights a, W out of the records (default: keep them)")
     sw.set_defaults(func=_cmd_sweep, n_range=True)
+
+
+def _add_plot_parser(sub) -> None:
     pl = sub.add_parser("plot", help="figures and endpoint table from a store or a JSON-lines file")
     pl.add_argument("results", help="results: an SQLite store (from sweep) or a JSON-lines file (from export)")
     pl.add_argument("--out", required=True, metavar="DIR", help="output directory, created if missing (required)")
@@ -387,6 +396,9 @@ def _add_results_parsers(sub) -> None:
                     "several (default: the only one)")
     pl.add_argument("--quiet", action="store_true", help="no progress bar (default: show it)")
     pl.set_defaults(func=_cmd_plot)
+
+
+def _add_export_import_parsers(sub) -> None:
     ex = sub.add_parser("export", help="write a store's runs as JSON lines or CSV (the committable files)")
     ex.add_argument("store", help="SQLite store written by sweep or import")
     ex.add_argument("--format", default="jsonl", choices=("jsonl", "csv"),
