@@ -142,16 +142,25 @@ class Store:
     def _fail(self, what: str, exc: BaseException):
         raise StoreError(f"{self.path}: {what}: {_one_line(exc)}") from None
 
-    def insert(self, record: dict, flow_options: dict | None, *, legacy: bool = False) -> bool:
-        """Store one run in its own transaction; False when its key was already stored."""
+    def insert(self, record: dict, flow_options: dict | None, *, legacy: bool = False,
+               provenance: dict | None = None) -> bool:
+        """Store one run in its own transaction; False when its key was already stored.
+
+        The provenance columns are this process's (version, host, now, ``flow_options``) unless
+        ``legacy`` (all unknown) or ``provenance`` (a record exported by :func:`export`) is given.
+        """
         key = tuple(record[k] for k in KEY)
-        fh, opts = (LEGACY, None) if legacy else (flow_hash(flow_options), canonical_options(flow_options))
+        if provenance is None:
+            provenance = ({"flow_hash": LEGACY} if legacy else
+                          {"flow_hash": flow_hash(flow_options), "flow_options": canonical_options(flow_options),
+                           "copyavg_version": self.version, "host": self.host})
+        p = provenance
         try:
             with _transaction(self.conn):
                 cur = self.conn.execute(
                     "INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (*key, fh, opts, None if legacy else self.version, _now(),
-                     None if legacy else self.host, json.dumps(record)))
+                    (*key, p["flow_hash"], p.get("flow_options"), p.get("copyavg_version"),
+                     p.get("created") or _now(), p.get("host"), json.dumps(record)))
                 return cur.rowcount == 1
         except sqlite3.Error as exc:
             self._fail(f"cannot store run {key}", exc)
@@ -259,22 +268,47 @@ def read_jsonl(path, *, skip_bad: bool = False, warn=None) -> list[dict]:
 
     Every line must be a JSON object with the key fields (:data:`REQUIRED`); a blank, non-UTF-8,
     non-JSON or incomplete line is named as ``path:line: reason``. With ``skip_bad`` such lines are
-    passed to ``warn`` and skipped; otherwise the first one raises :class:`StoreError`.
+    passed to ``warn`` and skipped; otherwise the first one raises :class:`StoreError`. A second
+    line with the same run (key and flow hash) is named to ``warn`` and skipped: the first counts.
     """
-    records = []
+    records, seen = [], {}
     try:
         with open(path, "rb") as fh:
             for lineno, raw in enumerate(fh, 1):
+                where = f"{path}:{lineno}"
                 try:
-                    records.append(_parse_line(raw, f"{path}:{lineno}"))
+                    rec = _parse_line(raw, where)
+                    provenance_of(rec, where)
                 except StoreError as exc:
                     if not skip_bad:
                         raise StoreError(f"{exc} (use --skip-bad to skip malformed lines)") from None
                     if warn is not None:
                         warn(str(exc))
+                    continue
+                key = (*(rec[k] for k in KEY), rec.get("flow_hash", LEGACY))
+                if key in seen:
+                    if warn is not None:
+                        warn(f"{where}: the same run as line {seen[key]}, skipped")
+                    continue
+                seen[key] = lineno
+                records.append(rec)
     except OSError as exc:
         raise StoreError(f"{path}: cannot read: {exc.strerror or _one_line(exc)}") from None
     return records
+
+
+PROVENANCE = ("flow_hash", "flow_options", "copyavg_version", "created", "host")
+
+
+def provenance_of(rec: dict, where: str) -> dict:
+    """The provenance an exported record carries (legacy when none); the hash must match the options."""
+    if "flow_hash" not in rec:
+        return {"flow_hash": LEGACY}
+    fh, opts = rec["flow_hash"], rec.get("flow_options")
+    if fh != LEGACY and (not isinstance(opts, dict) or flow_hash(opts) != fh):
+        raise StoreError(f"{where}: flow_hash does not match flow_options")
+    return {"flow_hash": fh, "flow_options": None if fh == LEGACY else canonical_options(opts),
+            **{k: rec.get(k) for k in ("copyavg_version", "created", "host")}}
 
 
 def _parse_line(raw: bytes, where: str) -> dict:
@@ -294,30 +328,44 @@ def _parse_line(raw: bytes, where: str) -> dict:
 def read_results(path, *, skip_bad: bool = False, warn=None, flow_hash_prefix: str | None = None) -> list[dict]:
     """Records of a store (any extension, recognised by its header) or of a JSON-lines file.
 
-    For a store holding runs made with more than one set of flow options, ``flow_hash_prefix``
-    must choose one (they are not mixed silently).
+    Runs made with more than one set of flow options are not mixed silently: ``flow_hash_prefix``
+    must then choose one.
     """
     if not os.path.exists(path):
         raise StoreError(f"{path}: does not exist")
     if os.path.isdir(path):
         raise StoreError(f"{path}: is a directory, not a results file")
     if not is_sqlite(path):
-        return read_jsonl(path, skip_bad=skip_bad, warn=warn)
+        records = read_jsonl(path, skip_bad=skip_bad, warn=warn)
+        sets = {}
+        for r in records:
+            sets[r.get("flow_hash", LEGACY)] = sets.get(r.get("flow_hash", LEGACY), 0) + 1
+        chosen = _choose_flow(path, sets, flow_hash_prefix)
+        return [r for r in records if chosen is None or r.get("flow_hash", LEGACY) == chosen]
     with open_store(path, write=False) as store:
-        sets = store.flow_sets()
-        chosen = [h for h in sets if flow_hash_prefix is None or h.startswith(flow_hash_prefix)]
-        if len(chosen) > 1:
-            names = ", ".join(f"{h[:12]} ({sets[h][1]} runs)" for h in chosen)
-            raise StoreError(f"{path}: runs with different flow options ({names}); choose one with --flow-hash")
-        if flow_hash_prefix is not None and not chosen:
-            raise StoreError(f"{path}: no runs with flow hash {flow_hash_prefix!r}")
-        return [rec for rec, _ in store.rows(flow_hash_prefix)]
+        chosen = _choose_flow(path, {h: c for h, (_, c) in store.flow_sets().items()}, flow_hash_prefix)
+        return [rec for rec, _ in store.rows(chosen)]
+
+
+def _choose_flow(path, counts: dict[str, int], prefix: str | None) -> str | None:
+    """The one flow hash to read (None: all, when there is at most one); StoreError if ambiguous."""
+    chosen = [h for h in counts if prefix is None or h.startswith(prefix)]
+    if prefix is not None and not chosen:
+        raise StoreError(f"{path}: no runs with flow hash {prefix!r}")
+    if len(chosen) > 1:
+        names = ", ".join(f"{h[:12]} ({counts[h]} runs)" for h in chosen)
+        raise StoreError(f"{path}: runs with different flow options ({names}); choose one with --flow-hash")
+    return chosen[0] if prefix is not None else None
 
 
 def import_jsonl(src, store: Store, *, skip_bad: bool = False, warn=None) -> tuple[int, int]:
-    """Copy a legacy JSON-lines file into a store (``flow_hash = "legacy"``): (stored, already there)."""
+    """Store the runs of a JSON-lines file: (stored, already there). A record exported by
+    :func:`export` keeps its provenance; one without (the legacy files) gets ``flow_hash = "legacy"``."""
     records = read_jsonl(src, skip_bad=skip_bad, warn=warn)
-    new = sum(store.insert(r, None, legacy=True) for r in records)
+    new = 0
+    for rec in records:
+        prov = provenance_of(rec, str(src))
+        new += store.insert({k: v for k, v in rec.items() if k not in PROVENANCE}, None, provenance=prov)
     return new, len(records) - new
 
 

@@ -224,6 +224,21 @@ def test_export_jsonl_round_trips_through_plot_and_import(tmp_path, capsys):
     assert all(len(r["flow_hash"]) == 64 and r["flow_options"] == {} and r["copyavg_version"] for r in recs)
     assert len(_bytes(tmp_path / "r.csv").splitlines()) == 3
     assert read_results(str(tmp_path / "r.jsonl")) == recs
+    again = str(tmp_path / "again.sqlite")  # import keeps the provenance an export carries
+    assert cli(["import", str(tmp_path / "r.jsonl"), "--out", again]) == 0
+    assert sorted(_rows(again)) == sorted(_rows(out))
+    assert cli(["export", again, "--out", str(tmp_path / "again.jsonl")]) == 0
+    assert _bytes(tmp_path / "again.jsonl") == _bytes(tmp_path / "r.jsonl")
+
+
+def test_a_run_twice_in_a_jsonl_file_counts_once_and_is_named(tmp_path, capsys):
+    with open(LEGACY_RELU, "rb") as fh:
+        lines = [fh.readline() for _ in range(3)]
+    src = tmp_path / "dup.jsonl"
+    src.write_bytes(lines[0] + lines[1] + lines[0] + lines[2])
+    assert cli(["plot", str(src), "--out", str(tmp_path / "fig"), "--no-thresholds", "--quiet"]) == 0
+    assert f"{src}:3: the same run as line 1" in capsys.readouterr().err
+    assert len(read_results(str(src))) == 3
 
 
 # --- unwritable and full targets -------------------------------------------------------------------
