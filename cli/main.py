@@ -291,6 +291,8 @@ def _cmd_sweep(args) -> int:
                      keep_weights=not args.no_weights)
     except SweepInterrupted as exc:
         _stop(args, f"{exc}; results in {args.out}", 128 + exc.signum)
+    except KeyboardInterrupt:  # before the sweep's own handler was in place: nothing was run
+        _stop(args, "interrupted by SIGINT before any run", 130)
     except (StoreError, SweepError) as exc:
         _stop(args, f"error: {exc}")
     print(f"{done} runs finished and stored now; results in {args.out}")

@@ -178,6 +178,43 @@ class _StopOnSignal:
             signal.signal(sig, old)
 
 
+class _Writer:
+    """The one writer of a sweep: stores each result in its own transaction, counts, shows progress."""
+
+    def __init__(self, store, flow_options, keep_weights: bool, total: int, quiet: bool):
+        self.store, self.flow_options, self.keep_weights = store, flow_options, keep_weights
+        self.total, self.quiet = total, quiet
+        self.stored = self.already = 0
+        self.bar = None
+
+    def start_bar(self) -> None:
+        """Called once the pool has forked: no tqdm monitor thread is copied into the workers."""
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=self.total, unit="run", disable=self.quiet, file=sys.stderr, dynamic_ncols=True)
+
+    def put(self, record: dict) -> None:
+        from .store import StoreError
+
+        if not self.keep_weights:
+            record.pop("a", None)
+            record.pop("W", None)
+        try:
+            new = self.store.insert(record, self.flow_options)
+        except StoreError as exc:
+            raise StoreError(f"{exc}; {self.stored} runs of this sweep were stored before") from None
+        self.stored += new
+        self.already += not new
+        if self.bar is not None:
+            self.bar.update(1)
+            if self.already:
+                self.bar.set_postfix(already_stored=self.already, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_options=None,
           quiet: bool = False, keep_weights: bool = True) -> int:
     """Run every spec not yet in the store ``out`` (same flow options); store each result as it
@@ -189,50 +226,29 @@ def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_option
     :class:`SweepInterrupted`; a failing store raises ``StoreError`` naming the runs stored before.
     ``keep_weights=False`` leaves the endpoint weights ``a``, ``W`` out of the records.
     """
-    from tqdm import tqdm
+    from .store import open_store
 
-    from .store import StoreError, open_store
-
-    with _StopOnSignal():
+    with _StopOnSignal() as stop:
         with open_store(out) as st:
             todo = st.pending(list(specs), flow_options)
-    if not todo:
-        return 0
-    counts = {"stored": 0, "already": 0}
-    with _StopOnSignal() as stop, open_store(out) as st:
-        bar = None
-
-        def put(record):
-            if not keep_weights:
-                record.pop("a", None)
-                record.pop("W", None)
-            try:
-                new = st.insert(record, flow_options)
-            except StoreError as exc:
-                raise StoreError(f"{exc}; {counts['stored']} runs of this sweep were stored before") from None
-            counts["stored" if new else "already"] += 1
-            bar.update(1)
-            if counts["already"]:
-                bar.set_postfix(already_stored=counts["already"], refresh=False)
-
-        def make_bar():
-            nonlocal bar  # made after the pool has forked: no tqdm monitor thread in the workers
-            bar = tqdm(total=len(todo), unit="run", disable=quiet, file=sys.stderr, dynamic_ncols=True)
-
-        try:
-            if scheduler is not None:
-                _sweep_dask(todo, put, make_bar, scheduler, flow_options, stop)
-            else:
-                _sweep_local(todo, put, make_bar, workers, flow_options, stop)
-        finally:
-            if bar is not None:
-                bar.close()
+        stored = 0
+        if todo and stop.signum is None:
+            with open_store(out) as st:  # opened again: no connection is open while the pool forks
+                writer = _Writer(st, flow_options, keep_weights, len(todo), quiet)
+                try:
+                    if scheduler is not None:
+                        _sweep_dask(todo, writer, scheduler, flow_options, stop)
+                    else:
+                        _sweep_local(todo, writer, workers, flow_options, stop)
+                finally:
+                    writer.close()
+                stored = writer.stored
         if stop.signum is not None:
-            raise SweepInterrupted(stop.signum, counts["stored"])
-    return counts["stored"]
+            raise SweepInterrupted(stop.signum, stored)
+    return stored
 
 
-def _sweep_local(todo, put, make_bar, workers, flow_options, stop) -> None:
+def _sweep_local(todo, writer, workers, flow_options, stop) -> None:
     cores = os.cpu_count() or 1
     workers = min(workers or cores, len(todo))
     ctx = multiprocessing.get_context()
@@ -241,15 +257,15 @@ def _sweep_local(todo, put, make_bar, workers, flow_options, stop) -> None:
                              initargs=(max(1, cores // workers), parent))
     try:
         remaining = {ex.submit(run_one, s, flow_options): s for s in todo}
-        make_bar()
+        writer.start_bar()
         pending = set(remaining)
         while pending and stop.signum is None:
             finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for f in finished:
-                put(_result(f, remaining[f]))
+                writer.put(_result(f, remaining[f]))
         for f in pending:  # interrupted: keep what has finished meanwhile
             if f.done() and not f.cancelled() and f.exception() is None:
-                put(f.result())
+                writer.put(f.result())
     finally:
         _stop_pool(ex)
 
@@ -315,21 +331,21 @@ def _connect(scheduler):
 CONNECT_TIMEOUT_S = 5
 
 
-def _sweep_dask(todo, put, make_bar, scheduler, flow_options, stop) -> None:
+def _sweep_dask(todo, writer, scheduler, flow_options, stop) -> None:
     """Runs on Dask workers; results come back here, the only writer of the store."""
     from distributed import as_completed
 
     client = _connect(scheduler)
     try:
         futures = {client.submit(run_one, s, flow_options, pure=False): s for s in todo}
-        make_bar()
+        writer.start_bar()
         done = as_completed(futures)
         while not done.is_empty() and stop.signum is None:
             batch = done.next_batch(block=False)
             if not batch:
                 time.sleep(0.1)
             for f in batch:
-                put(_result(f, futures[f]))
+                writer.put(_result(f, futures[f]))
         if stop.signum is not None:
             client.cancel(list(futures))
     finally:
