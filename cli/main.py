@@ -277,8 +277,8 @@ def _cmd_sweep(args) -> int:
     from copyavg.experiments.sweep import SweepError, SweepInterrupted, sweep, sweep_specs
 
     _check_kn(args, need_n_lt_k=False)
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        raise UsageError(f"--workers must lie in 1..{MAX_WORKERS}, got {args.workers}")
     if args.out.lower().endswith((".jsonl", ".json", ".csv")):
         raise UsageError(f"--out is an SQLite store (e.g. results.sqlite), got {args.out!r}; "
                          "`copyavg import` reads JSON lines, `copyavg export` writes them")
@@ -325,8 +325,12 @@ def _cmd_plot(args) -> int:
 
 
 def _cmd_export(args) -> int:
+    import os
+
     from copyavg.experiments.store import StoreError, export, open_store, output_file
 
+    if args.out != "-" and os.path.realpath(args.out) == os.path.realpath(args.store):
+        raise UsageError(f"--out {args.out!r} is the store itself")
     try:
         with open_store(args.store, write=False) as store, output_file(args.out) as fh:
             count = export(store, fh, args.format, flow_hash_prefix=args.flow_hash)
@@ -350,6 +354,7 @@ def _cmd_import(args) -> int:
     return 0
 
 
+MAX_WORKERS = 256
 ACTIVATION_NAMES = ("erf2", "erf", "relu", "linear", "abs", "leaky_relu")  # copyavg.numeric.ACTIVATIONS
 
 
@@ -374,7 +379,7 @@ def _add_sweep_parser(sub) -> None:
                     "at most 1000000 runs in all (default: %(default)s)")
     sw.add_argument("--out", required=True, metavar="STORE",
                     help="SQLite store, e.g. results.sqlite (created if missing; resumed if present) (required)")
-    sw.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    sw.add_argument("--workers", type=int, default=None, help="local worker processes, 1..256 (default: all cores)")
     sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
                     help="Dask scheduler address tcp://host:port instead of local processes; must answer "
                     "within 5 s (default: local processes)")

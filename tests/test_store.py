@@ -405,7 +405,12 @@ def test_every_argument_of_the_results_commands_has_help_with_choices_and_defaul
     from copyavg.cli.main import ACTIVATION_NAMES
     from copyavg.numeric import ACTIVATIONS
 
+    from copyavg.experiments.sweep import MAX_K, MAX_RUNS, MAX_SEEDS
+
     assert ACTIVATION_NAMES == tuple(ACTIVATIONS)
+    sweep_help = " ".join(next(a for a in build_parser()._actions if a.dest == "command")
+                          .choices["sweep"].format_help().split())
+    assert all(f"{cap}" in sweep_help for cap in (f"2..{MAX_K}", f"1..{MAX_SEEDS}", MAX_RUNS))
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for name in ("sweep", "plot", "export", "import"):
         parser = sub.choices[name]
