@@ -350,7 +350,8 @@ def _cmd_import(args) -> int:
             new, old = import_jsonl(args.results, store, skip_bad=args.skip_bad, warn=_warner(args))
     except StoreError as exc:
         _stop(args, f"error: {exc}")
-    print(f"{new} runs stored, {old} already in {args.out} (flow options unknown: marked legacy)")
+    print(f"{new} runs stored, {old} already in {args.out} "
+          "(records without provenance are marked legacy: flow options unknown)")
     return 0
 
 

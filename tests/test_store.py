@@ -70,13 +70,13 @@ def test_two_sweeps_at_once_store_every_key_once_at_random_kill_points(tmp_path,
     rows it added."""
     rng = random.Random(1000 + round_seed)
     out = tmp_path / "s.sqlite"
-    spec_a = (5, "1..2", 8)
-    spec_b = spec_a if overlap == "identical" else (5, "2..3", 8)
+    spec_a = (5, "1..2", 6)
+    spec_b = spec_a if overlap == "identical" else (5, "2..3", 6)
     procs = {name: subprocess.Popen(_sweep_cmd(out, *spec), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     text=True, start_new_session=True)
              for name, spec in (("A", spec_a), ("B", spec_b))}
     survivor = "B" if victim == "A" else "A"
-    time.sleep(rng.uniform(0.5, 2.0))
+    time.sleep(rng.uniform(0.5, 1.8))
     os.killpg(procs[victim].pid, signal.SIGKILL)
     procs[victim].communicate()
     stdout, stderr = procs[survivor].communicate(timeout=120)
@@ -94,30 +94,15 @@ def test_two_sweeps_at_once_store_every_key_once_at_random_kill_points(tmp_path,
     assert _integrity(out) == "ok"
 
 
-def test_killed_sweep_resumes_without_loss_or_repeat(tmp_path):
-    out = str(tmp_path / "results.sqlite")
-    cmd = _sweep_cmd(out, 4, "1..3", 4)
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
-    while len(_rows(out)) < 3 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert 1 <= len(_rows(out)) < 12, "the kill must land midway"
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    assert sorted((x[2], x[4]) for x in _rows(out)) == [(n, s) for n in (1, 2, 3) for s in range(4)]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)  # nothing left to do
-    assert r.returncode == 0 and _stored_count(r.stdout) == 0 and len(_rows(out)) == 12
-
-
 def test_changed_flow_options_are_not_mixed(tmp_path):
-    """Runs stored with other flow options do not count as done; both sets are kept apart."""
+    """A finished sweep resumes to nothing; runs stored with other flow options do not count as
+    done; both sets are kept apart and not read mixed."""
     from copyavg.experiments.sweep import RunSpec, sweep
 
     out = str(tmp_path / "s.sqlite")
     specs = [RunSpec("erf2", 3, 1, 4, s) for s in range(2)]
     assert sweep(specs, out, workers=1, quiet=True) == 2
+    assert sweep(specs, out, workers=1, quiet=True) == 0
     assert sweep(specs, out, workers=1, quiet=True, flow_options={"switch_tol": 1e-6}) == 2
     assert sweep(specs, out, workers=1, quiet=True, flow_options={"switch_tol": 1e-6}) == 0
     assert len({r[5] for r in _rows(out)}) == 2 and len(_rows(out)) == 4
