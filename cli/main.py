@@ -1,265 +1,44 @@
-"""The ``copyavg`` command.
+"""The ``copyavg`` command: argument parsing and the top-level error handling.
 
-    copyavg derive [--check] [--docs DIR]                 regenerate (or check) the generated code
-    copyavg verify [THEOREM ...] [--json] [--markdown F]  run theorem checks, print certificates
-    copyavg verify --properties [--examples N] [--seed S] property-based run of the numeric kernels
-    copyavg one-neuron --activation ACT --m M [--teacher-norm RHO] [--json]
-    copyavg ca --activation ACT --k K --partition 1,1,3 [--d D] [--json] [--polish]
-    copyavg pnc [--activation ACT] --k K --n N [--d D] [--json]
-    copyavg thresholds [--activation ACT] --k K [--json]
-    copyavg flow [--activation ACT] --k K --n N [--d D] --seed S [--json] [--plot FILE]
-    copyavg sweep [--activation ACT] --k K --n 1..K --seeds S --out results.sqlite [--workers W] [--no-weights]
-                  [--scheduler ADDRESS]
-    copyavg plot results.sqlite|results.jsonl --out DIR [--no-thresholds] [--skip-bad]
-    copyavg export results.sqlite --format jsonl|csv --out FILE
-    copyavg import results.jsonl --out results.sqlite [--skip-bad]
+The commands live in ``copyavg.cli.commands`` (parsers in ``copyavg.cli.parsers``); ``sweep``,
+``plot``, ``export`` and ``import`` (the results store, ``copyavg.experiments.store``) are here.
 """
 
 from __future__ import annotations
 
-import argparse
-import fnmatch
-import json
+import os
 import sys
 import time
 
+from copyavg.cli import __version__
+from copyavg.cli.commands import _check_kn
+from copyavg.cli.common import CommandFailed, OneLineParser, UsageError, progress_options, show_progress
+from copyavg.cli.parsers import add_derive_verify, add_flow, add_points
 
-def _cmd_derive(args) -> int:
-    from copyavg.symbolic.codegen import check_generated, write_generated
+DESCRIPTION = """\
+copyavg: exact, machine-checked analysis of two-layer student networks fitted to two-layer
+teacher networks under Gaussian input (loss E[(f - f*)^2], x ~ N(0, I_d)): symbolic kernels,
+theorem certificates, copy-average (CA) and perturbed n-copy (P-n-C) points, gradient flow."""
 
-    if args.check:
-        problems = check_generated()
-        if problems:
-            for p in problems:
-                print(p, file=sys.stderr)
-            print("copyavg derive --check: generated code is STALE", file=sys.stderr)
-            return 1
-        print("copyavg derive --check: generated code is fresh")
-    else:
-        for path in write_generated():
-            print(f"wrote {path}")
-    if args.docs:
-        from pathlib import Path
+EPILOG = """\
+examples:
+  copyavg derive --check && copyavg verify          check generated code, prove the theorems
+  copyavg verify 'kernel-*' --markdown report.md    some theorems, with a Markdown report
+  copyavg one-neuron --activation erf2 --m 3        |w|, a, L*(m) of the one-neuron optimum
+  copyavg ca --k 5 --partition 1,1,3 --json         loss, gradient, Hessian type of a CA point
+  copyavg pnc --k 50 --n 25                         the perturbed n-copy point
+  copyavg thresholds --k 10                         P-n-C vs optimal CA for n = 1..k-1
+  copyavg flow --k 5 --n 3 --seed 0 --plot loss.png one gradient-flow run and its loss curve
+  copyavg COMMAND --help                            the options of a command, with defaults
 
-        from copyavg.proofs.registry import all_checks
-        from copyavg.proofs.report import write_markdown
-        from copyavg.symbolic.docs import write_docs
-
-        for path in write_docs(args.docs):
-            print(f"wrote {path}")
-        proofs_md = Path(args.docs) / "proofs.md"
-        write_markdown(proofs_md, [check() for check in all_checks().values()],
-                       title="Proofs: the paper's claims machine-checked, step by step")
-        print(f"wrote {proofs_md}")
-    return 0
-
-
-class UsageError(Exception):
-    """Bad command-line arguments: printed as one line, exit code 2."""
-
-
-def _emit(out: dict, as_json: bool) -> None:
-    """Print a result as one JSON object or as aligned ``key: value`` lines."""
-    if as_json:
-        print(json.dumps(out))
-        return
-    width = max(len(k) for k in out)
-    for key, val in out.items():
-        print(f"{key:>{width}}: {val}")
-
-
-def _check_activation(name: str) -> None:
-    from copyavg.numeric import ACTIVATIONS
-
-    if name not in ACTIVATIONS:
-        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
-
-
-def _cmd_verify(args) -> int:
-    if args.properties:
-        from copyavg.proofs.properties import cli_properties
-
-        if args.examples < 1:
-            raise UsageError(f"--examples must be a positive integer, got {args.examples}")
-        return cli_properties(args)
-    from copyavg.proofs.registry import all_checks
-
-    checks = all_checks()
-    selected = list(checks)
-    if args.theorems:
-        selected = [t for t in checks if any(fnmatch.fnmatch(t, pat) or t == pat for pat in args.theorems)]
-        unknown = [p for p in args.theorems if not any(fnmatch.fnmatch(t, p) for t in checks)]
-        if unknown:
-            raise UsageError(f"unknown theorem(s) {unknown}; known: {', '.join(checks)}")
-    certs = []
-    for t in selected:
-        certs.append(checks[t]())
-    bad = [c for c in certs if not c.as_expected]
-    if args.json:
-        print(json.dumps([c.to_dict() for c in certs], indent=1))
-    else:
-        w = max(len(c.theorem) for c in certs)
-        print(f"{'theorem':<{w}}  {'status':<9}  {'expected':<9}  {'time':>6}  method")
-        for c in certs:
-            exp = c.expected.value if c.expected is not None else "either"
-            print(f"{c.theorem:<{w}}  {c.status.value:<9}  {exp:<9}  {c.seconds:6.2f}  {c.method}")
-            if not c.as_expected:
-                print(f"    residual/witness: {c.residual}")
-        print(f"{len(certs) - len(bad)}/{len(certs)} as expected")
-    if args.markdown:
-        from copyavg.proofs.report import write_markdown
-
-        write_markdown(args.markdown, certs)
-    return 1 if bad else 0
-
-
-def _cmd_one_neuron(args) -> int:
-    from copyavg.numeric.one_neuron import one_neuron
-
-    _check_activation(args.activation)
-    if args.m < 1:
-        raise UsageError(f"--m must be >= 1 (number of teacher neurons), got {args.m}")
-    if args.teacher_norm <= 0:
-        raise UsageError(f"--teacher-norm must be > 0, got {args.teacher_norm}")
-    m = int(args.m) if float(args.m).is_integer() else args.m
-    out = one_neuron(args.activation, m, args.teacher_norm)
-    _emit(out, args.json)
-    return 0
-
-
-def _cmd_ca(args) -> int:
-    import numpy as np
-
-    from copyavg.numeric import Problem
-    from copyavg.numeric.one_neuron import ca_configuration, parse_partition
-
-    _check_activation(args.activation)
-    if args.k < 1:
-        raise UsageError(f"--k must be >= 1, got {args.k}")
-    try:
-        parts = parse_partition(args.partition, args.k)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    d = args.k + 1 if args.d is None else args.d
-    if d < args.k:
-        raise UsageError(f"--d must be >= k = {args.k}, got {d}")
-    a, W, b, V = ca_configuration(args.activation, parts, d=d)
-    P = Problem(b, V, args.activation)
-    L, ga, gW = P.loss_and_gradient(a, W)
-    out = {"activation": args.activation, "k": args.k, "d": d, "partition": list(parts), "loss": L,
-           "grad_max": float(max(np.max(np.abs(ga)), np.max(np.abs(gW))))}
-    out.update(_classify_point(P, a, W, out["grad_max"], args.activation))
-    if args.polish:
-        out["polished"] = _polish_near(P, a, W, args)
-    _emit(out, args.json)
-    return 0
-
-
-def _classify_point(P, a, W, grad_max: float, activation: str) -> dict:
-    """Hessian inertia and type of a point (``not-critical`` when ``grad_max > 1e-8``)."""
-    from copyavg.numeric import NonDifferentiableError
-    from copyavg.numeric.classify import hessian_inertia
-
-    try:
-        H = P.hessian(a, W)
-    except NonDifferentiableError as exc:
-        return {"hessian_eigs_min": None, "hessian_eigs_max": None, "classification": "nondifferentiable",
-                "note": str(exc)}
-    inert = hessian_inertia(H, a, W, activation)
-    return {"hessian_eigs_min": inert.eig_min, "hessian_eigs_max": inert.eig_max,
-            "classification": inert.classification if grad_max <= 1e-8 else "not-critical",
-            "inertia": {"negative": inert.n_negative, "zero": inert.n_zero, "positive": inert.n_positive,
-                        "symmetry_zero_modes": inert.n_symmetry_zero, "tol": inert.tol}}
-
-
-def _polish_near(P, a, W, args) -> dict:
-    """``ca --polish``: the critical point gradient flow reaches from the CA point, classified."""
-    from copyavg.numeric import NonDifferentiableError
-    from copyavg.numeric.endpoints import classify_endpoint
-    from copyavg.numeric.flow import nearby_critical_point
-
-    try:
-        r = nearby_critical_point(P, a, W)
-    except NonDifferentiableError as exc:
-        return {"status": "nondifferentiable", "message": str(exc)}
-    ep = classify_endpoint(r["a"], r["W"], args.k, args.activation)
-    out = {"loss": r["loss"], "grad_max": r["grad_max"], "status": r["status"], "distance": r["distance"],
-           "loss_change": r["loss"] - r["start_loss"], "start_offset": r["offset"], "endpoint": ep.kind,
-           "endpoint_partition": list(ep.partition) if ep.partition else None,
-           "max_cosines": list(ep.max_cosines), "a": r["a"].tolist(), "W": r["W"].tolist()}
-    out.update(_classify_point(P, r["a"], r["W"], r["grad_max"], args.activation))
-    if r["status"] != "converged":
-        out["message"] = r["message"]
-    return out
-
-
-def _check_kn(args, need_n_lt_k=True):
-    """Common checks; ``need_n_lt_k``: n < k (P-n-C); otherwise any n >= 1."""
-    _check_activation(args.activation)
-    if args.k < 2:
-        raise UsageError(f"--k must be >= 2, got {args.k}")
-    n = getattr(args, "n", None)
-    if isinstance(n, int) and need_n_lt_k and not (1 <= n < args.k):
-        raise UsageError(f"--n must satisfy 1 <= n < k = {args.k}, got {n}")
-    if isinstance(n, int) and not need_n_lt_k and n < 1:
-        raise UsageError(f"--n must be >= 1, got {n}")
-    d = getattr(args, "d", None)
-    if d is not None and d < args.k:
-        raise UsageError(f"--d must be >= k = {args.k}, got {d}")
-
-
-def _cmd_pnc(args) -> int:
-    from copyavg.numeric.pnc import solve_pnc
-
-    _check_kn(args)
-    p = solve_pnc(args.k, args.n, args.d, args.activation)
-    out = p.to_dict()
-    _emit(out, args.json)
-    return 0
-
-
-def _cmd_thresholds(args) -> int:
-    from copyavg.numeric.pnc import summarize_thresholds, threshold_table
-
-    _check_kn(args)
-    rows = threshold_table(args.k, args.activation)
-    summary = summarize_thresholds(rows)
-    if args.json:
-        print(json.dumps({"k": args.k, "activation": args.activation, "rows": rows, "summary": summary}))
-        return 0
-    print(f"{'n':>4} {'n/k':>6} {'P-n-C loss':>14} {'P-n-C':>10} {'opt-CA loss':>14} {'opt-CA':>10}")
-    for r in rows:
-        print(f"{r['n']:>4} {r['n_over_k']:6.3f} {r['pnc_loss']:14.10f} {r['pnc_type']:>10} "
-              f"{r['ca_loss']:14.10f} {r['ca_type']:>10}")
-    for key, val in summary.items():
-        print(f"{key}: {val}")
-    return 0
-
-
-def _cmd_flow(args) -> int:
-    from copyavg.experiments.sweep import RunSpec, run_one
-
-    _check_kn(args, need_n_lt_k=False)
-    d = args.k + 1 if args.d is None else args.d
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
-    rec = run_one(RunSpec(args.activation, args.k, args.n, d, args.seed))
-    out = {key: rec[key] for key in ("loss", "grad_max", "endpoint", "partition", "time_s", "status", "distance")}
-    if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5.5, 3.8))
-        ax.loglog(rec["curve_t"], rec["curve_loss"])
-        ax.set_xlabel("time t")
-        ax.set_ylabel("loss E[(f - f*)^2]")
-        ax.set_title(f"{args.activation}, k = {args.k}, n = {args.n}, seed {args.seed}: {rec['endpoint']}")
-        fig.savefig(args.plot, dpi=130, bbox_inches="tight")
-        plt.close(fig)
-    _emit(out, args.json)
-    return 0
+output: text for people, or one strict JSON document with --json (non-finite numbers, which the
+  checked argument ranges avoid, would be written as null). Progress bars go to stderr on a
+  terminal (--progress forces them, --quiet silences them).
+exit status: 0 success; 1 failure (a refuted/undecided theorem, a flow that did not converge,
+  an unwritable output path, not enough memory); 2 bad arguments (one line naming the parameter
+  and its allowed range, including values the library rejects, e.g. no P-n-C point for that
+  activation); 130 interrupted (Ctrl-C).
+"""
 
 
 def _stop(args, message: str, code: int = 1):
@@ -287,7 +66,8 @@ def _cmd_sweep(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:
-        done = sweep(specs, args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet,
+        done = sweep(specs, args.out, workers=args.workers, scheduler=args.scheduler,
+                     quiet=not show_progress(args),
                      keep_weights=not args.no_weights)
     except SweepInterrupted as exc:
         _stop(args, f"{exc}; results in {args.out}", 128 + exc.signum)
@@ -311,7 +91,8 @@ def _cmd_plot(args) -> int:
                                flow_hash_prefix=args.flow_hash)
         if not records:
             raise StoreError(f"{args.results}: no finished runs to plot")
-        paths = plot_results(records, args.out, thresholds=not args.no_thresholds, quiet=args.quiet)
+        paths = plot_results(records, args.out, thresholds=not args.no_thresholds,
+                             quiet=not show_progress(args))
         table = os.path.join(args.out, "endpoint_fractions.md")
         with open(table, "w", encoding="utf-8") as fh:
             fh.write(markdown_fractions(records))
@@ -368,11 +149,12 @@ def _add_results_parsers(sub) -> None:
 
 def _add_sweep_parser(sub) -> None:
     sw = sub.add_parser("sweep", help="many gradient-flow runs into an SQLite store, resumable and concurrent",
+                        parents=[progress_options()],
                         description="Runs every (n, seed) not yet in the store; one row per finished run. "
                         "Several sweeps may write one store at once. Ctrl-C / SIGTERM store what has "
                         "finished and exit 130 / 143.")
-    sw.add_argument("--activation", default="erf2", choices=ACTIVATION_NAMES, metavar="ACT",
-                    help="activation, one of %(choices)s (default: %(default)s)")
+    sw.add_argument("--activation", default="erf2", choices=ACTIVATION_NAMES,
+                    help="activation (default: %(default)s)")
     sw.add_argument("--k", type=int, required=True, help="teacher width, 2..1000 (required)")
     sw.add_argument("--n", required=True, help="student widths in 1..k, e.g. 1..50 or 10,20,25 (required)")
     sw.add_argument("--d", type=int, default=None, help="input dimension, k..10k (default: k + 1)")
@@ -384,14 +166,14 @@ def _add_sweep_parser(sub) -> None:
     sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
                     help="Dask scheduler address tcp://host:port instead of local processes; must answer "
                     "within 5 s (default: local processes)")
-    sw.add_argument("--quiet", action="store_true", help="no progress bar (default: show it)")
     sw.add_argument("--no-weights", action="store_true",
                     help="leave the endpoint weights a, W out of the records (default: keep them)")
     sw.set_defaults(func=_cmd_sweep, n_range=True)
 
 
 def _add_plot_parser(sub) -> None:
-    pl = sub.add_parser("plot", help="figures and endpoint table from a store or a JSON-lines file")
+    pl = sub.add_parser("plot", help="figures and endpoint table from a store or a JSON-lines file",
+                        parents=[progress_options()])
     pl.add_argument("results", help="results: an SQLite store (from sweep) or a JSON-lines file (from export)")
     pl.add_argument("--out", required=True, metavar="DIR", help="output directory, created if missing (required)")
     pl.add_argument("--no-thresholds", action="store_true",
@@ -402,7 +184,6 @@ def _add_plot_parser(sub) -> None:
     pl.add_argument("--flow-hash", default=None, metavar="PREFIX",
                     help="runs with this flow-options hash (prefix) only; needed when a store holds "
                     "several (default: the only one)")
-    pl.add_argument("--quiet", action="store_true", help="no progress bar (default: show it)")
     pl.set_defaults(func=_cmd_plot)
 
 
@@ -425,71 +206,74 @@ def _add_export_import_parsers(sub) -> None:
     im.set_defaults(func=_cmd_import)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="copyavg", description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("derive", help="derive kernels symbolically and render the generated numeric code")
-    d.add_argument("--check", action="store_true", help="exit 1 if the committed generated code is stale")
-    d.add_argument("--docs", metavar="DIR", help="also write the derivation document into DIR")
-    d.set_defaults(func=_cmd_derive)
-    v = sub.add_parser("verify", help="run theorem checks and print certificates")
-    v.add_argument("theorems", nargs="*", metavar="THEOREM", help="theorem ids or glob patterns (default: all)")
-    v.add_argument("--json", action="store_true", help="print certificates as JSON")
-    v.add_argument("--markdown", metavar="FILE", help="also write the certificates as a Markdown report")
-    v.add_argument("--properties", action="store_true", help="run the hypothesis property suite instead")
-    v.add_argument("--examples", type=int, default=50, help="examples per property (with --properties)")
-    v.add_argument("--seed", type=int, default=0, help="random seed (with --properties)")
-    v.set_defaults(func=_cmd_verify)
-    o = sub.add_parser("one-neuron", help="optimal single student neuron against m teacher neurons")
-    o.add_argument("--activation", default="erf2")
-    o.add_argument("--m", type=float, required=True, help="number of teacher neurons (real m >= 1 allowed)")
-    o.add_argument("--teacher-norm", type=float, default=1.0, dest="teacher_norm")
-    o.add_argument("--json", action="store_true")
-    o.set_defaults(func=_cmd_one_neuron)
-    c = sub.add_parser("ca", help="build a copy-average configuration and classify it")
-    c.add_argument("--activation", default="erf2")
-    c.add_argument("--k", type=int, required=True, help="number of teacher neurons")
-    c.add_argument("--partition", required=True, help="group sizes, e.g. 1,1,3 (must sum to k)")
-    c.add_argument("--d", type=int, default=None, help="input dimension (default k + 1)")
-    c.add_argument("--json", action="store_true")
-    c.add_argument("--polish", action="store_true",
-                   help="also find the critical point gradient flow reaches from it (ReLU: CA points are not critical)")
-    c.set_defaults(func=_cmd_ca)
-    pn = sub.add_parser("pnc", help="solve the perturbed n-copy family and classify the point")
-    pn.add_argument("--activation", default="erf2")
-    pn.add_argument("--k", type=int, required=True)
-    pn.add_argument("--n", type=int, required=True)
-    pn.add_argument("--d", type=int, default=None, help="input dimension (default k + 1)")
-    pn.add_argument("--json", action="store_true")
-    pn.set_defaults(func=_cmd_pnc)
-    th = sub.add_parser("thresholds", help="P-n-C vs optimal CA along n/k: types and loss crossing")
-    th.add_argument("--activation", default="erf2")
-    th.add_argument("--k", type=int, required=True)
-    th.add_argument("--json", action="store_true")
-    th.set_defaults(func=_cmd_thresholds)
-    fl = sub.add_parser("flow", help="one gradient-flow run from Glorot-normal initialisation, polished")
-    fl.add_argument("--activation", default="erf2")
-    fl.add_argument("--k", type=int, required=True)
-    fl.add_argument("--n", type=int, required=True)
-    fl.add_argument("--d", type=int, default=None, help="input dimension (default k + 1)")
-    fl.add_argument("--seed", type=int, default=0)
-    fl.add_argument("--json", action="store_true")
-    fl.add_argument("--plot", metavar="FILE", help="save the loss curve (PNG/SVG by extension)")
-    fl.set_defaults(func=_cmd_flow)
+def build_parser() -> OneLineParser:
+    p = OneLineParser(prog="copyavg", description=DESCRIPTION, epilog=EPILOG)
+    p.add_argument("--version", action="version", version=f"copyavg {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
+    add_derive_verify(sub)
+    add_points(sub)
+    add_flow(sub)
     _add_results_parsers(sub)
     return p
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    t0 = time.perf_counter()
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _stdout_to_devnull() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _run(args) -> tuple[int, bool]:
+    """Run the command: (exit status, whether it finished normally); every failure becomes one line
+    on stderr and an exit status."""
+    name = f"copyavg {args.command}"
     try:
-        rc = args.func(args)
+        return args.func(args), True
     except (UsageError, ValueError) as exc:  # the library's ValueErrors name the bad quantity
-        print(f"copyavg {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    if not getattr(args, "json", False):
+        print(f"{name}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2, False
+    except CommandFailed as exc:
+        print(f"{name}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1, False
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130, False
+    except BrokenPipeError:  # e.g. `copyavg verify --json | head`: the reader left; stop quietly
+        _stdout_to_devnull()
+        return 1, False
+    except MemoryError:
+        print(f"{name}: error: out of memory; use smaller sizes (see --max-memory)", file=sys.stderr)
+        return 1, False
+    except OSError as exc:
+        where = f" {exc.filename}:" if getattr(exc, "filename", None) else ""
+        print(f"{name}: error:{where} {exc.strerror or _one_line(exc)}", file=sys.stderr)
+        return 1, False
+    except Exception as exc:  # noqa: BLE001 - backstop: the checks above should have caught it
+        print(f"{name}: internal error: {type(exc).__name__}: {_one_line(exc)} "
+              "(please report this with the command line)", file=sys.stderr)
+        return 1, False
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, argument errors (already printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    except KeyboardInterrupt:
+        print("copyavg: interrupted", file=sys.stderr)
+        return 130
+    t0 = time.perf_counter()
+    rc, finished = _run(args)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        rc, finished = 1, False
+    if finished and not getattr(args, "json", False) and not getattr(args, "quiet", False):
         print(f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     return rc
 

@@ -5,7 +5,7 @@
 * ``pnc``: perturbed n-copy: each student neuron's largest |cosine| with a teacher vector is
   >= 0.95 (the paper's threshold), the teacher vectors are distinct, and it is not a CA point;
 * ``near-ca-optimal`` / ``near-ca``: for activations whose CA points are not critical (ReLU and
-  its family, MATH.md claim 5): each neuron's dominant teacher directions (components above 0.2
+  its family, docs/theory.md §9): each neuron's dominant teacher directions (components above 0.2
   of its largest; for ReLU-like activations positive components only, see ``_reach``) form
   disjoint groups covering every teacher neuron, with that partition;
 * ``other``.

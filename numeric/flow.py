@@ -1,6 +1,6 @@
 r"""Gradient flow ``theta' = -grad L(theta)`` on the exact population loss, and a Newton polish.
 
-Conventions (MATH.md): ``L = E[(f - f*)^2]`` with **no factor 1/2**; ``theta = (a, W row by row)``,
+Conventions (docs/theory.md §1): ``L = E[(f - f*)^2]`` with **no factor 1/2**; ``theta = (a, W row by row)``,
 the order of ``Problem.hessian``. NumPy/SciPy only.
 
 - ``gradient_flow`` integrates the flow with a stiff SciPy solver (``BDF`` by default; ``Radau`` and
@@ -645,8 +645,8 @@ def nearby_critical_point(problem: Problem, a, W, *, offset: float = 1e-6, seed:
                           tol: float = 1e-12, **flow_kwargs) -> dict:
     """The critical point that gradient flow reaches from ``(a, W)``, polished (``flow_and_polish``).
 
-    Meant for points that are not critical themselves, e.g. copy-average points for ReLU (MATH.md
-    claim 5). Where the loss has no Hessian at the start (piecewise-linear activations: a neuron
+    Meant for points that are not critical themselves, e.g. copy-average points for ReLU (docs/theory.md
+    §9, claim 17). Where the loss has no Hessian at the start (piecewise-linear activations: a neuron
     collinear with a teacher vector), the start is moved by ``offset`` (relative to ``max|W|``) in a
     fixed random direction (``seed``): the flow needs the Hessian as its Jacobian.
 

@@ -94,11 +94,13 @@ def _balanced(x, k, n):
     return np.array([al / s, be / s, ga / s, c * s])
 
 
-def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0=None, tol: float = 1e-13) -> PncPoint:
+def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0=None, tol: float = 1e-13,
+              callback=None) -> PncPoint:
     """Solve the 4-unknown symmetric system for the P-n-C point (start: the n-copy point).
 
     For the piecewise-linear family only the products ``c alpha``, ``c beta``, ``c gamma`` are fixed
-    (positive homogeneity); the balanced representative ``|c| = |w_i|`` is returned."""
+    (positive homogeneity); the balanced representative ``|c| = |w_i|`` is returned.
+    ``callback()``, if given, is called after every gradient or Hessian evaluation (progress)."""
     k, n, d = _check_sizes(k, n, d)
     V = np.eye(k, d)
     b = np.ones(k)
@@ -112,11 +114,16 @@ def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0
     def fun(x):
         a, W = unpack(x, k, n, d)
         _, ga, gW = prob.loss_and_gradient(a, W)
+        if callback is not None:
+            callback()
         return P.T @ np.concatenate([ga, gW.ravel()])
 
     def jac(x):
         a, W = unpack(x, k, n, d)
-        return P.T @ prob.hessian(a, W) @ P
+        H = P.T @ prob.hessian(a, W) @ P
+        if callback is not None:
+            callback()
+        return H
 
     # descend within the family from the n-copy point (alpha = c = 1, beta = gamma = 0): the
     # P-n-C point is the minimum of the loss restricted to the family next to it. For the

@@ -1,6 +1,6 @@
 r"""Exact population loss, gradient and Hessian of a two-layer student against a two-layer teacher.
 
-Conventions (MATH.md): ``x ~ N(0, I_d)``; student ``f(x) = sum_i a_i sigma(w_i.x)``, teacher
+Conventions (docs/theory.md §1): ``x ~ N(0, I_d)``; student ``f(x) = sum_i a_i sigma(w_i.x)``, teacher
 ``f*(x) = sum_j b_j sigma(v_j.x)``, no biases; loss ``L = E[(f - f*)^2]`` with **no factor 1/2**.
 Writing ``Y = [W; V]`` and ``U = [a; -b]``,
 

@@ -1,4 +1,4 @@
-r"""Claim 1 of MATH.md: copy-average (CA) configurations are critical points.
+r"""docs/theory.md §5 (claims 8-9): copy-average (CA) configurations are critical points.
 
 Setting: teacher ``v_j = rho e_j`` (j = 1..k, d >= k), ``b_j = 1``; groups ``S_1 ⊔ ... ⊔ S_n`` of
 sizes ``m_i``; student ``w_i = (r_i / sqrt(m_i)) sum_{j in S_i} e_j`` and ``a_i`` from the

@@ -30,7 +30,7 @@ class Certificate:
     method : how it was decided (e.g. "exact simplification (SymPy)").
     residual : the simplified difference (proved: "0") or the witness (refuted).
     evidence : further facts (numeric checks, sample values), as strings.
-    expected : the status the paper / MATH.md leads us to expect ("proved" for a true claim,
+    expected : the status the paper / docs/theory.md leads us to expect ("proved" for a true claim,
         "refuted" for a variant that should fail), or None for a variant to be settled either
         way; ``copyavg verify`` fails when they differ, and always on undecided.
     seconds : wall time of the check.

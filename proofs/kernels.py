@@ -1,7 +1,7 @@
 """Theorems about the derived pair kernels.
 
 * ``kernel-closed-form:ACT``: the kernel SymPy derived (Price's theorem, integrated back) equals
-  the closed form MATH.md quotes, decided by exact simplification of the difference.
+  the closed form docs/theory.md §2 (claim 1) states, decided by exact simplification of the difference.
 * ``kernel-invariants:ACT``: the exact invariants of the derived kernel hold (symmetry in w <-> v,
   value at C12 = 0, first partials finite at collinear vectors, ...). Invariants checked only
   numerically are reported as evidence and never make the status *proved* on their own.
@@ -19,7 +19,7 @@ from copyavg.symbolic.kernels import C11, C12, C22, derive_kernel
 
 from .certificates import Certificate, Status
 
-#: closed forms quoted in MATH.md, typed in here *only* as the reference to compare against
+#: closed forms stated in docs/theory.md §2 (claim 1), typed in here *only* as the reference to compare against
 REFERENCE_FORMS = {
     "erf2": 2 / sp.pi * sp.asin(C12 / sp.sqrt((1 + C11) * (1 + C22))),
     "erf": 2 / sp.pi * sp.asin(2 * C12 / sp.sqrt((1 + 2 * C11) * (1 + 2 * C22))),
@@ -67,7 +67,7 @@ def kernel_closed_form(name: str) -> Certificate:
                   f"{sp.sstr(ref)} (x ~ N(0, I), C11 = |w|^2, C22 = |v|^2, C12 = w.v)",
         assumptions=("C11 > 0, C22 > 0", "C12^2 <= C11 C22"),
         status=status,
-        method="Price's theorem derivation (SymPy) vs MATH.md closed form; exact simplification",
+        method="Price's theorem derivation (SymPy) vs the closed form in docs/theory.md sec. 2 (claim 1); exact simplification",
         residual=residual,
         evidence=(f"derived: {sp.sstr(k.g)}",),
         seconds=time.perf_counter() - t0,

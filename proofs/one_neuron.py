@@ -1,4 +1,4 @@
-"""Claim 3 of MATH.md: the one-neuron problem in order parameters, solved for symbolic m.
+"""docs/theory.md §4 (claims 5-7): the one-neuron problem in order parameters, solved for symbolic m.
 
 Certificates:
 

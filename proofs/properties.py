@@ -27,6 +27,7 @@ hypothesis is imported lazily: ``import copyavg.proofs.properties`` works withou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -517,9 +518,10 @@ def _run_one(prop: Property, activation: str, examples: int, seed: int | None) -
 
 
 def run_properties(examples: int = 50, seed: int | None = 0, names: Iterable[str] | None = None,
-                   activations: Iterable[str] | None = None) -> list[PropertyResult]:
+                   activations: Iterable[str] | None = None, progress=None) -> list[PropertyResult]:
     """Run the registered properties (all, or those in ``names``) for every activation they apply
-    to (restricted to ``activations`` if given), ``examples`` hypothesis examples each."""
+    to (restricted to ``activations`` if given), ``examples`` hypothesis examples each.
+    ``progress(total=N)``, if given, makes a tqdm-like bar advanced once per (property, activation)."""
     if examples < 1:
         raise ValueError(f"examples must be >= 1, got {examples}")
     selected = list(PROPERTIES) if names is None else list(names)
@@ -529,12 +531,17 @@ def run_properties(examples: int = 50, seed: int | None = 0, names: Iterable[str
     acts = None if activations is None else set(activations)
     if acts is not None and not acts <= set(ACTIVATIONS):
         raise ValueError(f"unknown activations {sorted(acts - set(ACTIVATIONS))}; known: {sorted(ACTIVATIONS)}")
+    runs = [(PROPERTIES[name], act) for name in selected for act in PROPERTIES[name].activations
+            if acts is None or act in acts]
     results = []
-    for name in selected:
-        prop = PROPERTIES[name]
-        for act in prop.activations:
-            if acts is None or act in acts:
-                results.append(_run_one(prop, act, examples, seed))
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(progress(total=len(runs))) if progress is not None else None
+        for prop, act in runs:
+            if bar is not None:
+                bar.set_postfix_str(f"{prop.name} [{act}]", refresh=True)
+            results.append(_run_one(prop, act, examples, seed))
+            if bar is not None:
+                bar.update(1)
     return results
 
 
@@ -586,7 +593,8 @@ def cli_properties(args) -> int:
         if redirect:
             hconf.set_hypothesis_home_dir(tmp)
         try:
-            results = run_properties(examples=examples, seed=seed, names=getattr(args, "property_names", None))
+            results = run_properties(examples=examples, seed=seed, names=getattr(args, "property_names", None),
+                                     progress=getattr(args, "make_progress", None))
         except ValueError as exc:
             print(f"copyavg verify --properties: {exc}", file=sys.stderr)
             return 2

@@ -1,13 +1,13 @@
 r"""Derivation of the pair kernel ``g(C11, C22, C12) = E[sigma(w.x) sigma(v.x)]``.
 
-Conventions (MATH.md): ``x ~ N(0, I_d)``, ``C11 = |w|^2``, ``C22 = |v|^2``, ``C12 = w.v``. The pair
+Conventions (docs/theory.md §1): ``x ~ N(0, I_d)``, ``C11 = |w|^2``, ``C22 = |v|^2``, ``C12 = w.v``. The pair
 ``(X, Y) = (w.x, v.x)`` is centred Gaussian with covariance ``[[C11, C12], [C12, C22]]``; we write
 it through two independent standard normals (Cholesky factor)
 
     X = sqrt(C11) z1,    Y = (C12 / sqrt(C11)) z1 + sqrt(D / C11) z2,    D = C11 C22 - C12^2,
 
 so every expectation below is an iterated one-dimensional Gaussian integral that SymPy does with a
-*positive* quadratic coefficient (MATH.md, practical notes).
+*positive* quadratic coefficient (docs/theory.md §2).
 
 Routes (Price's theorem, ``d/dC12 E[f(X) h(Y)] = E[f'(X) h'(Y)]``):
 

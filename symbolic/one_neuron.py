@@ -2,7 +2,7 @@ r"""The one-neuron problem (n = 1) in order parameters, derived from the kernels
 
 One student neuron ``(a, w)`` against m teacher neurons ``v_j = rho e_j`` (orthonormal directions,
 common norm ``rho``, outgoing weights 1). With ``r = |w|`` and ``u_j = cos angle(w, v_j)``
-(``sum_j u_j^2 <= 1``) the loss (MATH.md convention, no 1/2) is
+(``sum_j u_j^2 <= 1``) the loss (docs/theory.md §1 convention, no 1/2) is
 
     L(a, r, u) = a^2 s(r^2) - 2 a sum_j g(r^2, rho^2, r rho u_j) + T,
     T = m s(rho^2) + m (m - 1) g(rho^2, rho^2, 0).

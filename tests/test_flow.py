@@ -1,7 +1,7 @@
 """Gradient flow and Newton polish (``copyavg.numeric.flow``) at small sizes.
 
 Independent checks: the optimal copy-average loss ``L*(m) = m/3 - (2/pi) m^2 asin(1/(2m))``
-(MATH.md claim 3) for the flow's endpoint at (d, k, n) = (6, 5, 2) and (4, 3, 2); exact critical
+(docs/theory.md §4, claim 5) for the flow's endpoint at (d, k, n) = (6, 5, 2) and (4, 3, 2); exact critical
 points (the teacher itself, copy-average points) for the polish; the closed-form endpoint of the
 linear n = 1 flow, from the conserved quantity ``a^2 - |w|^2`` and ``a w = sum_j b_j v_j``.
 """
@@ -84,7 +84,7 @@ def test_stiff_flat_minimum_is_polished_after_the_flow(seed):
     assert r.grad_max <= 1e-12
     # L*(50) in float64 is accurate to ~1e-15 (cancellation of 16.7 - 15.9); the loss sums 2550 terms
     assert r.loss == pytest.approx(l_star(k), abs=1e-12)
-    assert abs(abs(r.a[0]) - k) <= 1e-8  # |a| = m at the one-neuron optimum (MATH.md), or its mirror image
+    assert abs(abs(r.a[0]) - k) <= 1e-8  # |a| = m at the one-neuron optimum (docs/theory.md §4), or its mirror image
 
 
 @pytest.mark.parametrize("method", ["BDF", "Radau", "LSODA"])
@@ -189,7 +189,7 @@ def test_polish_teacher_point():
 
 @pytest.mark.parametrize("groups", [[(0, 1, 2)], [(0,), (1, 2)], [(0, 1), (2, 3, 4)], [(0,), (1,), (2, 3, 4)]])
 def test_polish_copy_average_points(groups):
-    """CA points are exact critical points (MATH.md claim 1); several are saddles. A point 1e-5 away
+    """CA points are exact critical points (docs/theory.md §5, claim 8); several are saddles. A point 1e-5 away
     polishes back to them without sliding off."""
     k = sum(len(g) for g in groups)
     d = k + 1

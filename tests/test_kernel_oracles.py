@@ -202,7 +202,7 @@ def test_diag_kernel_is_pair_kernel_on_the_diagonal(activation, logq):
 @pytest.mark.parametrize("activation", ERF_FAMILY)
 @given(C=covariances(log10_norm=(-1.0, 1.0), max_abs_rho=0.99))
 def test_erf_family_matches_known_arcsine(activation, C):
-    """The erf-family kernel equals the textbook arcsine (MATH.md), written independently here:
+    """The erf-family kernel equals the textbook arcsine (docs/theory.md §2), written independently here:
     ``(2/pi) asin(2 lam^2 C12 / sqrt((1 + 2 lam^2 C11)(1 + 2 lam^2 C22)))``."""
     lam2 = ACTIVATIONS[activation].params["lam"] ** 2
     C11, C22, C12 = C

@@ -125,7 +125,7 @@ def test_bad_arguments_exit_2_with_one_line(capsys, argv):
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
 def test_ca_polish_finds_the_critical_point_near_a_relu_ca_point(capsys, activation):
-    """MATH.md claim 5: ReLU CA points are not critical; the true critical point next to one is
+    """docs/theory.md §9 (claims 16-17): ReLU CA points are not critical; the true critical point next to one is
     found and checked with the 40-digit route (gradient and loss), independently of the float code."""
     k, parts = 5, "1,1,3"
     out = _run_json(capsys, ["ca", "--activation", activation, "--k", str(k), "--partition", parts,

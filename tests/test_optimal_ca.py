@@ -1,4 +1,4 @@
-"""Claim 2 of MATH.md (optimal CA configuration, erf2, unit-orthonormal teacher, loss E[(f - f*)^2])."""
+"""docs/theory.md §6, claim 12 (optimal CA configuration, erf2, unit-orthonormal teacher, loss E[(f - f*)^2])."""
 
 import flint
 import mpmath

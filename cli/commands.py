@@ -1,0 +1,307 @@
+"""The ``copyavg`` commands other than ``sweep`` and ``plot``: derive, verify, one-neuron, ca, pnc,
+thresholds, flow. Each checks its arguments (and output paths, and memory) first, then works."""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+
+from copyavg.cli.common import (
+    CommandFailed,
+    UsageError,
+    check_memory,
+    check_output_dir,
+    check_output_file,
+    check_range,
+    dumps,
+    emit,
+    progress_bar,
+)
+from copyavg.cli.display import print_certificates, print_thresholds
+
+M_MAX = 1e15  # one-neuron: m up to 1e15 (integers exact in float64, closed form accurate)
+# teacher norm: the float64 closed form (erf family) agrees with a 60-digit evaluation to ~1e-10
+# relative for 0.1 <= rho <= 1e6 (m >= 1.5); below, cancellation makes it meaningless (rho = 1e-6:
+# relative error 1), above 1e8 it divides by zero at m = 1
+RHO_RANGE = (0.1, 1e6)
+K_MAX = 10**6
+
+
+def _run_checks(args, names, checks):
+    certs = []
+    with progress_bar(args, total=len(names), desc="theorems", unit="thm") as bar:
+        for t in names:
+            bar.set_postfix_str(t, refresh=True)
+            certs.append(checks[t]())
+            bar.update(1)
+    return certs
+
+
+def _derive_all(args) -> None:
+    """Derive every kernel and one-neuron solution (cached for what follows), one bar step each."""
+    from copyavg.symbolic.activations import ACTIVATIONS
+    from copyavg.symbolic.kernels import derive_kernel
+    from copyavg.symbolic.one_neuron import solution
+
+    with progress_bar(args, total=len(ACTIVATIONS), desc="deriving", unit="activation") as bar:
+        for name in ACTIVATIONS:
+            bar.set_postfix_str(name, refresh=True)
+            derive_kernel(name)
+            solution(name)
+            bar.update(1)
+
+
+def _cmd_derive(args) -> int:
+    from copyavg.symbolic.codegen import check_generated, write_generated
+
+    if args.docs:
+        check_output_dir("--docs", args.docs)
+    _derive_all(args)
+    if args.check:
+        problems = check_generated()
+        if problems:
+            for p in problems:
+                print(p, file=sys.stderr)
+            print("copyavg derive --check: generated code is STALE", file=sys.stderr)
+            return 1
+        print("copyavg derive --check: generated code is fresh")
+    elif not args.docs:
+        for path in write_generated():
+            print(f"wrote {path}")
+    if args.docs:
+        from pathlib import Path
+
+        from copyavg.proofs.registry import all_checks
+        from copyavg.proofs.report import write_markdown
+        from copyavg.symbolic.docs import write_docs
+
+        for path in write_docs(args.docs):
+            print(f"wrote {path}")
+        checks = all_checks()
+        proofs_md = Path(args.docs) / "proofs.md"
+        write_markdown(proofs_md, _run_checks(args, list(checks), checks), timings=False,
+                       title="Proofs: the paper's claims machine-checked, step by step")
+        print(f"wrote {proofs_md}")
+    return 0
+
+
+def _check_activation(name: str) -> None:
+    from copyavg.numeric import ACTIVATIONS
+
+    if name not in ACTIVATIONS:
+        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
+
+
+def _cmd_verify(args) -> int:
+    if args.properties:
+        from copyavg.proofs.properties import cli_properties
+
+        check_range("--examples", args.examples, lo=1, hi=10**6)
+        args.make_progress = lambda **kw: progress_bar(args, desc="properties", unit="property", **kw)
+        return cli_properties(args)
+    from copyavg.proofs.registry import all_checks
+
+    checks = all_checks()
+    selected = list(checks)
+    if args.theorems:
+        selected = [t for t in checks if any(fnmatch.fnmatch(t, pat) or t == pat for pat in args.theorems)]
+        unknown = [p for p in args.theorems if not any(fnmatch.fnmatch(t, p) for t in checks)]
+        if unknown:
+            raise UsageError(f"unknown theorem(s) {', '.join(unknown)}; known: {', '.join(checks)}")
+    if args.markdown:
+        check_output_file("--markdown", args.markdown)
+    certs = _run_checks(args, selected, checks)
+    bad = [c for c in certs if not c.as_expected]
+    if args.json:
+        print(dumps([c.to_dict() for c in certs], indent=1))
+    else:
+        print_certificates(certs)
+    if args.markdown:
+        from copyavg.proofs.report import write_markdown
+
+        write_markdown(args.markdown, certs)
+    return 1 if bad else 0
+
+
+def _cmd_one_neuron(args) -> int:
+    from copyavg.numeric.one_neuron import one_neuron
+
+    _check_activation(args.activation)
+    check_range("--m", args.m, lo=1, hi=M_MAX, what="number of teacher neurons, real allowed")
+    check_range("--teacher-norm", args.teacher_norm, lo=RHO_RANGE[0], hi=RHO_RANGE[1])
+    m = int(args.m) if float(args.m).is_integer() else args.m
+    emit(one_neuron(args.activation, m, args.teacher_norm), args.json)
+    return 0
+
+
+def _cmd_ca(args) -> int:
+    import numpy as np
+
+    from copyavg.numeric import Problem
+    from copyavg.numeric.one_neuron import ca_configuration, parse_partition
+
+    _check_activation(args.activation)
+    check_range("--k", args.k, lo=1, hi=K_MAX)
+    try:
+        parts = parse_partition(args.partition, args.k)
+    except ValueError as exc:
+        raise UsageError(f"--partition: {exc}") from None
+    d = args.k + 1 if args.d is None else args.d
+    check_range("--d", d, lo=args.k, hi=K_MAX, what=f"input dimension, at least k = {args.k}")
+    check_memory(args, f"ca --k {args.k} with {len(parts)} student neurons in d = {d}", args.k, len(parts), d,
+                 hessian_copies=4 if args.polish else 2)
+    with progress_bar(args, total=3 if args.polish else 2, desc="ca", unit="stage") as bar:
+        bar.set_postfix_str("loss and gradient", refresh=True)
+        a, W, b, V = ca_configuration(args.activation, parts, d=d)
+        P = Problem(b, V, args.activation)
+        L, ga, gW = P.loss_and_gradient(a, W)
+        out = {"activation": args.activation, "k": args.k, "d": d, "partition": list(parts), "loss": L,
+               "grad_max": float(max(np.max(np.abs(ga)), np.max(np.abs(gW))))}
+        bar.update(1)
+        bar.set_postfix_str("Hessian and its inertia", refresh=True)
+        out.update(_classify_point(P, a, W, out["grad_max"], args.activation))
+        bar.update(1)
+        if args.polish:
+            bar.set_postfix_str("flow to the nearby critical point", refresh=True)
+            out["polished"] = _polish_near(P, a, W, args)
+            bar.update(1)
+    emit(out, args.json)
+    return 0
+
+
+def _classify_point(P, a, W, grad_max: float, activation: str) -> dict:
+    """Hessian inertia and type of a point (``not-critical`` when ``grad_max > 1e-8``)."""
+    from copyavg.numeric import NonDifferentiableError
+    from copyavg.numeric.classify import hessian_inertia
+
+    try:
+        H = P.hessian(a, W)
+    except NonDifferentiableError as exc:
+        return {"hessian_eigs_min": None, "hessian_eigs_max": None, "classification": "nondifferentiable",
+                "note": str(exc)}
+    inert = hessian_inertia(H, a, W, activation)
+    return {"hessian_eigs_min": inert.eig_min, "hessian_eigs_max": inert.eig_max,
+            "classification": inert.classification if grad_max <= 1e-8 else "not-critical",
+            "inertia": {"negative": inert.n_negative, "zero": inert.n_zero, "positive": inert.n_positive,
+                        "symmetry_zero_modes": inert.n_symmetry_zero, "tol": inert.tol}}
+
+
+def _polish_near(P, a, W, args) -> dict:
+    """``ca --polish``: the critical point gradient flow reaches from the CA point, classified."""
+    from copyavg.numeric import NonDifferentiableError
+    from copyavg.numeric.endpoints import classify_endpoint
+    from copyavg.numeric.flow import nearby_critical_point
+
+    try:
+        r = nearby_critical_point(P, a, W)
+    except NonDifferentiableError as exc:
+        return {"status": "nondifferentiable", "message": str(exc)}
+    ep = classify_endpoint(r["a"], r["W"], args.k, args.activation)
+    out = {"loss": r["loss"], "grad_max": r["grad_max"], "status": r["status"], "distance": r["distance"],
+           "loss_change": r["loss"] - r["start_loss"], "start_offset": r["offset"], "endpoint": ep.kind,
+           "endpoint_partition": list(ep.partition) if ep.partition else None,
+           "max_cosines": list(ep.max_cosines), "a": r["a"].tolist(), "W": r["W"].tolist()}
+    out.update(_classify_point(P, r["a"], r["W"], r["grad_max"], args.activation))
+    if r["status"] != "converged":
+        out["message"] = r["message"]
+    return out
+
+
+def _check_kn(args, need_n_lt_k=True):
+    """Common checks; ``need_n_lt_k``: n < k (P-n-C); otherwise any n >= 1."""
+    _check_activation(args.activation)
+    check_range("--k", args.k, lo=2, hi=K_MAX, what="number of teacher neurons")
+    n = getattr(args, "n", None)
+    if isinstance(n, int) and need_n_lt_k and not (1 <= n < args.k):
+        raise UsageError(f"--n must satisfy 1 <= n < k = {args.k}, got {n}")
+    if isinstance(n, int) and not need_n_lt_k:
+        check_range("--n", n, lo=1, hi=K_MAX, what="number of student neurons")
+    d = getattr(args, "d", None)
+    if d is not None:
+        check_range("--d", d, lo=args.k, hi=K_MAX, what=f"input dimension, at least k = {args.k}")
+
+
+def _cmd_pnc(args) -> int:
+    from copyavg.numeric.pnc import solve_pnc
+
+    _check_kn(args)
+    d = args.k + 1 if args.d is None else args.d
+    check_memory(args, f"pnc --k {args.k} --n {args.n} (d = {d})", args.k, args.n, d)
+    with progress_bar(args, desc="P-n-C solve", unit="eval") as bar:
+        p = solve_pnc(args.k, args.n, args.d, args.activation, callback=lambda: bar.update(1))
+    emit(p.to_dict(), args.json)
+    return 0
+
+
+def _cmd_thresholds(args) -> int:
+    from copyavg.numeric.pnc import summarize_thresholds, threshold_table
+
+    _check_kn(args)
+    check_memory(args, f"thresholds --k {args.k} (n up to {args.k - 1}, d = {args.k + 1})",
+                 args.k, args.k - 1, args.k + 1)
+    rows = []
+    with progress_bar(args, total=args.k - 1, desc="n", unit="n") as bar:
+        for n in range(1, args.k):
+            bar.set_postfix_str(f"n = {n}", refresh=True)
+            rows += threshold_table(args.k, args.activation, ns=[n])
+            bar.update(1)
+    summary = summarize_thresholds(rows)
+    if args.json:
+        print(dumps({"k": args.k, "activation": args.activation, "rows": rows, "summary": summary}))
+    else:
+        print_thresholds(rows, summary)
+    return 0
+
+
+def _cmd_flow(args) -> int:
+    from copyavg.experiments.sweep import RunSpec, run_one
+
+    _check_kn(args, need_n_lt_k=False)
+    d = args.k + 1 if args.d is None else args.d
+    check_range("--seed", args.seed, lo=0, hi=2**63 - 1)
+    if args.plot:
+        _check_plot_path(args.plot)
+    check_memory(args, f"flow --k {args.k} --n {args.n} (d = {d})", args.k, args.n, d, hessian_copies=4)
+    with progress_bar(args, desc="flow", unit="step") as bar:
+        def step(t, a, W, loss, grad_max):
+            bar.set_postfix_str(f"t = {t:.3g}, loss = {loss:.6g}, max|grad| = {grad_max:.2g}", refresh=False)
+            bar.update(1)
+
+        rec = run_one(RunSpec(args.activation, args.k, args.n, d, args.seed), {"callback": step})
+    out = {key: rec[key] for key in ("status", "loss", "grad_max", "endpoint", "partition", "time_s", "distance")}
+    if rec.get("message"):
+        out["message"] = rec["message"]
+    if args.plot:
+        _plot_curve(args, rec)
+    emit(out, args.json)
+    return 0 if rec["status"] == "converged" else 1
+
+
+def _check_plot_path(path) -> None:
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    ext = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    if ext not in kinds:
+        raise UsageError(f"--plot {path}: the extension must be one of {', '.join(sorted(kinds))}")
+    check_output_file("--plot", path)
+
+
+def _plot_curve(args, rec) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    if rec["curve_t"]:
+        ax.loglog(rec["curve_t"], rec["curve_loss"])
+    ax.set_xlabel("time t")
+    ax.set_ylabel("loss E[(f - f*)^2]")
+    ax.set_title(f"{args.activation}, k = {args.k}, n = {args.n}, seed {args.seed}: {rec['endpoint']}")
+    try:
+        fig.savefig(args.plot, dpi=130, bbox_inches="tight")
+    except OSError as exc:
+        raise CommandFailed(f"--plot {args.plot}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)

@@ -1,0 +1,119 @@
+"""Argument parsers of derive, verify, one-neuron, ca, pnc, thresholds and flow."""
+
+from __future__ import annotations
+
+import textwrap
+
+from copyavg.cli import commands as cmd
+from copyavg.cli.common import memory_options, progress_options
+
+ACTIVATION_HELP = ("activation: erf2 = erf(z/sqrt 2) (the paper's 'erf'), erf, relu, linear, abs, "
+                   "leaky_relu")
+
+
+def _desc(text: str) -> str:
+    return textwrap.fill(text, width=79)
+
+
+def _activations() -> list[str]:
+    from copyavg.numeric.activations import ACTIVATIONS
+
+    return list(ACTIVATIONS)
+
+
+def _activation(p) -> None:
+    p.add_argument("--activation", default="erf2", choices=_activations(), help=ACTIVATION_HELP)
+
+
+def _json(p) -> None:
+    p.add_argument("--json", action="store_true",
+                   help="print one strict JSON object instead of text (inf/nan written as null)")
+
+
+def _d(p) -> None:
+    p.add_argument("--d", type=int, default=None,
+                   help=f"input dimension, k <= d <= {cmd.K_MAX} (default: k + 1)")
+
+
+def add_derive_verify(sub) -> None:
+    prog = [progress_options()]
+    d = sub.add_parser("derive", parents=prog, help="derive kernels symbolically and render the generated code",
+                       description=_desc("Without options: render numeric/_generated_kernels*.py from a "
+                                         "fresh SymPy derivation. With --check: compare only. With --docs "
+                                         "DIR: write the derivation documents into DIR only (nothing else "
+                                         "is written)."))
+    d.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if the committed generated code differs from a fresh render")
+    d.add_argument("--docs", metavar="DIR",
+                   help="write kernels.md and proofs.md into DIR (created if missing; runs every check) "
+                        "instead of the generated code (default: no documents)")
+    d.set_defaults(func=cmd._cmd_derive)
+    v = sub.add_parser("verify", parents=prog, help="run theorem checks and print certificates",
+                       description=_desc("Check the theorems and print one certificate each (proved / "
+                                         "refuted / undecided). Exit 1 when any outcome is not the "
+                                         "expected one."))
+    v.add_argument("theorems", nargs="*", metavar="THEOREM",
+                   help="theorem ids or glob patterns, e.g. 'kernel-*' (default: all)")
+    v.add_argument("--json", action="store_true", help="print the certificates as strict JSON")
+    v.add_argument("--markdown", metavar="FILE",
+                   help="also write the certificates as a Markdown report to FILE (default: none)")
+    v.add_argument("--properties", action="store_true",
+                   help="run the hypothesis property suite of the numeric kernels instead")
+    v.add_argument("--examples", type=int, default=50, help="examples per property, 1..1e6 (with --properties)")
+    v.add_argument("--seed", type=int, default=0, help="random seed (with --properties)")
+    v.set_defaults(func=cmd._cmd_verify)
+
+
+def add_points(sub) -> None:
+    o = sub.add_parser("one-neuron", help="optimal single student neuron against m teacher neurons")
+    _activation(o)
+    o.add_argument("--m", type=float, required=True,
+                   help=f"number of teacher neurons, 1 <= m <= {cmd.M_MAX:g} (real m allowed; required)")
+    o.add_argument("--teacher-norm", type=float, default=1.0, dest="teacher_norm",
+                   help=f"common teacher norm rho, {cmd.RHO_RANGE[0]:g} <= rho <= {cmd.RHO_RANGE[1]:g}")
+    _json(o)
+    o.set_defaults(func=cmd._cmd_one_neuron)
+    common = [progress_options(), memory_options()]
+    c = sub.add_parser("ca", parents=common, help="build a copy-average configuration and classify it")
+    _activation(c)
+    c.add_argument("--k", type=int, required=True, help=f"number of teacher neurons, 1..{cmd.K_MAX} (required)")
+    c.add_argument("--partition", required=True,
+                   help="group sizes m_i >= 1 summing to k, e.g. 1,1,3 (required)")
+    _d(c)
+    _json(c)
+    c.add_argument("--polish", action="store_true",
+                   help="also find the critical point gradient flow reaches from it "
+                        "(ReLU: CA points are not critical)")
+    c.set_defaults(func=cmd._cmd_ca)
+    pn = sub.add_parser("pnc", parents=common, help="solve the perturbed n-copy family and classify the point")
+    _activation(pn)
+    pn.add_argument("--k", type=int, required=True, help="number of teacher neurons, k >= 2 (required)")
+    pn.add_argument("--n", type=int, required=True, help="number of student neurons, 1 <= n < k (required)")
+    _d(pn)
+    _json(pn)
+    pn.set_defaults(func=cmd._cmd_pnc)
+    th = sub.add_parser("thresholds", parents=common,
+                        help="P-n-C vs optimal CA for n = 1..k-1: types and loss crossing")
+    _activation(th)
+    th.add_argument("--k", type=int, required=True, help="number of teacher neurons, k >= 2 (required)")
+    _json(th)
+    th.set_defaults(func=cmd._cmd_thresholds)
+
+
+def add_flow(sub) -> None:
+    fl = sub.add_parser("flow", parents=[progress_options(), memory_options()],
+                        help="one gradient-flow run from Glorot-normal initialisation, polished",
+                        description=_desc("Gradient flow on the exact loss from the seeded Glorot-normal "
+                                          "start, then Newton polish. Exit 1 (after printing status and "
+                                          "message) when the run did not converge, e.g. a ReLU neuron "
+                                          "reached the kink w = 0."))
+    _activation(fl)
+    fl.add_argument("--k", type=int, required=True, help="number of teacher neurons, k >= 2 (required)")
+    fl.add_argument("--n", type=int, required=True, help="number of student neurons, n >= 1 (required)")
+    _d(fl)
+    fl.add_argument("--seed", type=int, default=0, help="seed of the initialisation, >= 0")
+    _json(fl)
+    fl.add_argument("--plot", metavar="FILE",
+                    help="save the loss curve to FILE, format by extension (.png, .svg, .pdf, ...) "
+                         "(default: no plot)")
+    fl.set_defaults(func=cmd._cmd_flow)
