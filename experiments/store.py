@@ -33,6 +33,7 @@ import sqlite3
 import stat
 import sys
 import tempfile
+import urllib.parse
 
 SCHEMA_VERSION = 1
 LEGACY = "legacy"  # flow_hash of records whose flow options are unknown
@@ -227,13 +228,16 @@ def open_store(path, *, write: bool = True) -> Store:
     if not write and not os.path.exists(path):
         raise StoreError(f"{path}: does not exist")
     try:
-        uri = f"file:{os.path.abspath(path)}" + ("" if write else "?mode=ro")
+        uri = f"file:{urllib.parse.quote(os.path.abspath(path))}" + ("" if write else "?mode=ro")
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open: {_one_line(exc)}") from None
     store = Store(path, conn)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "meta" not in tables:  # someone else's database: add nothing to it
+            raise StoreError(f"{path}: an SQLite database but not a copyavg store (no meta table)")
         if write:
             conn.execute("PRAGMA journal_mode = WAL")
             with _transaction(conn):

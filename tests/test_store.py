@@ -245,6 +245,12 @@ def test_unwritable_targets_fail_at_once_with_one_line(tmp_path, capsys):
     for target in (str(tmp_path), str(tmp_path / "missing" / "s.sqlite"), "/proc/copyavg-test.sqlite",
                    str(tmp_path / "file")):
         assert target in _one_line_failure(capsys, sweep + [target])
+    other = tmp_path / "other.sqlite"  # somebody else's SQLite database is not touched
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    before = _bytes(other)
+    assert "not a copyavg store" in _one_line_failure(capsys, sweep + [str(other)])
+    assert _bytes(other) == before
     if os.geteuid() != 0:  # root writes through chmod
         ro = tmp_path / "ro"
         ro.mkdir(mode=0o500)
