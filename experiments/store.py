@@ -175,6 +175,15 @@ class Store:
             self._fail("cannot read", exc)
         return {tuple(r) for r in rows}
 
+    def has(self, key: tuple, flow_options: dict | None) -> bool:
+        """Is the run ``key = (activation, k, n, d, seed)`` stored with these flow options?"""
+        try:
+            return self.conn.execute(
+                "SELECT 1 FROM runs WHERE activation = ? AND k = ? AND n = ? AND d = ? AND seed = ? "
+                "AND flow_hash = ?", (*key, flow_hash(flow_options))).fetchone() is not None
+        except sqlite3.Error as exc:
+            self._fail("cannot read", exc)
+
     def pending(self, specs, flow_options: dict | None) -> list:
         """The specs (objects with a ``key``) not yet stored with these flow options."""
         done = self.done_keys(flow_options)

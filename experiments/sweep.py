@@ -191,7 +191,8 @@ class _Writer:
         """Called once the pool has forked: no tqdm monitor thread is copied into the workers."""
         from tqdm import tqdm
 
-        self.bar = tqdm(total=self.total, unit="run", disable=self.quiet, file=sys.stderr, dynamic_ncols=True)
+        self.bar = tqdm(total=self.total, initial=self.already, unit="run", disable=self.quiet, file=sys.stderr,
+                        dynamic_ncols=True)
 
     def put(self, record: dict) -> None:
         from .store import StoreError
@@ -209,6 +210,16 @@ class _Writer:
             self.bar.update(1)
             if self.already:
                 self.bar.set_postfix(already_stored=self.already, refresh=False)
+
+    def stored_elsewhere(self, spec) -> bool:
+        """True (and counted as already stored) when another sweep has stored ``spec`` meanwhile."""
+        if not self.store.has(spec.key, self.flow_options):
+            return False
+        self.already += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(already_stored=self.already, refresh=False)
+        return True
 
     def close(self) -> None:
         if self.bar is not None:
@@ -249,21 +260,33 @@ def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_option
 
 
 def _sweep_local(todo, writer, workers, flow_options, stop) -> None:
+    """Runs on a local process pool, at most two per worker in flight; a run that another sweep
+    has stored in the meantime is skipped before it starts (concurrent sweeps share the work)."""
     cores = os.cpu_count() or 1
     workers = min(workers or cores, len(todo))
     ctx = multiprocessing.get_context()
     parent = os.getpid() if ctx.get_start_method() == "fork" else None
     ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(max(1, cores // workers), parent))
+    queue, running = iter(todo), {}
+
+    def refill():
+        for spec in queue:
+            if writer.stored_elsewhere(spec):
+                continue
+            running[ex.submit(run_one, spec, flow_options)] = spec
+            if len(running) >= 2 * workers:
+                return
+
     try:
-        remaining = {ex.submit(run_one, s, flow_options): s for s in todo}
+        refill()
         writer.start_bar()
-        pending = set(remaining)
-        while pending and stop.signum is None:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        while running and stop.signum is None:
+            finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
             for f in finished:
-                writer.put(_result(f, remaining[f]))
-        for f in pending:  # interrupted: keep what has finished meanwhile
+                writer.put(_result(f, running.pop(f)))
+            refill()
+        for f in running:  # interrupted: keep what has finished meanwhile
             if f.done() and not f.cancelled() and f.exception() is None:
                 writer.put(f.result())
     finally:

@@ -97,6 +97,15 @@ def test_two_sweeps_at_once_store_every_key_once_at_random_kill_points(tmp_path,
     assert _integrity(out) == "ok"
 
 
+def test_two_identical_sweeps_share_the_runs_and_report_each_once(tmp_path):
+    out = tmp_path / "s.sqlite"
+    cmd = _sweep_cmd(out, 5, "1..2", 6)
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert sum(_stored_count(o) for o, _ in outs) == len(_rows(out)) == 12
+
+
 def test_changed_flow_options_are_not_mixed(tmp_path):
     """A finished sweep resumes to nothing; runs stored with other flow options do not count as
     done; both sets are kept apart and not read mixed."""
