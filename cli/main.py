@@ -41,8 +41,8 @@ exit status: 0 success; 1 failure (a refuted/undecided theorem, a flow that did 
 """
 
 
-def _stop(args, message: str, code: int = 1):
-    """sweep/plot/export/import: one line on stderr, exit ``code`` (no timing line, no traceback)."""
+def _stop(args, message: str, code: int):
+    """An interrupted sweep: one line on stderr, exit ``code`` (128 + signal), no timing line."""
     print(f"copyavg {args.command}: {message}", file=sys.stderr)
     raise SystemExit(code)
 
@@ -74,7 +74,7 @@ def _cmd_sweep(args) -> int:
     except KeyboardInterrupt:  # before the sweep's own handler was in place: nothing was run
         _stop(args, "interrupted by SIGINT before any run", 130)
     except (StoreError, SweepError) as exc:
-        _stop(args, f"error: {exc}")
+        raise CommandFailed(str(exc)) from None
     print(f"{done} runs finished and stored now; results in {args.out}")
     return 0
 
@@ -97,9 +97,9 @@ def _cmd_plot(args) -> int:
         with open(table, "w", encoding="utf-8") as fh:
             fh.write(markdown_fractions(records))
     except StoreError as exc:
-        _stop(args, f"error: {exc}")
+        raise CommandFailed(str(exc)) from None
     except OSError as exc:
-        _stop(args, f"error: {exc.filename or args.out}: {exc.strerror or exc}")
+        raise CommandFailed(f"{exc.filename or args.out}: {exc.strerror or exc}") from None
     for p in paths + [table]:
         print(f"wrote {p}")
     return 0
@@ -116,9 +116,9 @@ def _cmd_export(args) -> int:
         with open_store(args.store, write=False) as store, output_file(args.out) as fh:
             count = export(store, fh, args.format, flow_hash_prefix=args.flow_hash)
     except StoreError as exc:
-        _stop(args, f"error: {exc}")
+        raise CommandFailed(str(exc)) from None
     except OSError as exc:
-        _stop(args, f"error: {exc.filename or args.out}: {exc.strerror or exc}")
+        raise CommandFailed(f"{exc.filename or args.out}: {exc.strerror or exc}") from None
     print(f"wrote {count} runs to {args.out}", file=sys.stderr if args.out == "-" else sys.stdout)
     return 0
 
@@ -130,7 +130,7 @@ def _cmd_import(args) -> int:
         with open_store(args.out) as store:
             new, old = import_jsonl(args.results, store, skip_bad=args.skip_bad, warn=_warner(args))
     except StoreError as exc:
-        _stop(args, f"error: {exc}")
+        raise CommandFailed(str(exc)) from None
     print(f"{new} runs stored, {old} already in {args.out} "
           "(records without provenance are marked legacy: flow options unknown)")
     return 0

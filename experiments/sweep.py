@@ -203,7 +203,7 @@ class _Writer:
         try:
             new = self.store.insert(record, self.flow_options)
         except StoreError as exc:
-            raise StoreError(f"{exc}; {self.stored} runs of this sweep were stored before") from None
+            raise StoreError(f"after {self.stored} runs of this sweep were stored: {exc}") from None
         self.stored += new
         self.already += not new
         if self.bar is not None:
@@ -234,7 +234,7 @@ def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_option
     The store is opened and written before the first run (an unwritable target fails at once).
     Runs another sweep stores first are skipped on insert (``INSERT OR IGNORE``), so sweeps on one
     store may overlap. SIGINT/SIGTERM stop the runs, store what has finished and raise
-    :class:`SweepInterrupted`; a failing store raises ``StoreError`` naming the runs stored before.
+    :class:`SweepInterrupted`; a failing store raises ``StoreError`` saying how many were stored.
     ``keep_weights=False`` leaves the endpoint weights ``a``, ``W`` out of the records.
     """
     from .store import open_store
