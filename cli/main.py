@@ -1,7 +1,7 @@
 """The ``copyavg`` command: argument parsing and the top-level error handling.
 
-The commands live in ``copyavg.cli.commands`` (parsers in ``copyavg.cli.parsers``); ``sweep`` and
-``plot`` are here.
+The commands live in ``copyavg.cli.commands`` (parsers in ``copyavg.cli.parsers``); ``sweep``,
+``plot``, ``export`` and ``import`` (the results store, ``copyavg.experiments.store``) are here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 
 from copyavg.cli import __version__
 from copyavg.cli.commands import _check_kn
-from copyavg.cli.common import CommandFailed, OneLineParser, UsageError
+from copyavg.cli.common import CommandFailed, OneLineParser, UsageError, progress_options, show_progress
 from copyavg.cli.parsers import add_derive_verify, add_flow, add_points
 
 DESCRIPTION = """\
@@ -41,21 +41,41 @@ exit status: 0 success; 1 failure (a refuted/undecided theorem, a flow that did 
 """
 
 
+def _stop(args, message: str, code: int):
+    """An interrupted sweep: one line on stderr, exit ``code`` (128 + signal), no timing line."""
+    print(f"copyavg {args.command}: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _warner(args):
+    return lambda message: print(f"copyavg {args.command}: warning: {message}", file=sys.stderr)
+
+
 def _cmd_sweep(args) -> int:
-    from copyavg.experiments.sweep import RunSpec, parse_range, sweep
+    from copyavg.experiments.store import StoreError
+    from copyavg.experiments.sweep import SweepError, SweepInterrupted, sweep, sweep_specs
 
     _check_kn(args, need_n_lt_k=False)
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        raise UsageError(f"--workers must lie in 1..{MAX_WORKERS}, got {args.workers}")
+    if args.out.lower().endswith((".jsonl", ".json", ".csv")):
+        raise UsageError(f"--out is an SQLite store (e.g. results.sqlite), got {args.out!r}; "
+                         "`copyavg import` reads JSON lines, `copyavg export` writes them")
     try:
-        ns = parse_range(args.n, upper=args.k)
+        specs = sweep_specs(args.activation, args.k, args.n, args.seeds, args.d)
     except ValueError as exc:
-        raise UsageError(f"--n: {exc}") from None
-    if args.seeds < 1:
-        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
-    d = args.k + 1 if args.d is None else args.d
-    specs = [RunSpec(args.activation, args.k, n, d, s) for n in ns for s in range(args.seeds)]
-    done = sweep(specs, args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet,
-                 keep_weights=not args.no_weights)
-    print(f"{done} runs finished now; results in {args.out}")
+        raise UsageError(str(exc)) from None
+    try:
+        done = sweep(specs, args.out, workers=args.workers, scheduler=args.scheduler,
+                     quiet=not show_progress(args),
+                     keep_weights=not args.no_weights)
+    except SweepInterrupted as exc:
+        _stop(args, f"{exc}; results in {args.out}", 128 + exc.signum)
+    except KeyboardInterrupt:  # before the sweep's own handler was in place: nothing was run
+        _stop(args, "interrupted by SIGINT before any run", 130)
+    except (StoreError, SweepError) as exc:
+        raise CommandFailed(str(exc)) from None
+    print(f"{done} runs finished and stored now; results in {args.out}")
     return 0
 
 
@@ -63,19 +83,127 @@ def _cmd_plot(args) -> int:
     import os
 
     from copyavg.experiments.plot import markdown_fractions, plot_results
+    from copyavg.experiments.store import StoreError, check_writable_dir, read_results
 
-    if not os.path.exists(args.results):
-        raise UsageError(f"results file {args.results!r} does not exist")
     try:
-        paths = plot_results(args.results, args.out, thresholds=not args.no_thresholds)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    table = os.path.join(args.out, "endpoint_fractions.md")
-    with open(table, "w", encoding="utf-8") as fh:
-        fh.write(markdown_fractions(args.results))
+        check_writable_dir(args.out)
+        records = read_results(args.results, skip_bad=args.skip_bad, warn=_warner(args),
+                               flow_hash_prefix=args.flow_hash)
+        if not records:
+            raise StoreError(f"{args.results}: no finished runs to plot")
+        paths = plot_results(records, args.out, thresholds=not args.no_thresholds,
+                             quiet=not show_progress(args))
+        table = os.path.join(args.out, "endpoint_fractions.md")
+        with open(table, "w", encoding="utf-8") as fh:
+            fh.write(markdown_fractions(records))
+    except StoreError as exc:
+        raise CommandFailed(str(exc)) from None
+    except OSError as exc:
+        raise CommandFailed(f"{exc.filename or args.out}: {exc.strerror or exc}") from None
     for p in paths + [table]:
         print(f"wrote {p}")
     return 0
+
+
+def _cmd_export(args) -> int:
+    import os
+
+    from copyavg.experiments.store import StoreError, export, open_store, output_file
+
+    if args.out != "-" and os.path.realpath(args.out) == os.path.realpath(args.store):
+        raise UsageError(f"--out {args.out!r} is the store itself")
+    try:
+        with open_store(args.store, write=False) as store, output_file(args.out) as fh:
+            count = export(store, fh, args.format, flow_hash_prefix=args.flow_hash)
+    except StoreError as exc:
+        raise CommandFailed(str(exc)) from None
+    except OSError as exc:
+        raise CommandFailed(f"{exc.filename or args.out}: {exc.strerror or exc}") from None
+    print(f"wrote {count} runs to {args.out}", file=sys.stderr if args.out == "-" else sys.stdout)
+    return 0
+
+
+def _cmd_import(args) -> int:
+    from copyavg.experiments.store import StoreError, import_jsonl, open_store
+
+    try:
+        with open_store(args.out) as store:
+            new, old = import_jsonl(args.results, store, skip_bad=args.skip_bad, warn=_warner(args))
+    except StoreError as exc:
+        raise CommandFailed(str(exc)) from None
+    print(f"{new} runs stored, {old} already in {args.out} "
+          "(records without provenance are marked legacy: flow options unknown)")
+    return 0
+
+
+MAX_WORKERS = 256
+ACTIVATION_NAMES = ("erf2", "erf", "relu", "linear", "abs", "leaky_relu")  # copyavg.numeric.ACTIVATIONS
+
+
+def _add_results_parsers(sub) -> None:
+    """Parsers of sweep, plot, export and import."""
+    _add_sweep_parser(sub)
+    _add_plot_parser(sub)
+    _add_export_import_parsers(sub)
+
+
+def _add_sweep_parser(sub) -> None:
+    sw = sub.add_parser("sweep", help="many gradient-flow runs into an SQLite store, resumable and concurrent",
+                        parents=[progress_options()],
+                        description="Runs every (n, seed) not yet in the store; one row per finished run. "
+                        "Several sweeps may write one store at once. Ctrl-C / SIGTERM store what has "
+                        "finished and exit 130 / 143.")
+    sw.add_argument("--activation", default="erf2", choices=ACTIVATION_NAMES,
+                    help="activation (default: %(default)s)")
+    sw.add_argument("--k", type=int, required=True, help="teacher width, 2..1000 (required)")
+    sw.add_argument("--n", required=True, help="student widths in 1..k, e.g. 1..50 or 10,20,25 (required)")
+    sw.add_argument("--d", type=int, default=None, help="input dimension, k..10k (default: k + 1)")
+    sw.add_argument("--seeds", type=int, default=20, help="seeds 0..S-1 for every n, S in 1..100000; "
+                    "at most 1000000 runs in all (default: %(default)s)")
+    sw.add_argument("--out", required=True, metavar="STORE",
+                    help="SQLite store, e.g. results.sqlite (created if missing; resumed if present) (required)")
+    sw.add_argument("--workers", type=int, default=None, help="local worker processes, 1..256 (default: all cores)")
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="Dask scheduler address tcp://host:port instead of local processes; must answer "
+                    "within 5 s (default: local processes)")
+    sw.add_argument("--no-weights", action="store_true",
+                    help="leave the endpoint weights a, W out of the records (default: keep them)")
+    sw.set_defaults(func=_cmd_sweep, n_range=True)
+
+
+def _add_plot_parser(sub) -> None:
+    pl = sub.add_parser("plot", help="figures and endpoint table from a store or a JSON-lines file",
+                        parents=[progress_options()])
+    pl.add_argument("results", help="results: an SQLite store (from sweep) or a JSON-lines file (from export)")
+    pl.add_argument("--out", required=True, metavar="DIR", help="output directory, created if missing (required)")
+    pl.add_argument("--no-thresholds", action="store_true",
+                    help="skip the exact P-n-C / optimal-CA stability figure, one Hessian per n "
+                    "(default: draw it)")
+    pl.add_argument("--skip-bad", action="store_true",
+                    help="skip malformed JSON lines, naming each (default: refuse the file at the first)")
+    pl.add_argument("--flow-hash", default=None, metavar="PREFIX",
+                    help="runs with this flow-options hash (prefix) only; needed when a store holds "
+                    "several (default: the only one)")
+    pl.set_defaults(func=_cmd_plot)
+
+
+def _add_export_import_parsers(sub) -> None:
+    ex = sub.add_parser("export", help="write a store's runs as JSON lines or CSV (the committable files)")
+    ex.add_argument("store", help="SQLite store written by sweep or import")
+    ex.add_argument("--format", default="jsonl", choices=("jsonl", "csv"),
+                    help="jsonl: full records with provenance; csv: scalar columns only "
+                    "(choices: %(choices)s; default: %(default)s)")
+    ex.add_argument("--out", required=True, metavar="FILE",
+                    help="output file, replaced atomically; - for standard output (required)")
+    ex.add_argument("--flow-hash", default=None, metavar="PREFIX",
+                    help="runs with this flow-options hash (prefix) only (default: all runs)")
+    ex.set_defaults(func=_cmd_export)
+    im = sub.add_parser("import", help="store the runs of a JSON-lines results file (legacy: flow options unknown)")
+    im.add_argument("results", help="JSON-lines results file (e.g. docs/results/erf2_k50.jsonl); never modified")
+    im.add_argument("--out", required=True, metavar="STORE", help="SQLite store, created if missing (required)")
+    im.add_argument("--skip-bad", action="store_true",
+                    help="skip malformed lines, naming each (default: refuse the file at the first)")
+    im.set_defaults(func=_cmd_import)
 
 
 def build_parser() -> OneLineParser:
@@ -85,25 +213,7 @@ def build_parser() -> OneLineParser:
     add_derive_verify(sub)
     add_points(sub)
     add_flow(sub)
-    sw = sub.add_parser("sweep", help="many runs, one JSON line per finished run, resumable")
-    sw.add_argument("--activation", default="erf2")
-    sw.add_argument("--k", type=int, required=True)
-    sw.add_argument("--n", required=True, help="widths, e.g. 1..50 or 10,20,25")
-    sw.add_argument("--d", type=int, default=None)
-    sw.add_argument("--seeds", type=int, default=20, help="seeds 0..S-1 for every n")
-    sw.add_argument("--out", required=True, help="results file (JSON lines; appended, resumable)")
-    sw.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
-    sw.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
-    sw.add_argument("--quiet", action="store_true", help="no progress bar")
-    sw.add_argument("--no-weights", action="store_true",
-                    help="leave the endpoint weights a, W out of the records (small files)")
-    sw.set_defaults(func=_cmd_sweep, n_range=True)
-    pl = sub.add_parser("plot", help="figures and endpoint table from a results file")
-    pl.add_argument("results")
-    pl.add_argument("--out", required=True, help="output directory")
-    pl.add_argument("--no-thresholds", action="store_true",
-                    help="skip the exact P-n-C / optimal-CA stability figure (one Hessian per n)")
-    pl.set_defaults(func=_cmd_plot)
+    _add_results_parsers(sub)
     return p
 
 

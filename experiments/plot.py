@@ -13,11 +13,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter, defaultdict
 
 import numpy as np
 
-from .sweep import read_results
+from .store import read_results
 
 TYPES = ("ca-optimal", "pnc", "ca", "near-ca-optimal", "near-ca", "other")
 COLORS = {"ca-optimal": "tab:blue", "pnc": "tab:orange", "ca": "tab:green",
@@ -37,6 +38,13 @@ def _save(fig, outdir, name) -> list[str]:
             fig.savefig(p, dpi=130, bbox_inches="tight", metadata={"Date": None} if ext == "svg" else None)
         paths.append(p)
     return paths
+
+
+def _records(source) -> list[dict]:
+    """A results path (store or JSON lines, see ``store.read_results``) or the records themselves."""
+    if isinstance(source, (str, os.PathLike)):
+        return read_results(source)
+    return list(source)
 
 
 def endpoint_table(records) -> dict:
@@ -74,81 +82,105 @@ def plot_thresholds(rows: list[dict], k: int, activation: str, outdir) -> list[s
     return paths
 
 
-def plot_results(path, outdir, with_references: bool = True, thresholds: bool = True) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
+def _plot_loss_vs_n(recs, act: str, k: int, ns: list[int], outdir, with_references: bool) -> list[str]:
+    """1. Final loss of every run against n, with the optimal-CA and P-n-C reference curves."""
     import matplotlib.pyplot as plt
 
-    records, _ = read_results(path)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for t in TYPES:
+        xs = [r["n"] for r in recs if r["endpoint"] == t and r["loss"] is not None]
+        ys = [r["loss"] for r in recs if r["endpoint"] == t and r["loss"] is not None]
+        if xs:
+            ax.scatter(xs, ys, s=14, color=COLORS[t], label=f"runs: {t}", zorder=3)
+    if with_references and act in ERF_FAMILY:
+        from copyavg.numeric.one_neuron import one_neuron
+        from copyavg.numeric.pnc import solve_pnc
+
+        grid = np.arange(1, k)
+        ax.plot(grid, [one_neuron(act, k - n + 1)["loss"] for n in grid], "-", color="tab:blue",
+                lw=1, label="optimal CA: L*(k-n+1)")
+        pn = [n for n in ns if n < k]
+        pn_lines = [n for n in pn if n > 1]  # at n = 1 the P-n-C point is the CA point
+        pnc = [solve_pnc(k, n, activation=act) for n in pn]
+        ax.plot(pn, [p.loss for p in pnc], "--", color="tab:orange", lw=1, label="P-n-C point")
+        types = [p.classification for p, n in zip(pnc, pn) if n > 1]
+        for (n0, t0), (n1, t1) in zip(zip(pn_lines, types), zip(pn_lines[1:], types[1:])):
+            if t0 != t1:
+                ax.axvline(0.5 * (n0 + n1), color="tab:orange", lw=0.6, ls=":")
+    ax.set_yscale("log")
+    ax.set_xlabel("student width n")
+    ax.set_ylabel("final loss E[(f - f*)^2]")
+    ax.set_title(f"{act}, k = {k}: final loss of gradient flow")
+    ax.legend(fontsize=7)
+    paths = _save(fig, outdir, f"loss_vs_n_{act}_k{k}")
+    plt.close(fig)
+    return paths
+
+
+def _plot_fractions(recs, act: str, k: int, ns: list[int], outdir) -> list[str]:
+    """2. Fraction of endpoints of each type against n/k."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    counts = endpoint_table(recs)[(act, k)]
+    bottom = np.zeros(len(ns))
+    for t in TYPES:
+        frac = np.array([counts[n][t] / max(1, sum(counts[n].values())) for n in ns])
+        if frac.any():
+            ax.bar([n / k for n in ns], frac, width=0.8 / k, bottom=bottom, color=COLORS[t], label=t)
+            bottom += frac
+    ax.set_xlabel("n / k")
+    ax.set_ylabel("fraction of runs")
+    ax.set_title(f"{act}, k = {k}: endpoint types")
+    ax.legend(fontsize=7)
+    paths = _save(fig, outdir, f"endpoint_fractions_{act}_k{k}")
+    plt.close(fig)
+    return paths
+
+
+def _plot_curves(recs, act: str, k: int, outdir) -> list[str]:
+    """3. Loss against time (log-log) for every run, coloured by endpoint type."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for r in recs:
+        t, L = np.asarray(r.get("curve_t", [])), np.asarray(r.get("curve_loss", []))
+        ok = (t > 0) & (L > 0)
+        if ok.any():
+            ax.plot(t[ok], L[ok], color=COLORS.get(r["endpoint"], "k"), lw=0.6, alpha=0.6)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("time t (gradient flow)")
+    ax.set_ylabel("loss")
+    ax.set_title(f"{act}, k = {k}: loss curves (colour: endpoint type)")
+    paths = _save(fig, outdir, f"loss_curves_{act}_k{k}")
+    plt.close(fig)
+    return paths
+
+
+def plot_results(source, outdir, with_references: bool = True, thresholds: bool = True,
+                 quiet: bool = True) -> list[str]:
+    """Figures 1-4 for every (activation, k) in ``source`` (a results path or records);
+    a tqdm bar over the groups unless ``quiet``."""
+    import matplotlib
+    from tqdm import tqdm
+
+    matplotlib.use("Agg")  # before the figure helpers import pyplot
+    records = _records(source)
     if not records:
-        raise ValueError(f"{path}: no finished runs to plot")
+        raise ValueError(f"{source if isinstance(source, (str, os.PathLike)) else 'records'}: "
+                         "no finished runs to plot")
     os.makedirs(outdir, exist_ok=True)
     written = []
     groups = defaultdict(list)
     for r in records:
         groups[(r["activation"], r["k"])].append(r)
-    for (act, k), recs in sorted(groups.items()):
-        tag = f"{act}_k{k}"
+    for (act, k), recs in tqdm(sorted(groups.items()), desc="plot", unit="group", disable=quiet,
+                               file=sys.stderr):
         ns = sorted({r["n"] for r in recs})
-        # 1. final loss vs n
-        fig, ax = plt.subplots(figsize=(6.5, 4.2))
-        for t in TYPES:
-            xs = [r["n"] for r in recs if r["endpoint"] == t and r["loss"] is not None]
-            ys = [r["loss"] for r in recs if r["endpoint"] == t and r["loss"] is not None]
-            if xs:
-                ax.scatter(xs, ys, s=14, color=COLORS[t], label=f"runs: {t}", zorder=3)
-        if with_references and act in ERF_FAMILY:
-            from copyavg.numeric.one_neuron import one_neuron
-            from copyavg.numeric.pnc import solve_pnc
-
-            grid = np.arange(1, k)
-            ax.plot(grid, [one_neuron(act, k - n + 1)["loss"] for n in grid], "-", color="tab:blue",
-                    lw=1, label="optimal CA: L*(k-n+1)")
-            pn = [n for n in ns if n < k]
-            pn_lines = [n for n in pn if n > 1]  # at n = 1 the P-n-C point is the CA point
-            pnc = [solve_pnc(k, n, activation=act) for n in pn]
-            ax.plot(pn, [p.loss for p in pnc], "--", color="tab:orange", lw=1, label="P-n-C point")
-            types = [p.classification for p, n in zip(pnc, pn) if n > 1]
-            for (n0, t0), (n1, t1) in zip(zip(pn_lines, types), zip(pn_lines[1:], types[1:])):
-                if t0 != t1:
-                    ax.axvline(0.5 * (n0 + n1), color="tab:orange", lw=0.6, ls=":")
-        ax.set_yscale("log")
-        ax.set_xlabel("student width n")
-        ax.set_ylabel("final loss E[(f - f*)^2]")
-        ax.set_title(f"{act}, k = {k}: final loss of gradient flow")
-        ax.legend(fontsize=7)
-        written += _save(fig, outdir, f"loss_vs_n_{tag}")
-        plt.close(fig)
-        # 2. endpoint fractions
-        fig, ax = plt.subplots(figsize=(6.5, 3.6))
-        counts = endpoint_table(recs)[(act, k)]
-        bottom = np.zeros(len(ns))
-        for t in TYPES:
-            frac = np.array([counts[n][t] / max(1, sum(counts[n].values())) for n in ns])
-            if frac.any():
-                ax.bar([n / k for n in ns], frac, width=0.8 / k, bottom=bottom, color=COLORS[t], label=t)
-                bottom += frac
-        ax.set_xlabel("n / k")
-        ax.set_ylabel("fraction of runs")
-        ax.set_title(f"{act}, k = {k}: endpoint types")
-        ax.legend(fontsize=7)
-        written += _save(fig, outdir, f"endpoint_fractions_{tag}")
-        plt.close(fig)
-        # 3. loss curves
-        fig, ax = plt.subplots(figsize=(6.5, 4.2))
-        for r in recs:
-            t, L = np.asarray(r.get("curve_t", [])), np.asarray(r.get("curve_loss", []))
-            ok = (t > 0) & (L > 0)
-            if ok.any():
-                ax.plot(t[ok], L[ok], color=COLORS.get(r["endpoint"], "k"), lw=0.6, alpha=0.6)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("time t (gradient flow)")
-        ax.set_ylabel("loss")
-        ax.set_title(f"{act}, k = {k}: loss curves (colour: endpoint type)")
-        written += _save(fig, outdir, f"loss_curves_{tag}")
-        plt.close(fig)
+        written += _plot_loss_vs_n(recs, act, k, ns, outdir, with_references)
+        written += _plot_fractions(recs, act, k, ns, outdir)
+        written += _plot_curves(recs, act, k, outdir)
         # 4. stability thresholds of the reference points (exact, not from the runs)
         if thresholds and act in ERF_FAMILY and k >= 2:
             from copyavg.numeric.pnc import threshold_table
@@ -157,10 +189,10 @@ def plot_results(path, outdir, with_references: bool = True, thresholds: bool = 
     return written
 
 
-def markdown_fractions(path) -> str:
+def markdown_fractions(source) -> str:
     """A Markdown table of endpoint fractions per (activation, k, n); runs that did not converge
     (budget, non-differentiable) are counted in their own column and left out of the mean loss."""
-    records, _ = read_results(path)
+    records = _records(source)
     lines = ["| activation | k | n | n/k | runs | " + " | ".join(TYPES) + " | not converged | mean loss (converged) |",
              "|---|---|---|---|---|" + "---|" * len(TYPES) + "---|---|"]
     by = defaultdict(list)

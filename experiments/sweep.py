@@ -1,10 +1,11 @@
-"""Many gradient-flow runs, one JSON line per finished run, resumable.
+"""Many gradient-flow runs, one row per finished run in an SQLite store, resumable.
 
-A run is keyed by ``(activation, k, n, d, seed)``. Results are appended to a JSONL file by the
-parent process only, one ``os.write`` of a complete line followed by ``fsync``, so a run is either
-wholly in the file or not at all; on restart a torn last line (killed mid-write) is cut off and every
-finished key is skipped, so nothing is lost or repeated. Runs execute on a local process pool by
-default or on a Dask distributed cluster (``scheduler`` address, or a ``distributed.Client``).
+A run is keyed by ``(activation, k, n, d, seed)`` and the hash of its flow options
+(``copyavg.experiments.store``). The parent process is the only writer: each result is stored in
+its own transaction as it comes back, so a run is either wholly stored or not at all; a restarted
+(or a concurrent) sweep skips every key already stored. Runs execute on a local process pool by
+default (workers die with the parent) or on a Dask distributed cluster (``scheduler`` address, or a
+``distributed.Client``).
 
 Initialisation (the paper's Glorot normal): ``W_ij ~ N(0, 2/(d + n))``, ``a_i ~ N(0, 2/(n + 1))``,
 drawn from ``numpy.random.default_rng([seed, k, n, d])``; teacher ``v_j = e_j`` in ``R^d``,
@@ -13,9 +14,12 @@ drawn from ``numpy.random.default_rng([seed, k, n, d])``; teacher ``v_j = e_j`` 
 
 from __future__ import annotations
 
-import json
+import ctypes
+import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -36,26 +40,51 @@ class RunSpec:
         return (self.activation, self.k, self.n, self.d, self.seed)
 
 
-def parse_range(text: str, upper: int | None = None) -> list[int]:
-    """"1..50", "10,20,25" or "1..10,25" -> sorted list of ints."""
+MAX_K = 1000         # teacher width cap: the exact loss is O(k^2 d) per step, k = 50 takes minutes
+MAX_SEEDS = 100_000  # seeds per n
+MAX_RUNS = 1_000_000  # runs in one sweep (a sweep of the paper's size is 980)
+
+
+def parse_range(text: str, upper: int, name: str = "values") -> list[int]:
+    """"1..50", "10,20,25" or "1..10,25" -> sorted list of ints in ``1..upper``.
+
+    Bounds are checked before a range is expanded, so ``1..1000000000000`` fails at once.
+    """
     out = set()
     for part in str(text).split(","):
         part = part.strip()
         if not part:
             continue
-        if ".." in part:
-            lo, hi = part.split("..", 1)
-            lo, hi = int(lo), int(hi)
-            if hi < lo:
-                raise ValueError(f"empty range {part!r}")
-            out.update(range(lo, hi + 1))
-        else:
-            out.add(int(part))
+        lo, _, hi = part.partition("..")
+        try:
+            lo, hi = int(lo), int(hi if _ else lo)
+        except ValueError:
+            raise ValueError(f"{name}: {part!r} is not an integer or a range LO..HI") from None
+        if hi < lo:
+            raise ValueError(f"{name}: empty range {part!r}")
+        if lo < 1 or hi > upper:
+            raise ValueError(f"{name}: values must lie in 1..{upper}, got {part!r}")
+        out.update(range(lo, hi + 1))
     if not out:
-        raise ValueError(f"no values in {text!r}")
-    if min(out) < 1 or (upper is not None and max(out) > upper):
-        raise ValueError(f"values must lie in 1..{upper}, got {text!r}")
+        raise ValueError(f"{name}: no values in {text!r}")
     return sorted(out)
+
+
+def sweep_specs(activation: str, k: int, ns: str, seeds: int, d: int | None = None) -> list["RunSpec"]:
+    """The specs of a sweep, every bound checked before anything is built: ``1 <= k <= MAX_K``,
+    ``n`` in ``1..k``, ``1 <= seeds <= MAX_SEEDS``, ``k <= d <= 10 k``, at most ``MAX_RUNS`` runs."""
+    if not 1 <= k <= MAX_K:
+        raise ValueError(f"--k must lie in 1..{MAX_K}, got {k}")
+    d = k + 1 if d is None else d
+    if not k <= d <= 10 * k:
+        raise ValueError(f"--d must lie in k..10k = {k}..{10 * k}, got {d}")
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise ValueError(f"--seeds must lie in 1..{MAX_SEEDS}, got {seeds}")
+    n_values = parse_range(ns, upper=k, name="--n")
+    if len(n_values) * seeds > MAX_RUNS:
+        raise ValueError(f"{len(n_values)} widths x {seeds} seeds = {len(n_values) * seeds} runs, "
+                         f"more than the cap of {MAX_RUNS}")
+    return [RunSpec(activation, k, n, d, s) for n in n_values for s in range(seeds)]
 
 
 def initial_point(spec: "RunSpec"):
@@ -99,61 +128,6 @@ def run_one(spec: RunSpec, flow_options: dict | None = None) -> dict:
     }
 
 
-def read_results(path) -> tuple[list[dict], int]:
-    """Parse a results file; returns (records, byte offset after the last complete line)."""
-    if not os.path.exists(path):
-        return [], 0
-    with open(path, "rb") as fh:
-        data = fh.read()
-    records, good = [], 0
-    pos = 0
-    while pos < len(data):
-        end = data.find(b"\n", pos)
-        if end < 0:
-            break  # torn last line
-        line = data[pos:end]
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-        pos = end + 1
-        good = pos
-    return records, good
-
-
-def _append(path, record: dict) -> None:
-    line = (json.dumps(record) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def pending_specs(specs, path) -> list[RunSpec]:
-    records, good = read_results(path)
-    if os.path.exists(path) and good < os.path.getsize(path):
-        with open(path, "r+b") as fh:  # cut a torn last line left by a kill mid-write
-            fh.truncate(good)
-    done = {(r["activation"], r["k"], r["n"], r["d"], r["seed"]) for r in records}
-    return [s for s in specs if s.key not in done]
-
-
-def _progress(total: int, done: int, t0: float, quiet: bool) -> None:
-    if quiet:
-        return
-    width = 30
-    frac = done / total if total else 1.0
-    bar = "#" * int(width * frac) + "-" * (width - int(width * frac))
-    el = time.perf_counter() - t0
-    eta = el / done * (total - done) if done else float("nan")
-    sys.stderr.write(f"\r[{bar}] {done}/{total} runs  {el:6.0f} s elapsed  eta {eta:6.0f} s")
-    sys.stderr.flush()
-    if done == total:
-        sys.stderr.write("\n")
-
-
 def _limit_blas_threads(n_threads: int) -> None:
     """Process-pool initializer: cap the BLAS/OpenMP pools so workers do not oversubscribe the cores.
 
@@ -169,60 +143,234 @@ def _limit_blas_threads(n_threads: int) -> None:
 _BLAS_LIMIT = None
 
 
-def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_options=None,
-          quiet: bool = False, keep_weights: bool = True) -> int:
-    """Run every spec not yet in ``out``; append each result as it finishes. Returns runs done.
+class SweepError(Exception):
+    """A sweep that cannot go on (scheduler unreachable, a run raised); the message is one line."""
 
-    ``keep_weights=False`` leaves the endpoint weights ``a``, ``W`` out of the records (everything
-    the table and figures need stays; the file stays small enough to commit for large n).
-    """
-    def store(record):
-        if not keep_weights:
+
+class SweepInterrupted(Exception):
+    """SIGINT or SIGTERM arrived; every run finished before it is stored (``stored`` of them)."""
+
+    def __init__(self, signum: int, stored: int):
+        self.signum, self.stored = signum, stored
+        super().__init__(f"interrupted by {signal.Signals(signum).name}; {stored} runs of this sweep stored")
+
+
+class _StopOnSignal:
+    """SIGINT/SIGTERM only set a flag (main thread only), so a store write is never cut short;
+    the sweep loop polls ``signum`` between results and stops the pool itself. SIGXFSZ is ignored."""
+
+    def __init__(self):
+        self.signum, self._old = None, {}
+
+    def _handler(self, signum, frame):
+        self.signum = signum
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handler)
+            if hasattr(signal, "SIGXFSZ"):  # over a file-size limit: a write error (EFBIG), not a kill
+                self._old[signal.SIGXFSZ] = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+class _Writer:
+    """The one writer of a sweep: stores each result in its own transaction, counts, shows progress."""
+
+    def __init__(self, store, flow_options, keep_weights: bool, total: int, quiet: bool):
+        self.store, self.flow_options, self.keep_weights = store, flow_options, keep_weights
+        self.total, self.quiet = total, quiet
+        self.stored = self.already = 0
+        self.bar = None
+
+    def start_bar(self) -> None:
+        """Called once the pool has forked: no tqdm monitor thread is copied into the workers."""
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=self.total, initial=self.already, unit="run", disable=self.quiet, file=sys.stderr,
+                        dynamic_ncols=True)
+
+    def put(self, record: dict) -> None:
+        from .store import StoreError
+
+        if not self.keep_weights:
             record.pop("a", None)
             record.pop("W", None)
-        _append(out, record)
-
-    todo = pending_specs(list(specs), out)
-    total = len(todo)
-    t0 = time.perf_counter()
-    _progress(total, 0, t0, quiet)
-    if not todo:
-        return 0
-    if scheduler is not None:
-        return _sweep_dask(todo, store, scheduler, flow_options, t0, quiet)
-    done = 0
-    cores = os.cpu_count() or 1
-    workers = workers or cores
-    with ProcessPoolExecutor(max_workers=workers, initializer=_limit_blas_threads,
-                             initargs=(max(1, cores // workers),)) as ex:
-        futures = {ex.submit(run_one, s, flow_options): s for s in todo}
         try:
-            remaining = set(futures)
-            while remaining:
-                finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    store(f.result())
-                    done += 1
-                    _progress(total, done, t0, quiet)
-        except KeyboardInterrupt:
-            for f in futures:
-                f.cancel()
-            raise
-    return done
+            new = self.store.insert(record, self.flow_options)
+        except StoreError as exc:
+            raise StoreError(f"after {self.stored} runs of this sweep were stored: {exc}") from None
+        self.stored += new
+        self.already += not new
+        if self.bar is not None:
+            self.bar.update(1)
+            if self.already:
+                self.bar.set_postfix(already_stored=self.already, refresh=False)
+
+    def stored_elsewhere(self, spec) -> bool:
+        """True (and counted as already stored) when another sweep has stored ``spec`` meanwhile."""
+        if not self.store.has(spec.key, self.flow_options):
+            return False
+        self.already += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(already_stored=self.already, refresh=False)
+        return True
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
-def _sweep_dask(todo, store, scheduler, flow_options, t0, quiet) -> int:
-    from distributed import Client, as_completed
+def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_options=None,
+          quiet: bool = False, keep_weights: bool = True) -> int:
+    """Run every spec not yet in the store ``out`` (same flow options); store each result as it
+    finishes, one transaction per run. Returns the runs this call stored.
 
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    The store is opened and written before the first run (an unwritable target fails at once).
+    Runs another sweep stores first are skipped on insert (``INSERT OR IGNORE``), so sweeps on one
+    store may overlap. SIGINT/SIGTERM stop the runs, store what has finished and raise
+    :class:`SweepInterrupted`; a failing store raises ``StoreError`` saying how many were stored.
+    ``keep_weights=False`` leaves the endpoint weights ``a``, ``W`` out of the records.
+    """
+    from .store import open_store
+
+    with _StopOnSignal() as stop:
+        with open_store(out) as st:
+            todo = st.pending(list(specs), flow_options)
+        stored = 0
+        if todo and stop.signum is None:
+            with open_store(out) as st:  # opened again: no connection is open while the pool forks
+                writer = _Writer(st, flow_options, keep_weights, len(todo), quiet)
+                try:
+                    if scheduler is not None:
+                        _sweep_dask(todo, writer, scheduler, flow_options, stop)
+                    else:
+                        _sweep_local(todo, writer, workers, flow_options, stop)
+                finally:
+                    writer.close()
+                stored = writer.stored
+        if stop.signum is not None:
+            raise SweepInterrupted(stop.signum, stored)
+    return stored
+
+
+def _sweep_local(todo, writer, workers, flow_options, stop) -> None:
+    """Runs on a local process pool, at most two per worker in flight; a run that another sweep
+    has stored in the meantime is skipped before it starts (concurrent sweeps share the work)."""
+    cores = os.cpu_count() or 1
+    workers = min(workers or cores, len(todo))
+    ctx = multiprocessing.get_context()
+    parent = os.getpid() if ctx.get_start_method() == "fork" else None
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(max(1, cores // workers), parent))
+    queue, running = iter(todo), {}
+
+    def refill():
+        for spec in queue:
+            if writer.stored_elsewhere(spec):
+                continue
+            running[ex.submit(run_one, spec, flow_options)] = spec
+            if len(running) >= 2 * workers:
+                return
+
     try:
-        futures = [client.submit(run_one, s, flow_options, pure=False) for s in todo]
-        done = 0
-        for f in as_completed(futures):
-            store(f.result())
-            done += 1
-            _progress(len(todo), done, t0, quiet)
-        return done
+        refill()
+        writer.start_bar()
+        while running and stop.signum is None:
+            finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+            for f in finished:
+                writer.put(_result(f, running.pop(f)))
+            refill()
+        for f in running:  # interrupted: keep what has finished meanwhile
+            if f.done() and not f.cancelled() and f.exception() is None:
+                writer.put(f.result())
+    finally:
+        _stop_pool(ex)
+
+
+def _result(future, spec):
+    try:
+        return future.result()
+    except Exception as exc:  # a worker died (BrokenProcessPool) or run_one raised: name the run
+        raise SweepError(f"run {spec.key} failed: {type(exc).__name__}: {exc}") from None
+
+
+def _stop_pool(ex) -> None:
+    """Cancel queued runs and end the workers now (a running flow can take minutes)."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())  # no public API to stop a running task
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(5)
+
+
+def _init_worker(n_threads: int, parent: int | None) -> None:
+    """Pool initializer: die with the parent, leave Ctrl-C to the parent, cap BLAS threads."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent stops the pool itself
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's flag handler (inherited by fork)
+    _die_with_parent(parent)
+    _limit_blas_threads(n_threads)
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; everywhere: a thread polling ``os.getppid()``."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    ppid = os.getppid()
+    if parent is not None and ppid != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch():
+        while os.getppid() == ppid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="copyavg-parent-watch", daemon=True).start()
+
+
+def _connect(scheduler):
+    from distributed import Client
+
+    if isinstance(scheduler, Client):
+        return scheduler
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+    except Exception as exc:  # OSError/TimeoutError from the comm layer, ValueError for a bad address
+        raise SweepError(f"cannot reach Dask scheduler {scheduler!r} within {CONNECT_TIMEOUT_S} s: "
+                         f"{' '.join(str(exc).split()) or type(exc).__name__}") from None
+
+
+CONNECT_TIMEOUT_S = 5
+
+
+def _sweep_dask(todo, writer, scheduler, flow_options, stop) -> None:
+    """Runs on Dask workers; results come back here, the only writer of the store."""
+    from distributed import as_completed
+
+    client = _connect(scheduler)
+    try:
+        futures = {client.submit(run_one, s, flow_options, pure=False): s for s in todo}
+        writer.start_bar()
+        done = as_completed(futures)
+        while not done.is_empty() and stop.signum is None:
+            batch = done.next_batch(block=False)
+            if not batch:
+                time.sleep(0.1)
+            for f in batch:
+                writer.put(_result(f, futures[f]))
+        if stop.signum is not None:
+            client.cancel(list(futures))
     finally:
         if client is not scheduler:
             client.close()

@@ -1,17 +1,17 @@
-"""Experiments: flow endpoints at (6, 5, 2), resumable sweeps (kill and restart), Dask, plots."""
+"""Experiments: flow endpoints at (6, 5, 2), sweeps (Dask, without weights), plots.
+
+The store itself (kills, concurrent sweeps, faults, signals) is tested in test_store.py.
+"""
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from copyavg.experiments.sweep import RunSpec, read_results, run_one, sweep
+from copyavg.experiments.store import read_results
+from copyavg.experiments.sweep import RunSpec, run_one, sweep
 from copyavg.numeric.one_neuron import one_neuron
 
 
@@ -30,51 +30,23 @@ def test_twenty_seeds_end_at_classified_critical_points():
     assert kinds["ca-optimal"] > 0
 
 
-def _count(path):
-    return len(read_results(path)[0]) if os.path.exists(path) else 0
-
-
-def test_sweep_killed_midway_resumes_without_loss_or_repeat(tmp_path):
-    out = str(tmp_path / "results.jsonl")
-    cmd = [sys.executable, "-m", "copyavg.cli.main", "sweep", "--k", "4", "--n", "1..3", "--seeds", "4",
-           "--out", out, "--workers", "1", "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
-    while _count(out) < 3 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group, pool workers included
-    proc.wait()
-    first = _count(out)
-    assert 1 <= first < 12, "the kill must land midway"
-    with open(out, "ab") as fh:  # as if killed in the middle of writing a line
-        fh.write(b'{"activation": "erf2", "k": 4, "n": 9')
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    records, good = read_results(out)
-    assert good == os.path.getsize(out)  # no torn line left
-    keys = [(x["n"], x["seed"]) for x in records]
-    assert sorted(keys) == sorted((n, s) for n in (1, 2, 3) for s in range(4))  # each exactly once
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)  # nothing left to do
-    assert r.returncode == 0 and _count(out) == 12
-
-
 def test_sweep_on_dask_local_cluster(tmp_path):
     distributed = pytest.importorskip("distributed")
-    out = str(tmp_path / "dask.jsonl")
+    out = str(tmp_path / "dask.sqlite")
     specs = [RunSpec("erf2", 3, n, 4, s) for n in (1, 2) for s in range(2)]
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         assert sweep(specs, out, scheduler=client, quiet=True) == 4
         assert sweep(specs, out, scheduler=client, quiet=True) == 0  # resumed: all done
-    assert sorted((r["n"], r["seed"]) for r in read_results(out)[0]) == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    assert sorted((r["n"], r["seed"]) for r in read_results(out)) == [(1, 0), (1, 1), (2, 0), (2, 1)]
 
 
 def test_plot_writes_figures_and_table(tmp_path):
-    out = str(tmp_path / "r.jsonl")
+    out = str(tmp_path / "r.sqlite")
     sweep([RunSpec("erf2", 4, n, 5, s) for n in (1, 2, 3) for s in range(2)], out, workers=1, quiet=True)
     from copyavg.cli.main import main as cli
 
-    assert cli(["plot", out, "--out", str(tmp_path / "fig")]) == 0
+    assert cli(["plot", out, "--out", str(tmp_path / "fig"), "--quiet"]) == 0
     names = set(os.listdir(tmp_path / "fig"))
     for stem in ("loss_vs_n_erf2_k4", "endpoint_fractions_erf2_k4", "loss_curves_erf2_k4", "thresholds_erf2_k4"):
         for ext in ("png", "svg"):
@@ -125,10 +97,10 @@ def test_pool_workers_cap_blas_threads():
 
 
 def test_sweep_without_weights_keeps_everything_else(tmp_path):
-    out = str(tmp_path / "r.jsonl")
+    out = str(tmp_path / "r.sqlite")
     specs = [RunSpec("erf2", 3, 1, 4, s) for s in range(2)]
     assert sweep(specs, out, workers=1, quiet=True, keep_weights=False) == 2
-    recs, _ = read_results(out)
+    recs = read_results(out)
     assert all("W" not in r and "a" not in r for r in recs)
     assert all(r["grad_max"] <= 1e-12 and r["endpoint"] == "ca-optimal" and r["curve_loss"] for r in recs)
     assert sweep(specs, out, workers=1, quiet=True, keep_weights=False) == 0  # still resumable
@@ -142,9 +114,9 @@ def test_failed_classification_keeps_the_run(tmp_path, monkeypatch):
         raise ValueError("no reference point")
 
     monkeypatch.setattr(endpoints, "classify_endpoint", broken)
-    out = str(tmp_path / "r.jsonl")
+    out = str(tmp_path / "r.sqlite")
     assert sweep([RunSpec("erf2", 3, 1, 4, 0)], out, workers=1, quiet=True) == 1
-    (r,), _ = read_results(out)
+    (r,) = read_results(out)
     assert r["endpoint"] == "other" and "no reference point" in r["message"] and r["grad_max"] <= 1e-12
 
 
@@ -171,11 +143,11 @@ def test_dying_relu_is_reported_as_nondifferentiable():
 
 
 def test_plot_cli_without_thresholds(tmp_path):
-    out = str(tmp_path / "r.jsonl")
+    out = str(tmp_path / "r.sqlite")
     sweep([RunSpec("erf2", 3, n, 4, 0) for n in (1, 2)], out, workers=1, quiet=True)
     from copyavg.cli.main import main as cli
 
-    assert cli(["plot", out, "--out", str(tmp_path / "fig"), "--no-thresholds"]) == 0
+    assert cli(["plot", out, "--out", str(tmp_path / "fig"), "--no-thresholds", "--quiet"]) == 0
     names = set(os.listdir(tmp_path / "fig"))
     assert "loss_vs_n_erf2_k3.png" in names and not any(x.startswith("thresholds") for x in names)
 
@@ -183,10 +155,10 @@ def test_plot_cli_without_thresholds(tmp_path):
 def test_sweep_cli_no_weights(tmp_path):
     from copyavg.cli.main import main as cli
 
-    out = str(tmp_path / "r.jsonl")
+    out = str(tmp_path / "r.sqlite")
     assert cli(["sweep", "--k", "3", "--n", "1..2", "--seeds", "1", "--out", out, "--workers", "1",
                 "--no-weights", "--quiet"]) == 0
-    recs, _ = read_results(out)
+    recs = read_results(out)
     assert sorted(r["n"] for r in recs) == [1, 2] and all("W" not in r for r in recs)
 
 
@@ -194,7 +166,7 @@ def test_figures_are_reproducible_byte_for_byte(tmp_path):
     """Committed figures: the same results must give identical files (no date, fixed SVG ids)."""
     from copyavg.experiments.plot import plot_results
 
-    out = str(tmp_path / "r.jsonl")
+    out = str(tmp_path / "r.sqlite")
     sweep([RunSpec("erf2", 3, n, 4, 0) for n in (1, 2)], out, workers=1, quiet=True)
     first = plot_results(out, str(tmp_path / "a"), thresholds=False)
     second = plot_results(out, str(tmp_path / "b"), thresholds=False)
