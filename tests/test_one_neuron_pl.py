@@ -47,9 +47,10 @@ def test_reported_lstar_matches_multistart_full_loss(activation, m):
     # one-sided, tight: no start may beat the reported optimum by more than float64 rounding of
     # an O(m^2) sum of kernel terms (a wrong L*, e.g. the symmetric point for |z|, fails by > 0.09)
     assert best >= out["loss"] - 1e-12 * m**2
-    # two-sided: L-BFGS-B stops with a parameter error ~1e-7 at worst (the |z| copy optimum is
-    # collinear with v_1, where the kernel has infinite curvature); the loss error is quadratic in it
-    assert abs(best - out["loss"]) < 1e-9
+    # two-sided: the loss error is quadratic in L-BFGS-B's parameter error (<= 1e-6 even at the
+    # |z| copy optimum, collinear with v_1, where the kernel has infinite curvature); observed
+    # |best - L*| <= 1e-14 for m <= 6, so 1e-10 leaves room for other BLAS/scipy versions
+    assert abs(best - out["loss"]) < 1e-10
     cos = np.abs(w[:m])  # direction found by the optimiser (sign-free)
     if out["direction"] == "copy":
         assert np.sort(cos)[-1] > 1 - 1e-6 and np.sort(cos)[:-1].max() < 1e-3
