@@ -132,7 +132,7 @@ def one_neuron_piecewise_linear(name: str) -> Certificate:
     lossv = sp.simplify(sol["loss_average"])
     evidence = [f"[{'ok' if ok else 'UNDECIDED'}] {c}" for c, ok in checks]
     evidence.append(_numeric_gradient_check(name, 1.0))
-    optimal = ("it is the global optimum (one-neuron-optimum:" + name + ")" if sol["direction"] == "average" else
+    optimal = ("it is also the global optimum (one-neuron-optimum:" + name + ")" if sol["direction"] == "average" else
                "it is NOT the optimum for m >= 2: copying one teacher neuron is better (one-neuron-optimum:" + name + ")")
     return Certificate(
         theorem=f"one-neuron:{name}",
@@ -140,7 +140,7 @@ def one_neuron_piecewise_linear(name: str) -> Certificate:
                    f"a |w| = {sp.sstr(p)} is a KKT point of the reduced problem (only a |w| is fixed), with loss "
                    f"{sp.sstr(lossv)}"),
         assumptions=("x ~ N(0, I_d); teacher v_j = rho e_j, b_j = 1; m >= 1 symbolic, rho > 0 symbolic",
-                     "a KKT point only; whether " + optimal),
+                     "this certificate proves a KKT point only; " + optimal),
         status=Status.PROVED if decided else Status.UNDECIDED,
         method="homogeneity reduction and KKT conditions checked by SymPy",
         residual="0" if decided else "some step not decided",
