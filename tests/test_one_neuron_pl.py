@@ -101,3 +101,13 @@ def test_arb_sign_step_can_fail():
     assert not ok
     ok, _ = one_neuron_pl._positive_on(arb(fmpq(1, 4)), 1 / (2 * arb.pi()), fmpq(0), fmpq(70711, 100000))
     assert ok
+
+
+@pytest.mark.parametrize("activation", ["erf2", "erf", *PL])
+def test_numeric_direction_is_the_symbolic_one(activation):
+    """numeric.one_neuron reads the direction off the activation's parameters; it must agree with the
+    symbolic solution the certificates check (m = 1 is reported as the average: the same point)."""
+    from copyavg.symbolic.one_neuron import solution
+
+    assert one_neuron(activation, 3)["direction"] == solution(activation)["direction"]
+    assert one_neuron(activation, 1)["direction"] == "average"
