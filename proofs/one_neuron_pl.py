@@ -41,7 +41,9 @@ from flint import arb, ctx, fmpq
 from scipy.optimize import minimize
 
 from copyavg.symbolic.activations import ACTIVATIONS
-from copyavg.symbolic.one_neuron import _is_zero, h_fn, m, piecewise_linear_split, rho, solution, u
+from copyavg.symbolic.one_neuron import (
+    _is_zero, diag_at, h_fn, kernel_at, m, piecewise_linear_split, r, rho, solution, u,
+)
 
 from .certificates import Certificate, Status
 
@@ -77,8 +79,13 @@ def _symbolic_steps(name: str) -> list[tuple[str, bool]]:
     sol = solution(name)
     A2, c = piecewise_linear_split(name)
     t, y = sp.Symbol("t", positive=True), sp.Symbol("y", positive=True)
-    steps = [(f"kappa(u) = A^2 u + c h(u) with A^2 = {sp.sstr(A2)}, c = {sp.sstr(c)} (derived kernel at |w| = |v| = 1)",
-              _is_zero(sol["kappa_fn"] - (A2 * u + c * h_fn(u)))),
+    kappa, cs = sol["kappa_fn"], sol["c_s"]
+    steps = [(f"homogeneity: g(r^2, rho^2, r rho u) = r rho kappa(u), s(r^2) = {sp.sstr(cs)} r^2 (derived kernel), "
+              "so L = c_s p^2 - 2 p rho F(u) + T with p = a r, minimised at p = rho F/c_s",
+              _is_zero(kernel_at(name, r**2, rho**2, r * rho * u) - r * rho * kappa)
+              and _is_zero(diag_at(name, r**2) - cs * r**2) and bool(cs.is_positive)),
+             (f"kappa(u) = A^2 u + c h(u) with A^2 = {sp.sstr(A2)}, c = {sp.sstr(c)} (derived kernel at |w| = |v| = 1)",
+              _is_zero(kappa - (A2 * u + c * h_fn(u)))),
              ("h'(u) = asin(u), h''(u) = 1/sqrt(1-u^2) > 0, h(0) = 1: h >= 1, F(u) + F(-u) = 2c sum h(u_j) >= 0 "
               "(max|F| = max F) and F convex (its max over the ball is on the sphere)",
               _is_zero(sp.diff(h_fn(u), u) - sp.asin(u)) and _is_zero(sp.diff(h_fn(u), u, 2) - 1 / sp.sqrt(1 - u**2))
@@ -183,7 +190,7 @@ def one_neuron_optimum(name: str) -> Certificate:
                    f"L*(m) = {sp.sstr(sol['loss'])}"),
         assumptions=("x ~ N(0, I_d); teacher v_j = rho e_j (j = 1..m), b_j = 1; loss E[(f - f*)^2] (no 1/2)",
                      "m integer >= 1 (the arb step covers every real m >= 2; m = 1 has u_1 = 1 only)",
-                     "homogeneity reduction L = c_s p^2 - 2 p rho F(u) + T (p = a|w|) as in one-neuron:" + name),
+                     "u ranges over the ball sum u_j^2 <= 1 (the cosines of w with the v_j; the sphere when d = m)"),
         status=Status.PROVED if decided else Status.UNDECIDED,
         method=("convexity of F over the ball, reduction to phi(t) on the simplex (SymPy identities); "
                 + ("strict convexity of phi: vertex maximum" if branch == "copy" else
