@@ -132,8 +132,9 @@ def one_neuron_piecewise_linear(name: str) -> Certificate:
     lossv = sp.simplify(sol["loss_average"])
     evidence = [f"[{'ok' if ok else 'UNDECIDED'}] {c}" for c, ok in checks]
     evidence.append(_numeric_gradient_check(name, 1.0))
-    optimal = ("it is also the global optimum (one-neuron-optimum:" + name + ")" if sol["direction"] == "average" else
-               "it is NOT the optimum for m >= 2: copying one teacher neuron is better (one-neuron-optimum:" + name + ")")
+    ref = f"(one-neuron-optimum:{name})"
+    optimal = (f"it is also the global optimum {ref}" if sol["direction"] == "average" else
+               f"it is NOT the optimum for m >= 2: copying one teacher neuron is better {ref}")
     return Certificate(
         theorem=f"one-neuron:{name}",
         statement=(f"for sigma = {ACTIVATIONS[name].description}: u_j = 1/sqrt(m) (w along v_1 + ... + v_m) with "

@@ -127,14 +127,17 @@ def _arb_steps(name: str) -> tuple[str, list[tuple[str, bool]]]:
             return "copy", [("A = 0: N(y) = c (y/sqrt(1-y^2) - asin y) has N(0) = 0 and N' > 0 (c > 0), so phi is "
                              "strictly convex: the max of sum phi(t_j) on the simplex is only at a vertex (u = e_j)",
                              bool(c > 0))]
-        y = arb(2).sqrt() / 2
+        y = arb(2).sqrt() / 2  # 1/sqrt 2, also the largest s = 1/sqrt(m) for m >= 2
         Nv = c * (y / (1 - y * y).sqrt() - y.asin()) - A2
-        ok, boxes = _positive_on(A2, c, fmpq(0), fmpq(70711, 100000))
-        ok_top = _E_arb(arb(2).sqrt() / 2, A2, c) > 0 and arb(fmpq(70711, 100000)) * arb(fmpq(70711, 100000)) > arb(fmpq(1, 2))
-        return "average", [(f"N(1/sqrt 2) = {Nv.str(5)} < 0: 1/m lies where phi is concave for every m >= 2", bool(Nv < 0)),
-                           (f"E(s) > 0 on [0, 0.70711] ({boxes} arb boxes) and at s = 1/sqrt 2 (E = "
-                            f"{_E_arb(arb(2).sqrt() / 2, A2, c).str(5)}): D(1) > 0, the tangent at 1/m lies above phi "
-                            "on [0, 1], touching only at 1/m: the average of all m is the unique maximiser", ok and ok_top)]
+        top = fmpq(70711, 100000)  # > 1/sqrt 2
+        ok, boxes = _positive_on(A2, c, fmpq(0), top)
+        ok = ok and arb(top) * arb(top) > arb(fmpq(1, 2))
+        E_top = _E_arb(y, A2, c)
+        return "average", [
+            (f"N(1/sqrt 2) = {Nv.str(5)} < 0: 1/m lies where phi is concave for every m >= 2", bool(Nv < 0)),
+            (f"E(s) > 0 on [0, 0.70711] ({boxes} arb boxes; E(1/sqrt 2) = {E_top.str(5)}): D(1) > 0, the tangent "
+             "at 1/m lies above phi on [0, 1], touching only at 1/m: the average of all m is the unique maximiser",
+             bool(ok and E_top > 0))]
     finally:
         ctx.prec = old
 
@@ -163,7 +166,8 @@ def _numeric_evidence(name: str, ms=(2, 3, 4, 5, 6), starts: int = 30) -> list[s
         cands = {sz: sz * kap(1 / np.sqrt(sz)) + (mv - sz) * kap(0.0) for sz in range(1, mv + 1)}
         arg = max(cands, key=cands.get)
         out.append(f"m = {mv}: multi-start max|F| over the ball = {best:.13f}; subset averages s = 1..m: "
-                   + ", ".join(f"{v:.10f}" for v in cands.values()) + f" (best s = {arg}; best candidate - multi-start = {cands[arg] - best:.1e})")
+                   + ", ".join(f"{v:.10f}" for v in cands.values())
+                   + f" (best s = {arg}; best candidate - multi-start = {cands[arg] - best:.1e})")
     return out
 
 
@@ -185,8 +189,9 @@ def one_neuron_optimum(name: str) -> Certificate:
              "when sigma is odd")
     return Certificate(
         theorem=f"one-neuron-optimum:{name}",
-        statement=(f"for sigma = {ACTIVATIONS[name].description}, every m >= 1 and rho > 0: the minimum of the one-neuron "
-                   f"loss over (a, w) in R x R^d (d >= m) is attained with {where} and a |w| = {sp.sstr(sol['ar'])}; "
+        statement=(f"for sigma = {ACTIVATIONS[name].description}, every m >= 1 and rho > 0: the minimum of the "
+                   f"one-neuron loss over (a, w) in R x R^d (d >= m) is attained with {where} and "
+                   f"a |w| = {sp.sstr(sol['ar'])}; "
                    f"L*(m) = {sp.sstr(sol['loss'])}"),
         assumptions=("x ~ N(0, I_d); teacher v_j = rho e_j (j = 1..m), b_j = 1; loss E[(f - f*)^2] (no 1/2)",
                      "m integer >= 1 (the arb step covers every real m >= 2; m = 1 has u_1 = 1 only)",
