@@ -18,11 +18,11 @@ from copyavg.proofs import one_neuron_pl
 PL = ("relu", "abs", "leaky_relu", "linear")
 
 
-def _multistart_full_loss(activation, m, starts=16, seed=0):
-    """min over (a, w) in R x R^(m+1) of loss([a], [w], 1, eye(m, m+1)) from random starts
+def _multistart_full_loss(activation, m, starts=16, seed=0, rho=1.0):
+    """min over (a, w) in R x R^(m+1) of loss([a], [w], 1, rho eye(m, m+1)) from random starts
     (L-BFGS-B with the exact gradient); returns (best loss, best w / |w|)."""
     d = m + 1
-    b, V = np.ones(m), np.eye(m, d)
+    b, V = np.ones(m), rho * np.eye(m, d)
     rng = np.random.default_rng(seed)
 
     def fg(th):
@@ -56,6 +56,13 @@ def test_reported_lstar_matches_multistart_full_loss(activation, m):
         assert np.sort(cos)[-1] > 1 - 1e-6 and np.sort(cos)[:-1].max() < 1e-3
     else:
         assert np.allclose(cos, 1 / np.sqrt(m), atol=1e-4)
+
+
+@pytest.mark.parametrize("activation,m,rho", [("abs", 3, 1.7), ("relu", 4, 0.6)])
+def test_teacher_norm_scales_the_optimum(activation, m, rho):
+    out = one_neuron(activation, m, rho)
+    best, _ = _multistart_full_loss(activation, m, rho=rho)
+    assert abs(best - out["loss"]) < 1e-10 * max(1.0, rho**2)  # as above, loss scales with rho^2
 
 
 def test_abs_m2_optimum_is_the_copy(capsys):
