@@ -80,12 +80,16 @@ def erf2_diag2(q):
 def erf2_one_neuron(m, rho):
     x0 = rho**2
     x1 = (m*x0 + m - x0)**(-1.0)
-    x2 = x0/(x0 + 1)
+    x2 = m*rho*sqrt(x1)
+    x3 = x0/(x0 + 1)
+    x4 = -2*m*(m*arcsin(x3/m) - arcsin(x3))/pi
     return (
         x0*x1,
         m,
-        m*rho*sqrt(x1),
-        -2*m*(m*arcsin(x2/m) - arcsin(x2))/pi,
+        x2,
+        x4,
+        x2,
+        x4,
     )
 
 
@@ -162,12 +166,16 @@ def erf_one_neuron(m, rho):
     x0 = rho**2
     x1 = 2*x0
     x2 = (m*x1 + m - x1)**(-1.0)
-    x3 = x1/(x1 + 1)
+    x3 = m*rho*sqrt(x2)
+    x4 = x1/(x1 + 1)
+    x5 = -2*m*(m*arcsin(x4/m) - arcsin(x4))/pi
     return (
         x0*x2,
         m,
-        m*rho*sqrt(x2),
-        -2*m*(m*arcsin(x3/m) - arcsin(x3))/pi,
+        x3,
+        x5,
+        x3,
+        x5,
     )
 
 
@@ -239,12 +247,16 @@ def relu_one_neuron(m, rho):
     x0 = sqrt(m)
     x1 = m - 1
     x2 = 2*sqrt(x1) + 2*arcsin(x0**(-1.0)) + pi
-    x3 = pi**2
+    x3 = (1/2)*rho*x0*x2/pi
+    x4 = pi**2
+    x5 = (1/8)*m*rho**2*(4*pi*x1 - x2**2 + 4*x4)/x4
     return (
         _full(rho, nan),
         _full(rho, nan),
-        (1/2)*rho*x0*x2/pi,
-        (1/8)*m*rho**2*(4*pi*x1 - x2**2 + 4*x3)/x3,
+        x3,
+        x5,
+        x3,
+        x5,
     )
 
 
@@ -293,10 +305,13 @@ def linear_angular(theta):
 
 
 def linear_one_neuron(m, rho):
+    x0 = sqrt(m)*rho
     return (
         _full(rho, nan),
         _full(rho, nan),
-        sqrt(m)*rho,
+        x0,
+        _full(rho, 0),
+        x0,
         _full(rho, 0),
     )
 
@@ -367,15 +382,22 @@ def abs_angular(theta):
 
 
 def abs_one_neuron(m, rho):
-    x0 = sqrt(m)
-    x1 = m - 1
-    x2 = sqrt(x1) + arcsin(x0**(-1.0))
+    x0 = 2*m
+    x1 = x0 - 2 + pi
+    x2 = rho/pi
     x3 = pi**2
+    x4 = m - 1
+    x5 = pi*x4
+    x6 = rho**2/x3
+    x7 = sqrt(m)
+    x8 = sqrt(x4) + arcsin(x7**(-1.0))
     return (
         _full(rho, nan),
         _full(rho, nan),
-        2*rho*x0*x2/pi,
-        m*rho**2*(2*pi*x1 - 4*x2**2 + x3)/x3,
+        x1*x2,
+        x6*(m*x3 + x0*x5 - x1**2),
+        2*x2*x7*x8,
+        m*x6*(x3 + 2*x5 - 4*x8**2),
     )
 
 
@@ -452,12 +474,16 @@ def leaky_relu_one_neuron(m, rho):
     x0 = sqrt(m)
     x1 = m - 1
     x2 = 19602*sqrt(x1) + 19602*arcsin(x0**(-1.0)) + 10201*pi
-    x3 = pi**2
+    x3 = (1/20002)*rho*x0*x2/pi
+    x4 = pi**2
+    x5 = (1/800080000)*m*rho**2*(392079204*pi*x1 - x2**2 + 400080004*x4)/x4
     return (
         _full(rho, nan),
         _full(rho, nan),
-        (1/20002)*rho*x0*x2/pi,
-        (1/800080000)*m*rho**2*(392079204*pi*x1 - x2**2 + 400080004*x3)/x3,
+        x3,
+        x5,
+        x3,
+        x5,
     )
 
 
@@ -471,7 +497,8 @@ KERNELS = {
     "leaky_relu": (leaky_relu_pair0, leaky_relu_pair1, leaky_relu_pair2, leaky_relu_diag2),
 }
 
-#: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed)
+#: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed),
+#: then (a|w|, L) at the best point with w along sum_j v_j (the average direction)
 ONE_NEURON = {
     "erf2": erf2_one_neuron,
     "erf": erf_one_neuron,

@@ -76,12 +76,16 @@ def erf2_diag2(q):
 def erf2_one_neuron(m, rho):
     x0 = rho**2
     x1 = 1/(m*x0 + m - x0)
-    x2 = x0/(x0 + 1)
+    x2 = m*rho*sqrt(x1)
+    x3 = x0/(x0 + 1)
+    x4 = -2*m*(m*asin(x3/m) - asin(x3))/pi
     return (
         x0*x1,
         m,
-        m*rho*sqrt(x1),
-        -2*m*(m*asin(x2/m) - asin(x2))/pi,
+        x2,
+        x4,
+        x2,
+        x4,
     )
 
 
@@ -158,12 +162,16 @@ def erf_one_neuron(m, rho):
     x0 = rho**2
     x1 = 2*x0
     x2 = 1/(m*x1 + m - x1)
-    x3 = x1/(x1 + 1)
+    x3 = m*rho*sqrt(x2)
+    x4 = x1/(x1 + 1)
+    x5 = -2*m*(m*asin(x4/m) - asin(x4))/pi
     return (
         x0*x2,
         m,
-        m*rho*sqrt(x2),
-        -2*m*(m*asin(x3/m) - asin(x3))/pi,
+        x3,
+        x5,
+        x3,
+        x5,
     )
 
 
@@ -235,12 +243,16 @@ def relu_one_neuron(m, rho):
     x0 = sqrt(m)
     x1 = m - 1
     x2 = 2*sqrt(x1) + 2*asin(1/x0) + pi
-    x3 = pi**2
+    x3 = (mpf(1)/mpf(2))*rho*x0*x2/pi
+    x4 = pi**2
+    x5 = (mpf(1)/mpf(8))*m*rho**2*(4*pi*x1 - x2**2 + 4*x4)/x4
     return (
         mpf(nan),
         mpf(nan),
-        (mpf(1)/mpf(2))*rho*x0*x2/pi,
-        (mpf(1)/mpf(8))*m*rho**2*(4*pi*x1 - x2**2 + 4*x3)/x3,
+        x3,
+        x5,
+        x3,
+        x5,
     )
 
 
@@ -289,10 +301,13 @@ def linear_angular(theta):
 
 
 def linear_one_neuron(m, rho):
+    x0 = sqrt(m)*rho
     return (
         mpf(nan),
         mpf(nan),
-        sqrt(m)*rho,
+        x0,
+        mpf(0),
+        x0,
         mpf(0),
     )
 
@@ -363,15 +378,22 @@ def abs_angular(theta):
 
 
 def abs_one_neuron(m, rho):
-    x0 = sqrt(m)
-    x1 = m - 1
-    x2 = sqrt(x1) + asin(1/x0)
+    x0 = 2*m
+    x1 = x0 - 2 + pi
+    x2 = rho/pi
     x3 = pi**2
+    x4 = m - 1
+    x5 = pi*x4
+    x6 = rho**2/x3
+    x7 = sqrt(m)
+    x8 = sqrt(x4) + asin(1/x7)
     return (
         mpf(nan),
         mpf(nan),
-        2*rho*x0*x2/pi,
-        m*rho**2*(2*pi*x1 - 4*x2**2 + x3)/x3,
+        x1*x2,
+        x6*(m*x3 + x0*x5 - x1**2),
+        2*x2*x7*x8,
+        m*x6*(x3 + 2*x5 - 4*x8**2),
     )
 
 
@@ -448,12 +470,16 @@ def leaky_relu_one_neuron(m, rho):
     x0 = sqrt(m)
     x1 = m - 1
     x2 = 19602*sqrt(x1) + 19602*asin(1/x0) + 10201*pi
-    x3 = pi**2
+    x3 = (mpf(1)/mpf(20002))*rho*x0*x2/pi
+    x4 = pi**2
+    x5 = (mpf(1)/mpf(800080000))*m*rho**2*(392079204*pi*x1 - x2**2 + 400080004*x4)/x4
     return (
         mpf(nan),
         mpf(nan),
-        (mpf(1)/mpf(20002))*rho*x0*x2/pi,
-        (mpf(1)/mpf(800080000))*m*rho**2*(392079204*pi*x1 - x2**2 + 400080004*x3)/x3,
+        x3,
+        x5,
+        x3,
+        x5,
     )
 
 
@@ -467,7 +493,8 @@ KERNELS = {
     "leaky_relu": (leaky_relu_pair0, leaky_relu_pair1, leaky_relu_pair2, leaky_relu_diag2),
 }
 
-#: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed)
+#: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed),
+#: then (a|w|, L) at the best point with w along sum_j v_j (the average direction)
 ONE_NEURON = {
     "erf2": erf2_one_neuron,
     "erf": erf_one_neuron,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import get_activation
-from .one_neuron import one_neuron
+from .one_neuron import average_point
 
 COPY_COSINE = 0.95
 
@@ -47,10 +47,10 @@ def _ca_reference(a, W, groups, k, activation):
     a_ref = np.empty_like(a)
     W_ref = np.zeros_like(W)
     for i, S in enumerate(groups):
-        sol = one_neuron(activation, len(S))
+        norm, a_avg = average_point(activation, len(S))
         sgn = 1.0 if a[i] >= 0 else -1.0
-        a_ref[i] = sgn * sol["a"]
-        W_ref[i, list(S)] = sgn * sol["norm"] / np.sqrt(len(S))
+        a_ref[i] = sgn * a_avg
+        W_ref[i, list(S)] = sgn * norm / np.sqrt(len(S))
     return a_ref, W_ref
 
 

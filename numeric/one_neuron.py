@@ -5,7 +5,9 @@
 module): one student neuron against m teacher neurons ``v_j = rho e_j``, ``b_j = 1``, loss
 ``E[(f - f*)^2]`` (no 1/2). For the piecewise-linear family only ``a |w|`` is fixed; we report
 ``|w| = 1`` by convention there (``closed_form`` is True in both cases: the values are exact
-closed forms, not optimiser output).
+closed forms, not optimiser output). ``direction`` says which direction attains the optimum:
+``"average"`` (w along v_1 + .. + v_m) or ``"copy"`` (w along one v_j; |z|, docs/theory.md §4
+claim 7). ``average_point`` is the best point with w along v_1 + .. + v_m (the CA group point).
 
 ``ca_configuration(activation, partition, d=None, teacher_norm=1)`` builds the CA point for a
 partition of ``k = sum(partition)`` teacher neurons (consecutive groups), teacher ``V = rho I``
@@ -42,22 +44,52 @@ def _check_rho(rho) -> float:
     return rf
 
 
+_DIRECTION_TEXT = {
+    "average": "w along v_1 + ... + v_m (average of all m teacher neurons)",
+    "copy": "w along one v_j (copy one teacher neuron)",
+}
+
+
+def _values(activation: str, m, teacher_norm):
+    act = get_activation(activation)
+    mf, rf = _check_m(m), _check_rho(teacher_norm)
+    return act, rf, tuple(float(x) for x in ONE_NEURON[act.name](mf, rf))
+
+
 def one_neuron(activation: str, m, teacher_norm=1.0) -> dict:
     """Optimal single student neuron against ``m`` teacher neurons of norm ``teacher_norm``.
 
-    Returns ``{"activation", "m", "teacher_norm", "norm", "a", "loss", "closed_form"}`` with
-    ``norm = |w|``; for the piecewise-linear family ``norm = 1`` and ``a = a|w|`` (only the
-    product is fixed; key ``"only_product_fixed": True``).
+    Returns ``{"activation", "m", "teacher_norm", "norm", "a", "loss", "direction",
+    "direction_text", "closed_form"}`` with ``norm = |w|``; for the piecewise-linear family
+    ``norm = 1`` and ``a = a|w|`` (only the product is fixed; key ``"only_product_fixed": True``),
+    plus ``a_average`` / ``loss_average`` of the best point along v_1 + .. + v_m.
     """
-    act = get_activation(activation)
-    mf, rf = _check_m(m), _check_rho(teacher_norm)
-    norm2, a, ar, loss = (float(x) for x in ONE_NEURON[act.name](mf, rf))
+    act, rf, (norm2, a, ar, loss, ar_avg, loss_avg) = _values(activation, m, teacher_norm)
+    direction = "copy" if (math.isnan(norm2) and _is_copy(act.name)) else "average"
+    if isinstance(m, (int, float)) and float(m) == 1:
+        direction = "average"  # m = 1: the copy and the average are the same point
     out = {"activation": act.name, "m": m, "teacher_norm": rf}
     if math.isnan(norm2):
         out.update({"norm": 1.0, "a": ar, "loss": loss, "closed_form": True, "only_product_fixed": True})
     else:
         out.update({"norm": math.sqrt(norm2), "a": a, "loss": loss, "closed_form": True})
+    out.update({"direction": direction, "direction_text": _DIRECTION_TEXT[direction]})
+    if math.isnan(norm2):
+        out.update({"a_average": ar_avg, "loss_average": loss_avg})
     return out
+
+
+def _is_copy(name: str) -> bool:
+    """|z|-like activations (alpha + beta = 0): the optimum copies one teacher neuron (docs/theory.md §4)."""
+    p = get_activation(name).params
+    return p["alpha"] + p["beta"] == 0 and p["beta"] != 0
+
+
+def average_point(activation: str, m, teacher_norm=1.0) -> tuple[float, float]:
+    """``(|w|, a)`` of the best point with w along v_1 + .. + v_m (|w| = 1 for the piecewise-linear
+    family): the one-neuron optimum except for |z|, where it is the symmetric KKT point."""
+    _, _, (norm2, a, ar, _, ar_avg, _) = _values(activation, m, teacher_norm)
+    return (1.0, ar_avg) if math.isnan(norm2) else (math.sqrt(norm2), a)
 
 
 def parse_partition(partition, k=None) -> tuple[int, ...]:
@@ -91,8 +123,7 @@ def ca_configuration(activation: str, partition, d=None, teacher_norm=1.0):
     W = np.zeros((len(parts), d))
     start = 0
     for i, mi in enumerate(parts):
-        sol = one_neuron(activation, mi, rf)
-        a[i] = sol["a"]
-        W[i, start:start + mi] = sol["norm"] / math.sqrt(mi)
+        norm, a[i] = average_point(activation, mi, rf)
+        W[i, start:start + mi] = norm / math.sqrt(mi)
         start += mi
     return a, W, b, V

@@ -50,6 +50,16 @@ _CONVENTIONS = (
 )
 
 
+def _conventions(activation: str = "erf2") -> tuple:
+    """``_CONVENTIONS`` with the sigma line of ``activation`` (the one whose L* is checked)."""
+    from copyavg.symbolic.activations import ACTIVATIONS
+
+    if activation == "erf2":
+        return _CONVENTIONS
+    line = f"sigma = {activation}: sigma(z) = {ACTIVATIONS[activation].description}"
+    return tuple(line if c.startswith("sigma = ") else c for c in _CONVENTIONS)
+
+
 # --- input handling ------------------------------------------------------------------------------
 def _normalise(expr) -> sp.Expr:
     """The input L* rewritten in the module symbol ``m`` (positive)."""
@@ -207,7 +217,7 @@ def _witness_search(L, points=(1, sp.Rational(3, 2), 2, 3, 5, 10, 100, 10**4)):
     return None
 
 
-def lstar_increasing_concave(expr=None) -> Certificate:
+def lstar_increasing_concave(expr=None, activation: str = "erf2") -> Certificate:
     """``L*(1) = 0`` and ``L*`` strictly increasing and strictly concave for real ``m >= 1``.
 
     Route (expressions ``A m + B m^2 asin(C/m)``, the erf2 case: A = 1/3, B = -2/pi, C = 1/2):
@@ -221,12 +231,13 @@ def lstar_increasing_concave(expr=None) -> Certificate:
     L = _normalise(expr)
     ev: list[str] = [f"L*(m) = {sp.sstr(L)}"]
     theorem = "lstar-increasing-concave"
-    statement = ("for real m >= 1 the one-neuron optimal loss L*(m) satisfies L*(1) = 0 and is strictly "
-                 "increasing and strictly concave")
+    statement = (f"for real m >= 1 the one-neuron optimal loss L*(m) ({activation}) satisfies L*(1) = 0 and is "
+                 "strictly increasing and strictly concave")
 
     def done(status, method, residual=""):
         return Certificate(theorem=theorem, statement=statement,
-                           assumptions=_CONVENTIONS + ("m real, m >= 1", f"L*(m) = {sp.sstr(L)} (input)"),
+                           assumptions=_conventions(activation) + ("m real, m >= 1",
+                                                                    f"L*(m) = {sp.sstr(L)} (input)"),
                            status=status, method=method, residual=residual, evidence=tuple(ev),
                            seconds=time.perf_counter() - t0)
 
@@ -456,7 +467,7 @@ def _majorizes(x, y) -> bool:
     return all(a >= b for a, b in zip(itertools.accumulate(x), itertools.accumulate(y))) and sum(x) == sum(y)
 
 
-def optimal_ca_partition(kmax: int = 30, expr=None) -> Certificate:
+def optimal_ca_partition(kmax: int = 30, expr=None, activation: str = "erf2") -> Certificate:
     """Among CA configurations with n groups, n - 1 copies + one average of k - n + 1 is optimal.
 
     (a) general proof: L* concave => sum_i L*(m_i) Schur-concave; (k-n+1, 1, ..., 1) majorizes
@@ -540,7 +551,7 @@ def optimal_ca_partition(kmax: int = 30, expr=None) -> Certificate:
     ev.extend(undecided[:5])
 
     statement = ("among CA configurations of n student neurons against k unit-orthonormal teacher neurons "
-                 "(erf2), the loss sum_i L*(m_i) is minimal exactly for n-1 copies and one average of k-n+1 "
+                 f"({activation}), the loss sum_i L*(m_i) is minimal exactly for n-1 copies and one average of k-n+1 "
                  "(up to permutation), with loss L*(k-n+1)")
     if witness is not None:
         k, n, P, ball = witness
@@ -560,7 +571,7 @@ def optimal_ca_partition(kmax: int = 30, expr=None) -> Certificate:
     return Certificate(
         theorem="optimal-ca-partition",
         statement=statement,
-        assumptions=_CONVENTIONS + (f"L*(m) = {sp.sstr(L)} (input)", f"enumeration for k <= {kmax}"),
+        assumptions=_conventions(activation) + (f"L*(m) = {sp.sstr(L)} (input)", f"enumeration for k <= {kmax}"),
         status=status,
         method=method,
         residual=residual,
@@ -589,6 +600,7 @@ def all_checks() -> dict:
         "ca-loss-additive": ca_loss_additive,
         "lstar-increasing-concave": lambda: lstar_increasing_concave(_derived_lstar("erf2")),
         "optimal-ca-partition": lambda: optimal_ca_partition(30, _derived_lstar("erf2")),
-        "lstar-increasing-concave:erf": lambda: _renamed(lstar_increasing_concave(_derived_lstar("erf")), ":erf"),
-        "optimal-ca-partition:erf": lambda: _renamed(optimal_ca_partition(30, _derived_lstar("erf")), ":erf"),
+        "lstar-increasing-concave:erf": lambda: _renamed(lstar_increasing_concave(_derived_lstar("erf"), "erf"),
+                                                         ":erf"),
+        "optimal-ca-partition:erf": lambda: _renamed(optimal_ca_partition(30, _derived_lstar("erf"), "erf"), ":erf"),
     }

@@ -142,17 +142,20 @@ def render(backend: str) -> str:
             fname = f"{name}_angular"
             body.append(_render_function(fname, (theta,), list(derive_angular(name).coefficients()), backend))
             ang_table.append(f'    "{name}": {fname},')
-        # one-neuron solution (copyavg.symbolic.one_neuron): (|w|^2, a, a|w|, L*) in (m, rho)
+        # one-neuron solution (copyavg.symbolic.one_neuron): (|w|^2, a, a|w|, L*) in (m, rho), then
+        # (a|w|, L) of the best point with w along sum_j v_j (the CA group point; = optimum unless |z|)
         from .one_neuron import m as m_sym, rho as rho_sym, solution
 
         sol = solution(name)
-        outs = [sol[key] if sol[key] is not None else sp.nan for key in ("norm2", "a", "ar", "loss")]
+        keys = ("norm2", "a", "ar", "loss", "ar_average", "loss_average")
+        outs = [sol[key] if sol[key] is not None else sp.nan for key in keys]
         fname = f"{name}_one_neuron"
         body.append(_render_function(fname, (m_sym, rho_sym), outs, backend, allow_nan=True))
         one_table.append(f'    "{name}": {fname},')
     text = "\n".join(header) + "\n\n\n" + "\n\n".join(body) + "\n\n"
     text += "#: name -> (pair0, pair1, pair2, diag2)\nKERNELS = {\n" + "\n".join(table) + "\n}\n"
-    text += ("\n#: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed)\n"
+    text += ("\n#: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed),\n"
+             "#: then (a|w|, L) at the best point with w along sum_j v_j (the average direction)\n"
              "ONE_NEURON = {\n" + "\n".join(one_table) + "\n}\n")
     text += ("\n#: name -> f(theta) = (A, K, K'), the angular coefficients of the weight-space Hessian "
              "(piecewise-linear family)\nANGULAR = {\n" + "\n".join(ang_table) + "\n}\n")

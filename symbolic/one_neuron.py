@@ -16,7 +16,10 @@ kernel gives ``s = (2/pi) asin(X/(1+X))`` and ``g = (2/pi) asin(c u)``,
     L*(m) = (2/pi) [ m asin(Y/(1+Y)) - m^2 asin(Y / (m (1+Y))) ].
 
 piecewise-linear family: ``g(r^2, rho^2, r rho u) = r rho kappa(u)`` is homogeneous, only
-``p = a r`` is fixed: ``p = rho m kappa(1/sqrt m) / c_s`` with ``s(q) = c_s q``.
+``p = a r`` is fixed: ``p = rho F / c_s``, ``L* = T - rho^2 F^2 / c_s`` with ``s(q) = c_s q`` and
+``F = max_u sum_j kappa(u_j)`` over unit u: ``F = m kappa(1/sqrt m)`` (average of all m) for relu,
+leaky_relu and linear; ``F = kappa(1) + (m - 1) kappa(0)`` (copy one teacher neuron) for |z|
+(proved in ``copyavg.proofs.one_neuron_pl``).
 """
 
 from __future__ import annotations
@@ -132,25 +135,51 @@ def derive_erf_family(name: str):
     return sol, tuple(steps)
 
 
+def piecewise_linear_split(name: str):
+    """``(A^2, c)`` with ``kappa(u) = A^2 u + c h(u)``, ``h(u) = sqrt(1 - u^2) + u asin(u)``.
+
+    ``sigma = A z + B |z|`` with ``A = (alpha + beta)/2``, ``B = (beta - alpha)/2``; ``c = 2 B^2/pi``.
+    """
+    act = ACTIVATIONS[name]
+    al, be = sp.sympify(act.params["alpha"]), sp.sympify(act.params["beta"])
+    return sp.nsimplify(((al + be) / 2) ** 2), 2 * ((be - al) / 2) ** 2 / sp.pi
+
+
+def h_fn(x):
+    """h(u) = sqrt(1 - u^2) + u asin(u): even, h(0) = 1, h(1) = pi/2, h' = asin, h'' = 1/sqrt(1 - u^2)."""
+    return sp.sqrt(1 - x**2) + x * sp.asin(x)
+
+
 @functools.lru_cache(maxsize=None)
 def solution(name: str) -> dict:
-    """The non-trivial critical point of the one-neuron problem as expressions in ``m`` and ``rho``.
+    """The optimum of the one-neuron problem as expressions in ``m`` and ``rho``.
 
-    Keys: ``norm2`` (|w|^2, erf family), ``a`` (erf family), ``ar`` (a |w|), ``u`` (each cosine),
-    ``loss`` (L*(m)). For the piecewise-linear family ``norm2`` and ``a`` are None (only a r is
-    fixed).
+    Keys: ``norm2`` (|w|^2, erf family), ``a`` (erf family), ``ar`` (a |w|), ``u`` (the cosines:
+    each ``1/sqrt(m)`` for ``direction == "average"``; ``1`` means u_1 = 1, u_j = 0 otherwise for
+    ``"copy"``), ``loss`` (L*(m)), ``direction``, and ``ar_average`` / ``loss_average``: the best
+    point with ``w`` along ``sum_j v_j`` (the symmetric KKT point; equal to the optimum unless
+    ``direction == "copy"``). For the piecewise-linear family ``norm2`` and ``a`` are None (only
+    a r is fixed). The piecewise-linear optimum is proved in ``copyavg.proofs.one_neuron_pl``:
+    the symmetric average when ``A = (alpha + beta)/2 != 0``, a copy of one teacher neuron when
+    ``A = 0`` (|z|).
     """
     act = ACTIVATIONS[name]
     if act.family == "erf":
-        return derive_erf_family(name)[0]
+        sol = derive_erf_family(name)[0]
+        return dict(sol, direction="average", ar_average=sol["ar"], loss_average=sol["loss"])
     # piecewise-linear: homogeneous kernel g(r^2, rho^2, r rho u) = r rho kappa(u)
     kappa = sp.simplify(kernel_at(name, 1, 1, u))
     cs = sp.simplify(diag_at(name, q) / q)
-    kap = kappa.subs(u, 1 / sp.sqrt(m))
-    p = sp.simplify(rho * m * kap / cs)
     T = m * diag_at(name, rho**2) + m * (m - 1) * kernel_at(name, rho**2, rho**2, 0)
-    loss = sp.simplify(T - rho**2 * m**2 * kap**2 / cs)
-    return {"norm2": None, "a": None, "ar": p, "u": 1 / sp.sqrt(m), "loss": loss, "kappa_fn": kappa, "c_s": cs}
+    F_avg = m * kappa.subs(u, 1 / sp.sqrt(m))  # sum_j kappa(u_j) at u_j = 1/sqrt(m)
+    F_copy = kappa.subs(u, 1) + (m - 1) * kappa.subs(u, 0)  # at u = e_1
+    A2, c = piecewise_linear_split(name)
+    direction = "copy" if A2 == 0 and c != 0 else "average"
+    F = F_copy if direction == "copy" else F_avg
+    return {"norm2": None, "a": None, "ar": sp.simplify(rho * F / cs), "loss": sp.simplify(T - rho**2 * F**2 / cs),
+            "u": sp.Integer(1) if direction == "copy" else 1 / sp.sqrt(m), "direction": direction,
+            "ar_average": sp.simplify(rho * F_avg / cs), "loss_average": sp.simplify(T - rho**2 * F_avg**2 / cs),
+            "kappa_fn": kappa, "c_s": cs, "T": T}
 
 
 def lstar(name: str, teacher_norm=1) -> sp.Expr:

@@ -138,3 +138,14 @@ def test_linear_lstar_never_proved():
 def test_ca_loss_additive_numeric_evidence(certificates):
     cert = certificates["ca-loss-additive"]
     assert any("worst |diff|" in e and ": True" in e for e in cert.evidence)
+
+
+def test_erf_certificates_name_erf_not_erf2():
+    """The :erf certificates check erf's L*; their statement and assumptions must say so."""
+    from copyavg.proofs.optimal_ca import _derived_lstar
+
+    L = _derived_lstar("erf")
+    for c in (lstar_increasing_concave(L, "erf"), optimal_ca_partition(kmax=6, expr=L, activation="erf")):
+        text = c.statement + " ".join(c.assumptions)
+        assert c.status == Status.PROVED
+        assert "erf2" not in text and "sigma = erf: sigma(z) = erf(z)" in text
