@@ -63,7 +63,9 @@ def _homogeneous(activation: str, C11, C22, C12, order: int):
         nw, nv = np.sqrt(C11), np.sqrt(C22)
         zero = (nw == 0) | (nv == 0)
         cos = np.clip(np.where(zero, 0.0, C12 / np.where(zero, 1.0, nw) / np.where(zero, 1.0, nv)), -1.0, 1.0)
-        D = (1.0 - cos) * (1.0 + cos)
+        P = C11 * C22
+        normal = (P >= 1e-290) & (P <= 1e290)  # the Gram determinant itself is representable
+        D = np.where(normal, np.maximum(P - C12 * C12, 0.0) / np.where(normal, P, 1.0), (1.0 - cos) * (1.0 + cos))
         unit = _raw(activation, 1.0, 1.0, cos, D, order)
         out = []
         for k, (name, u) in enumerate(zip(PARTIAL_NAMES[order], unit)):
