@@ -92,11 +92,22 @@ def _check_finite(what: str, *arrays) -> None:
             )
 
 
-def _power_outer(r, c, p: int, q: int):
-    """``r_i^p c_m^q`` as an (n, m) array (1.0 when both exponents vanish)."""
-    if p == 0 and q == 0:
-        return 1.0
-    return (r ** p)[:, None] * (c ** q)[None, :]
+def _powers(x, p: int):
+    """``x^p`` for the small integer exponents of ``HOMOGENEITY`` (None for p = 0)."""
+    if p == 0:
+        return None
+    xp = x if abs(p) == 1 else x * x if abs(p) == 2 else x * x * x
+    return xp if p > 0 else 1.0 / xp
+
+
+def _rescaled(u, r, c, p: int, q: int):
+    """``u * r_i^p * c_m^q`` with ``u`` of shape (n, m)."""
+    rp, cq = _powers(r, p), _powers(c, q)
+    if rp is not None:
+        u = u * rp[:, None]
+    if cq is not None:
+        u = u * cq[None, :]
+    return u
 
 
 class Problem:
@@ -164,15 +175,16 @@ class Problem:
 
     # -- pair geometry and kernel evaluation --------------------------------------------------
     def _geometry(self, R, nr, Rdir, Y, ny, Ydir, qr, qy, C=None):
-        """``(r, c, X, D)`` for all pairs (rows of R against rows of Y; row i of R is row i of Y).
+        """``(r, c, X, D, collinear)`` for all pairs (rows of R against rows of Y; row i of R is row i of Y).
 
         Piecewise-linear: ``r, c`` the norms, ``X`` the cosines, ``D = 1 - cos^2``. Erf family:
         ``r, c`` the squared norms, ``X = C12``, ``D = C11 C22 - C12^2``, refined by projection for
         near-collinear pairs when ``C11 C22`` is large (then D dominates the kernel's arguments).
+        ``collinear`` (piecewise-linear only): pairs collinear up to the rounding of the cosine.
         """
         if self.homogeneous:
-            cos, D = geo_.cosines(Rdir, Ydir, self_pairs=True)
-            return nr, ny, cos, D
+            cos, D, collinear = geo_.cosines(Rdir, Ydir, self_pairs=True)
+            return nr, ny, cos, D, collinear
         P = qr[:, None] * qy[None, :]
         D = P - C * C
         np.maximum(D, 0.0, out=D)
@@ -182,16 +194,16 @@ class Problem:
             geo_.refine_near_collinear(D, cos, Rdir, Ydir, mask=big, scale=P)
             idx = np.arange(R.shape[0])
             D[idx, idx] = 0.0
-        return qr, qy, C, D
+        return qr, qy, C, D, None
 
     def _pairs(self, order: int, geom, g1_times_norm: bool = False):
         """``g`` and its partials up to ``order`` for all pairs of ``geom``.
 
         Piecewise-linear: unit-vector values rescaled by ``|w|^p |v|^r``; with ``g1_times_norm``
-        the second output is ``g1 |w|`` (the gradient then uses ``w / |w|``). Entries with a zero
-        vector are set to their exact value 0.
+        the second output is ``g1 |w|`` (the gradient then uses ``w / |w|``); at order 1 the
+        unused ``g2`` is None. Entries with a zero vector are set to their exact value 0.
         """
-        r, c, X, D = geom
+        r, c, X, D, _ = geom
         if not self.homogeneous:
             out = self._fns[order](r[:, None], c[None, :], X, D)
             return (out,) if order == 0 else out
@@ -201,12 +213,16 @@ class Problem:
         out = []
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             for name, u in zip(PARTIAL_NAMES[order], unit):
+                if order == 1 and name == "g2":  # not used by the gradient
+                    out.append(None)
+                    continue
                 p, q = HOMOGENEITY[name]
-                out.append(u * _power_outer(r, c, p + (name == "g1" and g1_times_norm), q))
-        zero = (r == 0)[:, None] | (c == 0)[None, :]
-        if zero.any():  # linear: g3 = 1 everywhere (a kinked sigma has no g3 at a zero vector)
+                out.append(_rescaled(u, r, c, p + (name == "g1" and g1_times_norm), q))
+        if r.min() == 0 or c.min() == 0:  # linear: g3 = 1 everywhere (a kinked sigma has none at 0)
+            zero = (r == 0)[:, None] | (c == 0)[None, :]
             keep = ("g3",) if self.activation.smooth else ()
-            out = [o if name in keep else np.where(zero, 0.0, o) for name, o in zip(PARTIAL_NAMES[order], out)]
+            out = [o if name in keep or o is None else np.where(zero, 0.0, o)
+                   for name, o in zip(PARTIAL_NAMES[order], out)]
         return tuple(out)
 
     def _prepare(self, a, W):
@@ -412,7 +428,7 @@ class Problem:
         coef_od = coef.copy()
         coef_od[idx, idx] = 0.0  # diagonal terms handled through s(q)
         if not self.activation.smooth:
-            singular = (geom[3] == 0) & (coef_od != 0)  # collinear: D = 1 - cos^2 = 0
+            singular = geom[4] & (coef_od != 0)  # collinear up to the rounding of cos
             if singular.any():
                 pairs = [(int(i), int(m)) for i, m in zip(*np.nonzero(singular))][:5]
                 raise NonDifferentiableError(
