@@ -45,9 +45,32 @@ def _check_rho(rho) -> float:
 def one_neuron(activation: str, m, teacher_norm=1.0) -> dict:
     """Optimal single student neuron against ``m`` teacher neurons of norm ``teacher_norm``.
 
-    Returns ``{"activation", "m", "teacher_norm", "norm", "a", "loss", "closed_form"}`` with
-    ``norm = |w|``; for the piecewise-linear family ``norm = 1`` and ``a = a|w|`` (only the
-    product is fixed; key ``"only_product_fixed": True``).
+    Parameters
+    ----------
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+    m : real
+        Number of teacher neurons, ``m >= 1`` (non-integer m evaluates the closed form).
+    teacher_norm : real, default 1.0
+        Common teacher norm ``rho > 0``, finite.
+
+    Returns
+    -------
+    dict
+        ``{"activation", "m", "teacher_norm", "norm", "a", "loss", "closed_form"}`` with
+        ``norm = |w|``; for the piecewise-linear family ``norm = 1`` and ``a = a|w|`` (only the
+        product is fixed; key ``"only_product_fixed": True``).
+
+    Raises
+    ------
+    ValueError
+        ``m < 1``, ``teacher_norm <= 0``, non-finite or non-numeric values, unknown activation.
+
+    Examples
+    --------
+    >>> sol = one_neuron("erf2", 3)  # r^2 = 1/(2m - 1), a = m
+    >>> round(sol["norm"] ** 2, 12), sol["a"]
+    (0.2, 3.0)
     """
     act = get_activation(activation)
     mf, rf = _check_m(m), _check_rho(teacher_norm)
@@ -61,7 +84,29 @@ def one_neuron(activation: str, m, teacher_norm=1.0) -> dict:
 
 
 def parse_partition(partition, k=None) -> tuple[int, ...]:
-    """A partition given as "1,1,3" or a sequence of positive integers; checks it sums to k."""
+    """A partition given as "1,1,3" or a sequence of positive integers; checks it sums to k.
+
+    Parameters
+    ----------
+    partition : str or sequence of int
+        Group sizes ``m_i >= 1``.
+    k : int, optional
+        Required total.
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    ValueError
+        Not positive integers, empty, or not summing to ``k``.
+
+    Examples
+    --------
+    >>> parse_partition("1, 1,3", k=5)
+    (1, 1, 3)
+    """
     if isinstance(partition, str):
         try:
             parts = tuple(int(p) for p in partition.replace(" ", "").split(",") if p)
@@ -77,7 +122,37 @@ def parse_partition(partition, k=None) -> tuple[int, ...]:
 
 
 def ca_configuration(activation: str, partition, d=None, teacher_norm=1.0):
-    """``(a, W, b, V)`` of the CA point: group i covers teacher neurons ``sum(m_<i) .. sum(m_<=i)-1``."""
+    """``(a, W, b, V)`` of the CA point: group i covers teacher neurons ``sum(m_<i) .. sum(m_<=i)-1``.
+
+    Parameters
+    ----------
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+    partition : str or sequence of int
+        Group sizes (see ``parse_partition``); ``k = sum(partition)``.
+    d : int, optional
+        Input dimension, ``>= k`` (default ``k + 1``).
+    teacher_norm : real, default 1.0
+        ``V = teacher_norm * eye(k, d)``, ``b = 1``.
+
+    Returns
+    -------
+    a : ndarray, shape (n,)
+    W : ndarray, shape (n, d)
+    b : ndarray, shape (k,)
+    V : ndarray, shape (k, d)
+
+    Raises
+    ------
+    ValueError
+        Bad partition, ``d < k`` or bad teacher norm.
+
+    Examples
+    --------
+    >>> a, W, b, V = ca_configuration("erf2", "1,2")
+    >>> a.tolist(), W.shape, V.shape
+    ([1.0, 2.0], (2, 4), (3, 4))
+    """
     parts = parse_partition(partition)
     k = sum(parts)
     d = k + 1 if d is None else int(d)

@@ -62,7 +62,20 @@ _MAX_ENTRY = _MaxEntry()
 
 
 class NonDifferentiableError(ValueError):
-    """The loss has no gradient (or Hessian) at this point; the message says which neurons."""
+    """The loss has no gradient (or Hessian) at this point; the message says which neurons.
+
+    A ``ValueError``: raised by ``gradient``/``loss_and_gradient``/``hessian`` for the
+    piecewise-linear family with a kink at an exactly zero ``w_i`` with ``a_i != 0``, and by
+    ``hessian`` at collinear neurons.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gradient(np.ones(1), np.zeros((1, 2)), np.ones(1), np.eye(1, 2), "relu")
+    Traceback (most recent call last):
+    ...
+    copyavg.numeric.population.NonDifferentiableError: activation 'relu': the loss is not differentiable at w_i = 0 with a_i != 0 (student neurons [0])
+    """
 
 
 def _check_student(a, W, d: int):
