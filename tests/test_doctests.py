@@ -14,6 +14,7 @@ import pytest
 
 MODULES = [
     "copyavg.numeric.population",
+    "copyavg.numeric.functions",
     "copyavg.numeric.kernels",
     "copyavg.numeric.mp",
     "copyavg.numeric.activations",
