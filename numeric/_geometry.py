@@ -92,32 +92,43 @@ def check_loss_scale(S: float) -> None:
         )
 
 
-def cosines(Rdir: np.ndarray, Ydir: np.ndarray, self_pairs: bool):
-    """``(cos, D, collinear)`` for all pairs of unit rows: ``cos`` clipped to [-1, 1],
-    ``D = 1 - cos^2`` (the Gram determinant of unit vectors), accurate near ``|cos| = 1``, and
-    ``collinear`` where ``1 - cos^2`` rounds to 0 (the self pairs excluded).
-    ``self_pairs``: row i of ``Rdir`` is row i of ``Ydir`` (then ``cos_ii = 1``, ``D_ii = 0``)."""
-    with np.errstate(under="ignore"):
-        cos = Rdir @ Ydir.T
-    if self_pairs:  # exactly collinear with itself (and no refinement to do there)
-        idx = np.arange(Rdir.shape[0])
-        cos[idx, idx] = 0.0
-    np.minimum(cos, 1.0, out=cos)
-    np.maximum(cos, -1.0, out=cos)
+def _diagonal(X: np.ndarray) -> np.ndarray:
+    """A view of the entries ``X[i, i]`` of a C-contiguous (n, m) array, n <= m (no fancy indexing)."""
+    return X.reshape(-1)[:: X.shape[1] + 1][: X.shape[0]]
+
+
+def cosines(cos: np.ndarray, directions, self_pairs: bool):
+    """``(cos, D, collinear)`` for all pairs, from the cosines ``cos`` (modified in place):
+    ``D = 1 - cos^2 >= 0`` (the Gram determinant of unit vectors), accurate near ``|cos| = 1``
+    through ``directions() -> (Rdir, Ydir)`` (unit rows, called only when some pair is near
+    collinear), and ``collinear`` (boolean array, or False when there is none) where
+    ``1 - cos^2`` rounds to 0, self pairs excluded. ``self_pairs``: row i of R is row i of Y (then
+    ``cos_ii = 1``, ``D_ii = 0``). ``cos`` may exceed 1 in magnitude by rounding; the kernels are
+    finite there since ``D = 0``.
+    """
     D = 1.0 - cos * cos
-    collinear = D == 0  # collinear up to the rounding of cos: where the Hessian is refused
-    refine_near_collinear(D, cos, Rdir, Ydir)
+    np.maximum(D, 0.0, out=D)
     if self_pairs:
-        cos[idx, idx] = 1.0
-        D[idx, idx] = 0.0
+        _diagonal(D)[:] = 1.0  # no refinement or collinearity with itself
+    near = D < 1.0 - _NEAR_COS**2
+    collinear = False
+    if near.any():
+        collinear = D == 0
+        Rdir, Ydir = directions()
+        refine_near_collinear(D, cos, Rdir, Ydir, near=near)
+    if self_pairs:
+        _diagonal(cos)[:] = 1.0
+        _diagonal(D)[:] = 0.0
     return cos, D, collinear
 
 
-def refine_near_collinear(D, cos, Rdir, Ydir, mask=None, scale=None) -> None:
-    """In place: ``D = |y^ - cos w^|^2`` (times ``scale``) where ``|cos| > _NEAR_COS``."""
-    near = np.abs(cos) > _NEAR_COS
-    if mask is not None:
-        near &= mask
+def refine_near_collinear(D, cos, Rdir, Ydir, mask=None, scale=None, near=None) -> None:
+    """In place: ``D = |y^ - cos w^|^2`` (times ``scale``) where ``|cos| > _NEAR_COS`` (and ``mask``),
+    or where ``near`` when given."""
+    if near is None:
+        near = np.abs(cos) > _NEAR_COS
+        if mask is not None:
+            near &= mask
     if not near.any():
         return  # the common case: D = 1 - cos^2 has relative error ~eps for |cos| <= 0.7
     i, m = np.nonzero(near)

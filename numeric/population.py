@@ -171,6 +171,7 @@ class Problem:
         self.k, self.d = V.shape
         self._fns = KERNELS[self.activation.name]
         self.Vdir = geo_.directions(V, self.nv)
+        self._v_ordinary = bool(self.nv.min() >= 1e-140 and self.nv.max() <= 1e140)
         with np.errstate(under="ignore"):
             if self.homogeneous:
                 self.qv = None
@@ -196,12 +197,22 @@ class Problem:
         ``collinear`` (piecewise-linear only): pairs collinear up to the rounding of the cosine.
         """
         if self.homogeneous:
-            cos, D, collinear = geo_.cosines(Rdir, Ydir, self_pairs=True)
-            return nr, ny, cos, D, collinear
+            if C is not None:  # ordinary norms: C = R Y^T neither underflows nor overflows
+                with np.errstate(under="ignore"):
+                    cos = C / (nr[:, None] * ny[None, :])
+
+                def dirs():
+                    Rdir = geo_.directions(R, nr)
+                    return Rdir, np.concatenate((Rdir, self.Vdir))
+
+                return (nr, ny) + geo_.cosines(cos, dirs, True)
+            with np.errstate(under="ignore"):
+                cos = Rdir @ Ydir.T
+            return (nr, ny) + geo_.cosines(cos, lambda: (Rdir, Ydir), True)
         P = qr[:, None] * qy[None, :]
         D = P - C * C
         np.maximum(D, 0.0, out=D)
-        if P.max() > 1e4:  # |error of D| ~ eps P is no longer negligible next to 1 + C11 + C22
+        if Rdir is not None:  # max P > 1e4: |error of D| ~ eps P is no longer negligible next to 1 + C11 + C22
             big = P > 1e4
             cos = C / np.sqrt(np.where(big, P, 1.0))
             geo_.refine_near_collinear(D, cos, Rdir, Ydir, mask=big, scale=P)
@@ -240,19 +251,16 @@ class Problem:
 
     def _prepare(self, a, W):
         a, W = _check_student(a, W, self.d)
-        geo_.check_outgoing(a, "a")
+        abs_a = np.abs(a)
+        if not abs_a.max() <= geo_.MAX_OUTGOING:  # also NaN and inf
+            geo_.as_real_array(a, "a", 1)
+            geo_.check_outgoing(a, "a")
         n = a.shape[0]
         Y = np.concatenate((W, self.V))
         U = np.concatenate((a, -self.b))
         family = self.activation.family
         if self.homogeneous:
-            nw = geo_.row_norms(W)
-            geo_.check_norms(nw, "W", family)
-            Wdir = geo_.directions(W, nw)
-            geom = self._geometry(W, nw, Wdir, Y, np.concatenate((nw, self.nv)),
-                                  np.concatenate((Wdir, self.Vdir)), None, None)
-            geo_.check_loss_scale(self._unit_rms * float(np.abs(a) @ nw) + self.teacher_scale)
-            return a, W, n, Y, U, geom, Wdir
+            return self._prepare_homogeneous(a, W, n, Y, U, abs_a)
         if not np.abs(W).max() <= _MAX_ENTRY[self.d]:  # rare: maybe too large, NaN or inf
             geo_.check_norms(geo_.row_norms(W), "W", family)
         if n >= 64:  # large: W W^T by the symmetric BLAS routine, then the teacher block
@@ -261,15 +269,38 @@ class Problem:
             C = W @ Y.T
         qw = np.diagonal(C).copy()  # |w_i|^2 exactly as on the diagonal of W W^T: D_ii = 0
         qY = np.concatenate((qw, self.qv))
-        if not float(np.abs(a).sum()) + self.teacher_scale <= geo_.MAX_LOSS_SCALE:  # E sigma^2 <= 1
-            geo_.check_loss_scale(float(np.abs(a) @ np.sqrt(self._diag(qw)[0])) + self.teacher_scale)
+        if not float(abs_a.sum()) + self.teacher_scale <= geo_.MAX_LOSS_SCALE:  # E sigma^2 <= 1
+            geo_.check_loss_scale(float(abs_a @ np.sqrt(self._diag(qw)[0])) + self.teacher_scale)
         Wdir = Ydir = None
         if qw.max() * qY.max() > 1e4:  # near-collinear pairs may need the refined D
             nw = geo_.row_norms(W)
             Wdir = geo_.directions(W, nw)
             Ydir = np.concatenate((Wdir, self.Vdir))
         geom = self._geometry(W, None, Wdir, Y, None, Ydir, qw, qY, C)
-        return a, W, n, Y, U, geom, W
+        return a, W, n, Y, U, geom, (W, None)
+
+    def _prepare_homogeneous(self, a, W, n, Y, U, abs_a):
+        """Piecewise-linear family: ordinary norms (all squares within 1e-280..1e280) take the
+        cosines from ``W Y^T``; otherwise from unit vectors (no under/overflow at any norm)."""
+        C = None
+        if self._v_ordinary and n < 64:
+            with np.errstate(over="ignore"):  # inf for huge norms: the unit-vector route below
+                C = W @ Y.T
+            qw = np.diagonal(C)
+            ordinary = qw.min() >= 1e-280 and qw.max() <= 1e280
+        if C is not None and ordinary:
+            nw = np.sqrt(qw)
+            geom = self._geometry(W, nw, None, Y, np.concatenate((nw, self.nv)), None, None, None, C)
+            direction, dscale = W, 1.0 / nw
+        else:
+            nw = geo_.row_norms(W)
+            geo_.check_norms(nw, "W", self.activation.family)
+            Wdir = geo_.directions(W, nw)
+            geom = self._geometry(W, nw, Wdir, Y, np.concatenate((nw, self.nv)),
+                                  np.concatenate((Wdir, self.Vdir)), None, None)
+            direction, dscale = Wdir, None
+        geo_.check_loss_scale(self._unit_rms * float(abs_a @ nw) + self.teacher_scale)
+        return a, W, n, Y, U, geom, (direction, dscale)
 
     def _diag(self, q):
         """``(s, s', s'')`` at ``|w|^2 = q``; at huge q the denominators of s'' overflow to inf,
@@ -287,8 +318,10 @@ class Problem:
                 f"with a_i != 0 (student neurons {bad.tolist()})"
             )
 
-    def _grad_rows(self, n, U, Y, geom, direction, G1, G3):
-        """``P_i = sum_m U_m (2 g1_im w_i + g3_im y_m)`` as ``2 (G1 U)_i direction_i + ((G3 U) Y)_i``.
+    def _grad_rows(self, n, U, Y, geom, direction, G1, G3, dscale=None):
+        """``P_i = sum_m U_m (2 g1_im w_i + g3_im y_m)`` as ``2 (G1 U)_i dscale_i direction_i +
+        ((G3 U) Y)_i`` (``direction`` is W or the unit rows ``w_i / |w_i|``; ``dscale`` None or
+        ``1 / |w_i|`` when ``G1`` holds ``g1 |w_i|`` and ``direction`` is W).
 
         Erf family with large ``|w_i|``: the self term ``m = i`` is taken as ``a_i s'(|w_i|^2) w_i``
         (its two pieces ``2 g1 + g3 = s'`` cancel to relative ``1 / |w_i|^2``); ``G1``, ``G3`` are
@@ -298,7 +331,10 @@ class Problem:
             idx = np.arange(n)
             G1[idx, idx] = 0.5 * self._diag(geom[0])[1]
             G3[idx, idx] = 0.0
-        return 2.0 * (G1 @ U)[:, None] * direction + (G3 * U) @ Y
+        G1U = G1 @ U
+        if dscale is not None:
+            G1U *= dscale
+        return 2.0 * G1U[:, None] * direction + (G3 * U) @ Y
 
     # -- public API ---------------------------------------------------------------------------
     def loss(self, a, W) -> float:
@@ -368,13 +404,13 @@ class Problem:
         (0.0, [0.0], [[0.0, 0.0]])
         """
         with np.errstate(under="ignore"):
-            a, W, n, Y, U, geom, direction = self._prepare(a, W)
+            a, W, n, Y, U, geom, (direction, dscale) = self._prepare(a, W)
             self._check_differentiable(a, geom)
             G, G1, _, G3 = self._pairs(1, geom, g1_times_norm=True)
             GU = G @ U
             L = a @ GU - a @ (G[:, n:] @ self.b) + self.teacher_loss
             ga = 2.0 * GU
-            gW = (2.0 * a)[:, None] * self._grad_rows(n, U, Y, geom, direction, G1, G3)
+            gW = (2.0 * a)[:, None] * self._grad_rows(n, U, Y, geom, direction, G1, G3, dscale)
         _check_finite("loss or its gradient", L, gW)
         return float(L), ga, gW
 
@@ -441,7 +477,7 @@ class Problem:
         coef_od = coef.copy()
         coef_od[idx, idx] = 0.0  # diagonal terms handled through s(q)
         if not self.activation.smooth:
-            singular = geom[4] & (coef_od != 0)  # collinear up to the rounding of cos
+            singular = (coef_od != 0) & geom[4]  # collinear up to the rounding of cos
             if singular.any():
                 pairs = [(int(i), int(m)) for i, m in zip(*np.nonzero(singular))][:5]
                 raise NonDifferentiableError(
