@@ -59,9 +59,15 @@ def row_norms(X: np.ndarray) -> np.ndarray:
 
 
 def directions(X: np.ndarray, norms: np.ndarray) -> np.ndarray:
-    """Unit rows ``x / |x|`` (zero rows stay zero)."""
+    """Unit rows ``x / |x|`` (zero rows stay zero); rows with subnormal entries are first scaled by
+    their largest entry, so that the rounding of a subnormal norm does not spoil the direction."""
     with np.errstate(under="ignore"):
-        return X / np.where(norms > 0, norms, 1.0)[:, None]
+        if norms.size == 0 or norms.min() >= 1e-290 or not np.any(norms > 0):
+            return X / np.where(norms > 0, norms, 1.0)[:, None]
+        s = np.max(np.abs(X), axis=1)
+        Xs = X / np.where(s > 0, s, 1.0)[:, None]
+        n = np.sqrt(np.einsum("ij,ij->i", Xs, Xs))
+        return Xs / np.where(n > 0, n, 1.0)[:, None]
 
 
 def check_outgoing(x: np.ndarray, name: str) -> None:

@@ -28,7 +28,7 @@ only an exactly zero vector counts as ``w = 0``.
 Accepted range (``ValueError`` naming the argument outside it): real finite entries;
 ``|a_i|, |b_j| <= 1e150``; ``|w_i|, |v_j| <= 1e75`` (erf family) or ``<= 1e150`` (piecewise-linear
 family, no lower limit); loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <= 1e150``. Within it,
-loss, gradient and Hessian agree with the 50-digit route ``copyavg.numeric.mp`` to relative 1e-9 of
+loss and gradient agree with the 50-digit route ``copyavg.numeric.mp`` to relative 1e-9 of
 their scale (loss: ``sum |U_m U_m' g_mm'|``; ``dL/da_i``: ``2 sum_m |U_m g_im|``; row ``dL/dw_i``,
 norm-wise: ``2 |a_i| (sum_{m != i} |U_m| (|2 g1_im w_i| + |g3_im y_m|) + |a_i s'(|w_i|^2) w_i|)``),
 or to absolute 1e-300 where that scale is below the normal float range. The Hessian can overflow

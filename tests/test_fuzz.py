@@ -123,6 +123,7 @@ def _check_against_mp(act, a, W, b, V, L, ga, gW):
 @settings(max_examples=_EXAMPLES)
 @example(case=("relu", np.ones(1), np.array([[1e-90, 0, 0]]), np.ones(1), np.array([[0, 1.0, 0]])))
 @example(case=("abs", np.ones(1), np.array([[1e-170, 2e-170, 0]]), np.ones(1), np.array([[0, 1.0, 0]])))
+@example(case=("relu", np.ones(1), np.array([[5e-324, -5e-324]]), np.ones(1), np.array([[1.0, 2.0]])))  # subnormal w
 @example(case=("leaky_relu", np.ones(2), np.eye(2, 3) * 1e-100, np.ones(2), np.ones((2, 3)) * 1e-100))
 @example(case=("erf2", np.ones(1), np.array([[6e15, 8e15, 3e15]]), np.ones(2), np.eye(2, 3)))
 @example(case=("erf", np.ones(1), np.array([[6e70, 8e70, 3e70]]), np.ones(2), np.eye(2, 3) * 1e70))
