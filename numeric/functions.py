@@ -57,7 +57,9 @@ _FREE_DOC = """
     The loss scale ``S = sum_i |a_i| |sigma(w_i.x)|_2 + sum_j |b_j| |sigma(v_j.x)|_2`` must be
     ``<= 1e150``. Results agree with ``copyavg.numeric.mp`` to relative 1e-9 of their scale
     (``copyavg.numeric.population``).
+"""
 
+_RAISES = """
     Raises
     ------
     ValueError
@@ -137,7 +139,8 @@ def hessian(a, W, b, V, activation: str = "erf2") -> np.ndarray:
     return problem_for(b, V, activation).hessian(a, W)
 
 
-for _f in (loss, gradient, loss_and_gradient, hessian):
+for _f in (loss, gradient, loss_and_gradient, hessian):  # shared sections, in numpydoc order
     _head, _sep, _rest = _f.__doc__.partition("\n\n    Returns")
-    _f.__doc__ = _head + _FREE_DOC + "\n    Returns" + _rest
-del _f, _head, _sep, _rest
+    _returns, _sep, _examples = _rest.partition("\n    Examples")
+    _f.__doc__ = _head + _FREE_DOC + "\n    Returns" + _returns + _RAISES + "\n    Examples" + _examples
+del _f, _head, _sep, _rest, _returns, _examples
