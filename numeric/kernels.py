@@ -51,6 +51,29 @@ def gram_determinant(C11, C22, C12):
     return np.maximum(D, 0.0, out=D) if isinstance(D, np.ndarray) else max(D, 0.0)
 
 
+#: largest accepted squared norm (``C11``, ``C22``, ``q``): the erf family's kernels form products
+#: ``C11 C22`` (1e300); the piecewise-linear family is evaluated from unit vectors (|w| <= 1e150)
+MAX_SQUARED_NORM = {"erf": 1e150, "piecewise_linear": 1e300}
+
+
+def _checked(x, name: str, family: str | None):
+    """``x`` as a float array; real and finite, and (``family`` given) ``0 <= x <= limit``."""
+    raw = np.asarray(x)
+    if raw.dtype.kind == "c":
+        raise ValueError(f"{name} must be real, got complex values")
+    try:
+        arr = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be real numbers, got {type(x).__name__}") from None
+    if family is None:
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be finite (no NaN or inf)")
+    elif not np.all((arr >= 0) & (arr <= MAX_SQUARED_NORM[family])):
+        raise ValueError(f"{name} (a squared norm) must lie in [0, {MAX_SQUARED_NORM[family]:g}] for the "
+                         f"{family} family, got values outside (or NaN)")
+    return arr
+
+
 def _raw(activation: str, C11, C22, C12, D, order: int):
     fns = KERNELS[activation]
     out = fns[order](C11, C22, C12, D)
@@ -86,8 +109,9 @@ def pair_kernel(activation: str, C11, C22, C12, order: int = 0):
     activation : str
         A name from ``copyavg.numeric.ACTIVATIONS``.
     C11, C22, C12 : array_like
-        ``|w|^2 >= 0``, ``|v|^2 >= 0`` and ``w.v`` (broadcast against each other), with
-        ``C12^2 <= C11 C22`` up to rounding. Erf family: ``C11, C22 <= 1e150``.
+        ``|w|^2 >= 0``, ``|v|^2 >= 0`` and ``w.v`` (broadcast against each other, real, finite),
+        with ``C12^2 <= C11 C22`` up to rounding; ``C11, C22 <= 1e150`` (erf family; ``<= 1e75``
+        for ``order=2``) or ``<= 1e300`` (piecewise-linear family).
     order : {0, 1, 2}
         Highest derivative order.
 
@@ -101,7 +125,7 @@ def pair_kernel(activation: str, C11, C22, C12, order: int = 0):
     Raises
     ------
     ValueError
-        Unknown activation or order.
+        Unknown activation or order; complex, non-finite or out-of-range ``C11, C22, C12``.
 
     Examples
     --------
@@ -114,15 +138,21 @@ def pair_kernel(activation: str, C11, C22, C12, order: int = 0):
     act = get_activation(activation)
     if order not in (0, 1, 2):
         raise ValueError(f"order must be 0, 1 or 2, got {order!r}")
-    C11 = np.asarray(C11, dtype=float)
-    C22 = np.asarray(C22, dtype=float)
-    C12 = np.asarray(C12, dtype=float)
+    C11 = _checked(C11, "C11", act.family)
+    C22 = _checked(C22, "C22", act.family)
+    C12 = _checked(C12, "C12", None)
     if act.family == "piecewise_linear" and not act.smooth:  # linear: g = C12, exact as it is
         out = _homogeneous(activation, *np.broadcast_arrays(C11, C22, C12), order)
         return out[0] if order == 0 else tuple(out)
-    D = gram_determinant(*np.broadcast_arrays(C11, C22, C12))
-    D = np.array(D, dtype=float)
-    out = _raw(activation, C11, C22, C12, D, order)
+    if act.family == "erf" and order == 2 and not max(C11.max(initial=0.0), C22.max(initial=0.0)) <= 1e75:
+        raise ValueError("C11, C22: the second partials of the erf family overflow float64 in "
+                         "products like C22 (C11 C22); order 2 accepts C11, C22 <= 1e75")
+    if act.family == "piecewise_linear":  # linear: g = C12 does not involve D
+        D = np.zeros(np.broadcast(C11, C22, C12).shape)
+    else:
+        D = np.array(gram_determinant(*np.broadcast_arrays(C11, C22, C12)), dtype=float)
+    with np.errstate(over="ignore", under="ignore"):  # huge denominators: their (negligible) 0
+        out = _raw(activation, C11, C22, C12, D, order)
     return out[0] if order == 0 else out
 
 
@@ -134,17 +164,24 @@ def diag_kernel(activation: str, q):
     activation : str
         A name from ``copyavg.numeric.ACTIVATIONS``.
     q : array_like
-        ``|w|^2 >= 0``.
+        ``|w|^2``, in ``[0, 1e150]`` (erf family) or ``[0, 1e300]`` (piecewise-linear family).
 
     Returns
     -------
     tuple of ndarray
         ``s(q)``, ``s'(q)``, ``s''(q)``.
 
+    Raises
+    ------
+    ValueError
+        Unknown activation; complex, NaN or out-of-range ``q``.
+
     Examples
     --------
     >>> [float(x) for x in diag_kernel("relu", 2.0)]  # s(q) = q / 2
     [1.0, 0.5, 0.0]
     """
-    get_activation(activation)
-    return KERNELS[activation][3](np.asarray(q, dtype=float))
+    act = get_activation(activation)
+    q = _checked(q, "q", act.family)
+    with np.errstate(over="ignore", under="ignore"):  # s'' at huge q: its (negligible) 0
+        return KERNELS[activation][3](q)

@@ -182,3 +182,27 @@ def test_mp_route_refuses_bad_input(func):
     for dps in (0, -5, 14, 20.5, "50", True):
         with pytest.raises(ValueError, match="dps"):
             func(**ok, activation="relu", dps=dps)
+
+
+@pytest.mark.parametrize("act", ACT_NAMES)
+def test_pair_and_diag_kernel_refuse_out_of_range_input(act):
+    from copyavg.numeric import diag_kernel, pair_kernel
+
+    limit = 1e150 if ACTIVATIONS[act].family == "erf" else 1e300
+    for C11, name in [(-1.0, "C11"), (float("nan"), "C11"), (2 * limit, "C11"), (1 + 1j, "C11")]:
+        with pytest.raises(ValueError, match=name):
+            pair_kernel(act, C11, 1.0, 0.0)
+    with pytest.raises(ValueError, match="C12"):
+        pair_kernel(act, 1.0, 1.0, float("inf"))
+    with pytest.raises(ValueError, match=r"\bq\b"):
+        diag_kernel(act, 2 * limit)
+    # at the limits: finite first partials (second partials may be inf only at collinear vectors)
+    out = pair_kernel(act, limit, limit, 0.5 * limit, order=1)
+    assert all(np.isfinite(o) for o in out)
+    limit2 = 1e75 if ACTIVATIONS[act].family == "erf" else limit  # erf second partials: C22 (C11 C22)
+    out = pair_kernel(act, limit2, limit2, 0.5 * limit2, order=2)
+    assert all(np.isfinite(o) for o in out)
+    if limit2 < limit:
+        with pytest.raises(ValueError, match="C11"):
+            pair_kernel(act, 2 * limit2, 1.0, 0.0, order=2)
+    assert all(np.isfinite(x) for x in diag_kernel(act, limit))
