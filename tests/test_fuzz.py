@@ -206,3 +206,37 @@ def test_pair_and_diag_kernel_refuse_out_of_range_input(act):
         with pytest.raises(ValueError, match="C11"):
             pair_kernel(act, 2 * limit2, 1.0, 0.0, order=2)
     assert all(np.isfinite(x) for x in diag_kernel(act, limit))
+
+
+def _fd_hessian_mp(a, W, b, V, act, dps=80):
+    """Central differences of the 80-digit gradient, step 1e-25 relative: truncation ~1e-50,
+    rounding ~1e-80 / 1e-25: exact far below float precision."""
+    n, d = W.shape
+    th = [mpmath.mpf(x) for x in np.concatenate([a, W.ravel()])]
+    H = np.zeros((len(th), len(th)))
+    with mpmath.workdps(dps):
+        for p in range(len(th)):
+            h = mpmath.mpf(10) ** -25 * max(1, abs(th[p]))
+            cols = []
+            for sg in (1, -1):
+                t = list(th)
+                t[p] += sg * h
+                ga, gW = gradient_mp(t[:n], [t[n + i * d:n + (i + 1) * d] for i in range(n)], b, V, act, dps=dps)
+                cols.append(list(ga) + [x for r in gW for x in r])
+            H[:, p] = [float((u - v) / (2 * h)) for u, v in zip(*cols)]
+    return H
+
+
+@pytest.mark.parametrize("act", ["erf2", "erf"])
+@pytest.mark.parametrize("s", [1e20, 1e35, 1e40])
+def test_erf_hessian_at_large_norms_is_exact_or_refused(act, s):
+    """Up to |w_i| |y_m| <= 1e75 the Hessian matches finite differences of the 80-digit gradient
+    to 1e-12 of its largest entry (float64 rounding of O(10) terms per entry); beyond, ValueError."""
+    rng = np.random.default_rng(0)
+    a, W, b, V = rng.normal(size=2), rng.normal(size=(2, 2)) * s, np.ones(1), np.array([[1.0, 0.3]])
+    if np.max(np.sum(W * W, axis=1)) ** 2 > 1e150:
+        with pytest.raises(ValueError, match=r"\bW\b.*1e75"):
+            hessian(a, W, b, V, act)
+        return
+    H, Hf = hessian(a, W, b, V, act), _fd_hessian_mp(a, W, b, V, act)
+    assert np.max(np.abs(H - Hf)) <= 1e-12 * np.max(np.abs(Hf))
