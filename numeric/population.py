@@ -469,7 +469,9 @@ class Problem:
                 )
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
                 H = self._hessian(a, W, n, Y, U, geom)
-        _check_finite("Hessian", H.sum())
+            with np.errstate(over="ignore", invalid="ignore"):
+                total = H.sum()  # finite iff every entry is (up to a finite-sum overflow: refused too)
+        _check_finite("Hessian", total)
         return H
 
     def _hessian(self, a, W, n, Y, U, geom) -> np.ndarray:
