@@ -181,6 +181,7 @@ class Problem:
             else:
                 Ctt = V @ V.T
                 self.qv = np.diagonal(Ctt).copy()
+                self._qv_max = float(self.qv.max())
                 self.teacher_scale = float(np.abs(b) @ np.sqrt(self._diag(self.qv)[0]))
             geo_.check_loss_scale(self.teacher_scale)
             geom = self._geometry(V, self.nv, self.Vdir, V, self.nv, self.Vdir, self.qv, self.qv,
@@ -253,9 +254,9 @@ class Problem:
     def _prepare(self, a, W):
         a, W = _check_student(a, W, self.d)
         abs_a = np.abs(a)
-        if not abs_a.max() <= geo_.MAX_OUTGOING:  # also NaN and inf
+        if not float(abs_a.sum()) + self.teacher_scale <= geo_.MAX_LOSS_SCALE:  # also NaN and inf
             geo_.as_real_array(a, "a", 1)
-            geo_.check_outgoing(a, "a")
+            geo_.check_outgoing(a, "a")  # the loss scale itself is checked below
         n = a.shape[0]
         Y = np.concatenate((W, self.V))
         U = np.concatenate((a, -self.b))
@@ -273,7 +274,8 @@ class Problem:
         if not float(abs_a.sum()) + self.teacher_scale <= geo_.MAX_LOSS_SCALE:  # E sigma^2 <= 1
             geo_.check_loss_scale(float(abs_a @ np.sqrt(self._diag(qw)[0])) + self.teacher_scale)
         Wdir = Ydir = None
-        if qw.max() * qY.max() > 1e4:  # near-collinear pairs may need the refined D
+        qmax = qw.max()
+        if qmax * max(qmax, self._qv_max) > 1e4:  # near-collinear pairs may need the refined D
             nw = geo_.row_norms(W)
             Wdir = geo_.directions(W, nw)
             Ydir = np.concatenate((Wdir, self.Vdir))
@@ -369,7 +371,8 @@ class Problem:
             a, W, n, Y, U, geom, _ = self._prepare(a, W)
             G = self._pairs(0, geom)[0]
             L = a @ (G @ U) - a @ (G[:, n:] @ self.b) + self.teacher_loss
-        _check_finite("loss", L)
+        if not np.isfinite(L):
+            _check_finite("loss", L)
         return float(L)
 
     def loss_and_gradient(self, a, W):
@@ -412,7 +415,8 @@ class Problem:
             L = a @ GU - a @ (G[:, n:] @ self.b) + self.teacher_loss
             ga = 2.0 * GU
             gW = (2.0 * a)[:, None] * self._grad_rows(n, U, Y, geom, direction, G1, G3, dscale)
-        _check_finite("loss or its gradient", L, gW)
+        if not (np.isfinite(L) and np.isfinite(gW).all()):
+            _check_finite("loss or its gradient", L, gW)
         return float(L), ga, gW
 
     def gradient(self, a, W):
