@@ -200,8 +200,7 @@ class Problem:
         """
         if self.homogeneous:
             if C is not None:  # ordinary norms: C = R Y^T neither underflows nor overflows
-                with np.errstate(under="ignore"):
-                    cos = C / (nr[:, None] * ny[None, :])
+                cos = C / (nr[:, None] * ny[None, :])
 
                 def dirs():
                     Rdir = geo_.directions(R, nr)
@@ -233,17 +232,22 @@ class Problem:
         if not self.homogeneous:
             out = self._fns[order](r[:, None], c[None, :], X, D)
             return (out,) if order == 0 else out
-        with np.errstate(divide="ignore", invalid="ignore"):
-            unit = self._fns[order](1.0, 1.0, X, D)
-        unit = (unit,) if order == 0 else unit
+        if order == 2:  # inf at collinear pairs (refused by the caller), overflow for extreme norms
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                return self._rescale_all(self._fns[order](1.0, 1.0, X, D), r, c, order, g1_times_norm)
+        # orders 0, 1: finite at unit vectors; rescaled values stay below |w||v| <= 1e300 (range)
+        unit = self._fns[order](1.0, 1.0, X, D)
+        return self._rescale_all((unit,) if order == 0 else unit, r, c, order, g1_times_norm)
+
+    def _rescale_all(self, unit, r, c, order: int, g1_times_norm: bool):
+        """Unit-vector partials times ``|w|^p |v|^r`` (``HOMOGENEITY``); zero vectors give 0."""
         out = []
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            for name, u in zip(PARTIAL_NAMES[order], unit):
-                if order == 1 and name == "g2":  # not used by the gradient
-                    out.append(None)
-                    continue
-                p, q = HOMOGENEITY[name]
-                out.append(_rescaled(u, r, c, p + (name == "g1" and g1_times_norm), q))
+        for name, u in zip(PARTIAL_NAMES[order], unit):
+            if order == 1 and name == "g2":  # not used by the gradient
+                out.append(None)
+                continue
+            p, q = HOMOGENEITY[name]
+            out.append(_rescaled(u, r, c, p + (name == "g1" and g1_times_norm), q))
         if r.min() == 0 or c.min() == 0:  # linear: g3 = 1 everywhere (a kinked sigma has none at 0)
             zero = (r == 0)[:, None] | (c == 0)[None, :]
             keep = ("g3",) if self.activation.smooth else ()
@@ -312,7 +316,7 @@ class Problem:
             return self._fns[3](q)
 
     def _check_differentiable(self, a, geom):
-        if self.activation.smooth:
+        if self.activation.smooth or geom[0].min() > 0:
             return
         bad = np.flatnonzero((geom[0] == 0) & (a != 0))  # norms: 0 only for an exactly zero row
         if bad.size:
