@@ -88,7 +88,8 @@ def _scales(act, a, W, b, V):
         U = [mpmath.mpf(x) for x in list(a) + [-x for x in b]]
         q = [mpmath.fsum(x * x for x in y) for y in Y]
         n = len(a)
-        sL = mpmath.fsum(abs(U[m] * U[p] * pair_kernel_mp(act, q[m], q[p], mpmath.fsum(x * y for x, y in zip(Y[m], Y[p]))))
+        dot = [[mpmath.fsum(x * y for x, y in zip(ym, yp)) for yp in Y] for ym in Y]
+        sL = mpmath.fsum(abs(U[m] * U[p] * pair_kernel_mp(act, q[m], q[p], dot[m][p]))
                          for m in range(len(Y)) for p in range(len(Y)))
         sa, sW = [], []
         for i in range(n):
