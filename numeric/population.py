@@ -31,11 +31,13 @@ family, no lower limit); loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <=
 loss and gradient agree with the 50-digit route ``copyavg.numeric.mp`` to relative 1e-9 of
 their scale (loss: ``sum |U_m U_m' g_mm'|``; ``dL/da_i``: ``2 sum_m |U_m g_im|``; row ``dL/dw_i``,
 norm-wise: ``2 |a_i| (sum_{m != i} |U_m| (|2 g1_im w_i| + |g3_im y_m|) + |a_i s'(|w_i|^2) w_i|)``),
-or to absolute 1e-300 where that scale is below the normal float range. The Hessian (accurate to
-about 1e-9 of ``max|H|``) needs, in the erf family, ``|w_i| <= 1e6`` (its W-W blocks cancel to
-~eps ``|w_i|`` of ``max|H|``) and ``|w_i| |y_m| <= 1e75`` (second partials overflow beyond); in the
-piecewise-linear family it can overflow for extreme ratios of norms (entries grow like
-``|a_i U_m| |y_m| / |w_i|``); it then raises ``ValueError``.
+or to absolute 1e-300 where that scale is below the normal float range. The Hessian is accurate
+to about 1e-9 of ``max|H|`` at ordinary magnitudes and for the piecewise-linear family at any
+norm; in the erf family its W-W blocks are sums that cancel at large ``|w_i|`` (like the gradient's
+pair terms, not reformulated yet: relative error ~eps ``|w_i|`` of ``max|H|`` with ``|a_i|`` ~ 1,
+more for large ``|a_i|``), so it needs ``|w_i| <= 1e6``, and ``|w_i| |y_m| <= 1e75`` (second
+partials overflow beyond); in the piecewise-linear family it can overflow for extreme ratios of
+norms (entries grow like ``|a_i U_m| |y_m| / |w_i|``); it then raises ``ValueError``.
 """
 
 from __future__ import annotations
