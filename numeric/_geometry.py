@@ -142,3 +142,48 @@ def refine_near_collinear(D, cos, Rdir, Ydir, mask=None, scale=None, near=None) 
         r = Ydir[m] - cos[i, m, None] * Rdir[i]
         val = np.einsum("ij,ij->i", r, r)
     D[i, m] = val if scale is None else val * scale[i, m]
+
+
+def check_student(a, W, d: int):
+    """Shapes and reality; finiteness and ranges are checked in ``Problem._prepare``."""
+    if not isinstance(a, np.ndarray) or a.dtype != np.float64:
+        a = as_real_array(a, "a", 1)
+    if not isinstance(W, np.ndarray) or W.dtype != np.float64:
+        W = as_real_array(W, "W", 2)
+    if a.ndim != 1:
+        raise ValueError(f"a must be 1-dimensional, got shape {a.shape}")
+    if a.shape[0] < 1:
+        raise ValueError("a must have at least one entry (n >= 1 student neurons)")
+    if W.shape != (a.shape[0], d):
+        raise ValueError(
+            f"W must have shape (n, d) = ({a.shape[0]}, {d}) to match a (n,) and V (k, d), got {W.shape}"
+        )
+    return a, W
+
+
+def check_finite(what: str, *arrays) -> None:
+    """A safety net behind the range checks: a non-finite result is a ValueError, never returned."""
+    for arr in arrays:
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(
+                f"a, W, b, V: the {what} overflows float64 for these magnitudes; rescale the outgoing "
+                f"weights (a, b) or the vectors (W, V)"
+            )
+
+
+def powers(x, p: int):
+    """``x^p`` for the small integer exponents of ``HOMOGENEITY`` (None for p = 0)."""
+    if p == 0:
+        return None
+    xp = x if abs(p) == 1 else x * x if abs(p) == 2 else x * x * x
+    return xp if p > 0 else 1.0 / xp
+
+
+def rescaled(u, r, c, p: int, q: int):
+    """``u * r_i^p * c_m^q`` with ``u`` of shape (n, m)."""
+    rp, cq = powers(r, p), powers(c, q)
+    if rp is not None:
+        u = u * rp[:, None]
+    if cq is not None:
+        u = u * cq[None, :]
+    return u

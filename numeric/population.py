@@ -82,51 +82,6 @@ class NonDifferentiableError(ValueError):
     """
 
 
-def _check_student(a, W, d: int):
-    """Shapes and reality; finiteness and ranges are checked in ``Problem._prepare``."""
-    if not isinstance(a, np.ndarray) or a.dtype != np.float64:
-        a = geo_.as_real_array(a, "a", 1)
-    if not isinstance(W, np.ndarray) or W.dtype != np.float64:
-        W = geo_.as_real_array(W, "W", 2)
-    if a.ndim != 1:
-        raise ValueError(f"a must be 1-dimensional, got shape {a.shape}")
-    if a.shape[0] < 1:
-        raise ValueError("a must have at least one entry (n >= 1 student neurons)")
-    if W.shape != (a.shape[0], d):
-        raise ValueError(
-            f"W must have shape (n, d) = ({a.shape[0]}, {d}) to match a (n,) and V (k, d), got {W.shape}"
-        )
-    return a, W
-
-
-def _check_finite(what: str, *arrays) -> None:
-    """A safety net behind the range checks: a non-finite result is a ValueError, never returned."""
-    for arr in arrays:
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(
-                f"a, W, b, V: the {what} overflows float64 for these magnitudes; rescale the outgoing "
-                f"weights (a, b) or the vectors (W, V)"
-            )
-
-
-def _powers(x, p: int):
-    """``x^p`` for the small integer exponents of ``HOMOGENEITY`` (None for p = 0)."""
-    if p == 0:
-        return None
-    xp = x if abs(p) == 1 else x * x if abs(p) == 2 else x * x * x
-    return xp if p > 0 else 1.0 / xp
-
-
-def _rescaled(u, r, c, p: int, q: int):
-    """``u * r_i^p * c_m^q`` with ``u`` of shape (n, m)."""
-    rp, cq = _powers(r, p), _powers(c, q)
-    if rp is not None:
-        u = u * rp[:, None]
-    if cq is not None:
-        u = u * cq[None, :]
-    return u
-
-
 class Problem:
     """A teacher ``(b, V)`` and an activation, with everything that depends only on them cached.
 
@@ -250,7 +205,7 @@ class Problem:
                 out.append(None)
                 continue
             p, q = HOMOGENEITY[name]
-            out.append(_rescaled(u, r, c, p + (name == "g1" and g1_times_norm), q))
+            out.append(geo_.rescaled(u, r, c, p + (name == "g1" and g1_times_norm), q))
         if r.min() == 0 or c.min() == 0:  # linear: g3 = 1 everywhere (a kinked sigma has none at 0)
             zero = (r == 0)[:, None] | (c == 0)[None, :]
             keep = ("g3",) if self.activation.smooth else ()
@@ -259,7 +214,7 @@ class Problem:
         return tuple(out)
 
     def _prepare(self, a, W):
-        a, W = _check_student(a, W, self.d)
+        a, W = geo_.check_student(a, W, self.d)
         abs_a = np.abs(a)
         if not float(abs_a.sum()) + self.teacher_scale <= geo_.MAX_LOSS_SCALE:  # also NaN and inf
             geo_.as_real_array(a, "a", 1)
@@ -379,7 +334,7 @@ class Problem:
             G = self._pairs(0, geom)[0]
             L = a @ (G @ U) - a @ (G[:, n:] @ self.b) + self.teacher_loss
         if not np.isfinite(L):
-            _check_finite("loss", L)
+            geo_.check_finite("loss", L)
         return float(L)
 
     def loss_and_gradient(self, a, W):
@@ -423,7 +378,7 @@ class Problem:
             ga = 2.0 * GU
             gW = (2.0 * a)[:, None] * self._grad_rows(n, U, Y, geom, direction, G1, G3, dscale)
         if not (np.isfinite(L) and np.isfinite(gW).all()):
-            _check_finite("loss or its gradient", L, gW)
+            geo_.check_finite("loss or its gradient", L, gW)
         return float(L), ga, gW
 
     def gradient(self, a, W):
@@ -483,7 +438,7 @@ class Problem:
                 H = self._hessian(a, W, n, Y, U, geom)
             with np.errstate(over="ignore", invalid="ignore"):
                 total = H.sum()  # finite iff every entry is (up to a finite-sum overflow: refused too)
-        _check_finite("Hessian", total)
+        geo_.check_finite("Hessian", total)
         return H
 
     def _hessian(self, a, W, n, Y, U, geom) -> np.ndarray:
