@@ -11,15 +11,8 @@ Conventions: ``x ~ N(0, I_d)``, student ``f = sum_i a_i sigma(w_i.x)``, teacher
 
 from .activations import ACTIVATIONS, Activation, get_activation
 from .kernels import diag_kernel, pair_kernel
-from .population import (
-    NonDifferentiableError,
-    Problem,
-    gradient,
-    hessian,
-    loss,
-    loss_and_gradient,
-    problem_for,
-)
+from .functions import gradient, hessian, loss, loss_and_gradient, problem_for
+from .population import NonDifferentiableError, Problem
 
 __all__ = [
     "ACTIVATIONS",

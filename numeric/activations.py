@@ -19,7 +19,7 @@ from scipy.special import erf as _erf
 
 @dataclass(frozen=True)
 class Activation:
-    """A registered activation.
+    """A registered activation (look it up with ``get_activation``).
 
     Attributes
     ----------
@@ -30,6 +30,12 @@ class Activation:
     odd : sigma(-z) = -sigma(z).
     smooth : the kernel is C^2 everywhere.
     kinks : points where sigma is not differentiable (quadrature splits there).
+
+    Examples
+    --------
+    >>> act = get_activation("leaky_relu")
+    >>> act.family, act.params, act.smooth
+    ('piecewise_linear', {'alpha': 0.01, 'beta': 1.0}, False)
     """
 
     name: str
@@ -40,20 +46,63 @@ class Activation:
     kinks: tuple
 
     def sigma(self, z):
-        """sigma(z) on NumPy arrays."""
+        """``sigma(z)`` on NumPy arrays.
+
+        Parameters
+        ----------
+        z : array_like
+            Real inputs, any magnitude.
+
+        Returns
+        -------
+        ndarray
+            Same shape as ``z``.
+
+        Examples
+        --------
+        >>> get_activation("relu").sigma([-1.0, 2.0]).tolist()
+        [0.0, 2.0]
+        """
         z = np.asarray(z, dtype=float)
         if self.family == "erf":
             return _erf(self.params["lam"] * z)
         return self.params["alpha"] * np.minimum(z, 0.0) + self.params["beta"] * np.maximum(z, 0.0)
 
     def sigma_mp(self, z):
-        """sigma(z) at mpmath precision (``params_mp`` keeps exact rationals exact)."""
+        """``sigma(z)`` at mpmath precision (``params_mp`` keeps exact rationals exact).
+
+        Parameters
+        ----------
+        z : mpf or real
+            A real scalar.
+
+        Returns
+        -------
+        mpf
+
+        Examples
+        --------
+        >>> print(get_activation("abs").sigma_mp(mpmath.mpf(-3)))
+        3.0
+        """
         p = self.params_mp()
         if self.family == "erf":
             return mpmath.erf(p["lam"] * z)
         return p["alpha"] * min(z, 0) + p["beta"] * max(z, 0)
 
     def params_mp(self) -> dict:
+        """The parameters at the current mpmath precision (exact where they are rationals).
+
+        Returns
+        -------
+        dict
+            ``{"lam": mpf}`` or ``{"alpha": mpf, "beta": mpf}``.
+
+        Examples
+        --------
+        >>> print(get_activation("leaky_relu").params_mp()["alpha"])
+        0.01
+        """
         return {k: _MP_PARAMS[self.name][k]() for k in self.params}
 
 
@@ -85,7 +134,31 @@ ACTIVATIONS: dict[str, Activation] = {
 
 
 def get_activation(activation: str) -> Activation:
-    """Look up ``activation`` by name, with an error that lists the allowed names."""
+    """Look up ``activation`` by name, with an error that lists the allowed names.
+
+    Parameters
+    ----------
+    activation : str
+        One of ``sorted(ACTIVATIONS)``: erf, erf2, relu, linear, abs, leaky_relu.
+
+    Returns
+    -------
+    Activation
+
+    Raises
+    ------
+    ValueError
+        Unknown name (or not a string); the message lists the allowed names.
+
+    Examples
+    --------
+    >>> get_activation("erf2").params
+    {'lam': 0.7071067811865475}
+    >>> get_activation("ReLU")
+    Traceback (most recent call last):
+    ...
+    ValueError: activation must be one of ['abs', 'erf', 'erf2', 'leaky_relu', 'linear', 'relu'], got 'ReLU'
+    """
     try:
         return ACTIVATIONS[activation]
     except (KeyError, TypeError):

@@ -29,6 +29,9 @@ from .activations import get_activation
 
 @dataclass(frozen=True)
 class Inertia:
+    """Eigenvalue counts of a Hessian with the tolerance used, and the resulting type
+    (``minimum``, ``saddle``, ``maximum`` or ``degenerate``); see ``hessian_inertia``."""
+
     n_negative: int
     n_zero: int
     n_positive: int
@@ -40,7 +43,26 @@ class Inertia:
 
 
 def symmetry_zero_modes(a, W, activation: str) -> int:
-    """Dimension of the span of the exact symmetry directions at (a, W) (see module docstring)."""
+    """Dimension of the span of the exact symmetry directions at (a, W) (see module docstring).
+
+    Parameters
+    ----------
+    a : array_like, shape (n,)
+    W : array_like, shape (n, d)
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+
+    Returns
+    -------
+    int
+        Number of independent exact zero modes of the Hessian explained by symmetries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> symmetry_zero_modes(np.array([0.0, 1.0]), np.eye(2, 3), "erf2")  # a_0 = 0: w_0 is free
+    3
+    """
     act = get_activation(activation)
     a = np.asarray(a, float)
     W = np.asarray(W, float)
@@ -75,6 +97,36 @@ def symmetry_zero_modes(a, W, activation: str) -> int:
 
 
 def hessian_inertia(H, a, W, activation: str, rtol: float = 1e-11) -> Inertia:
+    """Inertia of the Hessian ``H`` at ``(a, W)`` and the type of the critical point.
+
+    Parameters
+    ----------
+    H : array_like, shape (N, N)
+        Hessian in ``theta = (a, W row by row)`` (symmetrised here).
+    a, W : array_like
+        The point (for the symmetry zero modes).
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+    rtol : float, default 1e-11
+        Eigenvalues with ``|lambda| <= rtol * max(1, ||H||_2)`` count as zero; ``0 < rtol < 1``.
+
+    Returns
+    -------
+    Inertia
+
+    Raises
+    ------
+    ValueError
+        ``H`` not square, or ``rtol`` outside (0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import hessian
+    >>> b, V = np.ones(2), np.eye(2, 3)
+    >>> hessian_inertia(hessian(b, V, b, V, "erf2"), b, V, "erf2").classification  # the teacher
+    'minimum'
+    """
     H = np.asarray(H, float)
     if H.ndim != 2 or H.shape[0] != H.shape[1]:
         raise ValueError(f"H must be a square matrix, got shape {H.shape}")

@@ -32,12 +32,16 @@ COPY_COSINE = 0.95
 
 @dataclass(frozen=True)
 class Endpoint:
+    """Type of an endpoint (``kind``), its CA partition (group sizes, largest first) if any, the
+    distance to the nearest reference point, and each neuron's largest |cosine| with a teacher."""
+
     kind: str
     partition: tuple | None
     distance: float | None
     max_cosines: tuple
 
     def to_dict(self) -> dict:
+        """JSON-ready form: ``{"endpoint", "partition", "distance", "max_cosines"}``."""
         return {"endpoint": self.kind, "partition": list(self.partition) if self.partition else None,
                 "distance": self.distance, "max_cosines": list(self.max_cosines)}
 
@@ -73,7 +77,35 @@ def _reach(w, activation: str) -> np.ndarray:
 
 
 def classify_endpoint(a, W, k: int, activation: str = "erf2", ca_tol: float = 1e-6) -> Endpoint:
-    """Classify (a, W) against the teacher V = eye(k, d), b = 1 (see module docstring)."""
+    """Classify (a, W) against the teacher V = eye(k, d), b = 1 (see module docstring).
+
+    Parameters
+    ----------
+    a : array_like, shape (n,)
+    W : array_like, shape (n, d)
+        The endpoint, ``d >= k``.
+    k : int
+        Number of teacher neurons.
+    activation : str, default "erf2"
+    ca_tol : float, default 1e-6
+        Largest Euclidean distance in ``theta`` to the CA point for the types ``ca``/``ca-optimal``.
+
+    Returns
+    -------
+    Endpoint
+
+    Raises
+    ------
+    ValueError
+        ``W`` has fewer than ``k`` columns.
+
+    Examples
+    --------
+    >>> from copyavg.numeric.one_neuron import ca_configuration
+    >>> a, W, b, V = ca_configuration("erf2", "1,2")
+    >>> classify_endpoint(a, W, 3).kind
+    'ca-optimal'
+    """
     a = np.asarray(a, float)
     W = np.asarray(W, float)
     n, d = W.shape

@@ -265,6 +265,24 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     factorization : BDF only: ``"cholesky32"`` (default) factors the symmetric iteration matrix
         ``I + c H`` by a float32 Cholesky, ``"cholesky"`` in float64, ``"lu"`` leaves SciPy's LU;
         LU is the fallback whenever Cholesky fails (see ``_symmetric_factorization``).
+
+    Returns
+    -------
+    FlowResult
+
+    Raises
+    ------
+    ValueError
+        Bad problem, student, method or budget values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import Problem
+    >>> P = Problem(np.ones(1), np.eye(1, 2), "erf2")
+    >>> res = gradient_flow(P, np.array([0.5]), np.array([[0.8, 0.1]]), tol=1e-6)
+    >>> res.status, res.grad_max <= 1e-6
+    ('converged', True)
     """
     t_start = time.perf_counter()
     _check_problem(problem)
@@ -431,6 +449,19 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
     step decreases ``|g|`` (typically at ``max|g|`` ~ 1e-15 x scale, rounding), after ``max_iter``
     iterations, or if the total distance from the start would exceed ``max_distance`` (the polish
     must not slide to another critical point).
+
+    Returns
+    -------
+    PolishResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import Problem
+    >>> P = Problem(np.ones(1), np.eye(1, 2), "erf2")
+    >>> res = polish(P, np.array([1.01]), np.array([[0.99, 0.01]]))
+    >>> res.status, np.round(res.W, 6).tolist()
+    ('converged', [[1.0, 0.0]])
     """
     t_start = time.perf_counter()
     _check_problem(problem)
@@ -539,6 +570,19 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     linear n = 1 student) the endpoint on the continuum is set by the path: it is accurate to about
     the solver tolerance plus ``switch_tol / (smallest non-zero curvature)``; tighten ``rtol`` and
     ``switch_tol`` if the position along the continuum matters.
+
+    Returns
+    -------
+    FlowPolishResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import Problem
+    >>> P = Problem(np.ones(1), np.eye(1, 2), "erf2")
+    >>> res = flow_and_polish(P, np.array([0.5]), np.array([[0.8, 0.1]]))
+    >>> res.status, res.grad_max <= 1e-12
+    ('converged', True)
     """
     t_start = time.perf_counter()
     _check_problem(problem)
@@ -626,7 +670,14 @@ def _merge_flows(flows: list[FlowResult]) -> FlowResult:
 def glorot_init(n: int, d: int, rng) -> tuple[np.ndarray, np.ndarray]:
     """The paper's Glorot-normal initialisation: ``W`` entries ``N(0, 2/(d+n))``, ``a`` entries
     ``N(0, 2/(n+1))``. ``rng`` is a ``numpy.random.Generator`` or a seed. Returns ``(a0, W0)``;
-    ``W0`` is drawn first."""
+    ``W0`` is drawn first.
+
+    Examples
+    --------
+    >>> a0, W0 = glorot_init(3, 5, 0)
+    >>> a0.shape, W0.shape
+    ((3,), (3, 5))
+    """
     for name, v in (("n", n), ("d", d)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")

@@ -59,10 +59,33 @@ def _values(activation: str, m, teacher_norm):
 def one_neuron(activation: str, m, teacher_norm=1.0) -> dict:
     """Optimal single student neuron against ``m`` teacher neurons of norm ``teacher_norm``.
 
-    Returns ``{"activation", "m", "teacher_norm", "norm", "a", "loss", "direction",
-    "direction_text", "closed_form"}`` with ``norm = |w|``; for the piecewise-linear family
-    ``norm = 1`` and ``a = a|w|`` (only the product is fixed; key ``"only_product_fixed": True``),
-    plus ``a_average`` / ``loss_average`` of the best point along v_1 + .. + v_m.
+    Parameters
+    ----------
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+    m : real
+        Number of teacher neurons, ``m >= 1`` (non-integer m evaluates the closed form).
+    teacher_norm : real, default 1.0
+        Common teacher norm ``rho > 0``, finite.
+
+    Returns
+    -------
+    dict
+        ``{"activation", "m", "teacher_norm", "norm", "a", "loss", "direction",
+        "direction_text", "closed_form"}`` with ``norm = |w|``; for the piecewise-linear family
+        ``norm = 1`` and ``a = a|w|`` (only the product is fixed; key ``"only_product_fixed": True``),
+        plus ``a_average`` / ``loss_average`` of the best point along v_1 + .. + v_m.
+
+    Raises
+    ------
+    ValueError
+        ``m < 1``, ``teacher_norm <= 0``, non-finite or non-numeric values, unknown activation.
+
+    Examples
+    --------
+    >>> sol = one_neuron("erf2", 3)  # r^2 = 1/(2m - 1), a = m
+    >>> round(sol["norm"] ** 2, 12), sol["a"]
+    (0.2, 3.0)
     """
     act, rf, (norm2, a, ar, loss, ar_avg, loss_avg) = _values(activation, m, teacher_norm)
     direction = "copy" if (math.isnan(norm2) and _is_copy(act.name)) else "average"
@@ -93,7 +116,29 @@ def average_point(activation: str, m, teacher_norm=1.0) -> tuple[float, float]:
 
 
 def parse_partition(partition, k=None) -> tuple[int, ...]:
-    """A partition given as "1,1,3" or a sequence of positive integers; checks it sums to k."""
+    """A partition given as "1,1,3" or a sequence of positive integers; checks it sums to k.
+
+    Parameters
+    ----------
+    partition : str or sequence of int
+        Group sizes ``m_i >= 1``.
+    k : int, optional
+        Required total.
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    ValueError
+        Not positive integers, empty, or not summing to ``k``.
+
+    Examples
+    --------
+    >>> parse_partition("1, 1,3", k=5)
+    (1, 1, 3)
+    """
     if isinstance(partition, str):
         try:
             parts = tuple(int(p) for p in partition.replace(" ", "").split(",") if p)
@@ -109,7 +154,37 @@ def parse_partition(partition, k=None) -> tuple[int, ...]:
 
 
 def ca_configuration(activation: str, partition, d=None, teacher_norm=1.0):
-    """``(a, W, b, V)`` of the CA point: group i covers teacher neurons ``sum(m_<i) .. sum(m_<=i)-1``."""
+    """``(a, W, b, V)`` of the CA point: group i covers teacher neurons ``sum(m_<i) .. sum(m_<=i)-1``.
+
+    Parameters
+    ----------
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+    partition : str or sequence of int
+        Group sizes (see ``parse_partition``); ``k = sum(partition)``.
+    d : int, optional
+        Input dimension, ``>= k`` (default ``k + 1``).
+    teacher_norm : real, default 1.0
+        ``V = teacher_norm * eye(k, d)``, ``b = 1``.
+
+    Returns
+    -------
+    a : ndarray, shape (n,)
+    W : ndarray, shape (n, d)
+    b : ndarray, shape (k,)
+    V : ndarray, shape (k, d)
+
+    Raises
+    ------
+    ValueError
+        Bad partition, ``d < k`` or bad teacher norm.
+
+    Examples
+    --------
+    >>> a, W, b, V = ca_configuration("erf2", "1,2")
+    >>> a.tolist(), W.shape, V.shape
+    ([1.0, 2.0], (2, 4), (3, 4))
+    """
     parts = parse_partition(partition)
     k = sum(parts)
     d = k + 1 if d is None else int(d)

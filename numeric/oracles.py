@@ -92,6 +92,11 @@ def kernel_quad_mp(activation: str, C11, C22, C12, dps: int = 30):
 
     Only ``ACTIVATIONS[name].sigma_mp`` is used: nothing from the derived kernels. Returns an
     ``mpf`` (at ``dps`` digits). Precision is set with ``mpmath.workdps``, never globally.
+
+    Examples
+    --------
+    >>> print(mpmath.nstr(kernel_quad_mp("relu", 1, 1, 1, dps=15), 10))  # w = v: E[relu(z)^2] = 1/2
+    0.5
     """
     act = get_activation(activation)
     sig = act.sigma_mp
@@ -149,6 +154,12 @@ def kernel_monte_carlo(activation: str, C11, C22, C12, n_samples: int, rng, chun
     with ``s`` the sample standard deviation (``ddof = 1``) of ``sigma(X) sigma(Y)``. Samples are
     drawn in chunks of at most ``chunk`` so memory stays bounded. ``rng`` is a
     ``numpy.random.Generator`` (or a seed for ``default_rng``).
+
+    Examples
+    --------
+    >>> mean, se = kernel_monte_carlo("linear", 1.0, 1.0, 0.5, 20_000, rng=0)  # g = C12
+    >>> abs(mean - 0.5) <= 5 * se
+    True
     """
     act = get_activation(activation)
     if n_samples < 2:
@@ -191,6 +202,12 @@ def loss_monte_carlo(a, W, b, V, activation: str, n_samples: int, rng, chunk_ele
     drawn in chunks of about ``chunk_elems / max(d, n + k)`` rows so memory stays bounded; the
     standard error is ``s / sqrt(N)`` with ``s`` the sample standard deviation of the squared
     residual.
+
+    Examples
+    --------
+    >>> mean, se = loss_monte_carlo([0.0], [[1.0]], [1.0], [[1.0]], "linear", 20_000, rng=0)
+    >>> abs(mean - 1.0) <= 5 * se  # L = E[x^2] = 1
+    True
     """
     act = get_activation(activation)
     a = np.asarray(a, dtype=float)

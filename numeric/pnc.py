@@ -39,7 +39,22 @@ def _check_sizes(k, n, d):
 
 
 def embedding(k: int, n: int, d: int) -> np.ndarray:
-    """P with theta = (a, W row by row) = P @ (alpha, beta, gamma, c)."""
+    """P with theta = (a, W row by row) = P @ (alpha, beta, gamma, c).
+
+    Parameters
+    ----------
+    k, n, d : int
+        Teacher neurons, student neurons, input dimension.
+
+    Returns
+    -------
+    ndarray, shape (n + n d, 4)
+
+    Examples
+    --------
+    >>> embedding(3, 2, 4).shape
+    (10, 4)
+    """
     N = n + n * d
     P = np.zeros((N, 4))
     P[:n, 3] = 1.0
@@ -54,6 +69,14 @@ def embedding(k: int, n: int, d: int) -> np.ndarray:
 
 
 def unpack(x, k, n, d):
+    """``(a, W)`` of the P-n-C family member ``x = (alpha, beta, gamma, c)``.
+
+    Examples
+    --------
+    >>> a, W = unpack([1.0, 0.5, 0.25, 2.0], k=3, n=2, d=3)
+    >>> a.tolist(), W.tolist()
+    ([2.0, 2.0], [[1.0, 0.25, 0.5], [0.25, 1.0, 0.5]])
+    """
     theta = embedding(k, n, d) @ np.asarray(x, float)
     return theta[:n], theta[n:].reshape(n, d)
 
@@ -120,7 +143,36 @@ def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0
 
     For the piecewise-linear family only the products ``c alpha``, ``c beta``, ``c gamma`` are fixed
     (positive homogeneity); the balanced representative ``|c| = |w_i|`` is returned.
-    ``callback()``, if given, is called after every gradient or Hessian evaluation (progress)."""
+
+    Parameters
+    ----------
+    k, n : int
+        ``1 <= n < k``.
+    d : int, optional
+        ``>= k`` (default ``k + 1``).
+    activation : str, default "erf2"
+    x0 : sequence of 4 floats, optional
+        Start ``(alpha, beta, gamma, c)``.
+    tol : float, default 1e-13
+        Newton stops at ``max |reduced gradient| <= tol``.
+    callback : callable, optional
+        Called with no arguments after every gradient or Hessian evaluation (progress).
+
+    Returns
+    -------
+    PncPoint
+
+    Raises
+    ------
+    ValueError
+        Bad sizes or ``x0``, or no P-n-C point found (the solve failed).
+
+    Examples
+    --------
+    >>> p = solve_pnc(3, 2)
+    >>> p.classification, p.grad_max < 1e-12
+    ('saddle', True)
+    """
     k, n, d = _check_sizes(k, n, d)
     V = np.eye(k, d)
     b = np.ones(k)
@@ -175,7 +227,32 @@ def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0
 
 def optimal_ca_point(k: int, n: int, d: int | None = None, activation: str = "erf2") -> dict:
     """Loss, gradient and classification of the optimal CA point (n - 1 copies, one average);
-    ``"not-critical"`` when ``max|grad| > 1e-8`` (as for the P-n-C point)."""
+    ``"not-critical"`` when ``max|grad| > 1e-8`` (as for the P-n-C point).
+
+    Parameters
+    ----------
+    k, n : int
+        ``1 <= n <= k``.
+    d : int, optional
+        ``>= k`` (default ``k + 1``).
+    activation : str, default "erf2"
+
+    Returns
+    -------
+    dict
+        ``{"loss", "grad_max", "classification", "eig_min", "partition"}``.
+
+    Raises
+    ------
+    ValueError
+        Bad sizes.
+
+    Examples
+    --------
+    >>> ca = optimal_ca_point(3, 2)
+    >>> ca["partition"], ca["grad_max"] < 1e-14
+    ([1, 2], True)
+    """
     if not isinstance(n, (int, np.integer)) or not isinstance(k, (int, np.integer)) or not 1 <= n <= k:
         raise ValueError(f"need integers 1 <= n <= k, got n = {n!r}, k = {k!r}")
     d = k + 1 if d is None else d
@@ -192,7 +269,25 @@ def optimal_ca_point(k: int, n: int, d: int | None = None, activation: str = "er
 
 
 def threshold_table(k: int, activation: str = "erf2", ns=None) -> list[dict]:
-    """For each n: P-n-C and optimal-CA loss and type; the caller reads off where they change."""
+    """For each n: P-n-C and optimal-CA loss and type; the caller reads off where they change.
+
+    Parameters
+    ----------
+    k : int
+    activation : str, default "erf2"
+    ns : iterable of int, optional
+        Student widths (default ``1..k-1``).
+
+    Returns
+    -------
+    list of dict
+        One row per n (keys ``n, n_over_k, pnc_loss, pnc_type, ca_loss, ca_type, ...``).
+
+    Examples
+    --------
+    >>> [r["n"] for r in threshold_table(3, ns=[1])]
+    [1]
+    """
     ns = range(1, k) if ns is None else ns
     rows = []
     for n in ns:
@@ -205,7 +300,23 @@ def threshold_table(k: int, activation: str = "erf2", ns=None) -> list[dict]:
 
 
 def summarize_thresholds(rows: list[dict]) -> dict:
-    """Where the P-n-C / optimal-CA types change and where the P-n-C loss drops below the CA loss."""
+    """Where the P-n-C / optimal-CA types change and where the P-n-C loss drops below the CA loss.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Output of ``threshold_table``.
+
+    Returns
+    -------
+    dict
+        ``{"pnc_type_changes", "ca_type_changes", "loss_crossings"}`` (lists of strings).
+
+    Examples
+    --------
+    >>> summarize_thresholds([])
+    {'pnc_type_changes': [], 'ca_type_changes': [], 'loss_crossings': []}
+    """
     def changes(key):
         out = []
         for r0, r1 in zip(rows, rows[1:]):

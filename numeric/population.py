@@ -13,33 +13,55 @@ cached):
     dL/da_i      = 2 (G U)_i
     dL/dw_i      = 2 a_i [ 2 w_i sum_m U_m g1[i,m] + sum_m U_m g3[i,m] y_m ]
 
-(the diagonal term ``a_i^2 g(w_i, w_i)`` is covered by the same sum because g is symmetric). The
-Hessian is assembled block-wise from the second partials; the diagonal terms ``a_i^2 s(|w_i|^2)``
-use ``s(q) = g(q, q, q)`` and its derivatives directly, which stay finite for ReLU where the pair
-second partials blow up at ``w = v``; for the piecewise-linear family the W-W blocks come from the
-weight-space second derivatives of g (``copyavg.numeric.angular``), finite at collinear neurons.
-Everything is matrix products over all neuron pairs.
+(the diagonal term ``a_i^2 g(w_i, w_i)`` is covered by the same sum because g is symmetric; for
+large ``|w_i|`` its two pieces cancel, so it is taken as ``a_i s'(|w_i|^2) w_i`` from the diagonal
+kernel ``s(q) = g(q, q, q)`` instead). The Hessian is assembled block-wise from the second
+partials; the diagonal terms ``a_i^2 s(|w_i|^2)`` use ``s`` and its derivatives directly, which stay
+finite for ReLU where the pair second partials blow up at ``w = v``; for the piecewise-linear
+family the W-W blocks come from the weight-space second derivatives of g
+(``copyavg.numeric.angular``), finite at collinear neurons. Everything is matrix products over all
+neuron pairs.
+
+The piecewise-linear kernels are homogeneous, ``g = |w||v| h(cos)``; they are evaluated at unit
+vectors and rescaled (``g_X = |w|^p |v|^r g_X(1, 1, cos)``, exponents in
+``copyavg.numeric.kernels.HOMOGENEITY``), so tiny or huge norms neither underflow nor overflow, and
+only an exactly zero vector counts as ``w = 0``.
+
+Accepted range (``ValueError`` naming the argument outside it): real finite entries;
+``|a_i|, |b_j| <= 1e150``; ``|w_i|, |v_j| <= 1e75`` (erf family) or ``<= 1e150`` (piecewise-linear
+family, no lower limit); loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <= 1e150``. Within it,
+loss and gradient agree with the 50-digit route ``copyavg.numeric.mp`` to relative 1e-9 of
+their scale (loss: ``sum |U_m U_m' g_mm'|``; ``dL/da_i``: ``2 sum_m |U_m g_im|``; row ``dL/dw_i``,
+norm-wise: ``2 |a_i| (sum_{m != i} |U_m| (|2 g1_im w_i| + |g3_im y_m|) + |a_i s'(|w_i|^2) w_i|)``),
+or to absolute 1e-300 where that scale is below the normal float range. The Hessian is accurate
+to about 1e-9 of ``max|H|`` at ordinary magnitudes and for the piecewise-linear family at any
+norm; in the erf family its W-W blocks are sums that cancel at large ``|w_i|`` (like the gradient's
+pair terms, not reformulated yet: relative error ~eps ``|w_i|`` of ``max|H|`` with ``|a_i|`` ~ 1,
+more for large ``|a_i|``), so it needs ``|w_i| <= 1e6``, and ``|w_i| |y_m| <= 1e75`` (second
+partials overflow beyond); in the piecewise-linear family it can overflow for extreme ratios of
+norms (entries grow like ``|a_i U_m| |y_m| / |w_i|``); it then raises ``ValueError``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import _geometry as geo_
 from ._generated_kernels import KERNELS
 from .activations import Activation, get_activation
 from .angular import student_block_hessian
+from .kernels import HOMOGENEITY, PARTIAL_NAMES
 
-
-#: largest squared norm accepted for a student or teacher vector: products C11*C22 of two such
-#: values stay below the float64 overflow threshold (about 1.8e308) inside the kernels.
-MAX_SQUARED_NORM = 1e150
+#: largest squared norm accepted for a student or teacher vector of the erf family: products
+#: C11*C22 of two such values stay below the float64 overflow threshold (about 1.8e308).
+MAX_SQUARED_NORM = geo_.MAX_NORM_ERF ** 2
 
 
 class _MaxEntry(dict):
     """d -> largest |entry| for which a d-vector surely has |w| <= 1e75."""
 
     def __missing__(self, d):
-        self[d] = v = 1e75 / np.sqrt(d)
+        self[d] = v = geo_.MAX_NORM_ERF / np.sqrt(d)
         return v
 
 
@@ -47,57 +69,20 @@ _MAX_ENTRY = _MaxEntry()
 
 
 class NonDifferentiableError(ValueError):
-    """The loss has no gradient (or Hessian) at this point; the message says which neurons."""
+    """The loss has no gradient (or Hessian) at this point; the message says which neurons.
 
+    A ``ValueError``: raised by ``gradient``/``loss_and_gradient``/``hessian`` for the
+    piecewise-linear family with a kink at an exactly zero ``w_i`` with ``a_i != 0``, and by
+    ``hessian`` at collinear neurons.
 
-def _as_array(x, name: str, ndim: int) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real {ndim}-d array, got {type(x).__name__}") from None
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return arr
-
-
-def _check_finite(*arrays) -> None:
-    for arr in arrays:
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(
-                "the loss or its derivatives overflow float64 for these magnitudes of a, W, b, V; "
-                "rescale the outgoing weights (|a_i|, |b_j|) or the vectors"
-            )
-
-
-def _check_student(a, W, d: int):
-    """Shapes only; finiteness is checked on the (rare) failure path, see ``_explain_bad``."""
-    if not isinstance(a, np.ndarray) or a.dtype != np.float64:
-        a = _as_array(a, "a", 1)
-    if not isinstance(W, np.ndarray) or W.dtype != np.float64:
-        W = _as_array(W, "W", 2)
-    if a.ndim != 1:
-        raise ValueError(f"a must be 1-dimensional, got shape {a.shape}")
-    if a.shape[0] < 1:
-        raise ValueError("a must have at least one entry (n >= 1 student neurons)")
-    if W.shape != (a.shape[0], d):
-        raise ValueError(
-            f"W must have shape (n, d) = ({a.shape[0]}, {d}) to match a (n,) and V (k, d), got {W.shape}"
-        )
-    return a, W
-
-
-def _explain_bad(a, W) -> None:
-    """Raise the precise error for inputs that made a result non-finite."""
-    _as_array(a, "a", 1)
-    _as_array(W, "W", 2)
-    norms = np.max(np.abs(W)) * np.linalg.norm(W / np.max(np.abs(W)), axis=1)
-    if norms.max() > 1e75:
-        raise ValueError(
-            f"W: student vectors must have |w_i| <= 1e75 (|w_i|^2 <= {MAX_SQUARED_NORM:g}) so that "
-            f"float64 kernels do not overflow; got |w_i| = {norms.max():.3g}"
-        )
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Problem(np.ones(1), np.eye(1, 2), "relu").gradient(np.ones(1), np.zeros((1, 2)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    copyavg.numeric.population.NonDifferentiableError: activation 'relu': the loss is not ...
+    """
 
 
 class Problem:
@@ -105,9 +90,19 @@ class Problem:
 
     Parameters
     ----------
-    b : (k,) teacher outgoing weights.
-    V : (k, d) teacher incoming weights (rows ``v_j``).
-    activation : a name from ``copyavg.numeric.ACTIVATIONS``.
+    b : array_like, shape (k,)
+        Teacher outgoing weights, real, ``|b_j| <= 1e150``.
+    V : array_like, shape (k, d)
+        Teacher incoming weights (rows ``v_j``), real; ``|v_j| <= 1e75`` (erf family) or
+        ``<= 1e150`` (piecewise-linear family).
+    activation : str, default "erf2"
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+
+    Raises
+    ------
+    ValueError
+        Wrong shapes, non-real or non-finite entries, values outside the accepted range (see the
+        module docstring), or an unknown activation; the message names the argument.
 
     Examples
     --------
@@ -115,124 +110,350 @@ class Problem:
     >>> P = Problem(np.ones(3), np.eye(3, 4), "erf2")
     >>> round(float(P.loss(np.ones(3), np.eye(3, 4))), 12)
     0.0
+    >>> round(P.teacher_loss, 6)  # E[f*(x)^2] = 3 s(1) = 3 (2/pi) atan(1/sqrt(3))
+    1.0
     """
 
     def __init__(self, b, V, activation: str = "erf2"):
         self.activation: Activation = get_activation(activation)
-        b = _as_array(b, "b", 1)
-        V = _as_array(V, "V", 2)
+        b = geo_.as_real_array(b, "b", 1)
+        V = geo_.as_real_array(V, "V", 2)
         if b.shape[0] < 1:
             raise ValueError("b must have at least one entry (k >= 1 teacher neurons)")
         if V.shape[0] != b.shape[0] or V.shape[1] < 1:
             raise ValueError(f"V must have shape (k, d) = ({b.shape[0]}, d >= 1) to match b, got {V.shape}")
+        geo_.check_outgoing(b, "b")
+        self.homogeneous = self.activation.family == "piecewise_linear"
+        self.nv = geo_.row_norms(V)
+        geo_.check_norms(self.nv, "V", self.activation.family)
         self.b = b.copy()
         self.V = V.copy()
         self.b.setflags(write=False)
         self.V.setflags(write=False)
         self.k, self.d = V.shape
         self._fns = KERNELS[self.activation.name]
-        Ctt = V @ V.T
-        qv = np.diagonal(Ctt).copy()
-        Ctt[np.diag_indices(self.k)] = qv
-        self.qv = qv
-        if qv.max() > MAX_SQUARED_NORM:
-            raise ValueError(
-                f"V: teacher vectors must have |v_j| <= 1e75 (|v_j|^2 <= {MAX_SQUARED_NORM:g}) so that "
-                f"float64 kernels do not overflow; got |v_j|^2 = {qv.max():.3g}"
-            )
-        Gtt = self._pairs(0, qv, qv, Ctt)[0]
-        self.teacher_loss = float(b @ Gtt @ b)  # E[f*(x)^2]
+        self.Vdir = geo_.directions(V, self.nv)
+        self._v_ordinary = bool(self.nv.min() >= 1e-140 and self.nv.max() <= 1e140)
+        with np.errstate(under="ignore"):
+            if self.homogeneous:
+                self.qv = None
+                self._unit_rms = float(np.sqrt(self._diag(np.ones(1))[0][0]))  # sqrt(s(1))
+                self.teacher_scale = self._unit_rms * float(np.abs(b) @ self.nv)
+            else:
+                Ctt = V @ V.T
+                self.qv = np.diagonal(Ctt).copy()
+                self._qv_max = float(self.qv.max())
+                self.teacher_scale = float(np.abs(b) @ np.sqrt(self._diag(self.qv)[0]))
+            geo_.check_loss_scale(self.teacher_scale)
+            geom = self._geometry(V, self.nv, self.Vdir, V, self.nv, self.Vdir, self.qv, self.qv,
+                                  Ctt if not self.homogeneous else None)
+            Gtt = self._pairs(0, geom)[0]
+            self.teacher_loss = float(b @ Gtt @ b)  # E[f*(x)^2]
 
-    # -- pair kernel evaluation -------------------------------------------------------------
-    def _pairs(self, order: int, qa, qb, C):
-        C11 = qa[:, None]
-        C22 = qb[None, :]
-        D = C11 * C22 - C * C
+    # -- pair geometry and kernel evaluation --------------------------------------------------
+    def _geometry(self, R, nr, Rdir, Y, ny, Ydir, qr, qy, C=None):
+        """``(r, c, X, D, collinear)`` for all pairs (rows of R against rows of Y; row i of R is row i of Y).
+
+        Piecewise-linear: ``r, c`` the norms, ``X`` the cosines, ``D = 1 - cos^2``. Erf family:
+        ``r, c`` the squared norms, ``X = C12``, ``D = C11 C22 - C12^2``, refined by projection for
+        near-collinear pairs when ``C11 C22`` is large (then D dominates the kernel's arguments).
+        ``collinear`` (piecewise-linear only): pairs collinear up to the rounding of the cosine.
+        """
+        if self.homogeneous:
+            if C is not None:  # ordinary norms: C = R Y^T neither underflows nor overflows
+                cos = C / (nr[:, None] * ny[None, :])
+
+                def dirs():
+                    Rdir = geo_.directions(R, nr)
+                    return Rdir, np.concatenate((Rdir, self.Vdir))
+
+                return (nr, ny) + geo_.cosines(cos, dirs, True)
+            with np.errstate(under="ignore"):
+                cos = Rdir @ Ydir.T
+            return (nr, ny) + geo_.cosines(cos, lambda: (Rdir, Ydir), True)
+        P = qr[:, None] * qy[None, :]
+        D = P - C * C
         np.maximum(D, 0.0, out=D)
-        if self.activation.smooth:
-            out = self._fns[order](C11, C22, C, D)
+        if Rdir is not None:  # max P > 1e4: |error of D| ~ eps P is no longer negligible next to 1 + C11 + C22
+            big = P > 1e4
+            cos = C / np.sqrt(np.where(big, P, 1.0))
+            geo_.refine_near_collinear(D, cos, Rdir, Ydir, mask=big, scale=P)
+            idx = np.arange(R.shape[0])
+            D[idx, idx] = 0.0
+        return qr, qy, C, D, None
+
+    def _pairs(self, order: int, geom, g1_times_norm: bool = False):
+        """``g`` and its partials up to ``order`` for all pairs of ``geom``.
+
+        Piecewise-linear: unit-vector values rescaled by ``|w|^p |v|^r``; with ``g1_times_norm``
+        the second output is ``g1 |w|`` (the gradient then uses ``w / |w|``); at order 1 the
+        unused ``g2`` is None. Entries with a zero vector are set to their exact value 0.
+        """
+        r, c, X, D, _ = geom
+        if not self.homogeneous:
+            out = self._fns[order](r[:, None], c[None, :], X, D)
             return (out,) if order == 0 else out
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = self._fns[order](C11, C22, C, D)
-        out = (out,) if order == 0 else out
-        zero = (C11 == 0) | (C22 == 0)
-        if zero.any():
-            out = tuple(np.where(zero, 0.0, o) for o in out)
-        return out
+        if order == 2:  # inf at collinear pairs (refused by the caller), overflow for extreme norms
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                return self._rescale_all(self._fns[order](1.0, 1.0, X, D), r, c, order, g1_times_norm)
+        # orders 0, 1: finite at unit vectors; rescaled values stay below |w||v| <= 1e300 (range)
+        unit = self._fns[order](1.0, 1.0, X, D)
+        return self._rescale_all((unit,) if order == 0 else unit, r, c, order, g1_times_norm)
+
+    def _rescale_all(self, unit, r, c, order: int, g1_times_norm: bool):
+        """Unit-vector partials times ``|w|^p |v|^r`` (``HOMOGENEITY``); zero vectors give 0."""
+        out = []
+        for name, u in zip(PARTIAL_NAMES[order], unit):
+            if order == 1 and name == "g2":  # not used by the gradient
+                out.append(None)
+                continue
+            p, q = HOMOGENEITY[name]
+            out.append(geo_.rescaled(u, r, c, p + (name == "g1" and g1_times_norm), q))
+        if r.min() == 0 or c.min() == 0:  # linear: g3 = 1 everywhere (a kinked sigma has none at 0)
+            zero = (r == 0)[:, None] | (c == 0)[None, :]
+            keep = ("g3",) if self.activation.smooth else ()
+            out = [o if name in keep or o is None else np.where(zero, 0.0, o)
+                   for name, o in zip(PARTIAL_NAMES[order], out)]
+        return tuple(out)
 
     def _prepare(self, a, W):
-        a, W = _check_student(a, W, self.d)
+        a, W = geo_.check_student(a, W, self.d)
+        abs_a = np.abs(a)
+        if not float(abs_a.sum()) + self.teacher_scale <= geo_.MAX_LOSS_SCALE:  # also NaN and inf
+            geo_.as_real_array(a, "a", 1)
+            geo_.check_outgoing(a, "a")  # the loss scale itself is checked below
         n = a.shape[0]
         Y = np.concatenate((W, self.V))
         U = np.concatenate((a, -self.b))
-        if not (np.abs(W).max() <= _MAX_ENTRY[self.d] and np.isfinite(a).all()):  # also NaN/inf
-            _explain_bad(a, W)
+        family = self.activation.family
+        if self.homogeneous:
+            return self._prepare_homogeneous(a, W, n, Y, U, abs_a)
+        if not np.abs(W).max() <= _MAX_ENTRY[self.d]:  # rare: maybe too large, NaN or inf
+            geo_.check_norms(geo_.row_norms(W), "W", family)
         if n >= 64:  # large: W W^T by the symmetric BLAS routine, then the teacher block
             C = np.concatenate((W @ W.T, W @ self.V.T), axis=1)
         else:  # small: one product, fewer calls
             C = W @ Y.T
         qw = np.diagonal(C).copy()  # |w_i|^2 exactly as on the diagonal of W W^T: D_ii = 0
-        if not qw.max() <= MAX_SQUARED_NORM:
-            _explain_bad(a, W)
         qY = np.concatenate((qw, self.qv))
-        return a, W, n, Y, U, C, qw, qY
+        if not float(abs_a.sum()) + self.teacher_scale <= geo_.MAX_LOSS_SCALE:  # E sigma^2 <= 1
+            geo_.check_loss_scale(float(abs_a @ np.sqrt(self._diag(qw)[0])) + self.teacher_scale)
+        Wdir = Ydir = None
+        qmax = qw.max()
+        if qmax * max(qmax, self._qv_max) > 1e4:  # near-collinear pairs may need the refined D
+            nw = geo_.row_norms(W)
+            Wdir = geo_.directions(W, nw)
+            Ydir = np.concatenate((Wdir, self.Vdir))
+        geom = self._geometry(W, None, Wdir, Y, None, Ydir, qw, qY, C)
+        return a, W, n, Y, U, geom, (W, None)
 
-    def _check_differentiable(self, a, qw):
-        if self.activation.smooth:
+    def _prepare_homogeneous(self, a, W, n, Y, U, abs_a):
+        """Piecewise-linear family: ordinary norms (all squares within 1e-280..1e280) take the
+        cosines from ``W Y^T``; otherwise from unit vectors (no under/overflow at any norm)."""
+        C = None
+        if self._v_ordinary and n < 64:
+            with np.errstate(over="ignore"):  # inf for huge norms: the unit-vector route below
+                C = W @ Y.T
+            qw = np.diagonal(C)
+            ordinary = qw.min() >= 1e-280 and qw.max() <= 1e280
+        if C is not None and ordinary:
+            nw = np.sqrt(qw)
+            geom = self._geometry(W, nw, None, Y, np.concatenate((nw, self.nv)), None, None, None, C)
+            direction, dscale = W, 1.0 / nw
+        else:
+            nw = geo_.row_norms(W)
+            geo_.check_norms(nw, "W", self.activation.family)
+            Wdir = geo_.directions(W, nw)
+            geom = self._geometry(W, nw, Wdir, Y, np.concatenate((nw, self.nv)),
+                                  np.concatenate((Wdir, self.Vdir)), None, None)
+            direction, dscale = Wdir, None
+        geo_.check_loss_scale(self._unit_rms * float(abs_a @ nw) + self.teacher_scale)
+        return a, W, n, Y, U, geom, (direction, dscale)
+
+    def _diag(self, q):
+        """``(s, s', s'')`` at ``|w|^2 = q``; at huge q the denominators of s'' overflow to inf,
+        which gives the correct (negligible) value 0."""
+        with np.errstate(over="ignore"):
+            return self._fns[3](q)
+
+    def _check_differentiable(self, a, geom):
+        if self.activation.smooth or geom[0].min() > 0:
             return
-        bad = np.flatnonzero((qw == 0) & (a != 0))
+        bad = np.flatnonzero((geom[0] == 0) & (a != 0))  # norms: 0 only for an exactly zero row
         if bad.size:
             raise NonDifferentiableError(
                 f"activation {self.activation.name!r}: the loss is not differentiable at w_i = 0 "
                 f"with a_i != 0 (student neurons {bad.tolist()})"
             )
 
+    def _grad_rows(self, n, U, Y, geom, direction, G1, G3, dscale=None):
+        """``P_i = sum_m U_m (2 g1_im w_i + g3_im y_m)`` as ``2 (G1 U)_i dscale_i direction_i +
+        ((G3 U) Y)_i`` (``direction`` is W or the unit rows ``w_i / |w_i|``; ``dscale`` None or
+        ``1 / |w_i|`` when ``G1`` holds ``g1 |w_i|`` and ``direction`` is W).
+
+        Erf family with large ``|w_i|``: the self term ``m = i`` is taken as ``a_i s'(|w_i|^2) w_i``
+        (its two pieces ``2 g1 + g3 = s'`` cancel to relative ``1 / |w_i|^2``); ``G1``, ``G3`` are
+        changed in place on their diagonal.
+        """
+        if not self.homogeneous and geom[0].max() > 1e3:  # cancellation costs eps |w|^2 otherwise
+            idx = np.arange(n)
+            G1[idx, idx] = 0.5 * self._diag(geom[0])[1]
+            G3[idx, idx] = 0.0
+        G1U = G1 @ U
+        if dscale is not None:
+            G1U *= dscale
+        return 2.0 * G1U[:, None] * direction + (G3 * U) @ Y
+
     # -- public API ---------------------------------------------------------------------------
     def loss(self, a, W) -> float:
-        """``L = E[(f(x) - f*(x))^2]`` (no 1/2)."""
-        a, W, n, Y, U, C, qw, qY = self._prepare(a, W)
-        G = self._pairs(0, qw, qY, C)[0]
-        L = a @ (G @ U) - a @ (G[:, n:] @ self.b) + self.teacher_loss
+        """Population loss ``L = E[(f(x) - f*(x))^2]`` (no 1/2) of the student ``(a, W)``.
+
+        Parameters
+        ----------
+        a : array_like, shape (n,)
+            Student outgoing weights, ``|a_i| <= 1e150``.
+        W : array_like, shape (n, d)
+            Student incoming weights (rows ``w_i``), within the family's norm range.
+
+        Returns
+        -------
+        float
+            ``L``, within relative 1e-9 of ``sum |U_m U_m' g_mm'|`` of the exact value.
+
+        Raises
+        ------
+        ValueError
+            Bad shape, non-real or non-finite entries, or input outside the accepted range.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> P = Problem(np.ones(2), np.eye(2), "relu")
+        >>> round(P.loss(np.zeros(1), np.ones((1, 2))), 6)  # zero student: E[f*^2] = 2 s(1) + 2 g(e1, e2)
+        1.31831
+        """
+        with np.errstate(under="ignore"):
+            a, W, n, Y, U, geom, _ = self._prepare(a, W)
+            G = self._pairs(0, geom)[0]
+            L = a @ (G @ U) - a @ (G[:, n:] @ self.b) + self.teacher_loss
         if not np.isfinite(L):
-            _explain_bad(a, W)
-            _check_finite(L)
+            geo_.check_finite("loss", L)
         return float(L)
 
     def loss_and_gradient(self, a, W):
-        """``(L, dL/da, dL/dW)`` with ``dL/da`` of shape (n,) and ``dL/dW`` of shape (n, d)."""
-        a, W, n, Y, U, C, qw, qY = self._prepare(a, W)
-        self._check_differentiable(a, qw)
-        G, G1, _, G3 = self._pairs(1, qw, qY, C)
-        GU = G @ U
-        L = a @ GU - a @ (G[:, n:] @ self.b) + self.teacher_loss
-        ga = 2.0 * GU
-        gW = (2.0 * a)[:, None] * (2.0 * (G1 @ U)[:, None] * W + (G3 * U) @ Y)
-        if not np.isfinite(L):  # with |w|, |v| <= 1e75 a finite L bounds the gradient too
-            _explain_bad(a, W)
-            _check_finite(L)
+        """``(L, dL/da, dL/dW)`` in one pass.
+
+        Parameters
+        ----------
+        a, W : array_like
+            As in ``Problem.loss``.
+
+        Returns
+        -------
+        L : float
+        ga : ndarray, shape (n,)
+            ``dL/da``.
+        gW : ndarray, shape (n, d)
+            ``dL/dW`` (row i is ``dL/dw_i``), each row within relative 1e-9 of its norm-wise scale
+            (module docstring).
+
+        Raises
+        ------
+        NonDifferentiableError
+            Piecewise-linear activation with a kink and an exactly zero row ``w_i`` with ``a_i != 0``.
+        ValueError
+            As in ``Problem.loss``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> P = Problem(np.ones(1), np.eye(1, 2), "erf2")
+        >>> L, ga, gW = P.loss_and_gradient(np.ones(1), np.eye(1, 2))  # the student is the teacher
+        >>> float(L), ga.tolist(), gW.tolist()
+        (0.0, [0.0], [[0.0, 0.0]])
+        """
+        with np.errstate(under="ignore"):
+            a, W, n, Y, U, geom, (direction, dscale) = self._prepare(a, W)
+            self._check_differentiable(a, geom)
+            G, G1, _, G3 = self._pairs(1, geom, g1_times_norm=True)
+            GU = G @ U
+            L = a @ GU - a @ (G[:, n:] @ self.b) + self.teacher_loss
+            ga = 2.0 * GU
+            gW = (2.0 * a)[:, None] * self._grad_rows(n, U, Y, geom, direction, G1, G3, dscale)
+        if not (np.isfinite(L) and np.isfinite(gW).all()):
+            geo_.check_finite("loss or its gradient", L, gW)
         return float(L), ga, gW
 
     def gradient(self, a, W):
-        """``(dL/da, dL/dW)``."""
+        """``(dL/da, dL/dW)``, shapes ``(n,)`` and ``(n, d)``; see ``Problem.loss_and_gradient``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> P = Problem(np.ones(1), np.eye(1, 2), "linear")  # f* = x_1
+        >>> ga, gW = P.gradient(np.ones(1), np.zeros((1, 2)))  # f = 0: dL/dw = -2 v
+        >>> ga.tolist(), gW.tolist()
+        ([0.0], [[-2.0, 0.0]])
+        """
         _, ga, gW = self.loss_and_gradient(a, W)
         return ga, gW
 
     def hessian(self, a, W) -> np.ndarray:
         """Hessian of L in ``theta = (a, W row by row)``, shape ``(n + n d, n + n d)``.
 
-        Raises ``NonDifferentiableError`` where it does not exist (piecewise-linear activations
-        with a kink: a neuron at ``w_i = 0`` with ``a_i != 0``). At collinear neurons the loss of
-        the piecewise-linear family is twice differentiable: its W-W blocks are assembled in weight
-        space (``copyavg.numeric.angular``, certificate ``collinear-hessian:NAME``).
+        Parameters
+        ----------
+        a, W : array_like
+            As in ``Problem.loss``.
+
+        Returns
+        -------
+        ndarray, shape (n + n d, n + n d)
+            Symmetric; order ``a_1..a_n``, then ``w_1``, ..., ``w_n``.
+
+        Raises
+        ------
+        NonDifferentiableError
+            Where it does not exist (piecewise-linear activations with a kink: a neuron at
+            ``w_i = 0`` with ``a_i != 0``). At collinear neurons the loss of the piecewise-linear
+            family is twice differentiable: its W-W blocks are assembled in weight space
+            (``copyavg.numeric.angular``, certificate ``collinear-hessian:NAME``).
+        ValueError
+            As in ``Problem.loss``; erf family: some ``|w_i| > 1e6`` or ``|w_i| |y_m| > 1e75``
+            (``y_m`` a row of ``[W; V]``); piecewise-linear family: an entry overflows float64
+            (extreme ratios of norms).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> P = Problem(np.ones(1), np.eye(1, 2), "linear")
+        >>> P.hessian(np.ones(1), np.eye(1, 2)).tolist()  # L = |a w - v|^2
+        [[2.0, 2.0, 0.0], [2.0, 2.0, 0.0], [0.0, 0.0, 2.0]]
         """
-        a, W, n, Y, U, C, qw, qY = self._prepare(a, W)
-        self._check_differentiable(a, qw)
+        with np.errstate(under="ignore"):
+            a, W, n, Y, U, geom, _ = self._prepare(a, W)
+            self._check_differentiable(a, geom)
+            if not self.homogeneous and not (geom[0].max() <= 1e12 and geom[0].max() * geom[1].max() <= 1e150):
+                raise ValueError(
+                    "W, V: the erf-family Hessian needs |w_i| <= 1e6 for every student row w_i (beyond, "
+                    "cancellation in its W-W blocks costs ~eps |w_i| of max|H|) and |w_i| |y_m| <= 1e75 "
+                    "for every row y_m of [W; V] (its second partials overflow float64 beyond)"
+                )
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
+                H = self._hessian(a, W, n, Y, U, geom)
+            with np.errstate(over="ignore", invalid="ignore"):
+                total = H.sum()  # finite iff every entry is (up to a finite-sum overflow: refused too)
+        geo_.check_finite("Hessian", total)
+        return H
+
+    def _hessian(self, a, W, n, Y, U, geom) -> np.ndarray:
         d = self.d
         if self.activation.smooth:
-            G, G1, G2, G3, G11, G12, G13, G22, G23, G33 = self._pairs(2, qw, qY, C)
+            G, G1, G2, G3, G11, G12, G13, G22, G23, G33 = self._pairs(2, geom)
         else:  # second C-partials are infinite at collinear vectors: W-W blocks in weight space
-            G, G1, G2, G3 = self._pairs(1, qw, qY, C)
-        s, s1, s2 = self._fns[3](qw)
+            G, G1, G2, G3 = self._pairs(2, geom)[:4]
+        qw = geom[0] ** 2 if self.homogeneous else geom[0]
+        s, s1, s2 = self._diag(qw)
         s1 = np.broadcast_to(s1, qw.shape)
         s2 = np.broadcast_to(s2, qw.shape)
         idx = np.arange(n)
@@ -248,13 +469,13 @@ class Problem:
         aG2 = 4.0 * a[None, :] * G2[ss]
         aG3 = 2.0 * a[None, :] * G3[ss]
         HaW = aG2[:, :, None] * W[None, :, :] + aG3[:, :, None] * W[:, None, :]
-        P = 2.0 * (G1 @ U)[:, None] * W + (G3 * U) @ Y
+        P = self._grad_rows(n, U, Y, geom, W, G1, G3)
         HaW[idx, idx, :] = 2.0 * P + (2.0 * a * s1)[:, None] * W
         H[:n, n:] = HaW.reshape(n, n * d)
         H[n:, :n] = H[:n, n:].T
         if not self.activation.smooth:
             self._ww_weight_space(H[n:, n:].reshape(n, d, n, d), a, W, Y, U, s1, s2)
-            return self._finite_hessian(H, a, W)
+            return H
         # W-W off-diagonal blocks (i != l): 2 a_i a_l [w_i (x) T1 + w_l (x) T2 + g3 I]
         aa = 2.0 * a[:, None] * a[None, :]
         aa[idx, idx] = 0.0
@@ -282,13 +503,6 @@ class Problem:
         B += W[:, :, None] * Z[:, None, :] + Z[:, :, None] * W[:, None, :]
         B[:, dd, dd] += c1[:, None]
         H4[idx, :, idx, :] = B
-        return self._finite_hessian(H, a, W)
-
-    @staticmethod
-    def _finite_hessian(H, a, W):
-        if not np.isfinite(H.sum()):
-            _explain_bad(a, W)
-            _check_finite(H)
         return H
 
     def _ww_weight_space(self, H4, a, W, Y, U, s1, s2) -> None:
@@ -300,44 +514,3 @@ class Problem:
         student_block_hessian(self.activation.name, a, W, Y, U, out=H4)
         H4[idx, :, idx, :] += (4.0 * a * a * s2)[:, None, None] * W[:, :, None] * W[:, None, :]
         H4[idx[:, None], dd[None, :], idx[:, None], dd[None, :]] += (2.0 * a * a * s1)[:, None]
-
-
-_CACHE: list[Problem] = []
-_CACHE_SIZE = 4
-
-
-def problem_for(b, V, activation: str = "erf2") -> Problem:
-    """A cached ``Problem`` for this teacher: reused when ``b``, ``V`` and ``activation`` are equal
-    to a recent call's (compared by value, so in-place changes to ``V`` are seen)."""
-    if isinstance(V, np.ndarray) and isinstance(b, np.ndarray):
-        for P in _CACHE:  # compare by value before any validation: the common, fast path
-            if (P.activation.name == activation and P.V.shape == V.shape and P.b.shape == b.shape
-                    and np.array_equal(P.V, V) and np.array_equal(P.b, b)):
-                return P
-    P = Problem(b, V, activation)
-    _CACHE.insert(0, P)
-    del _CACHE[_CACHE_SIZE:]
-    return P
-
-
-def loss(a, W, b, V, activation: str = "erf2") -> float:
-    """Exact population loss ``E_x[(f(x) - f*(x))^2]`` (no 1/2), ``x ~ N(0, I_d)``.
-
-    a: (n,), W: (n, d), b: (k,), V: (k, d).
-    """
-    return problem_for(b, V, activation).loss(a, W)
-
-
-def gradient(a, W, b, V, activation: str = "erf2"):
-    """``(dL/da, dL/dW)``, same shapes as ``a`` and ``W``."""
-    return problem_for(b, V, activation).gradient(a, W)
-
-
-def loss_and_gradient(a, W, b, V, activation: str = "erf2"):
-    """``(L, dL/da, dL/dW)`` in one pass."""
-    return problem_for(b, V, activation).loss_and_gradient(a, W)
-
-
-def hessian(a, W, b, V, activation: str = "erf2") -> np.ndarray:
-    """Hessian in ``theta = (a, W row by row)``: shape ``(n + n d, n + n d)``."""
-    return problem_for(b, V, activation).hessian(a, W)

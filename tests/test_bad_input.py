@@ -14,6 +14,7 @@ import pytest
 from _helpers import ACT_NAMES, PL_FAMILY
 
 from copyavg.numeric import (
+    ACTIVATIONS,
     NonDifferentiableError,
     Problem,
     gradient,
@@ -96,12 +97,17 @@ def test_huge_norms_within_the_documented_limit_are_finite(activation):
 @pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("activation", ACT_NAMES)
 def test_norms_beyond_the_limit_raise_value_error(func, activation):
-    """|w| = 1e150 would overflow C11 C22 in float64: a ValueError naming W, not inf/NaN."""
-    W = np.array([[1e150, 0.0, 0.0], [0.0, 0.3, -0.2]])
-    with pytest.raises(ValueError, match=r"\bW\b"):
+    """|w| = 1e160 is beyond both limits (1e75 for the erf family, where C11 C22 would overflow;
+    1e150 for the piecewise-linear family, where L ~ |w|^2 would): a ValueError naming W, not
+    inf/NaN; just inside the piecewise-linear limit the loss is finite."""
+    W = np.array([[1e160, 0.0, 0.0], [0.0, 0.3, -0.2]])
+    with pytest.raises(ValueError, match=r"\bW\b.*1e\+(75|150)"):
         func(a0, W, b0, V0, activation=activation)
-    with pytest.raises(ValueError, match=r"\bV\b"):
-        Problem(b0, np.array([[1e150, 0.0, 0.0], [0.0, 1.0, 0.0]]), activation)
+    with pytest.raises(ValueError, match=r"\bV\b.*1e\+(75|150)"):
+        Problem(b0, np.array([[1e160, 0.0, 0.0], [0.0, 1.0, 0.0]]), activation)
+    if ACTIVATIONS[activation].family == "piecewise_linear" and func is loss:
+        W[0, 0] = 0.5e150
+        assert np.isfinite(func(a0, W, b0, V0, activation=activation))
 
 
 _PAST_ONE = math.nextafter(1.0, 2.0)
