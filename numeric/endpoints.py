@@ -20,7 +20,7 @@ teacher neurons.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,10 +36,17 @@ class Endpoint:
     partition: tuple | None
     distance: float | None
     max_cosines: tuple
+    width: int | None = None      # effective width (copyavg.numeric.effective)
+    reduction: dict | None = None  # {"inactive": [...], "merged": [[...], ...]} when embedded
+
+    @property
+    def embedded(self) -> bool:
+        return self.reduction is not None
 
     def to_dict(self) -> dict:
         return {"endpoint": self.kind, "partition": list(self.partition) if self.partition else None,
-                "distance": self.distance, "max_cosines": list(self.max_cosines)}
+                "distance": self.distance, "max_cosines": list(self.max_cosines),
+                "effective_width": self.width, "reduction": self.reduction}
 
 
 def _ca_reference(a, W, groups, k, activation):
@@ -79,6 +86,20 @@ def classify_endpoint(a, W, k: int, activation: str = "erf2", ca_tol: float = 1e
     n, d = W.shape
     if d < k:
         raise ValueError(f"W must have d >= k = {k} columns, got {d}")
+    from .effective import effective_network
+
+    red = effective_network(a, W, activation)
+    if red.summary() is None:
+        return replace(_classify_network(a, W, k, activation, ca_tol), width=n)
+    if red.width == 0:
+        return Endpoint("other", None, None, (), width=0, reduction=red.summary())
+    ep = _classify_network(red.a, red.W, k, activation, ca_tol)
+    return replace(ep, width=red.width, reduction=red.summary())
+
+
+def _classify_network(a, W, k: int, activation: str, ca_tol: float) -> Endpoint:
+    """The classification of the module docstring, for a network without embedded neurons."""
+    n, d = W.shape
     norms = np.linalg.norm(W, axis=1)
     safe = np.where(norms > 0, norms, 1.0)
     cos = W[:, :k] / safe[:, None]
