@@ -268,7 +268,8 @@ def _cmd_flow(args) -> int:
             bar.update(1)
 
         rec = run_one(RunSpec(args.activation, args.k, args.n, d, args.seed), {"callback": step})
-    out = {key: rec[key] for key in ("status", "loss", "grad_max", "endpoint", "partition", "time_s", "distance")}
+    out = {key: rec[key] for key in ("status", "loss", "grad_max", "endpoint", "partition", "time_s", "distance",
+                                     "effective_width", "reduction", "hessian_type", "inertia")}
     if rec.get("message"):
         out["message"] = rec["message"]
     if args.plot:

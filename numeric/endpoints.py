@@ -10,6 +10,12 @@
   disjoint groups covering every teacher neuron, with that partition;
 * ``other``.
 
+Embedded endpoints: the point is first reduced to its effective network
+(``copyavg.numeric.effective``: inactive neurons dropped, duplicated or split neurons merged) and
+that network is classified; ``width`` is its width and ``reduction`` (None when nothing was
+reduced) names the dropped and merged neurons, so e.g. ``ca-optimal`` with ``width = n - 1`` is an
+optimal CA point of width n - 1 embedded in width n (its partition has n - 1 groups).
+
 CA detection: each student neuron's support (teacher directions carrying more than ``1e-4`` of
 its norm) defines a group; the groups must be disjoint and cover every teacher neuron, and the
 point must be within ``ca_tol`` (Euclidean, in theta = (a, W)) of the CA configuration built from
