@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .activations import get_activation
+from .effective import effective_network
 from .one_neuron import one_neuron
 
 COPY_COSINE = 0.95
@@ -92,8 +93,6 @@ def classify_endpoint(a, W, k: int, activation: str = "erf2", ca_tol: float = 1e
     n, d = W.shape
     if d < k:
         raise ValueError(f"W must have d >= k = {k} columns, got {d}")
-    from .effective import effective_network
-
     red = effective_network(a, W, activation)
     if red.summary() is None:
         return replace(_classify_network(a, W, k, activation, ca_tol), width=n)
