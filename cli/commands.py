@@ -200,6 +200,7 @@ def _polish_near(P, a, W, args) -> dict:
     out = {"loss": r["loss"], "grad_max": r["grad_max"], "status": r["status"], "distance": r["distance"],
            "loss_change": r["loss"] - r["start_loss"], "start_offset": r["offset"], "endpoint": ep.kind,
            "endpoint_partition": list(ep.partition) if ep.partition else None,
+           "endpoint_effective_width": ep.width, "endpoint_reduction": ep.reduction,
            "max_cosines": list(ep.max_cosines), "a": r["a"].tolist(), "W": r["W"].tolist()}
     out.update(_classify_point(P, r["a"], r["W"], r["grad_max"], args.activation))
     if r["status"] != "converged":
@@ -268,7 +269,8 @@ def _cmd_flow(args) -> int:
             bar.update(1)
 
         rec = run_one(RunSpec(args.activation, args.k, args.n, d, args.seed), {"callback": step})
-    out = {key: rec[key] for key in ("status", "loss", "grad_max", "endpoint", "partition", "time_s", "distance")}
+    out = {key: rec[key] for key in ("status", "loss", "grad_max", "endpoint", "partition", "time_s", "distance",
+                                     "effective_width", "reduction", "hessian_type", "inertia")}
     if rec.get("message"):
         out["message"] = rec["message"]
     if args.plot:

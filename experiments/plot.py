@@ -3,7 +3,8 @@
 1. ``loss_vs_n``: final loss of every run against n, with the optimal copy-average curve
    ``L*(k - n + 1)`` and the P-n-C curve (both exact reference points, ``copyavg.numeric``);
    vertical lines where the P-n-C / optimal-CA points change type (minimum / saddle).
-2. ``endpoint_fractions``: fraction of endpoints of each type against n/k.
+2. ``endpoint_fractions``: fraction of endpoints of each type against n/k; embedded endpoints
+   (a narrower network, ``is_embedded``) hatched, and open markers in figure 1.
 3. ``loss_curves``: loss against time (log-log) for every run, coloured by endpoint type.
 4. ``thresholds`` (erf family): loss and type (minimum / saddle, from the exact Hessian) of the
    P-n-C point and of the optimal CA point for every n = 1..k-1, i.e. where each changes stability
@@ -24,6 +25,13 @@ TYPES = ("ca-optimal", "pnc", "ca", "near-ca-optimal", "near-ca", "other")
 COLORS = {"ca-optimal": "tab:blue", "pnc": "tab:orange", "ca": "tab:green",
           "near-ca-optimal": "tab:cyan", "near-ca": "tab:olive", "other": "tab:gray"}
 ERF_FAMILY = ("erf2", "erf")
+HESSIAN_TYPES = ("minimum", "saddle", "degenerate")
+
+
+def is_embedded(record: dict) -> bool:
+    """True when the endpoint is a narrower network embedded in width n (``reduction`` set by
+    ``copyavg.numeric.effective``); records written before that field existed count as not embedded."""
+    return bool(record.get("reduction"))
 
 
 def _save(fig, outdir, name) -> list[str]:
@@ -88,10 +96,12 @@ def _plot_loss_vs_n(recs, act: str, k: int, ns: list[int], outdir, with_referenc
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for t in TYPES:
-        xs = [r["n"] for r in recs if r["endpoint"] == t and r["loss"] is not None]
-        ys = [r["loss"] for r in recs if r["endpoint"] == t and r["loss"] is not None]
-        if xs:
-            ax.scatter(xs, ys, s=14, color=COLORS[t], label=f"runs: {t}", zorder=3)
+        for emb in (False, True):  # embedded endpoints (a narrower network): open markers
+            sel = [r for r in recs if r["endpoint"] == t and r["loss"] is not None and is_embedded(r) == emb]
+            if sel:
+                style = {"facecolors": "none", "edgecolors": COLORS[t]} if emb else {"color": COLORS[t]}
+                ax.scatter([r["n"] for r in sel], [r["loss"] for r in sel], s=14, zorder=3,
+                           label=f"runs: {t}" + (" (embedded)" if emb else ""), **style)
     if with_references and act in ERF_FAMILY:
         from copyavg.numeric.one_neuron import one_neuron
         from copyavg.numeric.pnc import solve_pnc
@@ -123,12 +133,18 @@ def _plot_fractions(recs, act: str, k: int, ns: list[int], outdir) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     counts = endpoint_table(recs)[(act, k)]
+    embedded = endpoint_table(r for r in recs if is_embedded(r))[(act, k)]
     bottom = np.zeros(len(ns))
     for t in TYPES:
-        frac = np.array([counts[n][t] / max(1, sum(counts[n].values())) for n in ns])
-        if frac.any():
-            ax.bar([n / k for n in ns], frac, width=0.8 / k, bottom=bottom, color=COLORS[t], label=t)
-            bottom += frac
+        total = np.array([max(1, sum(counts[n].values())) for n in ns])
+        emb = np.array([embedded[n][t] for n in ns]) / total
+        plain = np.array([counts[n][t] for n in ns]) / total - emb
+        hatched = {"hatch": "////", "edgecolor": "white", "linewidth": 0}
+        for frac, style, label in ((plain, {}, t), (emb, hatched, f"{t} (embedded)")):
+            if frac.any():  # embedded endpoints hatched on top of the others of their type
+                ax.bar([n / k for n in ns], frac, width=0.8 / k, bottom=bottom, color=COLORS[t], label=label,
+                       **style)
+                bottom += frac
     ax.set_xlabel("n / k")
     ax.set_ylabel("fraction of runs")
     ax.set_title(f"{act}, k = {k}: endpoint types")
@@ -193,16 +209,29 @@ def markdown_fractions(source) -> str:
     """A Markdown table of endpoint fractions per (activation, k, n); runs that did not converge
     (budget, non-differentiable) are counted in their own column and left out of the mean loss."""
     records = _records(source)
-    lines = ["| activation | k | n | n/k | runs | " + " | ".join(TYPES) + " | not converged | mean loss (converged) |",
-             "|---|---|---|---|---|" + "---|" * len(TYPES) + "---|---|"]
+    extra = ("embedded",) + HESSIAN_TYPES
+    lines = ["| activation | k | n | n/k | runs | " + " | ".join(TYPES + extra)
+             + " | not converged | mean loss (converged) |",
+             "|---|---|---|---|---|" + "---|" * len(TYPES + extra) + "---|---|"]
     by = defaultdict(list)
     for r in records:
         by[(r["activation"], r["k"], r["n"])].append(r)
     for (act, k, n), rs in sorted(by.items()):
         c = Counter(r["endpoint"] for r in rs)
-        fr = " | ".join(f"{c[t] / len(rs):.2f}" for t in TYPES)
+        fr = " | ".join([f"{c[t] / len(rs):.2f}" for t in TYPES] + _embedding_cells(rs))
         losses = [r["loss"] for r in rs if r["loss"] is not None and r.get("status") == "converged"]
         mean = f"{np.mean(losses):.6g}" if losses else "n/a"
         unfinished = sum(r.get("status") != "converged" for r in rs) / len(rs)
         lines.append(f"| {act} | {k} | {n} | {n / k:.2f} | {len(rs)} | {fr} | {unfinished:.2f} | {mean} |")
     return "\n".join(lines) + "\n"
+
+
+def _embedding_cells(rs: list[dict]) -> list[str]:
+    """Fractions of embedded endpoints and of each Hessian type among the runs ``rs``, over the
+    runs whose record has the field (``n/a`` when none has: results written before it existed)."""
+    cells = []
+    for field, test in [("reduction", is_embedded)] + [("hessian_type", lambda r, t=t: r["hessian_type"] == t)
+                                                        for t in HESSIAN_TYPES]:
+        known = [r for r in rs if field in r]
+        cells.append(f"{sum(map(test, known)) / len(known):.2f}" if known else "n/a")
+    return cells

@@ -383,7 +383,8 @@ def import_jsonl(src, store: Store, *, skip_bad: bool = False, warn=None) -> tup
 
 
 CSV_COLUMNS = ("activation", "k", "n", "d", "seed", "loss", "grad_max", "status", "endpoint", "partition",
-               "distance", "time_s", "message", "flow_hash", "flow_options", "copyavg_version", "created", "host")
+               "distance", "effective_width", "reduction", "hessian_type", "inertia", "time_s", "message",
+               "flow_hash", "flow_options", "copyavg_version", "created", "host")
 
 
 def export(store: Store, fh, fmt: str, *, flow_hash_prefix: str | None = None) -> int:
@@ -391,7 +392,8 @@ def export(store: Store, fh, fmt: str, *, flow_hash_prefix: str | None = None) -
 
     JSON lines: the record plus its provenance (``flow_hash``, ``flow_options``, ``copyavg_version``,
     ``created``, ``host``), one object a line. CSV: the scalar columns of :data:`CSV_COLUMNS`
-    (``partition`` and ``flow_options`` as JSON), without curves and weights.
+    (``partition``, ``reduction``, ``inertia`` and ``flow_options`` as JSON; empty when a record
+    lacks the field), without curves and weights.
     """
     if fmt not in ("jsonl", "csv"):
         raise ValueError(f"format must be jsonl or csv, got {fmt!r}")

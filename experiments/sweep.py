@@ -108,24 +108,51 @@ def run_one(spec: RunSpec, flow_options: dict | None = None) -> dict:
     except NonDifferentiableError as exc:  # a ReLU neuron with a_i != 0 at the kink w_i = 0
         return {"activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed,
                 "loss": None, "grad_max": None, "status": "nondifferentiable", "message": str(exc),
-                "endpoint": "other", "partition": None, "distance": None,
+                "endpoint": "other", "partition": None, "distance": None, "effective_width": None,
+                "reduction": None, "inertia": None, "hessian_type": None,
                 "time_s": time.perf_counter() - t0, "curve_t": [], "curve_loss": []}
     try:
         ep = classify_endpoint(res.a, res.W, spec.k, spec.activation)
         kind, partition, distance, note = ep.kind, ep.partition, ep.distance, None
+        embedding = {"effective_width": ep.width, "reduction": ep.reduction}
     except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
         # the run is finished: keep it (as "other", with the reason) rather than lose it
         kind, partition, distance, note = "other", None, None, f"classification failed: {exc}"
+        embedding = {"effective_width": None, "reduction": None}
+    hess = endpoint_hessian(prob, res.a, res.W, spec.activation, float(res.grad_max), res.status)
     traj = res.flow
     return {
         "activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed,
         "loss": float(res.loss), "grad_max": float(res.grad_max), "status": res.status,
-        "endpoint": kind, "partition": list(partition) if partition else None,
+        "endpoint": kind, "partition": list(partition) if partition else None, **embedding, **hess,
         "distance": distance, "time_s": time.perf_counter() - t0,
         "message": "; ".join(m for m in (None if res.status == "converged" else res.message, note) if m) or None,
         "curve_t": [float(x) for x in traj.t], "curve_loss": [float(x) for x in traj.losses],
         "a": [float(x) for x in res.a], "W": [[float(x) for x in row] for row in res.W],
     }
+
+
+CRITICAL_GRAD = 1e-8  # above this max|grad| the Hessian type is "not-critical" (as `copyavg ca`)
+
+
+def endpoint_hessian(prob, a, W, activation: str, grad_max: float, status: str = "converged") -> dict:
+    """``{"inertia": {...}, "hessian_type": ...}`` of an endpoint: the eigenvalue counts of the exact
+    Hessian with the tolerance of ``copyavg.numeric.classify`` and the type up to the embedding's
+    critical directions (``copyavg.numeric.effective.endpoint_inertia``); ``hessian_type`` is
+    ``not-critical`` when ``grad_max > CRITICAL_GRAD``; both are None when there is no Hessian
+    (status ``nondifferentiable``: a neuron at the kink ``w_i = 0``)."""
+    from copyavg.numeric.effective import endpoint_inertia
+
+    if status == "nondifferentiable":
+        return {"inertia": None, "hessian_type": None}
+    try:
+        inert = endpoint_inertia(prob.hessian(a, W), a, W, activation)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):  # incl. NonDifferentiableError
+        return {"inertia": None, "hessian_type": None}
+    return {"inertia": {"negative": inert.n_negative, "zero": inert.n_zero, "positive": inert.n_positive,
+                        "symmetry_zero": inert.n_symmetry_zero, "tol": inert.tol,
+                        "eig_min": inert.eig_min, "eig_max": inert.eig_max},
+            "hessian_type": inert.classification if grad_max <= CRITICAL_GRAD else "not-critical"}
 
 
 def _limit_blas_threads(n_threads: int) -> None:

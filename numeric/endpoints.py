@@ -10,6 +10,12 @@
   disjoint groups covering every teacher neuron, with that partition;
 * ``other``.
 
+Embedded endpoints: the point is first reduced to its effective network
+(``copyavg.numeric.effective``: inactive neurons dropped, duplicated or split neurons merged) and
+that network is classified; ``width`` is its width and ``reduction`` (None when nothing was
+reduced) names the dropped and merged neurons, so e.g. ``ca-optimal`` with ``width = n - 1`` is an
+optimal CA point of width n - 1 embedded in width n (its partition has n - 1 groups).
+
 CA detection: each student neuron's support (teacher directions carrying more than ``1e-4`` of
 its norm) defines a group; the groups must be disjoint and cover every teacher neuron, and the
 point must be within ``ca_tol`` (Euclidean, in theta = (a, W)) of the CA configuration built from
@@ -20,11 +26,12 @@ teacher neurons.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .activations import get_activation
+from .effective import effective_network
 from .one_neuron import average_point
 
 COPY_COSINE = 0.95
@@ -39,11 +46,19 @@ class Endpoint:
     partition: tuple | None
     distance: float | None
     max_cosines: tuple
+    width: int | None = None      # effective width (copyavg.numeric.effective)
+    reduction: dict | None = None  # {"inactive": [...], "merged": [[...], ...]} when embedded
+
+    @property
+    def embedded(self) -> bool:
+        return self.reduction is not None
 
     def to_dict(self) -> dict:
-        """JSON-ready form: ``{"endpoint", "partition", "distance", "max_cosines"}``."""
+        """JSON-ready form: ``{"endpoint", "partition", "distance", "max_cosines", "effective_width",
+        "reduction"}``."""
         return {"endpoint": self.kind, "partition": list(self.partition) if self.partition else None,
-                "distance": self.distance, "max_cosines": list(self.max_cosines)}
+                "distance": self.distance, "max_cosines": list(self.max_cosines),
+                "effective_width": self.width, "reduction": self.reduction}
 
 
 def _ca_reference(a, W, groups, k, activation):
@@ -111,6 +126,18 @@ def classify_endpoint(a, W, k: int, activation: str = "erf2", ca_tol: float = 1e
     n, d = W.shape
     if d < k:
         raise ValueError(f"W must have d >= k = {k} columns, got {d}")
+    red = effective_network(a, W, activation)
+    if red.summary() is None:
+        return replace(_classify_network(a, W, k, activation, ca_tol), width=n)
+    if red.width == 0:
+        return Endpoint("other", None, None, (), width=0, reduction=red.summary())
+    ep = _classify_network(red.a, red.W, k, activation, ca_tol)
+    return replace(ep, width=red.width, reduction=red.summary())
+
+
+def _classify_network(a, W, k: int, activation: str, ca_tol: float) -> Endpoint:
+    """The classification of the module docstring, for a network without embedded neurons."""
+    n, d = W.shape
     norms = np.linalg.norm(W, axis=1)
     safe = np.where(norms > 0, norms, 1.0)
     cos = W[:, :k] / safe[:, None]
