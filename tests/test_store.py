@@ -24,7 +24,8 @@ from copyavg.cli.main import main as cli
 from copyavg.experiments.store import LEGACY, open_store, read_results
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LEGACY_RELU = os.path.join(ROOT, "docs", "results", "relu_k10.jsonl")
+# a results file written before the store existed (no provenance): the legacy import path
+LEGACY_RELU = os.path.join(ROOT, "tests", "data", "legacy_relu_k10.jsonl")
 CLI = [sys.executable, "-m", "copyavg.cli.main"]
 
 
