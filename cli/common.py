@@ -8,7 +8,6 @@ paths are writable and that a computation fits in memory.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -90,25 +89,12 @@ def check_range(name: str, value, lo=None, hi=None, what: str = "") -> None:
 
 
 # -- output -------------------------------------------------------------------------------------
-def jsonable(obj):
-    """Plain JSON values: NumPy scalars and arrays become numbers and lists; non-finite floats
-    (inf, nan) become ``null`` (documented in ``copyavg --help``)."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if hasattr(obj, "tolist"):  # NumPy arrays and scalars
-        return jsonable(obj.tolist())
-    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    return str(obj)
-
-
 def dumps(obj, **kwargs) -> str:
-    """Strict JSON (RFC 8259: no NaN/Infinity) of ``jsonable(obj)``."""
-    return json.dumps(jsonable(obj), allow_nan=False, **kwargs)
+    """Strict JSON (RFC 8259: no NaN/Infinity): non-finite floats become ``null`` (documented in
+    ``copyavg --help``)."""
+    from copyavg.proofs.certificates import strict_json
+
+    return strict_json(obj, **kwargs)
 
 
 def _is_number_list(v) -> bool:

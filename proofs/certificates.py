@@ -7,8 +7,30 @@ Follows ``sympy.Expr.equals``: a check answers *proved*, *refuted* (with a witne
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+
+
+def jsonable(obj):
+    """Plain JSON values: NumPy scalars and arrays become numbers and lists; non-finite floats
+    (inf, nan) become ``null``; anything else its ``str``."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "tolist"):  # NumPy arrays and scalars
+        return jsonable(obj.tolist())
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    return str(obj)
+
+
+def strict_json(obj, **kwargs) -> str:
+    """Strict JSON (RFC 8259: no NaN/Infinity) of ``jsonable(obj)``."""
+    return json.dumps(jsonable(obj), allow_nan=False, **kwargs)
 
 
 class Status(str, Enum):
@@ -61,4 +83,4 @@ class Certificate:
         return d
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict())
+        return strict_json(self.to_dict())

@@ -28,7 +28,6 @@ hypothesis is imported lazily: ``import copyavg.proofs.properties`` works withou
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import tempfile
@@ -51,6 +50,7 @@ from copyavg.numeric import (
 )
 from copyavg.numeric.kernels import PARTIAL_NAMES
 from copyavg.numeric.mp import gradient_mp, loss_mp, pair_kernel_mp
+from copyavg.proofs.certificates import strict_json
 
 __all__ = [
     "PROPERTIES",
@@ -602,7 +602,7 @@ def cli_properties(args) -> int:
             if redirect:
                 hconf.set_hypothesis_home_dir(None)
     if getattr(args, "json", False):
-        print(json.dumps([r.to_dict() for r in results], indent=1))
+        print(strict_json([r.to_dict() for r in results], indent=1))
     else:
         print(format_table(results))
     return 0 if all(r.ok for r in results) else 1

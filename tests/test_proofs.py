@@ -15,6 +15,22 @@ def test_undecided_never_counts_as_expected():
     assert not Certificate(status=Status.REFUTED, expected=Status.PROVED, **base).as_expected
 
 
+def test_certificate_json_is_strict():
+    """A non-finite number in a certificate (here its wall time) is written as null, never as the
+    non-standard NaN / Infinity tokens that strict JSON parsers reject."""
+    import json
+
+    from copyavg.proofs.certificates import strict_json
+
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token}")
+
+    cert = Certificate(theorem="t", statement="s", assumptions=(), method="m", status=Status.PROVED,
+                       seconds=float("nan"))
+    assert json.loads(cert.to_json(), parse_constant=refuse)["seconds"] is None
+    assert json.loads(strict_json({"x": [float("inf"), 1.0]}), parse_constant=refuse) == {"x": [None, 1.0]}
+
+
 def test_registry_ids_cover_claims_1_to_3():
     ids = set(all_checks())
     for needed in ("one-neuron:erf2", "ca-critical:erf2", "ca-critical:instances", "optimal-ca-partition",
