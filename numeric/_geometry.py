@@ -35,10 +35,11 @@ def as_real_array(x, name: str, ndim: int) -> np.ndarray:
         if raw.dtype.kind == "O" and any(isinstance(v, complex) for v in raw.ravel()):
             raise ValueError(f"{name} must be real, got complex values")
         arr = np.asarray(raw, dtype=float)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         if "complex" in str(exc) and name in str(exc):
             raise
-        raise ValueError(f"{name} must be a real {ndim}-d array, got {type(x).__name__}") from None
+        raise ValueError(f"{name} must be a real {ndim}-d array of float64 numbers (finite, below 1.8e308), "
+                         f"got {type(x).__name__}") from None
     if arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

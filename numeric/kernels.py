@@ -63,8 +63,8 @@ def _checked(x, name: str, family: str | None):
         raise ValueError(f"{name} must be real, got complex values")
     try:
         arr = np.asarray(raw, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be real numbers, got {type(x).__name__}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be real float64 numbers, got {type(x).__name__}") from None
     if family is None:
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} must be finite (no NaN or inf)")
@@ -72,6 +72,21 @@ def _checked(x, name: str, family: str | None):
         raise ValueError(f"{name} (a squared norm) must lie in [0, {MAX_SQUARED_NORM[family]:g}] for the "
                          f"{family} family, got values outside (or NaN)")
     return arr
+
+
+#: relative slack of the Cauchy-Schwarz check: C12 computed as a dot product in float64 may exceed
+#: sqrt(C11 C22) by a few rounding errors (about d eps); 1e-8 leaves room for d up to ~1e7.
+CAUCHY_SCHWARZ_SLACK = 1e-8
+
+
+def _check_cauchy_schwarz(C11, C22, C12) -> None:
+    """``|C12| <= sqrt(C11 C22)`` up to rounding: otherwise no vectors w, v have these Gram entries
+    and the kernel has no meaning (the clipped formulas would return a number silently)."""
+    with np.errstate(over="ignore", under="ignore"):
+        bound = np.sqrt(C11) * np.sqrt(C22) * (1.0 + CAUCHY_SCHWARZ_SLACK)
+    if not np.all(np.abs(C12) <= bound):
+        raise ValueError("C12 must satisfy |C12| <= sqrt(C11 C22) (C11 = |w|^2, C22 = |v|^2, C12 = w.v "
+                         f"of two vectors), up to relative rounding {CAUCHY_SCHWARZ_SLACK:g}")
 
 
 def _raw(activation: str, C11, C22, C12, D, order: int):
@@ -143,6 +158,7 @@ def pair_kernel(activation: str, C11, C22, C12, order: int = 0):
     C11 = _checked(C11, "C11", act.family)
     C22 = _checked(C22, "C22", act.family)
     C12 = _checked(C12, "C12", None)
+    _check_cauchy_schwarz(C11, C22, C12)
     if act.family == "piecewise_linear" and not act.smooth:  # linear: g = C12, exact as it is
         out = _homogeneous(activation, *np.broadcast_arrays(C11, C22, C12), order)
         return out[0] if order == 0 else tuple(out)

@@ -184,3 +184,24 @@ def test_pair_kernel_underflowing_correlation():
     with np.errstate(under="ignore"):
         g = float(pair_kernel("erf2", 1.0, 1.0, 1e-160))
     assert g == pytest.approx(2 / math.pi * 1e-160 / math.sqrt(3), rel=1e-14)
+
+
+@pytest.mark.parametrize("activation", ACT_NAMES)
+def test_pair_kernel_refuses_correlations_no_vectors_have(activation):
+    """|C12| > sqrt(C11 C22) is not the Gram matrix of any two vectors: the clipped formulas would
+    silently return a number, so it is refused, naming C12. Rounding-sized excess is accepted."""
+    with pytest.raises(ValueError, match="C12 must satisfy"):
+        pair_kernel(activation, 1.0, 1.0, 5.0)
+    with pytest.raises(ValueError, match="C12 must satisfy"):
+        pair_kernel(activation, 1.0, 4.0, -2.0 * (1 + 1e-6), order=1)
+    g = pair_kernel(activation, 1.0, 4.0, 2.0 * (1 + 1e-15))  # a rounding error past |cos| = 1
+    assert np.isfinite(g)
+
+
+def test_integers_beyond_float64_are_refused_with_a_value_error():
+    """Python ints beyond the float64 range raise OverflowError inside NumPy; the API names the
+    argument instead."""
+    with pytest.raises(ValueError, match="a must be a real 1-d array of float64"):
+        loss([10**400], W0[:1], b0, V0, "erf2")
+    with pytest.raises(ValueError, match="C12 must be real float64"):
+        pair_kernel("relu", 1.0, 1.0, 10**400)
