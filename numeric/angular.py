@@ -40,9 +40,43 @@ def _unit_rows(X):
 def pair_geometry(W, Y):
     """For every pair (student row i of W, row m of Y): ``(w^, r, y^, s, theta, e)``.
 
-    ``w^`` (n, d) and ``y^`` (M, d) are the unit rows (0 for zero rows), ``r`` (n,), ``s`` (M,)
-    the norms, ``theta`` (n, M) the angle, ``e`` (n, M, d) the unit vector along the part of
-    ``y^_m`` orthogonal to ``w^_i`` (0 where that part vanishes: collinear or zero vectors).
+    Parameters
+    ----------
+    W : ndarray, shape (n, d)
+        Student incoming weights (rows ``w_i``), real and finite; zero rows are allowed.
+    Y : ndarray, shape (M, d)
+        The vectors to pair with (``copyavg`` passes ``Y = [W; V]``, students first), real and
+        finite; zero rows are allowed. Neither array is validated here (the callers do).
+
+    Returns
+    -------
+    Wh : ndarray, shape (n, d)
+        Unit rows ``w^_i = w_i / |w_i|`` (0 for a zero row).
+    r : ndarray, shape (n,)
+        Norms ``|w_i|``.
+    Yh : ndarray, shape (M, d)
+        Unit rows ``y^_m`` (0 for a zero row).
+    s : ndarray, shape (M,)
+        Norms ``|y_m|``.
+    theta : ndarray, shape (n, M)
+        Angle between ``w_i`` and ``y_m`` in ``[0, pi]``, ``atan2(|u|, w^.y^)`` with
+        ``u = y^_m - (w^_i.y^_m) w^_i`` (absolute error ~ machine epsilon at every angle); 0
+        where one of the vectors is zero.
+    e : ndarray, shape (n, M, d)
+        Unit vector along ``u``, the part of ``y^_m`` orthogonal to ``w^_i`` (0 where that part
+        vanishes: collinear or zero vectors).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Wh, r, Yh, s, theta, e = pair_geometry(np.array([[2.0, 0.0]]),
+    ...                                        np.array([[1.0, 1.0], [0.0, 0.0], [-3.0, 0.0]]))
+    >>> r.tolist(), s.round(6).tolist()
+    ([2.0], [1.414214, 0.0, 3.0])
+    >>> (theta / np.pi).round(6).tolist()  # 45 degrees, zero vector, antiparallel
+    [[0.25, 0.0, 1.0]]
+    >>> e[0].tolist()  # only the first pair has a part orthogonal to w
+    [[0.0, 1.0], [0.0, 0.0], [0.0, 0.0]]
     """
     Wh, r = _unit_rows(W)
     Yh, s = _unit_rows(Y)
@@ -69,8 +103,54 @@ def student_block_hessian(activation: str, a, W, Y, U, out=None) -> np.ndarray:
 
     The terms ``a_i^2 g(w_i, w_i) = a_i^2 s(|w_i|^2)`` are left to the caller. Pairs with a zero
     vector contribute 0 (g vanishes identically there); a neuron with ``w_i = 0`` and ``a_i != 0``
-    is the caller's to reject (no Hessian there). ``out``: an (n, d, n, d) array (or view) to
-    write into.
+    is the caller's to reject (no Hessian there).
+
+    Parameters
+    ----------
+    activation : str
+        A piecewise-linear activation with angular coefficients: ``"relu"``, ``"leaky_relu"``,
+        ``"abs"`` or ``"linear"``.
+    a : ndarray, shape (n,)
+        Student outgoing weights, real and finite.
+    W : ndarray, shape (n, d)
+        Student incoming weights, real and finite (zero rows allowed, see above).
+    Y : ndarray, shape (n + k, d)
+        ``[W; V]``: the students first, then the teacher rows.
+    U : ndarray, shape (n + k,)
+        ``[a; -b]``, matching ``Y``.
+    out : ndarray, shape (n, d, n, d), optional
+        Array (or view, e.g. of the W-W block of a larger Hessian) to write into.
+
+    None of the arrays is validated here: ``Problem.hessian`` checks shapes, finiteness and the
+    accepted range before calling.
+
+    Returns
+    -------
+    ndarray, shape (n, d, n, d)
+        ``H4[i, :, l, :]`` is block (i, l); ``out`` itself when given. Reshaped to
+        ``(n d, n d)`` it is the W-W block of the Hessian minus the diagonal blocks
+        ``a_i^2 d2 s(|w_i|^2)/dw_i dw_i^T``.
+
+    Raises
+    ------
+    KeyError
+        ``activation`` has no angular coefficients (the erf family, or an unknown name).
+
+    Examples
+    --------
+    The W-W block of the full Hessian is this plus ``a_i^2 (2 s' I + 4 s'' w_i w_i^T)`` on the
+    diagonal; for ReLU ``s(q) = q/2``, so that term is ``a_i^2 I``. Collinear students are fine:
+
+    >>> import numpy as np
+    >>> from copyavg.numeric import hessian
+    >>> a, W = np.array([0.5, 0.5]), np.array([[1.0, 0.0, 0.0], [2.0, 0.0, 0.0]])
+    >>> b, V = np.ones(2), np.eye(2, 3)
+    >>> H4 = student_block_hessian("relu", a, W, np.vstack((W, V)), np.concatenate((a, -b)))
+    >>> H4.shape
+    (2, 3, 2, 3)
+    >>> HW = hessian(a, W, b, V, "relu")[2:, 2:]
+    >>> bool(np.allclose(HW - H4.reshape(6, 6), np.kron(np.diag(a ** 2), np.eye(3)), atol=1e-12))
+    True
     """
     n, d = W.shape
     Wh, r, Yh, s, theta, e = pair_geometry(W, Y)
@@ -107,6 +187,38 @@ def pair_weight_hessian(activation: str, w, v) -> np.ndarray:
     """The (2d, 2d) Hessian of ``g(w, v)`` in ``(w, v)``, finite at collinear ``w, v`` (both nonzero).
 
     Order ``(w, v)``; blocks as in the module docstring. Piecewise-linear activations only.
+
+    Parameters
+    ----------
+    activation : str
+        A piecewise-linear activation: ``"relu"``, ``"leaky_relu"``, ``"abs"`` or ``"linear"``.
+    w, v : array_like, shape (d,)
+        Nonzero real vectors of the same length, at any angle (collinear included).
+
+    Returns
+    -------
+    ndarray, shape (2d, 2d)
+        ``[[d2g/dw dw^T, d2g/dw dv^T], [d2g/dv dw^T, d2g/dv dv^T]]`` (symmetric).
+
+    Raises
+    ------
+    ValueError
+        ``activation`` is not in the piecewise-linear family (or unknown), or ``w``, ``v`` are
+        not nonzero 1-d vectors of the same length.
+
+    Examples
+    --------
+    Near collinear vectors the ReLU kernel is ``g = w.v / 2 + O(theta^3)``, so at ``theta = 0``
+    the Hessian is ``[[0, I/2], [I/2, 0]]``:
+
+    >>> import numpy as np
+    >>> H = pair_weight_hessian("relu", [1.0, 0.0], [2.0, 0.0])
+    >>> (H + 0.0).tolist()
+    [[0.0, 0.0, 0.5, 0.0], [0.0, 0.0, 0.0, 0.5], [0.5, 0.0, 0.0, 0.0], [0.0, 0.5, 0.0, 0.0]]
+    >>> pair_weight_hessian("erf2", [1.0, 0.0], [0.0, 1.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: pair_weight_hessian is for the piecewise-linear family, got 'erf2'
     """
     act = get_activation(activation)
     if act.family != "piecewise_linear":
