@@ -46,7 +46,33 @@ MERGE_TOL = 1e-6
 class Reduction:
     """Effective network ``(a, W)`` of width ``len(a)``; ``members[m]`` lists the original neurons
     ``(index, factor)`` of effective neuron m (``a[m] = sum factor * a_index``); ``inactive`` the
-    dropped neurons."""
+    dropped neurons. Returned by :func:`effective_network`.
+
+    Attributes
+    ----------
+    a : ndarray, shape (width,)
+        Outgoing weights of the effective neurons.
+    W : ndarray, shape (width, d)
+        Incoming weights of the effective neurons (each the ``w`` of its group's leading neuron).
+    members : tuple of tuple of (int, float)
+        For each effective neuron, the original neurons ``(index, factor)`` merged into it,
+        sorted by index; ``a[m] = sum(factor * a_orig[index])``.
+    inactive : tuple of int
+        Original neurons dropped as inactive (sorted), including cancelling duplicates.
+    width : int
+        Property: ``len(a)``, the effective width.
+    merged : tuple of tuple of int
+        Property: the original indices of every group of more than one neuron.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> red = effective_network([0.4, 0.6, 0.0], np.array([[1.0, 0, 0], [1.0, 0, 0], [0, 1.0, 0]]), "erf2")
+    >>> red.width, red.a.tolist(), red.inactive, red.merged
+    (1, [1.0], (2,), ((0, 1),))
+    >>> red.summary()
+    {'inactive': [2], 'merged': [[0, 1]]}
+    """
 
     a: np.ndarray
     W: np.ndarray
@@ -69,7 +95,34 @@ class Reduction:
 
 
 def output_norms(a, W, activation: str) -> np.ndarray:
-    """``|a_i| sqrt(E[sigma(w_i.x)^2])``: the L2(Gaussian) norm of each neuron's output."""
+    """``|a_i| sqrt(E[sigma(w_i.x)^2])``: the L2(Gaussian) norm of each neuron's output.
+
+    Parameters
+    ----------
+    a : array_like, shape (n,)
+        Outgoing weights, real.
+    W : array_like, shape (n, d)
+        Incoming weights (rows ``w_i``), real, ``|w_i|^2`` in ``[0, 1e150]`` (erf family) or
+        ``[0, 1e300]`` (piecewise-linear family).
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        ``|a_i| sqrt(s(|w_i|^2))`` with ``s`` the diagonal kernel (``diag_kernel``).
+
+    Raises
+    ------
+    ValueError
+        Unknown activation; a squared norm ``|w_i|^2`` that is NaN or outside the accepted range.
+
+    Examples
+    --------
+    >>> out = output_norms([2.0, 0.0, -1.0], [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]], "relu")
+    >>> out.round(6).tolist()  # s(q) = q/2: 2 sqrt(1/2); a = 0; w = 0
+    [1.414214, 0.0, 0.0]
+    """
     s = diag_kernel(activation, np.sum(np.asarray(W, float) ** 2, axis=1))[0]
     return np.abs(np.asarray(a, float)) * np.sqrt(np.maximum(s, 0.0))
 
@@ -91,7 +144,42 @@ def _match(act, w_lead, w) -> float | None:
 
 
 def effective_network(a, W, activation: str) -> Reduction:
-    """Drop inactive neurons, merge duplicated / split ones (see module docstring)."""
+    """Drop inactive neurons, merge duplicated / split ones (see module docstring).
+
+    Parameters
+    ----------
+    a : array_like, shape (n,)
+        Outgoing weights, real and finite.
+    W : array_like, shape (n, d)
+        Incoming weights, real and finite, squared norms in the range of :func:`output_norms`.
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``; it decides which neurons merge (duplicates for
+        the erf family, positive multiples for the piecewise-linear family, antiparallel ones for
+        odd activations and ``abs``).
+
+    Returns
+    -------
+    Reduction
+        The effective network (width 0 when every neuron is inactive), its groups and the
+        dropped neurons.
+
+    Raises
+    ------
+    ValueError
+        As :func:`output_norms` (unknown activation, a squared norm out of range or NaN).
+
+    Examples
+    --------
+    Two ReLU neurons along the same direction (``w_1 = 2 w_0``) act as one with
+    ``a = a_0 |w_0| / |w_1| + a_1``, kept along the larger neuron's ``w``:
+
+    >>> import numpy as np
+    >>> red = effective_network([1.0, 1.0], np.array([[1.0, 0.0], [2.0, 0.0]]), "relu")
+    >>> red.width, red.a.tolist(), red.W.tolist(), red.summary()
+    (1, [1.5], [[2.0, 0.0]], {'inactive': [], 'merged': [[0, 1]]})
+    >>> effective_network([1.0], [[1.0, 0.0]], "erf2").summary() is None  # nothing to reduce
+    True
+    """
     act = get_activation(activation)
     a = np.asarray(a, float)
     W = np.asarray(W, float)
@@ -128,7 +216,38 @@ def explained_zero_modes(a, W, activation: str, red: Reduction) -> int:
 
     The flat directions of inactive neurons are *not* counted: there ``dL/da_i`` changes with
     ``w_i`` (and ``dL/dw_i`` with ``a_i`` when ``w_i = 0``), so they do not consist of critical points
-    and the second-order test cannot decide (docs/theory.md §7)."""
+    and the second-order test cannot decide (docs/theory.md §7).
+
+    Parameters
+    ----------
+    a : array_like, shape (n,)
+        Outgoing weights of the original network, real and finite.
+    W : array_like, shape (n, d)
+        Incoming weights of the original network, real and finite.
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+    red : Reduction
+        ``effective_network(a, W, activation)``.
+
+    Returns
+    -------
+    int
+        Rank of the explained directions in ``theta = (a, W row by row)``.
+
+    Raises
+    ------
+    ValueError
+        Unknown activation.
+
+    Examples
+    --------
+    ReLU neurons along one direction: two rescalings and one transfer of output weight:
+
+    >>> import numpy as np
+    >>> a, W = np.array([0.5, 1.0]), np.array([[1.0, 0.0], [0.5, 0.0]])
+    >>> explained_zero_modes(a, W, "relu", effective_network(a, W, "relu"))
+    3
+    """
     act = get_activation(activation)
     a = np.asarray(a, float)
     W = np.asarray(W, float)
@@ -152,7 +271,50 @@ def explained_zero_modes(a, W, activation: str, red: Reduction) -> int:
 def endpoint_inertia(H, a, W, activation: str, red: Reduction | None = None) -> Inertia:
     """``hessian_inertia`` (its eigenvalue counts and tolerance) with the zero modes explained by
     :func:`explained_zero_modes` and the type re-decided by the same rule: ``saddle`` (both signs),
-    ``degenerate`` (more zero eigenvalues than explained), ``minimum`` / ``maximum`` otherwise."""
+    ``degenerate`` (more zero eigenvalues than explained), ``minimum`` / ``maximum`` otherwise.
+
+    Parameters
+    ----------
+    H : array_like, shape (N, N)
+        Hessian at ``(a, W)`` in ``theta = (a, W row by row)``, ``N = n + n d`` (symmetrised by
+        ``hessian_inertia``); ``(a, W)`` should be polished to ``max|grad| <= 1e-12``.
+    a : array_like, shape (n,)
+        Outgoing weights, real and finite.
+    W : array_like, shape (n, d)
+        Incoming weights, real and finite.
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+    red : Reduction, optional
+        ``effective_network(a, W, activation)``, computed when not given.
+
+    Returns
+    -------
+    Inertia
+        The counts of ``hessian_inertia(H, a, W, activation)`` with ``n_symmetry_zero`` the
+        explained zero modes and ``classification`` re-decided from them.
+
+    Raises
+    ------
+    ValueError
+        ``H`` not square, unknown activation, or as :func:`effective_network`.
+
+    Examples
+    --------
+    A copy of the teacher plus an inactive neuron (``a_1 = 0``): ``hessian_inertia`` counts the
+    free ``w_1`` as symmetry zero modes, but those directions are not critical points, so the
+    second-order test cannot decide:
+
+    >>> import numpy as np
+    >>> from copyavg.numeric import hessian
+    >>> from copyavg.numeric.classify import hessian_inertia
+    >>> a, W, b, V = np.array([1.0, 0.0]), np.array([[1.0, 0.0], [0.3, 0.4]]), np.ones(1), np.eye(1, 2)
+    >>> H = hessian(a, W, b, V, "erf2")
+    >>> hessian_inertia(H, a, W, "erf2").classification
+    'minimum'
+    >>> inert = endpoint_inertia(H, a, W, "erf2")
+    >>> inert.n_zero, inert.n_symmetry_zero, inert.classification
+    (2, 0, 'degenerate')
+    """
     red = effective_network(a, W, activation) if red is None else red
     inert = hessian_inertia(H, a, W, activation)
     zsym = explained_zero_modes(a, W, activation, red)
