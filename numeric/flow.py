@@ -64,6 +64,48 @@ class FlowResult:
 
     Trajectory arrays (one row per recorded point, the first at t = 0, the last the final state):
     ``t`` (m,), ``losses`` (m,), ``grad_maxes`` (m,), ``thetas`` (m, n + n d).
+
+    Attributes
+    ----------
+    a : ndarray, shape (n,)
+        Final outgoing weights.
+    W : ndarray, shape (n, d)
+        Final incoming weights.
+    loss : float
+        ``L`` at the final state.
+    grad_max : float
+        ``max|dL/dtheta|`` at the final state.
+    t_final : float
+        Flow time of the final state.
+    status : str
+        ``"converged"``, ``"budget"``, ``"stopped"``, ``"diverged"`` or ``"nondifferentiable"``
+        (see above).
+    message : str
+        Human-readable reason for ``status``.
+    method : str
+        The solver: ``"BDF"``, ``"Radau"`` or ``"LSODA"``.
+    n_steps : int
+        Accepted solver steps.
+    n_rhs : int
+        Gradient evaluations.
+    n_jac : int
+        Hessian (Jacobian) evaluations.
+    n_lu : int
+        Factorizations of the iteration matrix (Cholesky or LU).
+    wall_time : float
+        Seconds spent.
+    t, losses, grad_maxes : ndarray, shape (m,)
+        Recorded trajectory: time, loss and ``max|dL/dtheta|``.
+    thetas : ndarray, shape (m, n + n d)
+        Recorded ``theta = (a, W row by row)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import Problem
+    >>> res = gradient_flow(Problem(np.ones(1), np.eye(1, 2)), [0.5], [[0.8, 0.1]], tol=1e-6)
+    >>> res.status, res.thetas.shape[1], bool(res.losses[-1] < res.losses[0])
+    ('converged', 3, True)
     """
 
     a: np.ndarray
@@ -89,7 +131,43 @@ class FlowResult:
 class PolishResult:
     """Result of ``polish``. ``status`` is ``"converged"`` (max|dL/dtheta| <= tol) or
     ``"not_converged"`` (``message`` says why; ``grad_max`` is what was reached). ``distance`` is
-    ``|theta_final - theta_start|`` (Euclidean)."""
+    ``|theta_final - theta_start|`` (Euclidean).
+
+    Attributes
+    ----------
+    a : ndarray, shape (n,)
+        Final outgoing weights.
+    W : ndarray, shape (n, d)
+        Final incoming weights.
+    loss : float
+        ``L`` at the final point.
+    grad_max : float
+        ``max|dL/dtheta|`` at the final point.
+    status : str
+        ``"converged"`` or ``"not_converged"``.
+    message : str
+        Human-readable reason for ``status``.
+    n_iter : int
+        Newton iterations.
+    n_grad : int
+        Loss-and-gradient evaluations (including backtracking).
+    n_hess : int
+        Hessian evaluations.
+    distance : float
+        Euclidean distance in ``theta`` from the start.
+    loss_start, grad_max_start : float
+        ``L`` and ``max|dL/dtheta|`` at the start.
+    wall_time : float
+        Seconds spent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import Problem
+    >>> res = polish(Problem(np.ones(1), np.eye(1, 2)), [1.01], [[0.99, 0.01]])
+    >>> res.status, res.n_iter > 0, bool(res.loss < res.loss_start)
+    ('converged', True, True)
+    """
 
     a: np.ndarray
     W: np.ndarray
@@ -109,7 +187,38 @@ class PolishResult:
 @dataclass(frozen=True)
 class FlowPolishResult:
     """Result of ``flow_and_polish``: the final point and the two stages. ``status`` is
-    ``"converged"`` when the final ``grad_max <= tol``, else the failing stage's status."""
+    ``"converged"`` when the final ``grad_max <= tol``, else the failing stage's status.
+
+    Attributes
+    ----------
+    a : ndarray, shape (n,)
+        Final outgoing weights.
+    W : ndarray, shape (n, d)
+        Final incoming weights.
+    loss : float
+        ``L`` at the final point.
+    grad_max : float
+        ``max|dL/dtheta|`` at the final point.
+    status : str
+        ``"converged"``, or the flow's status (``"budget"``, ``"stopped"``, ``"diverged"``,
+        ``"nondifferentiable"``) when no polish was accepted.
+    message : str
+        The flow's message, and the polish's when one was accepted.
+    flow : FlowResult
+        The flow stage, all its rounds merged into one trajectory.
+    polish : PolishResult or None
+        The accepted polish; None when no polish was accepted.
+    wall_time : float
+        Seconds spent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import Problem
+    >>> res = flow_and_polish(Problem(np.ones(1), np.eye(1, 2)), [0.5], [[0.8, 0.1]])
+    >>> res.status, res.polish is not None, res.flow.t_final > 0
+    ('converged', True, True)
+    """
 
     a: np.ndarray
     W: np.ndarray
@@ -450,9 +559,35 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
     iterations, or if the total distance from the start would exceed ``max_distance`` (the polish
     must not slide to another critical point).
 
+    Parameters
+    ----------
+    problem : Problem
+        Teacher and activation.
+    a : array_like, shape (n,)
+        Start outgoing weights, real and finite, ``n >= 1``.
+    W : array_like, shape (n, d)
+        Start incoming weights, real and finite, ``d = problem.d``. The loss must have a Hessian
+        along the way (piecewise-linear family: no neuron with ``a_i != 0`` at ``w_i = 0``).
+    tol : float, default 1e-12
+        Stop ("converged") at ``max|dL/dtheta| <= tol``; ``> 0``.
+    max_iter : int, default 100
+        Largest number of Newton iterations, a positive integer.
+    max_distance : float, default 1.0
+        Largest Euclidean distance in ``theta`` from the start, ``> 0`` (``inf`` allowed).
+    rcond : float, default 1e-10
+        Cholesky is used when the reciprocal condition number exceeds ``rcond``; otherwise
+        eigenvalues with ``|lambda| <= rcond * max|lambda|`` are dropped; ``> 0``.
+
     Returns
     -------
     PolishResult
+
+    Raises
+    ------
+    ValueError
+        ``problem`` not a ``Problem``; bad shapes or non-finite ``a``, ``W``; a non-positive (or
+        non-integer ``max_iter``) option; the loss not finite at the start;
+        ``NonDifferentiableError`` (a ValueError) where the Hessian does not exist.
 
     Examples
     --------
@@ -571,9 +706,40 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     the solver tolerance plus ``switch_tol / (smallest non-zero curvature)``; tighten ``rtol`` and
     ``switch_tol`` if the position along the continuum matters.
 
+    Parameters
+    ----------
+    problem : Problem
+        Teacher and activation.
+    a0 : array_like, shape (n,)
+        Initial outgoing weights, real and finite, ``n >= 1``.
+    W0 : array_like, shape (n, d)
+        Initial incoming weights, real and finite, ``d = problem.d``.
+    tol : float, default 1e-12
+        Final tolerance on ``max|dL/dtheta|``, ``> 0``.
+    switch_tol : float, default 1e-5
+        Hand over to ``polish`` once ``max|dL/dtheta| <= switch_tol`` (and no curvature below
+        ``-neg_curvature``), ``> 0``.
+    neg_curvature : float, optional
+        ``> 0``; default ``30 / t_max`` (``t_max`` from ``flow_kwargs``, default 1e7).
+    polish_max_iter : int, default 50
+        ``max_iter`` of each ``polish``, a positive integer.
+    polish_max_distance : float, default 1.0
+        ``max_distance`` of each ``polish``, ``> 0``.
+    **flow_kwargs
+        Passed to ``gradient_flow`` (``method``, ``t_max``, ``max_steps``, ``max_wall``,
+        ``rtol``, ``atol``, ``max_norm``, ``n_save``, ``callback``, ``factorization``), with
+        the same accepted values; not ``tol``.
+
     Returns
     -------
     FlowPolishResult
+
+    Raises
+    ------
+    ValueError
+        ``problem`` not a ``Problem``; bad shapes or non-finite ``a0``, ``W0``; a non-positive
+        tolerance, ``neg_curvature`` or ``t_max``; ``tol`` given in ``flow_kwargs``; or as
+        ``gradient_flow`` and ``polish``.
 
     Examples
     --------
@@ -672,6 +838,27 @@ def glorot_init(n: int, d: int, rng) -> tuple[np.ndarray, np.ndarray]:
     ``N(0, 2/(n+1))``. ``rng`` is a ``numpy.random.Generator`` or a seed. Returns ``(a0, W0)``;
     ``W0`` is drawn first.
 
+    Parameters
+    ----------
+    n : int
+        Student width, ``>= 1``.
+    d : int
+        Input dimension, ``>= 1``.
+    rng : numpy.random.Generator or seed
+        A generator (advanced in place) or anything ``numpy.random.default_rng`` accepts
+        (an int ``>= 0``, a ``SeedSequence``, None for fresh entropy).
+
+    Returns
+    -------
+    a0 : ndarray, shape (n,)
+    W0 : ndarray, shape (n, d)
+
+    Raises
+    ------
+    ValueError
+        ``n`` or ``d`` not a positive integer (``bool`` is refused), or ``rng`` neither a
+        generator nor a seed.
+
     Examples
     --------
     >>> a0, W0 = glorot_init(3, 5, 0)
@@ -702,8 +889,49 @@ def nearby_critical_point(problem: Problem, a, W, *, offset: float = 1e-6, seed:
     ``offset`` (relative to ``max|W|``) in a fixed random direction (``seed``): the flow needs the
     Hessian as its Jacobian.
 
-    Returns ``{"a", "W", "loss", "grad_max", "status", "message", "distance", "start_loss",
-    "offset"}``; ``distance`` is the Euclidean distance in ``theta = (a, W)`` from ``(a, W)``.
+    Parameters
+    ----------
+    problem : Problem
+        Teacher and activation.
+    a : array_like, shape (n,)
+        Start outgoing weights, real and finite, ``n >= 1``.
+    W : array_like, shape (n, d)
+        Start incoming weights, real and finite, ``d = problem.d``.
+    offset : float, default 1e-6
+        Size of the move off a point without a Hessian, relative to ``max(1, max|W|)``; ``> 0``.
+    seed : int, default 0
+        Seed of the direction of that move.
+    tol : float, default 1e-12
+        Final tolerance on ``max|dL/dtheta|`` (``flow_and_polish``).
+    **flow_kwargs
+        Passed to ``flow_and_polish`` (and from there to ``gradient_flow``).
+
+    Returns
+    -------
+    dict
+        ``{"a", "W", "loss", "grad_max", "status", "message", "distance", "start_loss",
+        "offset"}``: the end point and its ``flow_and_polish`` status and message;
+        ``distance`` is the Euclidean distance in ``theta = (a, W)`` from ``(a, W)``,
+        ``start_loss`` the loss at ``(a, W)`` and ``offset`` the absolute move applied (0.0 when
+        the start had a Hessian).
+
+    Raises
+    ------
+    ValueError
+        ``problem`` not a ``Problem``; bad shapes or non-finite ``a``, ``W``; ``offset <= 0``; or
+        as ``flow_and_polish``.
+
+    Examples
+    --------
+    The ReLU copy-average point with groups (1, 2) is not critical (docs/theory.md §9); the flow
+    from it ends at a critical point of lower loss:
+
+    >>> from copyavg.numeric import Problem
+    >>> from copyavg.numeric.one_neuron import ca_configuration
+    >>> a, W, b, V = ca_configuration("relu", "1,2")
+    >>> res = nearby_critical_point(Problem(b, V, "relu"), a, W)
+    >>> res["status"], round(res["start_loss"], 6), round(res["loss"], 6), res["offset"]
+    ('converged', 0.177024, 0.153668, 0.0)
     """
     from .population import NonDifferentiableError
 
