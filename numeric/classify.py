@@ -30,7 +30,31 @@ from .activations import get_activation
 @dataclass(frozen=True)
 class Inertia:
     """Eigenvalue counts of a Hessian with the tolerance used, and the resulting type
-    (``minimum``, ``saddle``, ``maximum`` or ``degenerate``); see ``hessian_inertia``."""
+    (``minimum``, ``saddle``, ``maximum`` or ``degenerate``); see ``hessian_inertia``.
+
+    Attributes
+    ----------
+    n_negative, n_zero, n_positive : int
+        Eigenvalues below ``-tol``, in ``[-tol, tol]`` and above ``tol``; they sum to ``N``.
+    n_symmetry_zero : int
+        Zero modes explained by symmetries (``symmetry_zero_modes``, or
+        ``copyavg.numeric.effective.explained_zero_modes`` for ``endpoint_inertia``).
+    eig_min, eig_max : float
+        Smallest and largest eigenvalue.
+    tol : float
+        ``rtol * max(1, ||H||_2)``, the threshold for a zero eigenvalue.
+    classification : str
+        ``"minimum"``, ``"saddle"``, ``"maximum"`` or ``"degenerate"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import hessian
+    >>> b, V = np.ones(2), np.eye(2, 3)
+    >>> inert = hessian_inertia(hessian(b, V, b, V, "erf2"), b, V, "erf2")  # the teacher itself
+    >>> inert.n_negative, inert.n_zero, inert.n_positive, inert.classification
+    (0, 0, 8, 'minimum')
+    """
 
     n_negative: int
     n_zero: int

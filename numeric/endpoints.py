@@ -40,7 +40,37 @@ COPY_COSINE = 0.95
 @dataclass(frozen=True)
 class Endpoint:
     """Type of an endpoint (``kind``), its CA partition (group sizes, largest first) if any, the
-    distance to the nearest reference point, and each neuron's largest |cosine| with a teacher."""
+    distance to the nearest reference point, and each neuron's largest |cosine| with a teacher.
+
+    Attributes
+    ----------
+    kind : str
+        ``"ca-optimal"``, ``"ca"``, ``"pnc"``, ``"near-ca-optimal"``, ``"near-ca"`` or
+        ``"other"`` (see the module docstring).
+    partition : tuple of int or None
+        CA (or near-CA) group sizes, largest first; None for the other kinds.
+    distance : float or None
+        Euclidean distance in ``theta`` to the reference point (the CA point, or the solved P-n-C
+        point); None when there is none.
+    max_cosines : tuple of float
+        Each (effective) neuron's largest ``|cos|`` with a teacher vector.
+    width : int or None
+        Width of the effective network that was classified.
+    reduction : dict or None
+        ``{"inactive": [...], "merged": [[...], ...]}`` when the endpoint is embedded (neurons
+        dropped or merged), else None.
+    embedded : bool
+        Property: ``reduction is not None``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric.one_neuron import ca_configuration
+    >>> a, W, b, V = ca_configuration("erf2", "1,2")
+    >>> ep = classify_endpoint(np.append(a, 0.0), np.vstack((W, [0.1, 0.2, 0.3, 0.0])), 3)
+    >>> ep.kind, ep.partition, ep.width, ep.reduction  # an inactive third neuron
+    ('ca-optimal', (2, 1), 2, {'inactive': [2], 'merged': []})
+    """
 
     kind: str
     partition: tuple | None

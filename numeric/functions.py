@@ -21,6 +21,27 @@ def problem_for(b, V, activation: str = "erf2") -> Problem:
     Reused when ``b``, ``V`` and ``activation`` equal a recent call's (compared by value, so
     in-place changes to ``V`` are seen); otherwise a new ``Problem`` (same parameters and errors).
 
+    Parameters
+    ----------
+    b : array_like, shape (k,)
+        Teacher outgoing weights, real, ``|b_j| <= 1e150``.
+    V : array_like, shape (k, d)
+        Teacher incoming weights (rows ``v_j``), real; ``|v_j| <= 1e75`` (erf family) or
+        ``<= 1e150`` (piecewise-linear family).
+    activation : str, default "erf2"
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+
+    Returns
+    -------
+    Problem
+        Shared with other callers: treat it as read-only.
+
+    Raises
+    ------
+    ValueError
+        As ``Problem``: wrong shapes, non-real or non-finite entries, values outside the accepted
+        range, or an unknown activation.
+
     Examples
     --------
     >>> import numpy as np

@@ -41,6 +41,19 @@ HOMOGENEITY = {
 def gram_determinant(C11, C22, C12):
     """``max(C11 C22 - C12^2, 0)``: the squared area spanned by w and v, clipped at 0.
 
+    Parameters
+    ----------
+    C11, C22, C12 : float or ndarray
+        ``|w|^2``, ``|v|^2`` and ``w.v``, broadcastable against each other. Nothing is checked
+        (``pair_kernel`` validates its arguments before calling); NaN propagates, and products
+        below the smallest double underflow to 0 silently.
+
+    Returns
+    -------
+    float or ndarray
+        ``C11 C22 - C12^2`` clipped at 0 (an ndarray, of the broadcast shape, when any argument
+        is an ndarray).
+
     Examples
     --------
     >>> float(gram_determinant(1.0, 1.0, 1.0 + 1e-16))  # rounds past collinear: clipped

@@ -110,7 +110,39 @@ def _is_copy(name: str) -> bool:
 
 def average_point(activation: str, m, teacher_norm=1.0) -> tuple[float, float]:
     """``(|w|, a)`` of the best point with w along v_1 + .. + v_m (|w| = 1 for the piecewise-linear
-    family): the one-neuron optimum except for |z|, where it is the symmetric KKT point."""
+    family): the one-neuron optimum except for |z|, where it is the symmetric KKT point.
+
+    Parameters
+    ----------
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+    m : real
+        Number of teacher neurons averaged, ``m >= 1``, finite (non-integer m evaluates the closed
+        form).
+    teacher_norm : real, default 1.0
+        Common teacher norm ``rho > 0``, finite.
+
+    Returns
+    -------
+    norm : float
+        ``|w|`` (1.0 by convention for the piecewise-linear family, where only ``a |w|`` is
+        fixed).
+    a : float
+        The outgoing weight (``a |w|`` for the piecewise-linear family).
+
+    Raises
+    ------
+    ValueError
+        ``m < 1``, ``teacher_norm <= 0``, non-finite or non-numeric values, unknown activation.
+
+    Examples
+    --------
+    >>> norm, a = average_point("erf2", 3)  # |w|^2 = 1/(2m - 1), a = m
+    >>> round(norm ** 2, 12), a
+    (0.2, 3.0)
+    >>> average_point("relu", 1)  # copies the teacher neuron: a |w| = 1
+    (1.0, 1.0)
+    """
     _, _, (norm2, a, ar, _, ar_avg, _) = _values(activation, m, teacher_norm)
     return (1.0, ar_avg) if math.isnan(norm2) else (math.sqrt(norm2), a)
 

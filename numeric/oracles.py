@@ -93,6 +93,30 @@ def kernel_quad_mp(activation: str, C11, C22, C12, dps: int = 30):
     Only ``ACTIVATIONS[name].sigma_mp`` is used: nothing from the derived kernels. Returns an
     ``mpf`` (at ``dps`` digits). Precision is set with ``mpmath.workdps``, never globally.
 
+    Parameters
+    ----------
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+    C11, C22, C12 : real (int, float, str or mpf)
+        ``|w|^2 >= 0``, ``|v|^2 >= 0`` and ``w.v``, converted with ``mpmath.mpf`` at ``dps``
+        digits. ``C12^2 <= C11 C22`` is assumed, not checked (``D`` is clipped at 0).
+    dps : int, default 30
+        Working precision in decimal digits, ``>= 1``; the cost grows with it (about 1 s per
+        value at 15 digits for the erf family, more above 20).
+
+    Returns
+    -------
+    mpmath.mpf
+        ``g`` at ``dps`` digits (relative accuracy about ``10^-dps``; see above).
+
+    Raises
+    ------
+    ValueError
+        ``C11 < 0`` or ``C22 < 0``, a string ``mpmath.mpf`` cannot parse, or an unknown
+        activation.
+    TypeError
+        A value of a type ``mpmath.mpf`` does not accept (e.g. None).
+
     Examples
     --------
     >>> print(mpmath.nstr(kernel_quad_mp("relu", 1, 1, 1, dps=15), 10))  # w = v: E[relu(z)^2] = 1/2
@@ -155,6 +179,32 @@ def kernel_monte_carlo(activation: str, C11, C22, C12, n_samples: int, rng, chun
     drawn in chunks of at most ``chunk`` so memory stays bounded. ``rng`` is a
     ``numpy.random.Generator`` (or a seed for ``default_rng``).
 
+    Parameters
+    ----------
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+    C11, C22, C12 : float
+        ``|w|^2 >= 0``, ``|v|^2 >= 0`` and ``w.v``, finite; ``C12^2 <= C11 C22`` is assumed, not
+        checked (``D`` is clipped at 0).
+    n_samples : int
+        Number of samples ``N >= 2``.
+    rng : numpy.random.Generator or seed
+        A generator (advanced in place) or anything ``numpy.random.default_rng`` accepts.
+    chunk : int, default 65536
+        Largest number of samples drawn at once, ``>= 1``.
+
+    Returns
+    -------
+    mean : float
+        The sample mean of ``sigma(X) sigma(Y)``.
+    stderr : float
+        Its standard error ``s / sqrt(N)``.
+
+    Raises
+    ------
+    ValueError
+        ``n_samples < 2``, an unknown activation, or ``C22 < 0`` when ``C11 <= 0``.
+
     Examples
     --------
     >>> mean, se = kernel_monte_carlo("linear", 1.0, 1.0, 0.5, 20_000, rng=0)  # g = C12
@@ -202,6 +252,37 @@ def loss_monte_carlo(a, W, b, V, activation: str, n_samples: int, rng, chunk_ele
     drawn in chunks of about ``chunk_elems / max(d, n + k)`` rows so memory stays bounded; the
     standard error is ``s / sqrt(N)`` with ``s`` the sample standard deviation of the squared
     residual.
+
+    Parameters
+    ----------
+    a : array_like, shape (n,)
+        Student outgoing weights, real and finite.
+    W : array_like, shape (n, d)
+        Student incoming weights (a 1-d ``W`` is read as one row).
+    b : array_like, shape (k,)
+        Teacher outgoing weights.
+    V : array_like, shape (k, d)
+        Teacher incoming weights (a 1-d ``V`` is read as one row).
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+    n_samples : int
+        Number of inputs ``N >= 2``.
+    rng : numpy.random.Generator or seed
+        A generator (advanced in place) or anything ``numpy.random.default_rng`` accepts.
+    chunk_elems : int, default 1048576
+        Approximate number of array elements per chunk (at least one input row per chunk).
+
+    Returns
+    -------
+    mean : float
+        The sample mean of ``(f(x) - f*(x))^2``.
+    stderr : float
+        Its standard error ``s / sqrt(N)``.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match, ``n_samples < 2``, or an unknown activation.
 
     Examples
     --------

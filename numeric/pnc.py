@@ -71,6 +71,26 @@ def embedding(k: int, n: int, d: int) -> np.ndarray:
 def unpack(x, k, n, d):
     """``(a, W)`` of the P-n-C family member ``x = (alpha, beta, gamma, c)``.
 
+    Parameters
+    ----------
+    x : array_like, shape (4,)
+        ``(alpha, beta, gamma, c)``, real.
+    k, n, d : int
+        Teacher neurons, student neurons, input dimension, with ``1 <= n < k <= d`` (assumed, not
+        checked here; ``solve_pnc`` checks its own).
+
+    Returns
+    -------
+    a : ndarray, shape (n,)
+        All entries ``c``.
+    W : ndarray, shape (n, d)
+        ``w_i = alpha e_i + gamma sum_{j <= n, j != i} e_j + beta sum_{n < j <= k} e_j``.
+
+    Raises
+    ------
+    ValueError
+        ``x`` does not have 4 entries.
+
     Examples
     --------
     >>> a, W = unpack([1.0, 0.5, 0.25, 2.0], k=3, n=2, d=3)
@@ -83,6 +103,35 @@ def unpack(x, k, n, d):
 
 @dataclass(frozen=True)
 class PncPoint:
+    """A solved P-n-C point (``solve_pnc``): the family parameters, loss and Hessian type.
+
+    Attributes
+    ----------
+    k, n, d : int
+        Teacher neurons, student neurons, input dimension.
+    activation : str
+        Activation name.
+    alpha, beta, gamma, c : float
+        Family parameters (see the module docstring; ``unpack`` gives ``(a, W)``).
+    loss : float
+        ``L`` at the point.
+    grad_max : float
+        ``max|dL/dtheta|`` of the full network.
+    classification : str
+        ``"minimum"``, ``"saddle"``, ``"maximum"``, ``"degenerate"`` (``hessian_inertia``), or
+        ``"not-critical"`` when ``grad_max > 1e-8``.
+    eig_min, eig_max : float
+        Smallest and largest eigenvalue of the full Hessian.
+
+    Examples
+    --------
+    >>> p = solve_pnc(3, 2)
+    >>> p.k, p.n, p.d, p.classification, round(p.loss, 6)
+    (3, 2, 4, 'saddle', 0.025964)
+    >>> sorted(p.to_dict())[:4]
+    ['activation', 'alpha', 'beta', 'c']
+    """
+
     k: int
     n: int
     d: int
