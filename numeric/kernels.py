@@ -51,8 +51,8 @@ def gram_determinant(C11, C22, C12):
     Returns
     -------
     float or ndarray
-        ``C11 C22 - C12^2`` clipped at 0 (an ndarray, of the broadcast shape, when any argument
-        is an ndarray).
+        ``C11 C22 - C12^2`` clipped at 0: an ndarray of the broadcast shape when that shape is not
+        scalar, else a (Python or NumPy) float.
 
     Examples
     --------
