@@ -81,10 +81,12 @@ class Reduction:
 
     @property
     def width(self) -> int:
+        """Effective width ``len(a)``."""
         return len(self.a)
 
     @property
     def merged(self) -> tuple:
+        """Original indices of every group of more than one neuron."""
         return tuple(tuple(i for i, _ in g) for g in self.members if len(g) > 1)
 
     def summary(self) -> dict | None:

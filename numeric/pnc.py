@@ -147,6 +147,7 @@ class PncPoint:
     eig_max: float
 
     def to_dict(self) -> dict:
+        """JSON-ready dict of every field (the eigenvalues as ``hessian_eigs_min``/``hessian_eigs_max``)."""
         return {"loss": self.loss, "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma, "c": self.c,
                 "grad_max": self.grad_max, "classification": self.classification,
                 "hessian_eigs_min": self.eig_min, "hessian_eigs_max": self.eig_max,
