@@ -90,6 +90,9 @@ def pair_geometry(W, Y):
 
 def _coefficients(activation: str, theta, live):
     """``(A, K, K' sin(theta))`` on the pairs, 0 where ``live`` is False (a zero vector: g = 0)."""
+    if activation not in ANGULAR:
+        raise ValueError(f"activation must be a piecewise-linear activation with angular coefficients "
+                         f"({', '.join(sorted(ANGULAR))}), got {activation!r}")
     A, K, Kp = (np.broadcast_to(x, theta.shape) for x in ANGULAR[activation](theta))
     return tuple(np.where(live, x, 0.0) for x in (A, K, Kp * np.sin(theta)))
 
@@ -133,7 +136,7 @@ def student_block_hessian(activation: str, a, W, Y, U, out=None) -> np.ndarray:
 
     Raises
     ------
-    KeyError
+    ValueError
         ``activation`` has no angular coefficients (the erf family, or an unknown name).
 
     Examples

@@ -188,3 +188,12 @@ def test_hessian_with_a_drawn_collinear_pair_matches_differences(act, net, pick,
     ref = _fd_hessian(a, W, b, V, act)
     # as in the parametrized test: ~50 ulps of the largest entry, at every angle
     assert np.max(np.abs(H - ref)) <= 1e-14 * np.max(np.abs(ref))
+
+
+def test_student_block_hessian_refuses_activations_without_angular_coefficients():
+    """The erf family has no angular coefficients: a ValueError naming the activation, not a KeyError."""
+    from copyavg.numeric.angular import student_block_hessian
+
+    W = np.eye(1, 2)
+    with pytest.raises(ValueError, match="angular coefficients"):
+        student_block_hessian("erf2", np.ones(1), W, np.vstack((W, W)), np.array([1.0, -1.0]))
