@@ -48,6 +48,7 @@ import numpy as np
 
 from . import _geometry as geo_
 from ._generated_kernels import KERNELS
+from ._hessian_erf import erf_hessian
 from .activations import Activation, get_activation
 from .angular import student_block_hessian
 from .kernels import HOMOGENEITY, PARTIAL_NAMES
@@ -433,12 +434,14 @@ class Problem:
         with np.errstate(under="ignore"):
             a, W, n, Y, U, geom, _ = self._prepare(a, W)
             self._check_differentiable(a, geom)
-            if not self.homogeneous and not (geom[0].max() <= 1e12 and geom[0].max() * geom[1].max() <= 1e150):
-                raise ValueError(
-                    "W, V: the erf-family Hessian needs |w_i| <= 1e6 for every student row w_i (beyond, "
-                    "cancellation in its W-W blocks costs ~eps |w_i| of max|H|) and |w_i| |y_m| <= 1e75 "
-                    "for every row y_m of [W; V] (its second partials overflow float64 beyond)"
-                )
+            if not self.homogeneous:  # stable form, any accepted norm (copyavg.numeric._hessian_erf)
+                nw = geo_.row_norms(W)
+                dirs = np.concatenate((geo_.directions(W, nw), self.Vdir))
+                with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
+                    H = erf_hessian(self.activation.params["lam"], a, W, Y, U, np.concatenate((nw, self.nv)), dirs)
+                    total = H.sum()
+                geo_.check_finite("Hessian", total)
+                return H
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
                 H = self._hessian(a, W, n, Y, U, geom)
             with np.errstate(over="ignore", invalid="ignore"):
