@@ -117,16 +117,17 @@ def _mixed_blocks(H4, a, mu, Wdir, rho, P, c, E, omt, t, gam) -> None:
     f2 = aa * mu * _TWO_PI * (t / omt) * (ri * P[None, :] / sq) * (rl * P[:, None])
     h = aa * mu * _TWO_PI * (ri / sq) * rl  # 2 a_i a_l F1 alpha^2 rho_i rho_l
     Wl = np.broadcast_to(Wdir[None, :, :], (n, n, d))
-    A = np.empty((n, n, d, 4))
+    # h (I - w^_l w^_l^T + rho_l^2 E_il w^_l^T) = h I + (rho_l^2 E_il - w^_l) (x) h w^_l: for d = 1
+    # (E = 0, w^ = +-1) the two unit terms cancel exactly
+    A = np.empty((n, n, d, 3))
     A[..., 0] = gam
-    A[..., 1] = E
+    np.multiply((rl * rl)[:, :, None], E, out=A[..., 1])
+    A[..., 1] -= Wl
     A[..., 2] = Wdir[:, None, :]
-    A[..., 3] = Wl
-    B = np.empty((n, n, 4, d))
-    B[:, :, 0] = f2[:, :, None] * gam.transpose(1, 0, 2)
-    B[:, :, 1] = (h * rl * rl)[:, :, None] * Wl
+    B = np.empty((n, n, 3, d))
+    np.multiply(f2[:, :, None], gam.transpose(1, 0, 2), out=B[:, :, 0])
+    np.multiply(h[:, :, None], Wl, out=B[:, :, 1])
     B[:, :, 2] = (h * (c * (ri * rl) ** 2))[:, :, None] * Wl - (h * P[:, None] ** 2)[:, :, None] * E.transpose(1, 0, 2)
-    B[:, :, 3] = -h[:, :, None] * Wl
     np.matmul(A, B, out=H4.transpose(0, 2, 1, 3))
     dd = np.arange(d)
     H4[:, dd, :, dd] += h[None, :, :]
