@@ -32,6 +32,8 @@ import numpy as np
 from . import _geometry as geo_
 
 _TWO_PI = 2.0 / np.pi
+#: ``|p| = P`` above which (|w| ~ 1e4 and more) near-collinear pairs get the refined orthogonal part
+_REFINE_P = 1.0 - 1e-9
 
 
 def _ball(norms: np.ndarray, mu: float):
@@ -40,7 +42,7 @@ def _ball(norms: np.ndarray, mu: float):
     return rho, np.sqrt(mu) * norms * rho
 
 
-def _pairs(Wdir, Ydir, rho, P, n):
+def _pairs(Y, Wdir, Ydir, rho, P, n):
     """Pair quantities of student i against every row m of ``Y``: ``(c, E, omt, t)`` with ``E[i, m]``
     the part of ``y^_m`` orthogonal to ``w^_i`` and ``omt = 1 - t^2`` (see the module docstring)."""
     c = Wdir @ Ydir.T
@@ -49,9 +51,41 @@ def _pairs(Wdir, Ydir, rho, P, n):
     E = Ydir[None, :, :] - c[:, :, None] * Wdir[:, None, :]
     E[idx, idx, :] = 0.0
     s2 = np.einsum("imk,imk->im", E, E)
+    # rounding leaves E an absolute error ~eps, which matters where 1 - t^2 ~ 1/|w|^2 is no
+    # larger than |E|: near-collinear pairs of two large vectors get E from exact 2x2 minors
+    big = P > _REFINE_P
+    near = big[:n, None] & big[None, :] & (s2 < 0.5)
+    near[idx, idx] = False
+    if near.any():
+        i, m = np.nonzero(near)
+        E[i, m] = _orthogonal_part(Y[i], Y[m])
+        s2[i, m] = np.einsum("ik,ik->i", E[i, m], E[i, m])
     ri, rm, Pi, Pm = rho[:n, None], rho[None, :], P[:n, None], P[None, :]
     omt = ri * ri * rm * rm + Pi * Pi * rm * rm + Pm * Pm * ri * ri + (Pi * Pm) ** 2 * s2
     return c, E, omt, Pi * Pm * c
+
+
+def _two_product(x, y):
+    """``(p, err)`` with ``p + err = x y`` exactly (Dekker; entries below ~1e150 in size)."""
+    p = x * y
+    t = 134217729.0 * x
+    xh = t - (t - x)
+    t = 134217729.0 * y
+    yh = t - (t - y)
+    xl, yl = x - xh, y - yh
+    return p, ((xh * yh - p) + xh * yl + xl * yh) + xl * yl
+
+
+def _orthogonal_part(w, y):
+    """Rows ``y^ - (w^.y^) w^`` for the row pairs ``(w, y)``, norm-wise accurate to ~eps of their
+    own size at any angle: ``(|w|^2 y - (w.y) w)_k = sum_j w_j M_kj`` with the minors
+    ``M_kj = w_j y_k - w_k y_j`` from exact products (rows first scaled by powers of 2)."""
+    w = np.ldexp(w, -np.frexp(np.abs(w).max(axis=1))[1][:, None])
+    y = np.ldexp(y, -np.frexp(np.abs(y).max(axis=1))[1][:, None])
+    p, err = _two_product(w[:, None, :], y[:, :, None])  # [k, j] = y_k w_j
+    M = (p - p.transpose(0, 2, 1)) + (err - err.transpose(0, 2, 1))
+    num = np.einsum("ij,ikj->ik", w, M)
+    return num / (np.einsum("ij,ij->i", w, w) * np.sqrt(np.einsum("ij,ij->i", y, y)))[:, None]
 
 
 def _self_terms(rho, P, mu):
@@ -68,17 +102,17 @@ def _self_terms(rho, P, mu):
     return s, s1w, two_s1, S2
 
 
-def erf_hessian(lam: float, a, W, Y, U, nY, Ydir) -> np.ndarray:
+def erf_hessian(lam: float, a, Y, U, nY, Ydir) -> np.ndarray:
     """The Hessian in ``theta = (a, W row by row)`` for ``sigma(z) = erf(lam z)``.
 
     ``Y = [W; V]``, ``U = [a; -b]``, ``nY`` the row norms of ``Y`` and ``Ydir`` its unit rows (zero
     rows stay zero). Entries may overflow to inf or nan for extreme ``|a|``; the caller refuses them.
     """
-    n, d = W.shape
+    n, d = a.shape[0], Y.shape[1]
     mu = 2.0 * lam * lam
     rho, P = _ball(nY, mu)
     Wdir = Ydir[:n]
-    c, E, omt, t = _pairs(Wdir, Ydir, rho, P, n)
+    c, E, omt, t = _pairs(Y, Wdir, Ydir, rho, P, n)
     sq = np.sqrt(omt)
     ri = rho[:n, None]
     A1 = _TWO_PI * ri / sq  # F1 rho_w <= 2/pi
@@ -117,12 +151,14 @@ def _mixed_blocks(H4, a, mu, Wdir, rho, P, c, E, omt, t, gam) -> None:
     f2 = aa * mu * _TWO_PI * (t / omt) * (ri * P[None, :] / sq) * (rl * P[:, None])
     h = aa * mu * _TWO_PI * (ri / sq) * rl  # 2 a_i a_l F1 alpha^2 rho_i rho_l
     Wl = np.broadcast_to(Wdir[None, :, :], (n, n, d))
-    # h (I - w^_l w^_l^T + rho_l^2 E_il w^_l^T) = h I + (rho_l^2 E_il - w^_l) (x) h w^_l: for d = 1
-    # (E = 0, w^ = +-1) the two unit terms cancel exactly
+    # h (I - w^_l w^_l^T + rho_l^2 E_il w^_l^T) = h I + (rho_l^2 E_il - w^_l) (x) h w^_l; for d = 1
+    # the projector 1 - w^_l^2 is exactly 0 (or 1 at w_l = 0) and is taken as such: h is larger
+    # than the block by ~|w|^2 there, so h - h must not meet the other terms
     A = np.empty((n, n, d, 3))
     A[..., 0] = gam
     np.multiply((rl * rl)[:, :, None], E, out=A[..., 1])
-    A[..., 1] -= Wl
+    if d > 1:
+        A[..., 1] -= Wl
     A[..., 2] = Wdir[:, None, :]
     B = np.empty((n, n, 3, d))
     np.multiply(f2[:, :, None], gam.transpose(1, 0, 2), out=B[:, :, 0])
@@ -130,7 +166,7 @@ def _mixed_blocks(H4, a, mu, Wdir, rho, P, c, E, omt, t, gam) -> None:
     B[:, :, 2] = (h * (c * (ri * rl) ** 2))[:, :, None] * Wl - (h * P[:, None] ** 2)[:, :, None] * E.transpose(1, 0, 2)
     np.matmul(A, B, out=H4.transpose(0, 2, 1, 3))
     dd = np.arange(d)
-    H4[:, dd, :, dd] += h[None, :, :]
+    H4[:, dd, :, dd] += h[None, :, :] if d > 1 else (h * (1.0 - Wdir[:, 0] ** 2)[None, :])[None]
 
 
 def _diagonal_blocks(H4, a, U, Uod, mu, Wdir, rho, P, c, E, omt, t, gam, self_terms) -> None:
@@ -151,10 +187,12 @@ def _diagonal_blocks(H4, a, U, Uod, mu, Wdir, rho, P, c, E, omt, t, gam, self_te
     dd = np.arange(d)
     B -= (3.0 * rho[:n] ** 2 * hc)[:, None, None] * wwT
     B -= z[:, :, None] * Wdir[:, None, :] + Wdir[:, :, None] * z[:, None, :]
-    # c P_perp = c (I - w^ w^T), plus the self term a^2 (2 s' P_perp + S'' w^ w^T)
+    # c P_perp = c (I - w^ w^T), plus the self term a^2 (2 s' P_perp + S'' w^ w^T); P_perp formed
+    # first (for d = 1 it is exactly 0, or 1 at w = 0, and perp may exceed the block by ~|w|^2)
     perp = (a * a * two_s1 - hc)
-    B -= perp[:, None, None] * wwT
-    B[:, dd, dd] += perp[:, None]
+    P_perp = -wwT
+    P_perp[:, dd, dd] += 1.0
+    B += perp[:, None, None] * P_perp
     B += (a * a * S2)[:, None, None] * wwT
     idx = np.arange(n)
     H4[idx, :, idx, :] = B

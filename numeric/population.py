@@ -438,7 +438,7 @@ class Problem:
                 nw = geo_.row_norms(W)
                 dirs = np.concatenate((geo_.directions(W, nw), self.Vdir))
                 with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
-                    H = erf_hessian(self.activation.params["lam"], a, W, Y, U, np.concatenate((nw, self.nv)), dirs)
+                    H = erf_hessian(self.activation.params["lam"], a, Y, U, np.concatenate((nw, self.nv)), dirs)
                     total = H.sum()
                 geo_.check_finite("Hessian", total)
                 return H
