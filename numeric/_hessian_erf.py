@@ -97,8 +97,8 @@ def _self_terms(rho, P, mu):
     s = _TWO_PI * np.arctan2(P * P, rho * root)
     s1w = _TWO_PI * np.sqrt(mu) * P * r2 / root
     two_s1 = 2.0 * _TWO_PI * mu * r2 * rho / root
-    k = P * P
-    S2 = 2.0 * _TWO_PI * mu * r2 * rho * (r2 * r2 - k * r2 - 4.0 * k * k) / (root * root * root)
+    p2 = P * P
+    S2 = 2.0 * _TWO_PI * mu * r2 * rho * (r2 * r2 - p2 * r2 - 4.0 * p2 * p2) / (root * root * root)
     return s, s1w, two_s1, S2
 
 
@@ -148,8 +148,10 @@ def _mixed_blocks(H4, a, mu, Wdir, rho, P, c, E, omt, t, gam) -> None:
     aa[np.arange(n), np.arange(n)] = 0.0
     sq = np.sqrt(omt)
     # F2 grad_w t grad_y t^T = (2/pi) t / omt^1.5 * mu rho_i rho_l P_i P_l gam_il gam_li^T
-    f2 = aa * mu * _TWO_PI * (t / omt) * (ri * P[None, :] / sq) * (rl * P[:, None])
-    h = aa * mu * _TWO_PI * (ri / sq) * rl  # 2 a_i a_l F1 alpha^2 rho_i rho_l
+    # (pair factors first, the weights last: a product of huge a_i a_l with huge t/omt would
+    # overflow where the block does not)
+    f2 = (t / omt) * (ri * P[None, :] / sq) * (rl * P[:, None]) * (mu * _TWO_PI) * aa
+    h = (ri / sq) * rl * (mu * _TWO_PI) * aa  # 2 a_i a_l F1 alpha^2 rho_i rho_l
     Wl = np.broadcast_to(Wdir[None, :, :], (n, n, d))
     # h (I - w^_l w^_l^T + rho_l^2 E_il w^_l^T) = h I + (rho_l^2 E_il - w^_l) (x) h w^_l; for d = 1
     # the projector 1 - w^_l^2 is exactly 0 (or 1 at w_l = 0) and is taken as such: h is larger
@@ -177,9 +179,9 @@ def _diagonal_blocks(H4, a, U, Uod, mu, Wdir, rho, P, c, E, omt, t, gam, self_te
     sq = np.sqrt(omt)
     k = (2.0 * a)[:, None] * Uod
     # F2 (grad t)(grad t)^T = (2/pi) t / omt^1.5 mu rho_i^2 P_m^2 gam gam^T
-    f2 = k * mu * _TWO_PI * (t / omt) * (ri / sq) * ri * P[None, :] ** 2
+    f2 = (t / omt) * (ri / sq) * ri * P[None, :] ** 2 * (mu * _TWO_PI) * k
     # F1 Hess t = -(2/pi) / sqrt(omt) mu rho_i^2 P_i P_m (...)
-    h = k * mu * _TWO_PI * (ri / sq) * ri * P[:n, None] * P[None, :]
+    h = (ri / sq) * ri * P[:n, None] * P[None, :] * (mu * _TWO_PI) * k
     B = np.matmul(gam.transpose(0, 2, 1), f2[:, :, None] * gam)  # (n, d, d)
     hc = (h * c).sum(axis=1)
     z = np.einsum("im,imk->ik", h, E)

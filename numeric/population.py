@@ -56,6 +56,10 @@ from .kernels import HOMOGENEITY, PARTIAL_NAMES
 #: largest squared norm accepted for a student or teacher vector of the erf family: products
 #: C11*C22 of two such values stay below the float64 overflow threshold (about 1.8e308).
 MAX_SQUARED_NORM = geo_.MAX_NORM_ERF ** 2
+#: erf family: with every |w_i|, |v_j| <= 10 the Hessian comes from the chain rule through the
+#: second C-partials (fast; its terms exceed the result by a bounded factor: measured <= 7e-14 of
+#: max|H|, tests/test_erf_hessian.py); beyond, from copyavg.numeric._hessian_erf (no cancellation)
+_CHAIN_RULE_MAX_Q = 100.0
 
 
 class _MaxEntry(dict):
@@ -434,7 +438,7 @@ class Problem:
         with np.errstate(under="ignore"):
             a, W, n, Y, U, geom, _ = self._prepare(a, W)
             self._check_differentiable(a, geom)
-            if not self.homogeneous:  # stable form, any accepted norm (copyavg.numeric._hessian_erf)
+            if not self.homogeneous and not max(geom[0].max(), self._qv_max) <= _CHAIN_RULE_MAX_Q:
                 nw = geo_.row_norms(W)
                 dirs = np.concatenate((geo_.directions(W, nw), self.Vdir))
                 with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
