@@ -3,8 +3,9 @@
 The chain rule through ``(C11, C22, C12)`` with the generated mpmath kernels and their second
 partials (``copyavg.numeric.mp``), the diagonal terms ``a_i^2 s(|w_i|^2)`` from ``s, s', s''``:
 the textbook formula whose float64 version cancels at large ``|w_i|``. At ``dps`` digits it is
-exact to ~``10^-dps`` of its largest term; the terms exceed the result by at most ~``|w_i| |y_m|``
-(near-collinear large pairs), so ``hessian_mp`` raises the precision by that many digits. It is
+exact to ~``10^-dps`` of its largest term; the terms exceed the result by at most ~``(|w_i| |y_m|)^2``
+(collinear large pairs: terms ~|w|, radial entries ~1/|w|^3), so ``hessian_mp`` raises the
+precision by that many digits. It is
 independent of ``copyavg.numeric._hessian_erf`` (no unit-ball variables) and is itself checked
 against central differences of ``gradient_mp`` in ``tests/test_erf_hessian.py``.
 """
@@ -27,7 +28,7 @@ def hessian_mp(a, W, b, V, act, dps=40):
     n, d = len(a), len(W[0])
     with mpmath.workdps(30):
         big = max([mpmath.mpf(1)] + [_dot(*(2 * [[mpmath.mpf(x) for x in y]])) for y in list(W) + list(V)])
-        extra = int(mpmath.log10(big)) + 10  # |w| |y| <= max |y|^2
+        extra = 2 * int(mpmath.log10(big)) + 10  # terms / result <= ~(|w| |y|)^2 (d = 1, collinear)
     with mpmath.workdps(dps + extra):
         Y = [[mpmath.mpf(x) for x in y] for y in list(W) + list(V)]
         U = [mpmath.mpf(x) for x in a] + [-mpmath.mpf(x) for x in b]
