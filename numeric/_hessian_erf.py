@@ -32,8 +32,8 @@ import numpy as np
 from . import _geometry as geo_
 
 _TWO_PI = 2.0 / np.pi
-#: ``|p| = P`` above which (|w| ~ 1e4 and more) near-collinear pairs get the refined orthogonal part
-_REFINE_P = 1.0 - 1e-9
+#: ``|p| = P`` above which (|w| >~ 1.5) near-collinear pairs get the refined orthogonal part
+_REFINE_P = 0.9
 
 
 def _ball(norms: np.ndarray, mu: float):
