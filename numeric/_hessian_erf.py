@@ -22,7 +22,20 @@ near-collinear large vectors (its pieces cancel: the kernel depends on ``w`` onl
 direction asymptotically); here every term is bounded by the natural size of its block, so the
 rounding error is ~eps of it. The diagonal terms ``a_i^2 s(|w_i|^2)`` use the radial derivatives of
 ``s(q) = (2/pi) asin(mu q / (1 + mu q))`` in the same variables. No quantity overflows for
-``|w|, |y| <= 1e75``: ``1 - t^2 >= max(rho_w^2, rho_y^2)``.
+``|w|, |y| <= 1e75``: ``1 - t^2 >= max(rho_w^2, rho_y^2)``; pair factors are formed before the
+outgoing weights multiply them, so only an entry that is itself beyond float64 overflows.
+
+One input is ill-conditioned in float64: the orthogonal part ``e`` of a near-collinear pair, whose
+rounding (~eps absolute) matters once ``1 - t^2 ~ 1/|w|^2`` is no larger than ``|e|``; for pairs
+of vectors with ``P > 0.9`` (``|w|`` above ~1.5) and ``|c| > 0.7`` it is taken from exact 2x2
+minors of the float rows (``_orthogonal_part``). For ``d = 1`` the projector ``I - w^ w^T`` is
+exactly 0 and is formed before it multiplies anything, since its coefficients exceed the block by
+~``|w|^2`` there.
+
+Accuracy: entry-wise within 1e-9 of ``max|H|`` of the exact Hessian for norms 1e-3..1e75 and
+``|a_i|`` 1e-3..1e6 (``tests/test_erf_hessian.py``, against the 50-digit chain rule; measured
+worst 3e-14 over 9000 random points with collinear rows). ``Problem.hessian`` uses this route
+when some ``|w_i|`` or ``|v_j|`` exceeds 10.
 """
 
 from __future__ import annotations
