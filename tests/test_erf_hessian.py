@@ -22,8 +22,8 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from copyavg.numeric import hessian
-from copyavg.numeric._hessian_erf import erf_hessian
 from copyavg.numeric._geometry import directions, row_norms
+from copyavg.numeric._hessian_erf import erf_hessian
 from copyavg.numeric.mp import gradient_mp
 
 _REL = 1e-9  # documented accuracy (module docstring of copyavg.numeric.population)
@@ -56,7 +56,11 @@ def erf_cases(draw):
     act = draw(st.sampled_from(["erf2", "erf"]))
     n, k, d = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 3))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    unit = lambda m: (lambda X: X / np.linalg.norm(X, axis=1)[:, None])(rng.normal(size=(m, d)))
+
+    def unit(m):
+        X = rng.normal(size=(m, d))
+        return X / np.linalg.norm(X, axis=1)[:, None]
+
     W = unit(n) * 10.0 ** rng.uniform(-3, 74.9, size=(n, 1))
     V = unit(k) * (10.0 ** rng.uniform(-3, 74.9, size=(k, 1)) if draw(st.booleans()) else 1.0)
     a = rng.choice([-1.0, 1.0], size=n) * 10.0 ** rng.uniform(-3, 6, size=n)
@@ -82,10 +86,11 @@ def test_erf_hessian_matches_mp_over_the_accepted_range(case):
     _check(act, a, W, b, V)
 
 
-# |w| = 1e3, 1e6, 1e8 (d = 1: every pair collinear; d = 2: collinear students). The chain rule in
-# float64 (the code before copyavg.numeric._hessian_erf) misses these by 1.4e-7, 7e-10 (beyond
-# 1e6 it refused) and O(1) of max|H|; the 1e16 case needs the exact minors of near-collinear pairs
-# (a float multiple of a row is collinear only up to rounding): 6e-9 without them.
+# |w| = 1e3, 1e6, 1e8, 1e16 (d = 1: every pair collinear; d = 2: collinear students). Before
+# copyavg.numeric._hessian_erf the chain rule in float64 missed the two 1e3 cases by 1.4e-7 and
+# 7.4e-7 of max|H| and refused the others (|w_i| > 1e6; its error at 1e8 is 1.4e-8); the 1e16
+# case also needs the exact minors of near-collinear pairs (a float multiple of a row is collinear
+# only up to rounding): 6e-9 without them.
 @pytest.mark.parametrize("case", [
     ("erf2", [1e3, -1.5e3], [[1e3], [-2.5e3]], [1.0], [[1.0]]),
     ("erf", [1e3, 2e3], [[1e3], [3e3]], [1.0], [[1.0]]),
