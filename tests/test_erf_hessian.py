@@ -90,7 +90,8 @@ def test_erf_hessian_matches_mp_over_the_accepted_range(case):
 # copyavg.numeric._hessian_erf the chain rule in float64 missed the two 1e3 cases by 1.4e-7 and
 # 7.4e-7 of max|H| and refused the others (|w_i| > 1e6; its error at 1e8 is 1.4e-8). The last
 # case (|w| ~ 1e12, a row times 1.1: collinear only up to rounding) needs the exact minors of
-# near-collinear pairs: 2.8e-8 without them.
+# near-collinear pairs: 2.8e-8 without them. The last (d = 1, |a| = 1e8: the W-W blocks dominate)
+# needs the projector I - w^ w^T formed as exactly 0 before it is scaled: 4.6e-7 otherwise.
 @pytest.mark.parametrize("case", [
     ("erf2", [1e3, -1.5e3], [[1e3], [-2.5e3]], [1.0], [[1.0]]),
     ("erf", [1e3, 2e3], [[1e3], [3e3]], [1.0], [[1.0]]),
@@ -100,6 +101,7 @@ def test_erf_hessian_matches_mp_over_the_accepted_range(case):
     ("erf", [1e2, 3e2], [[1e8, 0.0], [-2e8, 0.0]], [1.0], [[0.6, 0.8]]),
     ("erf2", [1e3, -1e3], [[0.6e16, 0.8e16], [1.8e16, 2.4e16]], [1.0], [[1.0, 0.0]]),
     ("erf2", [1e6, -1e6], [[0.6e12, 0.8e12], [0.6e12 * 1.1, 0.8e12 * 1.1]], [1.0], [[1.0, 0.0]]),
+    ("erf2", [1e8, 1e8], [[1e5], [-2e5]], [1.0], [[1.0]]),
 ])
 def test_erf_hessian_pinned_large_norms(case):
     act, a, W, b, V = (case[0],) + tuple(np.array(x, dtype=float) for x in case[1:])
