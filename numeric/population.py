@@ -36,7 +36,7 @@ their scale (loss: ``sum |U_m U_m' g_mm'|``; ``dL/da_i``: ``2 sum_m |U_m g_im|``
 norm-wise: ``2 |a_i| (sum_{m != i} |U_m| (|2 g1_im w_i| + |g3_im y_m|) + |a_i s'(|w_i|^2) w_i|)``),
 or to absolute 1e-300 where that scale is below the normal float range. The Hessian agrees with a
 50-digit Hessian to 1e-9 of ``max|H|`` (entry-wise) over the same range: for the erf family
-(``tests/test_erf_hessian.py``: norms 1e-3..1e75, ``|a_i|`` 1e-3..1e6, collinear rows; measured
+(``tests/test_erf_hessian.py``: norms 1e-3..1e75, ``|a_i|`` 1e-3..1e12, collinear rows; measured
 worst 3e-14) by the chain rule through the second C-partials while every ``|w_i|, |v_j| <= 10``
 (its terms then exceed the result by a bounded factor) and beyond in unit-ball variables without
 cancelling terms (``copyavg.numeric._hessian_erf``); for the piecewise-linear family at any norm.
