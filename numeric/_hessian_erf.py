@@ -17,7 +17,7 @@ for ``w = 0``), ``c = w^.y^`` and ``e = y^ - c w^`` (the part of ``y^`` orthogon
     d^2 t / dw dy^T  = J_p(w)^T J_p(y)
 
 with ``F1 = (2/pi) / sqrt(1 - t^2)``, ``F2 = F1 t / (1 - t^2)`` the derivatives of ``(2/pi) asin``.
-The chain rule through ``(|w|^2, |y|^2, w.y)`` has terms of size ``|w| |y|`` times the result's at
+The chain rule through ``(|w|^2, |y|^2, w.y)`` has terms up to ``|w| |y|`` times the result at
 near-collinear large vectors (its pieces cancel: the kernel depends on ``w`` only through its
 direction asymptotically); here every term is bounded by the natural size of its block, so the
 rounding error is ~eps of it. The diagonal terms ``a_i^2 s(|w_i|^2)`` use the radial derivatives of
@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _geometry as geo_
 
 _TWO_PI = 2.0 / np.pi
 #: ``|p| = P`` above which (|w| >~ 1.5) near-collinear pairs get the refined orthogonal part
@@ -147,7 +146,7 @@ def erf_hessian(lam: float, a, Y, U, nY, Ydir) -> np.ndarray:
     H[n:, :n] = H[:n, n:].T
     H4 = H[n:, n:].reshape(n, d, n, d)
     _mixed_blocks(H4, a, mu, Wdir, rho[:n], P[:n], c[:, :n], E[:, :n], omt[:, :n], t[:, :n], gam[:, :n])
-    _diagonal_blocks(H4, a, U, Uod, mu, Wdir, rho, P, c, E, omt, t, gam, (two_s1, S2))
+    _diagonal_blocks(H4, a, Uod, mu, Wdir, rho, P, c, E, omt, t, gam, (two_s1, S2))
     return H
 
 
@@ -184,7 +183,7 @@ def _mixed_blocks(H4, a, mu, Wdir, rho, P, c, E, omt, t, gam) -> None:
     H4[:, dd, :, dd] += h[None, :, :] if d > 1 else (h * (1.0 - Wdir[:, 0] ** 2)[None, :])[None]
 
 
-def _diagonal_blocks(H4, a, U, Uod, mu, Wdir, rho, P, c, E, omt, t, gam, self_terms) -> None:
+def _diagonal_blocks(H4, a, Uod, mu, Wdir, rho, P, c, E, omt, t, gam, self_terms) -> None:
     """Blocks ``(i, i)``: ``sum_{m != i} 2 a_i U_m Hess_w g(w_i, y_m) + a_i^2 Hess s(|w_i|^2)``."""
     n, d = Wdir.shape
     two_s1, S2 = self_terms
