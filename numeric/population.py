@@ -50,7 +50,7 @@ import threading
 import numpy as np
 
 from . import _geometry as geo_
-from ._generated_kernels import KERNELS
+from ._generated_kernels import GRADIENT, KERNELS
 from .activations import Activation, get_activation
 from .angular import student_block_hessian
 from .kernels import HOMOGENEITY, PARTIAL_NAMES
@@ -141,6 +141,7 @@ class Problem:
         self.V.setflags(write=False)
         self.k, self.d = V.shape
         self._fns = KERNELS[self.activation.name]
+        self._grad1 = GRADIENT[self.activation.name]  # (g, g1, g3): no g2 for loss and gradient
         self.Vdir = geo_.directions(V, self.nv)
         self._v_ordinary = bool(self.nv.min() >= 1e-140 and self.nv.max() <= 1e140)
         with np.errstate(under="ignore"):
@@ -465,7 +466,7 @@ class Problem:
             np.multiply(C, C, out=T)
             np.subtract(D, T, out=D)
             np.maximum(D, Z, out=D)
-            G, G1, _, G3 = self._fns[1](C11, C22, C, D)
+            G, G1, G3 = self._grad1(C11, C22, C, D)
             U2 = UU[0]
             np.add(a, a, out=U2[:n])
             UU[1, :n] = a

@@ -94,3 +94,16 @@ def test_problem_pickles():
     L = P.loss_and_gradient(a, W)[0]
     Q = pickle.loads(pickle.dumps(P))
     assert Q.loss_and_gradient(a, W)[0] == L
+
+
+@pytest.mark.parametrize("act", ["erf2", "erf", "relu", "linear", "abs", "leaky_relu"])
+def test_generated_gradient_kernel_is_pair1_without_g2(act):
+    from copyavg.numeric._generated_kernels import GRADIENT, KERNELS
+
+    rng = np.random.default_rng(5)
+    C11, C22 = rng.uniform(0.1, 3, size=(4, 1)), rng.uniform(0.1, 3, size=(1, 6))
+    C12 = rng.uniform(-1, 1, size=(4, 6)) * np.sqrt(C11 * C22)
+    D = np.maximum(C11 * C22 - C12 * C12, 0.0)
+    g, g1, _, g3 = KERNELS[act][1](C11, C22, C12, D)
+    for x, y in zip(GRADIENT[act](C11, C22, C12, D), (g, g1, g3)):
+        np.testing.assert_allclose(np.broadcast_to(x, g.shape), np.broadcast_to(y, g.shape), rtol=1e-14, atol=1e-15)
