@@ -474,11 +474,9 @@ class Problem:
             L = float(np.dot(a, R[1])) + self.teacher_loss
             ga = R[0]
             h = np.dot(G1, U2)  # 2 (G1 U)_i
-            h *= a
+            h *= U2[:n]  # 4 a_i (G1 U)_i
             np.multiply(G3, np.dot(a[:, None], U2[None, :], out=T), out=G3)  # 2 a_i U_m g3_im
-            diag = geo_._diagonal(G3)
-            diag += h
-            diag += h
+            G3.reshape(-1)[:: G3.shape[1] + 1] += h  # the diagonal (i, i)
             gW = np.dot(G3, Y)
             if not math.isfinite(L + float(np.dot(gW.reshape(-1), zeros))):  # 0 * inf, 0 * NaN: NaN
                 return None
