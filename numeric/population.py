@@ -413,10 +413,10 @@ class Problem:
 
     def _scratch(self, n: int):
         """This thread's buffers for ``n`` student neurons (made on first use; the last ``n`` kept):
-        ``Y = [W; V]``, ``YT = Y^T``, ``UU = [2U; U']`` with ``U = [a; -b]``, ``U' = [a; -2b]`` (the
-        teacher parts filled in here), ``C11``, ``C22`` (|w_i|^2 and |y_m|^2 on full (n, n + k)
-        arrays, teacher columns of ``C22`` filled in), a scratch ``T`` and zeros ``Z`` of that shape,
-        and zeros of length ``n d``."""
+        ``Y = [W; V]``, ``YT = Y^T``, ``UU = [2U; (0, b)]`` with ``U = [a; -b]`` (the teacher parts
+        filled in here), ``C11``, ``C22`` (|w_i|^2 and |y_m|^2 on full (n, n + k) arrays, teacher
+        columns of ``C22`` filled in), ``D``, a scratch ``T`` and zeros ``Z`` of that shape, and
+        zeros of length ``n d``."""
         s = getattr(self._tls, "scratch", None)
         if s is not None and s[0] == n:
             return s
@@ -425,9 +425,9 @@ class Problem:
         Y[n:] = self.V
         YT = np.empty((d, m))
         YT[:, n:] = self.V.T
-        UU = np.empty((2, m))
+        UU = np.zeros((2, m))
         UU[0, n:] = -2.0 * self.b
-        UU[1, n:] = -2.0 * self.b
+        UU[1, n:] = self.b
         C22 = np.empty((n, m))
         C22[:, n:] = self.qv
         s = (n, Y, YT, UU, np.empty((n, m)), C22, np.empty((n, m)), np.empty((n, m)), np.zeros((n, m)),
@@ -442,9 +442,10 @@ class Problem:
         The common case: ``n |a|^2 <= (1e150 - teacher_scale)^2`` (so ``sum |a_i|`` is in range)
         and ``q (max(q, max |v_j|^2)) <= 1e4`` with ``q = max |w_i|^2`` (no pair needs the refined
         Gram determinant, no large-norm self term), and finite results. Same formulas as the
-        general path: ``L = a.(G U') + T`` with ``U' = [a; -2b]`` (= ``a.(G U) - a.(G_st b) + T``),
-        ``dL/da = G (2U)``, and ``dL/dW = M Y`` with ``M = 2 a_i U_m g3_im`` plus
-        ``4 a_i (G1 U)_i`` on the diagonal (the term ``4 a_i (G1 U)_i w_i``, as ``Y[i] = w_i``).
+        general path: ``L = a.(G U) - a.(G_st b) + T`` (``G U`` and ``G_st b`` from one product,
+        as ``G (2U)`` and ``G (0, b)``; the factor 2 is exact), ``dL/da = G (2U)``, and
+        ``dL/dW = M Y`` with ``M = 2 a_i U_m g3_im`` plus ``4 a_i (G1 U)_i`` on the diagonal (the
+        term ``4 a_i (G1 U)_i w_i``, as ``Y[i] = w_i``).
         Everything runs with floating-point warnings off: input outside the range shows up as a
         failed check or a non-finite result, and the general path then raises as documented.
         """
@@ -469,9 +470,9 @@ class Problem:
             G, G1, G3 = self._grad1(C11, C22, C, D)
             U2 = UU[0]
             np.add(a, a, out=U2[:n])
-            UU[1, :n] = a
-            R = np.dot(UU, G.T)  # rows G (2U) = dL/da and G U'
-            L = float(np.dot(a, R[1])) + self.teacher_loss
+            R = np.dot(UU, G.T)  # rows G (2U) = dL/da and G_st b
+            aR = np.dot(R, a)
+            L = 0.5 * float(aR[0]) - float(aR[1]) + self.teacher_loss  # a.(G U) - a.(G_st b) + T
             ga = R[0]
             h = np.dot(G1, U2)  # 2 (G1 U)_i
             h *= U2[:n]  # 4 a_i (G1 U)_i

@@ -106,4 +106,5 @@ def test_generated_gradient_kernel_is_pair1_without_g2(act):
     D = np.maximum(C11 * C22 - C12 * C12, 0.0)
     g, g1, _, g3 = KERNELS[act][1](C11, C22, C12, D)
     for x, y in zip(GRADIENT[act](C11, C22, C12, D), (g, g1, g3)):
-        np.testing.assert_allclose(np.broadcast_to(x, g.shape), np.broadcast_to(y, g.shape), rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(np.broadcast_to(x, g.shape), np.broadcast_to(y, g.shape),
+                                   rtol=1e-14, atol=1e-15)
