@@ -365,6 +365,10 @@ class Problem:
     def loss_and_gradient(self, a, W):
         """``(L, dL/da, dL/dW)`` in one pass.
 
+        Erf family at ordinary magnitudes: a fast path (``_erf_loss_and_gradient``: per-thread
+        scratch buffers, the same formulas, about 50 us at (d, k, n) = (51, 50, 25)); everything
+        else, including every refusal, goes through the general path.
+
         Parameters
         ----------
         a, W : array_like
