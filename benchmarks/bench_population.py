@@ -14,6 +14,11 @@ For each size ``(d, k, n)`` it times, at one fixed random point of the paper's s
     func l+g    copyavg.numeric.loss_and_gradient(a, W, b, V, act)   (cached teacher lookup by value)
     floor       W @ W.T and W @ V.T together                (the matrix products any method needs)
 
+Before them, ``import copyavg.numeric`` in a fresh interpreter (``time.perf_counter`` around the
+import, median and minimum of ``--import-runs``, default 5; target <= 0.2 s), with the heavy
+modules it must not load (scipy.special, mpmath, sympy). Figures with a target also print their
+ratio to it (median / target; <= 1 meets it).
+
 Then (unless ``--no-flow``) one ``copyavg.numeric.flow.flow_and_polish`` at (51, 50, 25) per seed
 0..2 (``glorot_init``): wall time, solver steps, gradient (RHS) / Hessian (Jacobian) / factorization
 counts, final max|grad| (target: flow+polish <= 5 s), beside a naive ``solve_ivp(method="LSODA")``
@@ -45,9 +50,10 @@ SEED = 20231210
 
 # (activation, (d, k, n), name) -> (limit in seconds, description)
 TARGETS = {
-    ("erf2", (51, 50, 25), "loss+grad"): (60e-6, "<= 60 us"),
+    ("erf2", (51, 50, 25), "loss+grad"): (50e-6, "<= 50 us"),
     ("erf2", (51, 50, 25), "hessian"): (20e-3, "<= 20 ms"),
 }
+IMPORT_TARGET_S = 0.2  # import copyavg.numeric
 RATIO_TARGET = {("erf2", (501, 500, 250)): 2.0}  # loss+grad / floor
 
 HESSIAN_MEMORY_LIMIT = 4e9  # bytes for H and its (equally large) W-W intermediate together
@@ -246,6 +252,7 @@ def bench_case(act: str, size, budget: float) -> list[dict]:
             row["target_s"], row["target"] = tgt
             if "median_s" in row:
                 row["meets_target"] = row["median_s"] <= tgt[0]
+                row["ratio_to_target"] = row["median_s"] / tgt[0]
         rows.append(row)
         return row
 
@@ -283,6 +290,8 @@ def print_rows(rows: list[dict]) -> None:
         if "target" in r:
             ok = r.get("meets_target")
             tgt = f"{r['target']}" + ("" if ok is None else ("  OK" if ok else "  MISSED"))
+            if "ratio_to_target" in r:
+                tgt += f" ({r['ratio_to_target']:.2f}x target)"
         if "skipped" in r:
             print(f"{head} {r['skipped']}")
         elif "ratio" in r:
@@ -290,6 +299,38 @@ def print_rows(rows: list[dict]) -> None:
         else:
             reps = f"{r['batches']}x{r['number']}"
             print(f"{head} {fmt_time(r['median_s']):>11} {fmt_time(r['min_s']):>11} {reps:>10}  {tgt}")
+
+
+# -- import time -------------------------------------------------------------------------------
+_IMPORT_CODE = ("import sys, time\n"
+                "t0 = time.perf_counter()\n"
+                "import copyavg.numeric\n"
+                "t = time.perf_counter() - t0\n"
+                "print(t, *(m for m in ('scipy.special', 'mpmath', 'sympy') if m in sys.modules))")
+
+
+def bench_import(runs: int) -> dict:
+    """``import copyavg.numeric`` in ``runs`` fresh interpreters: median/min seconds and the heavy
+    modules it loaded (should be none)."""
+    times, heavy = [], set()
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", _IMPORT_CODE], capture_output=True, text=True,
+                             check=True, timeout=120).stdout.split()
+        times.append(float(out[0]))
+        heavy.update(out[1:])
+    times.sort()
+    return {"name": "import copyavg.numeric", "median_s": float(np.median(times)), "min_s": times[0],
+            "runs": runs, "heavy_modules_loaded": sorted(heavy), "target_s": IMPORT_TARGET_S,
+            "meets_target": float(np.median(times)) <= IMPORT_TARGET_S,
+            "ratio_to_target": float(np.median(times)) / IMPORT_TARGET_S}
+
+
+def print_import(r: dict) -> None:
+    heavy = ", ".join(r["heavy_modules_loaded"]) or "none"
+    print(f"import copyavg.numeric: median {fmt_time(r['median_s'])}, min {fmt_time(r['min_s'])} "
+          f"({r['runs']} fresh interpreters)  <= {r['target_s']:g} s "
+          f"{'OK' if r['meets_target'] else 'MISSED'} ({r['ratio_to_target']:.2f}x target); "
+          f"heavy modules loaded: {heavy}")
 
 
 # -- gradient flow + polish (copyavg.numeric.flow) ----------------------------------------------
@@ -382,6 +423,8 @@ def main(argv=None) -> int:
                     help="seconds per measurement (default 0.75; 0.02 with --quick)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
     ap.add_argument("--no-flow", action="store_true", help="skip the gradient-flow timing")
+    ap.add_argument("--import-runs", type=int, default=5,
+                    help="fresh interpreters timed for `import copyavg.numeric` (default 5; 0 skips)")
     ap.add_argument("--naive-cap", type=float, default=None,
                     help="seconds allowed to the naive LSODA run (default 60; 2 with --quick)")
     args = ap.parse_args(argv)
@@ -392,6 +435,11 @@ def main(argv=None) -> int:
     print_environment(env)
     print(f"budget {budget:g} s per figure; median/min are per call; reps = batches x calls; seed {SEED}")
     print()
+    import_row = None
+    if args.import_runs > 0:
+        import_row = bench_import(args.import_runs)
+        print_import(import_row)
+        print()
     rows: list[dict] = []
     cases = [("erf2", s) for s in SIZES] + EXTRA
     for act, size in cases:
@@ -411,7 +459,7 @@ def main(argv=None) -> int:
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"environment": env, "budget_s": budget, "quick": args.quick,
-                       "seed": SEED, "results": rows, "flow": flow_rows}, fh, indent=2)
+                       "seed": SEED, "import": import_row, "results": rows, "flow": flow_rows}, fh, indent=2)
         print(f"\nwrote {args.json}")
     return 0
 

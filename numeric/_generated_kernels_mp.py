@@ -61,6 +61,20 @@ def erf2_pair2(C11, C22, C12, D):
     )
 
 
+def erf2_grad1(C11, C22, C12, D):
+    x0 = C22 + 1
+    x1 = C11 + D + x0
+    x2 = 1/sqrt(x1)
+    x3 = C12*x2
+    x4 = 1/pi
+    x5 = 2*x4
+    return (
+        x5*atan(x3),
+        -x0*x3*x4/(C12**2 + x1),
+        x2*x5,
+    )
+
+
 def erf2_diag2(q):
     x0 = 2*q + 1
     x1 = 1/sqrt(x0)
@@ -145,6 +159,20 @@ def erf_pair2(C11, C22, C12, D):
     )
 
 
+def erf_grad1(C11, C22, C12, D):
+    x0 = 1/pi
+    x1 = 2*C22 + 1
+    x2 = 2*C11 + 4*D + x1
+    x3 = 1/sqrt(x2)
+    x4 = C12*x3
+    x5 = 4*x0
+    return (
+        2*x0*atan(2*x4),
+        -x1*x4*x5/(4*C12**2 + x2),
+        x3*x5,
+    )
+
+
 def erf_diag2(q):
     x0 = 1/pi
     x1 = 4*q + 1
@@ -222,6 +250,17 @@ def relu_pair2(C11, C22, C12, D):
     )
 
 
+def relu_grad1(C11, C22, C12, D):
+    x0 = sqrt(D)
+    x1 = 2*atan2(C12, x0)
+    x2 = (mpf(1)/mpf(4))/pi
+    return (
+        x2*(C12*x1 + pi*C12 + 2*x0),
+        C22*x0*x2/(C12**2 + D),
+        x2*(x1 + pi),
+    )
+
+
 def relu_diag2(q):
     return (
         (mpf(1)/mpf(2))*q,
@@ -281,6 +320,14 @@ def linear_pair2(C11, C22, C12, D):
         mpf(0),
         mpf(0),
         mpf(0),
+    )
+
+
+def linear_grad1(C11, C22, C12, D):
+    return (
+        C12,
+        mpf(0),
+        mpf(1),
     )
 
 
@@ -356,6 +403,18 @@ def abs_pair2(C11, C22, C12, D):
         C11**2*x11,
         -C11*x12,
         x3*x9,
+    )
+
+
+def abs_grad1(C11, C22, C12, D):
+    x0 = sqrt(D)
+    x1 = atan2(C12, x0)
+    x2 = 1/pi
+    x3 = 2*x2
+    return (
+        x3*(C12*x1 + x0),
+        C22*x0*x2/(C12**2 + D),
+        x1*x3,
     )
 
 
@@ -448,6 +507,19 @@ def leaky_relu_pair2(C11, C22, C12, D):
     )
 
 
+def leaky_relu_grad1(C11, C22, C12, D):
+    x0 = 10201*pi
+    x1 = sqrt(D)
+    x2 = 19602*atan2(C12, x1)
+    x3 = 1/pi
+    x4 = (mpf(1)/mpf(40000))*x3
+    return (
+        x4*(C12*x0 + C12*x2 + 19602*x1),
+        (mpf(9801)/mpf(40000))*C22*x1*x3/(C12**2 + D),
+        x4*(x0 + x2),
+    )
+
+
 def leaky_relu_diag2(q):
     return (
         (mpf(10001)/mpf(20000))*q,
@@ -491,6 +563,16 @@ KERNELS = {
     "linear": (linear_pair0, linear_pair1, linear_pair2, linear_diag2),
     "abs": (abs_pair0, abs_pair1, abs_pair2, abs_diag2),
     "leaky_relu": (leaky_relu_pair0, leaky_relu_pair1, leaky_relu_pair2, leaky_relu_diag2),
+}
+
+#: name -> f(C11, C22, C12, D) = (g, g1, g3), the partials loss and gradient need
+GRADIENT = {
+    "erf2": erf2_grad1,
+    "erf": erf_grad1,
+    "relu": relu_grad1,
+    "linear": linear_grad1,
+    "abs": abs_grad1,
+    "leaky_relu": leaky_relu_grad1,
 }
 
 #: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed),

@@ -1,5 +1,9 @@
 """Numeric activation registry (NumPy/SciPy and mpmath; never imports SymPy).
 
+SciPy (``scipy.special.erf``) is imported only when ``Activation.sigma`` is evaluated for the erf
+family, mpmath only when an mpmath value is asked for (``sigma_mp``, ``params_mp``): importing
+``copyavg.numeric`` loads neither (a test checks this), which keeps the import quick.
+
 Names and parameters mirror ``copyavg.symbolic.activations.ACTIVATIONS``; a test checks that both
 registries list the same activations with the same sigma. ``smooth`` is False when the kernel is
 not twice differentiable everywhere (the piecewise-linear family with ``alpha != beta``: the loss
@@ -12,9 +16,22 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-import mpmath
+import importlib
+
 import numpy as np
-from scipy.special import erf as _erf
+
+
+class _LazyModule:
+    """Stands for a module and imports it at the first attribute access (``mpmath.sqrt(2)``)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+mpmath = _LazyModule("mpmath")  # imported when an mpmath value is first asked for
 
 
 @dataclass(frozen=True)
@@ -65,7 +82,9 @@ class Activation:
         """
         z = np.asarray(z, dtype=float)
         if self.family == "erf":
-            return _erf(self.params["lam"] * z)
+            from scipy.special import erf  # imported here: SciPy is slow to import
+
+            return erf(self.params["lam"] * z)
         return self.params["alpha"] * np.minimum(z, 0.0) + self.params["beta"] * np.maximum(z, 0.0)
 
     def sigma_mp(self, z):

@@ -5,6 +5,7 @@ Each activation ``NAME`` gets, in both modules::
     NAME_pair0(C11, C22, C12, D) -> g
     NAME_pair1(C11, C22, C12, D) -> (g, g1, g2, g3)
     NAME_pair2(C11, C22, C12, D) -> (g, g1, g2, g3, g11, g12, g13, g22, g23, g33)
+    NAME_grad1(C11, C22, C12, D) -> (g, g1, g3)   what loss and gradient need (no g2); table GRADIENT
     NAME_diag2(q)                -> (s, s', s'')      s(q) = g(q, q, q)
     NAME_angular(theta)          -> (A, K, K')        piecewise-linear family only
 
@@ -34,6 +35,7 @@ from .angular import derive_angular, piecewise_linear_names, theta
 from .kernels import C11, C12, C22, D, DIAG_PARTIALS, PARTIALS_0, PARTIALS_1, PARTIALS_2, derive_kernel, q
 
 NUMERIC_DIR = Path(__file__).resolve().parent.parent / "numeric"
+GRADIENT_PARTIALS = ("g", "g1", "g3")
 TARGETS = {"numpy": "_generated_kernels.py", "mpmath": "_generated_kernels_mp.py"}
 
 _FORBIDDEN = (sp.Piecewise, sp.Heaviside, sp.Max, sp.Min, sp.DiracDelta)
@@ -126,6 +128,7 @@ def render(backend: str) -> str:
     table = []
     one_table = []
     ang_table = []
+    grad_table = []
     pair_args = (C11, C22, C12, D)
     for name in ACTIVATIONS:
         k = derive_kernel(name)
@@ -134,6 +137,9 @@ def render(backend: str) -> str:
             fname = f"{name}_pair{order}"
             body.append(_render_function(fname, pair_args, [k.partials[n] for n in names], backend))
             fns.append(fname)
+        fname = f"{name}_grad1"  # loss + gradient: g2 is not needed (the first argument is the student)
+        body.append(_render_function(fname, pair_args, [k.partials[n] for n in GRADIENT_PARTIALS], backend))
+        grad_table.append(f'    "{name}": {fname},')
         fname = f"{name}_diag2"
         body.append(_render_function(fname, (q,), [k.diag[n] for n in DIAG_PARTIALS], backend))
         fns.append(fname)
@@ -154,6 +160,8 @@ def render(backend: str) -> str:
         one_table.append(f'    "{name}": {fname},')
     text = "\n".join(header) + "\n\n\n" + "\n\n".join(body) + "\n\n"
     text += "#: name -> (pair0, pair1, pair2, diag2)\nKERNELS = {\n" + "\n".join(table) + "\n}\n"
+    text += ("\n#: name -> f(C11, C22, C12, D) = (g, g1, g3), the partials loss and gradient need\n"
+             "GRADIENT = {\n" + "\n".join(grad_table) + "\n}\n")
     text += ("\n#: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed),\n"
              "#: then (a|w|, L) at the best point with w along sum_j v_j (the average direction)\n"
              "ONE_NEURON = {\n" + "\n".join(one_table) + "\n}\n")
