@@ -46,16 +46,16 @@ of norms, entries growing like ``|a_i U_m| |y_m| / |w_i|``) raises ``ValueError`
 
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np
 
 from . import _geometry as geo_
 from ._generated_kernels import GRADIENT, KERNELS
+from ._fast_erf import erf_loss_and_gradient
+from ._hessian_chain import chain_rule_hessian
 from ._hessian_erf import erf_hessian
 from .activations import Activation, get_activation
-from .angular import student_block_hessian
 from .kernels import HOMOGENEITY, PARTIAL_NAMES
 
 #: largest squared norm accepted for a student or teacher vector of the erf family: products
@@ -372,7 +372,7 @@ class Problem:
     def loss_and_gradient(self, a, W):
         """``(L, dL/da, dL/dW)`` in one pass.
 
-        Erf family at ordinary magnitudes: a fast path (``_erf_loss_and_gradient``: per-thread
+        Erf family at ordinary magnitudes: a fast path (``copyavg.numeric._fast_erf``: per-thread
         scratch buffers, the same formulas, about 50 us at (d, k, n) = (51, 50, 25)); everything
         else, including every refusal, goes through the general path.
 
@@ -422,77 +422,9 @@ class Problem:
             geo_.check_finite("loss or its gradient", L, gW)
         return float(L), ga, gW
 
-    def _scratch(self, n: int):
-        """This thread's buffers for ``n`` student neurons (made on first use; the last ``n`` kept):
-        ``Y = [W; V]``, ``YT = Y^T``, ``UU = [2U; (0, b)]`` with ``U = [a; -b]`` (the teacher parts
-        filled in here), ``C11``, ``C22`` (|w_i|^2 and |y_m|^2 on full (n, n + k) arrays, teacher
-        columns of ``C22`` filled in), ``D``, a scratch ``T`` and zeros ``Z`` of that shape, and
-        zeros of length ``n d``."""
-        s = getattr(self._tls, "scratch", None)
-        if s is not None and s[0] == n:
-            return s
-        m, d = n + self.k, self.d
-        Y = np.empty((m, d))
-        Y[n:] = self.V
-        YT = np.empty((d, m))
-        YT[:, n:] = self.V.T
-        UU = np.zeros((2, m))
-        UU[0, n:] = -2.0 * self.b
-        UU[1, n:] = self.b
-        C22 = np.empty((n, m))
-        C22[:, n:] = self.qv
-        s = (n, Y, YT, UU, np.empty((n, m)), C22, np.empty((n, m)), np.empty((n, m)), np.zeros((n, m)),
-             np.zeros(n * d))
-        self._tls.scratch = s
-        return s
-
     def _erf_loss_and_gradient(self, a, W):
-        """``loss_and_gradient`` of the erf family in the common case, or None (then the general
-        path decides: refusals, large norms, near-collinear refinement, non-finite results).
-
-        The common case: ``n |a|^2 <= (1e150 - teacher_scale)^2`` (so ``sum |a_i|`` is in range)
-        and ``q (max(q, max |v_j|^2)) <= 1e4`` with ``q = max |w_i|^2`` (no pair needs the refined
-        Gram determinant, no large-norm self term), and finite results. Same formulas as the
-        general path: ``L = a.(G U) - a.(G_st b) + T`` (``G U`` and ``G_st b`` from one product,
-        as ``G (2U)`` and ``G (0, b)``; the factor 2 is exact), ``dL/da = G (2U)``, and
-        ``dL/dW = M Y`` with ``M = 2 a_i U_m g3_im`` plus ``4 a_i (G1 U)_i`` on the diagonal (the
-        term ``4 a_i (G1 U)_i w_i``, as ``Y[i] = w_i``).
-        Everything runs with floating-point warnings off: input outside the range shows up as a
-        failed check or a non-finite result, and the general path then raises as documented.
-        """
-        n = a.shape[0]
-        _, Y, YT, UU, C11, C22, D, T, Z, zeros = self._scratch(n)
-        with np.errstate(all="ignore"):
-            if not n * float(np.dot(a, a)) <= self._a_sq_limit:  # also NaN and inf
-                return None
-            Y[:n] = W
-            YT[:, :n] = W.T
-            C = np.dot(W, YT)  # C12 = w_i . y_m
-            qw = geo_._diagonal(C)  # |w_i|^2 exactly as on the diagonal: D_ii = 0
-            qmax = qw.max()
-            if not qmax * max(qmax, self._qv_max) <= 1e4:  # also NaN and inf
-                return None
-            np.copyto(C11, qw[:, None])
-            C22[:, :n] = qw
-            np.multiply(C11, C22, out=D)  # D = max(C11 C22 - C12^2, 0)
-            np.multiply(C, C, out=T)
-            np.subtract(D, T, out=D)
-            np.maximum(D, Z, out=D)
-            G, G1, G3 = self._grad1(C11, C22, C, D)
-            U2 = UU[0]
-            np.add(a, a, out=U2[:n])
-            R = np.dot(UU, G.T)  # rows G (2U) = dL/da and G_st b
-            aR = np.dot(R, a)
-            L = 0.5 * float(aR[0]) - float(aR[1]) + self.teacher_loss  # a.(G U) - a.(G_st b) + T
-            ga = R[0]
-            h = np.dot(G1, U2)  # 2 (G1 U)_i
-            h *= U2[:n]  # 4 a_i (G1 U)_i
-            np.multiply(G3, np.dot(a[:, None], U2[None, :], out=T), out=G3)  # 2 a_i U_m g3_im
-            G3.reshape(-1)[:: G3.shape[1] + 1] += h  # the diagonal (i, i)
-            gW = np.dot(G3, Y)
-            if not math.isfinite(L + float(np.dot(gW.reshape(-1), zeros))):  # 0 * inf, 0 * NaN: NaN
-                return None
-        return L, ga, gW
+        """The fast path (``copyavg.numeric._fast_erf``): ``(L, dL/da, dL/dW)`` or None."""
+        return erf_loss_and_gradient(self, a, W)
 
     def gradient(self, a, W):
         """``(dL/da, dL/dW)``, shapes ``(n,)`` and ``(n, d)``; see ``Problem.loss_and_gradient``.
@@ -552,77 +484,8 @@ class Problem:
                 geo_.check_finite("Hessian", total)
                 return H
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
-                H = self._hessian(a, W, n, Y, U, geom)
+                H = chain_rule_hessian(self, a, W, n, Y, U, geom)
             with np.errstate(over="ignore", invalid="ignore"):
                 total = H.sum()  # finite iff every entry is (up to a finite-sum overflow: refused too)
         geo_.check_finite("Hessian", total)
         return H
-
-    def _hessian(self, a, W, n, Y, U, geom) -> np.ndarray:
-        d = self.d
-        if self.activation.smooth:
-            G, G1, G2, G3, G11, G12, G13, G22, G23, G33 = self._pairs(2, geom)
-        else:  # second C-partials are infinite at collinear vectors: W-W blocks in weight space
-            G, G1, G2, G3 = self._pairs(2, geom)[:4]
-        qw = geom[0] ** 2 if self.homogeneous else geom[0]
-        s, s1, s2 = self._diag(qw)
-        s1 = np.broadcast_to(s1, qw.shape)
-        s2 = np.broadcast_to(s2, qw.shape)
-        idx = np.arange(n)
-        ss = np.s_[:, :n]
-        coef = (2.0 * a)[:, None] * U[None, :]  # 2 a_i U_m
-        coef_od = coef.copy()
-        coef_od[idx, idx] = 0.0  # diagonal terms handled through s(q)
-        N = n + n * d
-        H = np.empty((N, N))
-        # a-a block
-        H[:n, :n] = 2.0 * G[ss]
-        # a-W block: H_aW[i, l, :]
-        aG2 = 4.0 * a[None, :] * G2[ss]
-        aG3 = 2.0 * a[None, :] * G3[ss]
-        HaW = aG2[:, :, None] * W[None, :, :] + aG3[:, :, None] * W[:, None, :]
-        P = self._grad_rows(n, U, Y, geom, W, G1, G3)
-        HaW[idx, idx, :] = 2.0 * P + (2.0 * a * s1)[:, None] * W
-        H[:n, n:] = HaW.reshape(n, n * d)
-        H[n:, :n] = H[:n, n:].T
-        if not self.activation.smooth:
-            self._ww_weight_space(H[n:, n:].reshape(n, d, n, d), a, W, Y, U, s1, s2)
-            return H
-        # W-W off-diagonal blocks (i != l): 2 a_i a_l [w_i (x) T1 + w_l (x) T2 + g3 I]
-        aa = 2.0 * a[:, None] * a[None, :]
-        aa[idx, idx] = 0.0
-        T1 = (aa * 4.0 * G12[ss])[:, :, None] * W[None, :, :] + (aa * 2.0 * G13[ss])[:, :, None] * W[:, None, :]
-        T2 = (aa * 2.0 * G23[ss])[:, :, None] * W[None, :, :] + (aa * G33[ss])[:, :, None] * W[:, None, :]
-        # one batched matmul with inner dimension 2, written straight into a view of H
-        H4 = H[n:, n:].reshape(n, d, n, d)
-        Aw = np.empty((n, n, d, 2))
-        Aw[..., 0] = W[:, None, :]
-        Aw[..., 1] = W[None, :, :]
-        Bt = np.empty((n, n, 2, d))
-        Bt[:, :, 0] = T1
-        Bt[:, :, 1] = T2
-        np.matmul(Aw, Bt, out=H4.transpose(0, 2, 1, 3))
-        g3I = aa * G3[ss]
-        dd = np.arange(d)
-        H4[:, dd, :, dd] += g3I[None, :, :]
-        # W-W diagonal blocks
-        c1 = 2.0 * (coef_od * G1).sum(axis=1) + 2.0 * a * a * s1
-        c11 = 4.0 * (coef_od * G11).sum(axis=1) + 4.0 * a * a * s2
-        Z = (2.0 * coef_od * G13) @ Y  # (n, d)
-        M33 = coef_od * G33
-        B = np.matmul(Y.T[None, :, :], M33[:, :, None] * Y[None, :, :])  # (n, d, d)
-        B += c11[:, None, None] * W[:, :, None] * W[:, None, :]
-        B += W[:, :, None] * Z[:, None, :] + Z[:, :, None] * W[:, None, :]
-        B[:, dd, dd] += c1[:, None]
-        H4[idx, :, idx, :] = B
-        return H
-
-    def _ww_weight_space(self, H4, a, W, Y, U, s1, s2) -> None:
-        """Piecewise-linear family: the W-W blocks from the weight-space second derivatives of g
-        (``copyavg.numeric.angular``), finite and accurate through collinear neurons, plus the
-        terms ``a_i^2 s(|w_i|^2)``; written into the view ``H4`` (n, d, n, d)."""
-        n, d = W.shape
-        idx, dd = np.arange(n), np.arange(d)
-        student_block_hessian(self.activation.name, a, W, Y, U, out=H4)
-        H4[idx, :, idx, :] += (4.0 * a * a * s2)[:, None, None] * W[:, :, None] * W[:, None, :]
-        H4[idx[:, None], dd[None, :], idx[:, None], dd[None, :]] += (2.0 * a * a * s1)[:, None]
