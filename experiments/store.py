@@ -33,6 +33,7 @@ import sqlite3
 import stat
 import sys
 import tempfile
+import time
 import urllib.parse
 
 SCHEMA_VERSION = 1
@@ -244,16 +245,11 @@ def open_store(path, *, write: bool = True) -> Store:
     store = Store(path, conn)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = _retry_locked(lambda: {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")})
         if tables and "meta" not in tables:  # someone else's database: add nothing to it
             raise StoreError(f"{path}: an SQLite database but not a copyavg store (no meta table)")
         if write:
-            conn.execute("PRAGMA journal_mode = WAL")
-            with _transaction(conn):
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                _check_schema(store)
-                conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_opened', ?)", (_now(),))
+            _retry_locked(lambda: _initialise(store))
         else:
             _check_schema(store)
     except StoreError:
@@ -263,6 +259,38 @@ def open_store(path, *, write: bool = True) -> Store:
         conn.close()
         raise StoreError(f"{path}: cannot {'write' if write else 'read'} store: {_one_line(exc)}") from None
     return store
+
+
+def _initialise(store: Store) -> None:
+    """WAL journal, schema and a real write (the ``last_opened`` meta row) in one transaction."""
+    conn = store.conn
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    with _transaction(conn):
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        _check_schema(store)
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_opened', ?)", (_now(),))
+
+
+def _retry_locked(step, timeout_s: float = BUSY_TIMEOUT_MS / 1000):
+    """Run ``step`` again while SQLite reports the database locked or busy, up to ``timeout_s``.
+
+    SQLite's busy handler does not cover every lock at start-up: switching a new file to WAL
+    needs an exclusive lock and answers SQLITE_BUSY at once when another process is opening the
+    same file, and the recovery after a killed writer can do the same. Those are transient.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay = 0.01
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            transient = any(w in str(exc).lower() for w in ("locked", "busy"))
+            if not transient or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(2 * delay, 0.5)
 
 
 def _check_schema(store: Store) -> None:
