@@ -157,21 +157,24 @@ class Store:
                           {"flow_hash": flow_hash(flow_options), "flow_options": canonical_options(flow_options),
                            "copyavg_version": self.version, "host": self.host})
         p = provenance
-        try:
+        row = (*key, p["flow_hash"], p.get("flow_options"), p.get("copyavg_version"),
+               p.get("created") or _now(), p.get("host"), json.dumps(record))
+
+        def write() -> bool:  # all or nothing: safe to repeat after a transient lock error
             with _transaction(self.conn):
-                cur = self.conn.execute(
-                    "INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (*key, p["flow_hash"], p.get("flow_options"), p.get("copyavg_version"),
-                     p.get("created") or _now(), p.get("host"), json.dumps(record)))
-                return cur.rowcount == 1
+                return self.conn.execute("INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                                         row).rowcount == 1
+
+        try:
+            return _retry_locked(write)
         except sqlite3.Error as exc:
             self._fail(f"cannot store run {key}", exc)
 
     def done_keys(self, flow_options: dict | None) -> set[tuple]:
         """Keys ``(activation, k, n, d, seed)`` stored with these flow options."""
         try:
-            rows = self.conn.execute("SELECT activation, k, n, d, seed FROM runs WHERE flow_hash = ?",
-                                     (flow_hash(flow_options),)).fetchall()
+            rows = _retry_locked(lambda: self.conn.execute(
+                "SELECT activation, k, n, d, seed FROM runs WHERE flow_hash = ?", (flow_hash(flow_options),)).fetchall())
         except sqlite3.Error as exc:
             self._fail("cannot read", exc)
         return {tuple(r) for r in rows}
@@ -179,9 +182,9 @@ class Store:
     def has(self, key: tuple, flow_options: dict | None) -> bool:
         """Is the run ``key = (activation, k, n, d, seed)`` stored with these flow options?"""
         try:
-            return self.conn.execute(
+            return _retry_locked(lambda: self.conn.execute(
                 "SELECT 1 FROM runs WHERE activation = ? AND k = ? AND n = ? AND d = ? AND seed = ? "
-                "AND flow_hash = ?", (*key, flow_hash(flow_options))).fetchone() is not None
+                "AND flow_hash = ?", (*key, flow_hash(flow_options))).fetchone()) is not None
         except sqlite3.Error as exc:
             self._fail("cannot read", exc)
 
