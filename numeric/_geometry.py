@@ -9,6 +9,13 @@ Accepted range (checked here, stated in the public docstrings):
   ``C11 C22`` must stay below the float64 overflow threshold;
 * piecewise-linear family: ``|w_i|, |v_j| <= MAX_NORM_PL`` (1e150), no lower limit (only an exactly
   zero vector counts as ``w = 0``): the kernel is homogeneous and is evaluated from unit vectors;
+* hermite family (``He_2`` .. ``He_5``): ``|w_i|, |v_j| <= 1e6`` (the kernel is a polynomial of
+  degree up to 5 in ``C11, C22, C12``: values up to ~1e63, products in the loss far from overflow);
+* trig family (sin, cos): ``|w_i|, |v_j| <= 16``: the kernels ``e^{-(C11+C22)/2} sinh(C12)`` /
+  ``cosh(C12)`` are evaluated as written, and ``sinh``, ``cosh`` of ``|C12| <= 256`` stay below
+  1e111 (no overflow) while every relative rounding error stays ~eps (C11 + C22) <= 1e-13;
+* gaussian and normal_cdf families: ``|w_i|, |v_j| <= 1e75``, as the erf family (same structure:
+  ``1/sqrt(1 + C11 + C22 + D)`` and an atan of ``C12`` over it);
 * the loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <= MAX_LOSS_SCALE`` (1e150), with
   ``U = [a; -b]`` and ``Y = [W; V]``: every term of ``L`` is at most ``S^2`` in size.
 """
@@ -20,6 +27,12 @@ import numpy as np
 MAX_OUTGOING = 1e150
 MAX_NORM_ERF = 1e75
 MAX_NORM_PL = 1e150
+#: accepted ``|w_i|, |v_j|`` by activation family (the module docstring says why)
+MAX_NORM = {"erf": MAX_NORM_ERF, "piecewise_linear": MAX_NORM_PL, "hermite": 1e6, "trig": 16.0,
+            "gaussian": MAX_NORM_ERF, "normal_cdf": MAX_NORM_ERF}
+#: families with E[sigma^2] <= 1 at every norm (the loss-scale check can then be skipped for
+#: small outgoing weights)
+BOUNDED_SECOND_MOMENT = ("erf", "piecewise_linear", "trig", "gaussian", "normal_cdf")
 MAX_LOSS_SCALE = 1e150
 #: pairs with ``|cos| > _NEAR_COS`` get their Gram determinant from the projection
 #: ``|y^ - cos w^|^2`` (absolute error ~eps in ``sin``) instead of ``1 - cos^2`` (error ~eps in ``sin^2``)
@@ -82,11 +95,11 @@ def check_outgoing(x: np.ndarray, name: str) -> None:
 
 def check_norms(norms: np.ndarray, name: str, family: str) -> None:
     """Row norms within the accepted range of the activation family (NaN/inf refused too)."""
-    limit = MAX_NORM_ERF if family == "erf" else MAX_NORM_PL
+    limit = MAX_NORM[family]
     if not norms.max() <= limit:
         raise ValueError(
             f"{name}: the rows of {name} must be finite with norm <= {limit:g} for the {family} "
-            f"family (float64 kernels would overflow), got {norms.max():.3g}"
+            f"family (float64 kernels would overflow or lose accuracy), got {norms.max():.3g}"
         )
 
 
