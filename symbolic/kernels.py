@@ -38,7 +38,7 @@ import mpmath
 import sympy as sp
 
 from .activations import ACTIVATIONS, SymbolicActivation, z
-from .kernels_extra import derive_extra, diag_extra
+from .kernels_extra import derive_extra, diag_extra, safe_extra
 
 # --- symbols ---------------------------------------------------------------------------------
 C11, C22 = sp.symbols("C11 C22", positive=True)
@@ -421,7 +421,7 @@ def derive_kernel(name: str) -> KernelDerivation:
         g, boundary = _derive_piecewise_linear(act, steps)
     else:
         g, boundary = derive_extra(act, steps)
-    g_safe = safe_form(g)
+    g_safe = safe_extra(act, g) or safe_form(g)
     steps.append(DerivationStep(
         "Numerically safe form",
         rf"g = {sp.latex(g_safe)},\quad D = C_{{11}}C_{{22}} - C_{{12}}^2 \ge 0",

@@ -9,9 +9,10 @@ Routes:
   expectation is exact through the moments ``E[z^k] = (k - 1)!!`` (k even; Isserlis/Wick).
 * ``trig`` (sin, cos) and ``gaussian`` (``exp(-z^2/2)``): ``sigma`` is a sum of exponentials of
   quadratics (``sin z = (e^{iz} - e^{-iz}) / 2i``), so ``E[sigma(X) sigma(Y)]`` is a sum of
-  Gaussian integrals (``gaussian_expectation_of_exp``, z2 then z1). The trig kernels are then
-  written as ``e^{-(C11+C22)/2} sinh(C12)`` / ``cosh(C12)`` (exact rewriting, checked), which
-  has no cancellation; ``gaussian`` as ``1/sqrt(1 + C11 + C22 + D)``.
+  Gaussian integrals (``gaussian_expectation_of_exp``, z2 then z1). The numerically safe form of
+  the trig kernels is ``e^{-(C11+C22)/2} sinh(C12)`` / ``cosh(C12)`` (``safe_extra``; exact
+  rewriting, checked), which has no cancellation; ``gaussian`` becomes ``1/sqrt(1 + C11 + C22 + D)``
+  by the generic safe form.
 * ``normal_cdf``: ``sigma' = phi`` is a Gaussian bump, so the erf route of
   ``copyavg.symbolic.kernels`` applies unchanged (Price's theorem once, integrated back in C12).
 """
@@ -89,14 +90,20 @@ def _derive_exponential(act: SymbolicActivation, steps: list) -> tuple[sp.Expr, 
     ))
     boundary = sp.simplify(K.gaussian_expectation(act.sigma, sp.sqrt(K.C11))
                            * K.gaussian_expectation(act.sigma, sp.sqrt(K.C22)))
-    if act.family == "trig":
-        g = sp.exp(-(K.C11 + K.C22) / 2) * _TRIG[act.name](K.C12)
-    else:
-        g = 1 / sp.sqrt(sp.expand((1 + K.C11) * (1 + K.C22) - K.C12**2))
-    if sp.simplify((g - g_raw).rewrite(sp.exp)) != 0:
-        raise ValueError(f"{act.name}: rewritten kernel {g} differs from the derived {g_raw}")
-    steps.append(_step("Rewritten without cancellation (exact)", rf"g = {sp.latex(g)}"))
-    return g, boundary
+    return g_raw, boundary
+
+
+def safe_extra(act: SymbolicActivation, g: sp.Expr) -> sp.Expr | None:
+    """The trig kernels as ``e^{-(C11+C22)/2} sinh(C12)`` (sin) or ``cosh(C12)`` (cos): no
+    cancellation, each factor accurate to relative eps; checked equal to the derived ``g`` by exact
+    simplification (ValueError otherwise). None for the other families (the generic safe form)."""
+    if act.family != "trig":
+        return None
+    K = _kernels()
+    safe = sp.exp(-(K.C11 + K.C22) / 2) * _TRIG[act.name](K.C12)
+    if sp.simplify((safe - g).rewrite(sp.exp)) != 0:
+        raise ValueError(f"{act.name}: rewritten kernel {safe} differs from the derived {g}")
+    return safe
 
 
 def derive_extra(act: SymbolicActivation, steps: list) -> tuple[sp.Expr, sp.Expr]:
