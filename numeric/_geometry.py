@@ -14,8 +14,12 @@ Accepted range (checked here, stated in the public docstrings):
 * trig family (sin, cos): ``|w_i|, |v_j| <= 16``: the kernels ``e^{-(C11+C22)/2} sinh(C12)`` /
   ``cosh(C12)`` are evaluated as written, and ``sinh``, ``cosh`` of ``|C12| <= 256`` stay below
   1e111 (no overflow) while every relative rounding error stays ~eps (C11 + C22) <= 1e-13;
-* gaussian and normal_cdf families: ``|w_i|, |v_j| <= 1e75``, as the erf family (same structure:
-  ``1/sqrt(1 + C11 + C22 + D)`` and an atan of ``C12`` over it);
+* normal_cdf family: ``|w_i|, |v_j| <= 1e75``, as the erf family (an atan of ``C12`` over
+  ``sqrt(1 + C11 + C22 + D)``, insensitive to the rounding of D near collinear pairs);
+* gaussian family: ``|w_i|, |v_j| <= 1e6``: ``g = 1/sqrt(1 + C11 + C22 + D)`` feels the rounding of
+  the Gram determinant of near-collinear pairs, ``~eps^2 |w|^2 |v|^2`` after refinement, relative
+  to ``C11 + C22``: ``~eps^2 |w||v| <= 1e-19`` here (at |w| ~ 1e12 it reached 2e-8); its Hessian
+  only for ``|w_i| <= 100`` (``HESSIAN_MAX_SQUARED_NORM``);
 * the loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <= MAX_LOSS_SCALE`` (1e150), with
   ``U = [a; -b]`` and ``Y = [W; V]``: every term of ``L`` is at most ``S^2`` in size.
 """
@@ -29,7 +33,11 @@ MAX_NORM_ERF = 1e75
 MAX_NORM_PL = 1e150
 #: accepted ``|w_i|, |v_j|`` by activation family (the module docstring says why)
 MAX_NORM = {"erf": MAX_NORM_ERF, "piecewise_linear": MAX_NORM_PL, "hermite": 1e6, "trig": 16.0,
-            "gaussian": MAX_NORM_ERF, "normal_cdf": MAX_NORM_ERF}
+            "gaussian": 1e6, "normal_cdf": MAX_NORM_ERF}
+#: largest ``|w_i|^2`` at which ``hessian`` answers (non-homogeneous families): its W-W blocks
+#: cancel at large norms; for gaussian the cancelling terms carry D (and its rounding) to the
+#: power -5/2: asymmetry ~1e-10 of max|H| at |w| ~ 3e3, up to 1e-3 with large outgoing weights
+HESSIAN_MAX_SQUARED_NORM = {"gaussian": 1e4}
 #: families with E[sigma^2] <= 1 at every norm (the loss-scale check can then be skipped for
 #: small outgoing weights)
 BOUNDED_SECOND_MOMENT = ("erf", "piecewise_linear", "trig", "gaussian", "normal_cdf")

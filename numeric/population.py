@@ -28,8 +28,8 @@ vectors and rescaled (``g_X = |w|^p |v|^r g_X(1, 1, cos)``, exponents in
 only an exactly zero vector counts as ``w = 0``.
 
 Accepted range (``ValueError`` naming the argument outside it): real finite entries;
-``|a_i|, |b_j| <= 1e150``; ``|w_i|, |v_j| <= 1e75`` (erf, gaussian and normal_cdf families),
-``<= 1e150`` (piecewise-linear family, no lower limit), ``<= 1e6`` (hermite2..hermite5), ``<= 16``
+``|a_i|, |b_j| <= 1e150``; ``|w_i|, |v_j| <= 1e75`` (erf and normal_cdf families),
+``<= 1e150`` (piecewise-linear family, no lower limit), ``<= 1e6`` (hermite2..hermite5, gaussian), ``<= 16``
 (sin, cos; ``copyavg.numeric._geometry`` says why); loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <= 1e150``. Within it,
 loss and gradient agree with the 50-digit route ``copyavg.numeric.mp`` to relative 1e-9 of
 their scale (loss: ``sum |U_m U_m' g_mm'|``; ``dL/da_i``: ``2 sum_m |U_m g_im|``; row ``dL/dw_i``,
@@ -425,7 +425,8 @@ class Problem:
             family is twice differentiable: its W-W blocks are assembled in weight space
             (``copyavg.numeric.angular``, certificate ``collinear-hessian:NAME``).
         ValueError
-            As in ``Problem.loss``; erf family: some ``|w_i| > 1e6`` or ``|w_i| |y_m| > 1e75``
+            As in ``Problem.loss``; erf family (and the other non-homogeneous ones; gaussian:
+            ``|w_i| > 100``): some ``|w_i| > 1e6`` or ``|w_i| |y_m| > 1e75``
             (``y_m`` a row of ``[W; V]``); piecewise-linear family: an entry overflows float64
             (extreme ratios of norms).
 
@@ -439,7 +440,11 @@ class Problem:
         with np.errstate(under="ignore"):
             a, W, n, Y, U, geom, _ = self._prepare(a, W)
             self._check_differentiable(a, geom)
-            if not self.homogeneous and not (geom[0].max() <= 1e12 and geom[0].max() * geom[1].max() <= 1e150):
+            qlim = geo_.HESSIAN_MAX_SQUARED_NORM.get(self.activation.family, 1e12)
+            if not self.homogeneous and not (geom[0].max() <= qlim and geom[0].max() * geom[1].max() <= 1e150):
+                if qlim < 1e12:
+                    raise ValueError(f"W: the {self.activation.family} Hessian needs |w_i| <= {qlim ** 0.5:g} for "
+                                     "every student row w_i (beyond, its W-W blocks cancel)")
                 raise ValueError(
                     "W, V: the erf-family Hessian needs |w_i| <= 1e6 for every student row w_i (beyond, "
                     "cancellation in its W-W blocks costs ~eps |w_i| of max|H|) and |w_i| |y_m| <= 1e75 "
