@@ -47,7 +47,8 @@ def _derive_all(args) -> None:
         for name in ACTIVATIONS:
             bar.set_postfix_str(name, refresh=True)
             derive_kernel(name)
-            solution(name)
+            if ACTIVATIONS[name].family in ("erf", "piecewise_linear"):  # codegen.ONE_NEURON_FAMILIES
+                solution(name)
             bar.update(1)
 
 
@@ -92,6 +93,17 @@ def _check_activation(name: str) -> None:
         raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
 
 
+def _check_one_neuron_activation(name: str, command: str) -> None:
+    """Commands built on the one-neuron solution (one-neuron, ca, pnc, thresholds) refuse the
+    activations it is not derived for, in one line."""
+    from copyavg.numeric._generated_kernels import ONE_NEURON
+
+    _check_activation(name)
+    if name not in ONE_NEURON:
+        raise UsageError(f"copyavg {command} is not supported for --activation {name} (one-neuron solutions "
+                         f"exist for {', '.join(ONE_NEURON)})")
+
+
 def _cmd_verify(args) -> int:
     if args.properties:
         from copyavg.proofs.properties import cli_properties
@@ -126,7 +138,7 @@ def _cmd_verify(args) -> int:
 def _cmd_one_neuron(args) -> int:
     from copyavg.numeric.one_neuron import one_neuron
 
-    _check_activation(args.activation)
+    _check_one_neuron_activation(args.activation, "one-neuron")
     check_range("--m", args.m, lo=1, hi=M_MAX, what="number of teacher neurons, real allowed")
     check_range("--teacher-norm", args.teacher_norm, lo=RHO_RANGE[0], hi=RHO_RANGE[1])
     m = int(args.m) if float(args.m).is_integer() else args.m
@@ -140,7 +152,7 @@ def _cmd_ca(args) -> int:
     from copyavg.numeric import Problem
     from copyavg.numeric.one_neuron import ca_configuration, parse_partition
 
-    _check_activation(args.activation)
+    _check_one_neuron_activation(args.activation, "ca")
     check_range("--k", args.k, lo=1, hi=K_MAX)
     try:
         parts = parse_partition(args.partition, args.k)
@@ -226,6 +238,7 @@ def _cmd_pnc(args) -> int:
     from copyavg.numeric.pnc import solve_pnc
 
     _check_kn(args)
+    _check_one_neuron_activation(args.activation, "pnc")
     d = args.k + 1 if args.d is None else args.d
     check_memory(args, f"pnc --k {args.k} --n {args.n} (d = {d})", args.k, args.n, d)
     with progress_bar(args, desc="P-n-C solve", unit="eval") as bar:
@@ -238,6 +251,7 @@ def _cmd_thresholds(args) -> int:
     from copyavg.numeric.pnc import summarize_thresholds, threshold_table
 
     _check_kn(args)
+    _check_one_neuron_activation(args.activation, "thresholds")
     check_memory(args, f"thresholds --k {args.k} (n up to {args.k - 1}, d = {args.k + 1})",
                  args.k, args.k - 1, args.k + 1)
     rows = []

@@ -1,11 +1,11 @@
 # *** GENERATED FILE: DO NOT EDIT ***
 # Rendered by `copyavg derive` from the kernels derived in copyavg.symbolic.kernels.
-# sympy 1.14.0; source expressions sha256 ea911b3544b9657686d9ac0aea978cd3c57882ab5cdfd0782ccf9e808dcca480
+# sympy 1.14.0; source expressions sha256 0d6883b1b0717dd63f04f3b2286ede0336351519a121e7a6214cfaffd0c1d6a9
 # Regenerate with `copyavg derive`; `copyavg derive --check` verifies this file is fresh.
 """Generated pair kernels g(C11, C22, C12) and their partial derivatives (numpy)."""
 
 import numpy
-from numpy import arcsin, arctan, arctan2, cos, nan, pi, sin, sqrt
+from numpy import arcsin, arctan, arctan2, cos, cosh, exp, nan, pi, sin, sinh, sqrt
 
 
 def _full(like, value):
@@ -559,6 +559,567 @@ def leaky_relu_one_neuron(m, rho):
     )
 
 
+def hermite2_pair0(C11, C22, C12, D):
+    return C11*C22 - C11 + 2*C12**2 - C22 + 1
+
+
+def hermite2_pair1(C11, C22, C12, D):
+    return (
+        C11*C22 - C11 + 2*C12**2 - C22 + 1,
+        C22 - 1,
+        C11 - 1,
+        4*C12,
+    )
+
+
+def hermite2_pair2(C11, C22, C12, D):
+    return (
+        C11*C22 - C11 + 2*C12**2 - C22 + 1,
+        C22 - 1,
+        C11 - 1,
+        4*C12,
+        _full(D, 0),
+        _full(D, 1),
+        _full(D, 0),
+        _full(D, 0),
+        _full(D, 0),
+        _full(D, 4),
+    )
+
+
+def hermite2_grad1(C11, C22, C12, D):
+    return (
+        C11*C22 - C11 + 2*C12**2 - C22 + 1,
+        C22 - 1,
+        4*C12,
+    )
+
+
+def hermite2_diag2(q):
+    return (
+        3*q**2 - 2*q + 1,
+        2*(3*q - 1),
+        _full(q, 6),
+    )
+
+
+def hermite3_pair0(C11, C22, C12, D):
+    x0 = 3*C11
+    return 3*C12*(2*C12**2 + C22*x0 - 3*C22 - x0 + 3)
+
+
+def hermite3_pair1(C11, C22, C12, D):
+    x0 = 3*C11
+    x1 = 2*C12**2
+    x2 = 9*C12
+    return (
+        3*C12*(C22*x0 - 3*C22 - x0 + x1 + 3),
+        x2*(C22 - 1),
+        x2*(C11 - 1),
+        9*C11*C22 - 9*C11 - 9*C22 + 9*x1 + 9,
+    )
+
+
+def hermite3_pair2(C11, C22, C12, D):
+    x0 = 3*C11
+    x1 = 2*C12**2
+    x2 = C22 - 1
+    x3 = 9*C12
+    x4 = C11 - 1
+    return (
+        3*C12*(C22*x0 - 3*C22 - x0 + x1 + 3),
+        x2*x3,
+        x3*x4,
+        9*C11*C22 - 9*C11 - 9*C22 + 9*x1 + 9,
+        _full(D, 0),
+        x3,
+        9*x2,
+        _full(D, 0),
+        9*x4,
+        36*C12,
+    )
+
+
+def hermite3_grad1(C11, C22, C12, D):
+    x0 = 3*C11
+    x1 = 2*C12**2
+    return (
+        3*C12*(C22*x0 - 3*C22 - x0 + x1 + 3),
+        9*C12*(C22 - 1),
+        9*C11*C22 - 9*C11 - 9*C22 + 9*x1 + 9,
+    )
+
+
+def hermite3_diag2(q):
+    x0 = 5*q**2
+    return (
+        3*q*(-6*q + x0 + 3),
+        -36*q + 9*x0 + 9,
+        18*(5*q - 2),
+    )
+
+
+def hermite4_pair0(C11, C22, C12, D):
+    x0 = 6*C11
+    x1 = 6*C22
+    x2 = C11**2
+    x3 = 3*x2
+    x4 = 24*C12**2
+    x5 = C22**2
+    x6 = C11*x4
+    return 36*C11*C22 + 24*C12**4 - 3*C22*x4 + 3*C22*x6 - 3*x0*x5 - 3*x0 - 3*x1*x2 - 3*x1 + 3*x3*x5 + 3*x3 + 3*x4 + 9*x5 - 3*x6 + 9
+
+
+def hermite4_pair1(C11, C22, C12, D):
+    x0 = 6*C11
+    x1 = 6*C22
+    x2 = C11**2
+    x3 = 3*x2
+    x4 = C12**2
+    x5 = 24*x4
+    x6 = C22**2
+    x7 = C11*x5
+    x8 = 2*C22
+    x9 = 4*x4
+    x10 = -C11*x8 - x9 - 1
+    x11 = 3*C11
+    return (
+        36*C11*C22 + 24*C12**4 - 3*C22*x5 + 3*C22*x7 - 3*x0*x6 - 3*x0 - 3*x1*x2 - 3*x1 + 3*x3*x6 + 3*x3 + 3*x5 + 9*x6 - 3*x7 + 9,
+        18*C11*x6 + 18*C11 + 18*C22*x9 + 18*x10 - 18*x6 + 18*x8,
+        18*C11*x9 + 36*C11 + 18*C22*x2 + 18*C22 + 18*x10 - 18*x2,
+        48*C12*(C22*x11 - 3*C22 - x11 + 2*x4 + 3),
+    )
+
+
+def hermite4_pair2(C11, C22, C12, D):
+    x0 = 6*C11
+    x1 = 6*C22
+    x2 = C11*C22
+    x3 = C11**2
+    x4 = 3*x3
+    x5 = C12**2
+    x6 = 24*x5
+    x7 = C22**2
+    x8 = 2*C22
+    x9 = 4*x5
+    x10 = C11 - 1
+    x11 = -C11*x8 - x9
+    x12 = 2*C11
+    x13 = C22 - 1
+    x14 = 3*C11
+    x15 = 2*x5
+    x16 = -C11 - C22 + x15 + x2 + 1
+    x17 = 144*C12
+    return (
+        -3*C11*x6 + 24*C12**4 - 3*C22*x6 - 3*x0*x7 - 3*x0 - 3*x1*x3 - 3*x1 + 3*x2*x6 + 36*x2 + 3*x4*x7 + 3*x4 + 3*x6 + 9*x7 + 9,
+        18*C11*x7 + 18*C22*x9 + 18*x10 + 18*x11 - 18*x7 + 18*x8,
+        18*C11*x9 + 18*C22*x3 + 18*x11 + 18*x12 + 18*x13 - 18*x3,
+        48*C12*(C22*x14 - 3*C22 - x14 + x15 + 3),
+        18*x7 - 18*x8 + 18,
+        36*x16,
+        x13*x17,
+        -18*x12 + 18*x3 + 18,
+        x10*x17,
+        144*x16,
+    )
+
+
+def hermite4_grad1(C11, C22, C12, D):
+    x0 = 6*C11
+    x1 = 6*C22
+    x2 = C11**2
+    x3 = 3*x2
+    x4 = C12**2
+    x5 = 24*x4
+    x6 = C22**2
+    x7 = C11*x5
+    x8 = 2*C22
+    x9 = 4*x4
+    x10 = 3*C11
+    return (
+        36*C11*C22 + 24*C12**4 - 3*C22*x5 + 3*C22*x7 - 3*x0*x6 - 3*x0 - 3*x1*x2 - 3*x1 + 3*x3*x6 + 3*x3 + 3*x5 + 9*x6 - 3*x7 + 9,
+        18*C11*x6 - 18*C11*x8 + 18*C11 + 18*C22*x9 - 18*x6 + 18*x8 - 18*x9 - 18,
+        48*C12*(C22*x10 - 3*C22 - x10 + 2*x4 + 3),
+    )
+
+
+def hermite4_diag2(q):
+    x0 = q**2
+    x1 = q**3
+    return (
+        105*q**4 - 36*q + 126*x0 - 180*x1 + 9,
+        252*q - 540*x0 + 420*x1 - 36,
+        -1080*q + 1260*x0 + 252,
+    )
+
+
+def hermite5_pair0(C11, C22, C12, D):
+    x0 = 30*C11
+    x1 = 30*C22
+    x2 = C11**2
+    x3 = 15*x2
+    x4 = 40*C12**2
+    x5 = C22**2
+    x6 = C11*x4
+    return 15*C12*(60*C11*C22 + 8*C12**4 - C22*x4 + C22*x6 - x0*x5 - x0 - x1*x2 - x1 + x3*x5 + x3 + x4 + 15*x5 - x6 + 15)
+
+
+def hermite5_pair1(C11, C22, C12, D):
+    x0 = 30*C11
+    x1 = 30*C22
+    x2 = C11*C22
+    x3 = C11**2
+    x4 = 15*x3
+    x5 = C12**2
+    x6 = 40*x5
+    x7 = 8*C12**4
+    x8 = C22**2
+    x9 = C11*x6
+    x10 = 3*x8
+    x11 = 6*C22
+    x12 = 4*x5
+    x13 = -C11*x11 - x12 - 3
+    x14 = 150*C12
+    x15 = 3*x3
+    x16 = 6*C11
+    x17 = 24*x5
+    return (
+        15*C12*(-C22*x6 + C22*x9 - x0*x8 - x0 - x1*x3 - x1 + 60*x2 + x4*x8 + x4 + x6 + x7 + 15*x8 - x9 + 15),
+        x14*(C11*x10 + 3*C11 + C22*x12 - x10 + x11 + x13),
+        x14*(C11*x12 + C22*x15 + 3*C22 + x13 - x15 + x16),
+        -75*C11*x17 - 75*C22*x17 + 75*x10*x3 + 75*x10 - 75*x11*x3 - 75*x11 + 75*x15 - 75*x16*x8 - 75*x16 + 75*x17*x2 + 75*x17 + 900*x2 + 75*x7 + 225,
+    )
+
+
+def hermite5_pair2(C11, C22, C12, D):
+    x0 = 30*C11
+    x1 = 30*C22
+    x2 = C11*C22
+    x3 = C11**2
+    x4 = 15*x3
+    x5 = C12**2
+    x6 = 40*x5
+    x7 = 8*C12**4
+    x8 = C22**2
+    x9 = C11*x6
+    x10 = 3*x8
+    x11 = 3*C11
+    x12 = 6*C22
+    x13 = 4*x5
+    x14 = -x13
+    x15 = C22*x13 + x14
+    x16 = -C11*x12 - 3
+    x17 = 150*C12
+    x18 = 3*x3
+    x19 = 3*C22
+    x20 = 6*C11
+    x21 = C11*x13 + x14
+    x22 = 24*x5
+    x23 = 2*C22
+    x24 = 450*C12
+    x25 = C12*(C22*x11 - x11 - x19 + 2*x5 + 3)
+    x26 = -C11*x23 - 1
+    x27 = 2*C11
+    return (
+        15*C12*(-C22*x6 + C22*x9 - x0*x8 - x0 - x1*x3 - x1 + 60*x2 + x4*x8 + x4 + x6 + x7 + 15*x8 - x9 + 15),
+        x17*(C11*x10 - x10 + x11 + x12 + x15 + x16),
+        x17*(C22*x18 + x16 - x18 + x19 + x20 + x21),
+        -75*C11*x22 - 75*C22*x22 + 75*x10*x3 + 75*x10 - 75*x12*x3 - 75*x12 + 75*x18 + 75*x2*x22 + 900*x2 - 75*x20*x8 - 75*x20 + 75*x22 + 75*x7 + 225,
+        x24*(-x23 + x8 + 1),
+        300*x25,
+        450*C11*x8 + 450*C11 + 450*x15 + 450*x23 + 450*x26 - 450*x8,
+        x24*(-x27 + x3 + 1),
+        450*C22*x3 + 450*C22 + 450*x21 + 450*x26 + 450*x27 - 450*x3,
+        1200*x25,
+    )
+
+
+def hermite5_grad1(C11, C22, C12, D):
+    x0 = 30*C11
+    x1 = 30*C22
+    x2 = C11*C22
+    x3 = C11**2
+    x4 = 15*x3
+    x5 = C12**2
+    x6 = 40*x5
+    x7 = 8*C12**4
+    x8 = C22**2
+    x9 = C11*x6
+    x10 = 6*C22
+    x11 = 4*x5
+    x12 = 3*x8
+    x13 = 6*C11
+    x14 = 24*x5
+    return (
+        15*C12*(-C22*x6 + C22*x9 - x0*x8 - x0 - x1*x3 - x1 + 60*x2 + x4*x8 + x4 + x6 + x7 + 15*x8 - x9 + 15),
+        150*C12*(-C11*x10 + C11*x12 + 3*C11 + C22*x11 + x10 - x11 - x12 - 3),
+        -75*C11*x14 - 75*C22*x14 - 75*x10*x3 - 75*x10 + 75*x12*x3 + 75*x12 - 75*x13*x8 - 75*x13 + 75*x14*x2 + 75*x14 + 900*x2 + 225*x3 + 75*x7 + 225,
+    )
+
+
+def hermite5_diag2(q):
+    x0 = q**2
+    x1 = q**3
+    x2 = 63*q**4
+    return (
+        15*q*(-60*q + 130*x0 - 140*x1 + x2 + 15),
+        -1800*q + 5850*x0 - 8400*x1 + 75*x2 + 225,
+        11700*q - 25200*x0 + 18900*x1 - 1800,
+    )
+
+
+def sin_pair0(C11, C22, C12, D):
+    return exp(-1/2*C11 - 1/2*C22)*sinh(C12)
+
+
+def sin_pair1(C11, C22, C12, D):
+    x0 = exp(-1/2*C11 - 1/2*C22)
+    x1 = x0*sinh(C12)
+    x2 = -1/2*x1
+    return (
+        x1,
+        x2,
+        x2,
+        x0*cosh(C12),
+    )
+
+
+def sin_pair2(C11, C22, C12, D):
+    x0 = exp(-1/2*C11 - 1/2*C22)
+    x1 = x0*sinh(C12)
+    x2 = -1/2*x1
+    x3 = x0*cosh(C12)
+    x4 = (1/4)*x1
+    x5 = -1/2*x3
+    return (
+        x1,
+        x2,
+        x2,
+        x3,
+        x4,
+        x4,
+        x5,
+        x4,
+        x5,
+        x1,
+    )
+
+
+def sin_grad1(C11, C22, C12, D):
+    x0 = exp(-1/2*C11 - 1/2*C22)
+    x1 = x0*sinh(C12)
+    return (
+        x1,
+        -1/2*x1,
+        x0*cosh(C12),
+    )
+
+
+def sin_diag2(q):
+    x0 = exp(-2*q)
+    return (
+        exp(-q)*sinh(q),
+        x0,
+        -2*x0,
+    )
+
+
+def cos_pair0(C11, C22, C12, D):
+    return exp(-1/2*C11 - 1/2*C22)*cosh(C12)
+
+
+def cos_pair1(C11, C22, C12, D):
+    x0 = exp(-1/2*C11 - 1/2*C22)
+    x1 = x0*cosh(C12)
+    x2 = -1/2*x1
+    return (
+        x1,
+        x2,
+        x2,
+        x0*sinh(C12),
+    )
+
+
+def cos_pair2(C11, C22, C12, D):
+    x0 = exp(-1/2*C11 - 1/2*C22)
+    x1 = x0*cosh(C12)
+    x2 = -1/2*x1
+    x3 = x0*sinh(C12)
+    x4 = (1/4)*x1
+    x5 = -1/2*x3
+    return (
+        x1,
+        x2,
+        x2,
+        x3,
+        x4,
+        x4,
+        x5,
+        x4,
+        x5,
+        x1,
+    )
+
+
+def cos_grad1(C11, C22, C12, D):
+    x0 = exp(-1/2*C11 - 1/2*C22)
+    x1 = x0*cosh(C12)
+    return (
+        x1,
+        -1/2*x1,
+        x0*sinh(C12),
+    )
+
+
+def cos_diag2(q):
+    x0 = exp(-2*q)
+    return (
+        exp(-q)*cosh(q),
+        -x0,
+        2*x0,
+    )
+
+
+def gaussian_pair0(C11, C22, C12, D):
+    return 1/sqrt(C11 + C22 + D + 1)
+
+
+def gaussian_pair1(C11, C22, C12, D):
+    x0 = C22 + 1
+    x1 = C11 + D + x0
+    x2 = x1**(-3/2)
+    x3 = (1/2)*x2
+    return (
+        1/sqrt(x1),
+        -x0*x3,
+        -x3*(C11 + 1),
+        C12*x2,
+    )
+
+
+def gaussian_pair2(C11, C22, C12, D):
+    x0 = C22 + 1
+    x1 = C11 + D + x0
+    x2 = x1**(-3/2)
+    x3 = (1/2)*x2
+    x4 = C11 + 1
+    x5 = x1**(-5/2)
+    x6 = (3/4)*x5
+    x7 = (3/2)*C12*x5
+    return (
+        1/sqrt(x1),
+        -x0*x3,
+        -x3*x4,
+        C12*x2,
+        x0**2*x6,
+        (1/4)*x5*(3*C11*x0 - 2*C11 - 2*D + x0),
+        -x0*x7,
+        x4**2*x6,
+        -x4*x7,
+        x5*(3*C12**2 + x1),
+    )
+
+
+def gaussian_grad1(C11, C22, C12, D):
+    x0 = C22 + 1
+    x1 = C11 + D + x0
+    x2 = x1**(-3/2)
+    return (
+        1/sqrt(x1),
+        -1/2*x0*x2,
+        C12*x2,
+    )
+
+
+def gaussian_diag2(q):
+    x0 = 2*q + 1
+    return (
+        1/sqrt(x0),
+        -1/x0**(3/2),
+        3/x0**(5/2),
+    )
+
+
+def normal_cdf_pair0(C11, C22, C12, D):
+    return (1/4)*(2*arctan(C12/sqrt(C11 + C22 + D + 1)) + pi)/pi
+
+
+def normal_cdf_pair1(C11, C22, C12, D):
+    x0 = C22 + 1
+    x1 = C11 + D + x0
+    x2 = 1/sqrt(x1)
+    x3 = C12*x2
+    x4 = pi**(-1.0)
+    x5 = (1/4)*x4
+    x6 = x3*x5/(C12**2 + x1)
+    return (
+        x5*(2*arctan(x3) + pi),
+        -x0*x6,
+        -x6*(C11 + 1),
+        (1/2)*x2*x4,
+    )
+
+
+def normal_cdf_pair2(C11, C22, C12, D):
+    x0 = C22 + 1
+    x1 = C11 + D + x0
+    x2 = 1/sqrt(x1)
+    x3 = C12*x2
+    x4 = pi**(-1.0)
+    x5 = (1/4)*x4
+    x6 = C12**2
+    x7 = x1 + x6
+    x8 = x3*x5/x7
+    x9 = C11 + 1
+    x10 = (1/2)*x4
+    x11 = 3*C11 + 3*C22 + 3*D + x6 + 3
+    x12 = x1**(-3/2)
+    x13 = C12*x12
+    x14 = (1/8)*x13*x4/x7**2
+    x15 = 2*x1
+    x16 = C11*x11
+    x17 = x12*x5
+    return (
+        x5*(2*arctan(x3) + pi),
+        -x0*x8,
+        -x8*x9,
+        x10*x2,
+        x0*x14*(C22*x11 + x11),
+        x14*(x0*x15 + x0*x16 + x0*x7 - x15*x7),
+        -x0*x17,
+        x14*x9*(x11 + x16),
+        -x17*x9,
+        x10*x13,
+    )
+
+
+def normal_cdf_grad1(C11, C22, C12, D):
+    x0 = C22 + 1
+    x1 = C11 + D + x0
+    x2 = 1/sqrt(x1)
+    x3 = C12*x2
+    x4 = pi**(-1.0)
+    x5 = (1/4)*x4
+    return (
+        x5*(2*arctan(x3) + pi),
+        -x0*x3*x5/(C12**2 + x1),
+        (1/2)*x2*x4,
+    )
+
+
+def normal_cdf_diag2(q):
+    x0 = pi**(-1.0)
+    x1 = 2*q + 1
+    x2 = 1/sqrt(x1)
+    x3 = q + 1
+    x4 = (1/2)*x0
+    return (
+        (1/4)*x0*(2*arctan(q*x2) + pi),
+        x2*x4/x3,
+        -x4*(3*q + 2)/(x1**(3/2)*x3**2),
+    )
+
+
 #: name -> (pair0, pair1, pair2, diag2)
 KERNELS = {
     "erf2": (erf2_pair0, erf2_pair1, erf2_pair2, erf2_diag2),
@@ -567,6 +1128,14 @@ KERNELS = {
     "linear": (linear_pair0, linear_pair1, linear_pair2, linear_diag2),
     "abs": (abs_pair0, abs_pair1, abs_pair2, abs_diag2),
     "leaky_relu": (leaky_relu_pair0, leaky_relu_pair1, leaky_relu_pair2, leaky_relu_diag2),
+    "hermite2": (hermite2_pair0, hermite2_pair1, hermite2_pair2, hermite2_diag2),
+    "hermite3": (hermite3_pair0, hermite3_pair1, hermite3_pair2, hermite3_diag2),
+    "hermite4": (hermite4_pair0, hermite4_pair1, hermite4_pair2, hermite4_diag2),
+    "hermite5": (hermite5_pair0, hermite5_pair1, hermite5_pair2, hermite5_diag2),
+    "sin": (sin_pair0, sin_pair1, sin_pair2, sin_diag2),
+    "cos": (cos_pair0, cos_pair1, cos_pair2, cos_diag2),
+    "gaussian": (gaussian_pair0, gaussian_pair1, gaussian_pair2, gaussian_diag2),
+    "normal_cdf": (normal_cdf_pair0, normal_cdf_pair1, normal_cdf_pair2, normal_cdf_diag2),
 }
 
 #: name -> f(C11, C22, C12, D) = (g, g1, g3), the partials loss and gradient need
@@ -577,6 +1146,14 @@ GRADIENT = {
     "linear": linear_grad1,
     "abs": abs_grad1,
     "leaky_relu": leaky_relu_grad1,
+    "hermite2": hermite2_grad1,
+    "hermite3": hermite3_grad1,
+    "hermite4": hermite4_grad1,
+    "hermite5": hermite5_grad1,
+    "sin": sin_grad1,
+    "cos": cos_grad1,
+    "gaussian": gaussian_grad1,
+    "normal_cdf": normal_cdf_grad1,
 }
 
 #: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed),

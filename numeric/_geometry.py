@@ -9,6 +9,19 @@ Accepted range (checked here, stated in the public docstrings):
   ``C11 C22`` must stay below the float64 overflow threshold;
 * piecewise-linear family: ``|w_i|, |v_j| <= MAX_NORM_PL`` (1e150), no lower limit (only an exactly
   zero vector counts as ``w = 0``): the kernel is homogeneous and is evaluated from unit vectors;
+* hermite family (``He_2`` .. ``He_5``): ``|w_i|, |v_j| <= 1e6`` (the kernel is a polynomial of
+  degree up to 5 in ``C11, C22, C12``: values up to ~1e63, products in the loss far from overflow);
+* trig family (sin, cos): ``|w_i|, |v_j| <= 16``: the kernels ``e^{-(C11+C22)/2} sinh(C12)`` /
+  ``cosh(C12)`` are evaluated as written, and ``sinh``, ``cosh`` of ``|C12| <= 256`` stay below
+  1e111 (no overflow) while every relative rounding error stays ~eps (C11 + C22) <= 1e-13;
+* normal_cdf family: ``|w_i|, |v_j| <= 1e75``, as the erf family (an atan of ``C12`` over
+  ``sqrt(1 + C11 + C22 + D)``, insensitive to the rounding of D near collinear pairs);
+* gaussian family: ``|w_i|, |v_j| <= 1e6``: ``g = 1/sqrt(1 + C11 + C22 + D)`` feels the rounding of
+  the Gram determinant of near-collinear pairs, ``~eps^2 |w|^2 |v|^2`` after refinement, relative
+  to ``C11 + C22``: ``~eps^2 |w||v| <= 1e-19`` here (at |w| ~ 1e12 it reached 2e-8); its Hessian
+  only for ``|w_i| <= 100`` (``HESSIAN_MAX_SQUARED_NORM``); likewise the normal_cdf Hessian, whose
+  chain-rule W-W blocks cancel like the erf family's (~eps |w_i| of max|H|; the erf family has
+  the cancellation-free form of ``copyavg.numeric._hessian_erf``, normal_cdf not yet);
 * the loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <= MAX_LOSS_SCALE`` (1e150), with
   ``U = [a; -b]`` and ``Y = [W; V]``: every term of ``L`` is at most ``S^2`` in size.
 """
@@ -20,6 +33,16 @@ import numpy as np
 MAX_OUTGOING = 1e150
 MAX_NORM_ERF = 1e75
 MAX_NORM_PL = 1e150
+#: accepted ``|w_i|, |v_j|`` by activation family (the module docstring says why)
+MAX_NORM = {"erf": MAX_NORM_ERF, "piecewise_linear": MAX_NORM_PL, "hermite": 1e6, "trig": 16.0,
+            "gaussian": 1e6, "normal_cdf": MAX_NORM_ERF}
+#: largest ``|w_i|^2`` at which ``hessian`` answers (non-homogeneous families): its W-W blocks
+#: cancel at large norms; for gaussian the cancelling terms carry D (and its rounding) to the
+#: power -5/2: asymmetry ~1e-10 of max|H| at |w| ~ 3e3, up to 1e-3 with large outgoing weights
+HESSIAN_MAX_SQUARED_NORM = {"gaussian": 1e4, "normal_cdf": 1e4}  # normal_cdf: the erf-type cancellation
+#: families with E[sigma^2] <= 1 at every norm (the loss-scale check can then be skipped for
+#: small outgoing weights)
+BOUNDED_SECOND_MOMENT = ("erf", "piecewise_linear", "trig", "gaussian", "normal_cdf")
 MAX_LOSS_SCALE = 1e150
 #: pairs with ``|cos| > _NEAR_COS`` get their Gram determinant from the projection
 #: ``|y^ - cos w^|^2`` (absolute error ~eps in ``sin``) instead of ``1 - cos^2`` (error ~eps in ``sin^2``)
@@ -82,11 +105,11 @@ def check_outgoing(x: np.ndarray, name: str) -> None:
 
 def check_norms(norms: np.ndarray, name: str, family: str) -> None:
     """Row norms within the accepted range of the activation family (NaN/inf refused too)."""
-    limit = MAX_NORM_ERF if family == "erf" else MAX_NORM_PL
+    limit = MAX_NORM[family]
     if not norms.max() <= limit:
         raise ValueError(
             f"{name}: the rows of {name} must be finite with norm <= {limit:g} for the {family} "
-            f"family (float64 kernels would overflow), got {norms.max():.3g}"
+            f"family (float64 kernels would overflow or lose accuracy), got {norms.max():.3g}"
         )
 
 

@@ -12,11 +12,10 @@ is not differentiable at ``w = 0`` and its Hessian does not exist at collinear n
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass
 from typing import Callable
-
-import importlib
 
 import numpy as np
 
@@ -41,9 +40,11 @@ class Activation:
     Attributes
     ----------
     name : registry key.
-    family : ``"erf"`` (``sigma(z) = erf(lam z)``) or ``"piecewise_linear"``
-        (``sigma(z) = alpha min(z, 0) + beta max(z, 0)``).
-    params : ``{"lam": float}`` or ``{"alpha": float, "beta": float}``.
+    family : ``"erf"`` (``sigma(z) = erf(lam z)``), ``"piecewise_linear"``
+        (``sigma(z) = alpha min(z, 0) + beta max(z, 0)``), ``"hermite"`` (``He_2`` .. ``He_5``),
+        ``"trig"`` (sin, cos), ``"gaussian"`` (``exp(-z^2/2)``) or ``"normal_cdf"`` (``Phi(z)``).
+    params : ``{"lam": float}``, ``{"alpha": float, "beta": float}`` or ``{}`` (the last four
+        families: no parameters).
     odd : sigma(-z) = -sigma(z).
     smooth : the kernel is C^2 everywhere.
     kinks : points where sigma is not differentiable (quadrature splits there).
@@ -85,6 +86,8 @@ class Activation:
             from scipy.special import erf  # imported here: SciPy is slow to import
 
             return erf(self.params["lam"] * z)
+        if self.name in _EXTRA:
+            return _EXTRA[self.name][0](z)
         return self.params["alpha"] * np.minimum(z, 0.0) + self.params["beta"] * np.maximum(z, 0.0)
 
     def sigma_mp(self, z):
@@ -107,6 +110,8 @@ class Activation:
         p = self.params_mp()
         if self.family == "erf":
             return mpmath.erf(p["lam"] * z)
+        if self.name in _EXTRA:
+            return _EXTRA[self.name][1](mpmath.mpf(z))
         return p["alpha"] * min(z, 0) + p["beta"] * max(z, 0)
 
     def params_mp(self) -> dict:
@@ -139,6 +144,38 @@ def _pl_act(name, alpha, beta, alpha_mp, beta_mp):
 
 _MP_PARAMS: dict[str, dict[str, Callable[[], mpmath.mpf]]] = {}
 
+#: probabilists' Hermite polynomials He_2 .. He_5 as coefficient lists (highest degree first)
+_HERMITE = {2: (1, 0, -1), 3: (1, 0, -3, 0), 4: (1, 0, -6, 0, 3), 5: (1, 0, -10, 0, 15, 0)}
+
+
+def _horner(coeffs, z):
+    out = 0 * z + coeffs[0]
+    for c in coeffs[1:]:
+        out = out * z + c
+    return out
+
+
+#: name -> (sigma on NumPy arrays, sigma on an mpf); the sigma of the families beyond erf and
+#: piecewise-linear (``copyavg.symbolic.activations.EXTRA_FAMILIES``)
+_EXTRA: dict = {
+    **{f"hermite{n}": ((lambda z, c=c: _horner(c, z)), (lambda z, c=c: _horner(c, z)))
+       for n, c in _HERMITE.items()},
+    "sin": (np.sin, lambda z: mpmath.sin(z)),  # lambdas: mpmath is imported on first use
+    "cos": (np.cos, lambda z: mpmath.cos(z)),
+    "gaussian": ((lambda z: np.exp(-z * z / 2)), (lambda z: mpmath.exp(-z * z / 2))),
+    "normal_cdf": ((lambda z: 0.5 * _erfc(-z / math.sqrt(2))), lambda z: mpmath.ncdf(z)),
+}
+
+
+def _erfc(x):
+    from scipy.special import erfc  # imported here: SciPy is slow to import
+
+    return erfc(x)
+
+
+def _extra_act(name, family, odd):
+    return Activation(name, family, {}, odd=odd, smooth=True, kinks=())
+
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
@@ -148,6 +185,11 @@ ACTIVATIONS: dict[str, Activation] = {
         _pl_act("linear", 1.0, 1.0, lambda: mpmath.mpf(1), lambda: mpmath.mpf(1)),
         _pl_act("abs", -1.0, 1.0, lambda: mpmath.mpf(-1), lambda: mpmath.mpf(1)),
         _pl_act("leaky_relu", 0.01, 1.0, lambda: mpmath.mpf(1) / 100, lambda: mpmath.mpf(1)),
+        *(_extra_act(f"hermite{n}", "hermite", odd=n % 2 == 1) for n in _HERMITE),
+        _extra_act("sin", "trig", odd=True),
+        _extra_act("cos", "trig", odd=False),
+        _extra_act("gaussian", "gaussian", odd=False),
+        _extra_act("normal_cdf", "normal_cdf", odd=False),
     )
 }
 
@@ -158,7 +200,8 @@ def get_activation(activation: str) -> Activation:
     Parameters
     ----------
     activation : str
-        One of ``sorted(ACTIVATIONS)``: erf, erf2, relu, linear, abs, leaky_relu.
+        One of ``sorted(ACTIVATIONS)``: erf, erf2, relu, linear, abs, leaky_relu, hermite2 ..
+        hermite5, sin, cos, gaussian, normal_cdf.
 
     Returns
     -------
@@ -176,7 +219,7 @@ def get_activation(activation: str) -> Activation:
     >>> get_activation("ReLU")
     Traceback (most recent call last):
     ...
-    ValueError: activation must be one of ['abs', 'erf', 'erf2', 'leaky_relu', 'linear', 'relu'], got 'ReLU'
+    ValueError: activation must be one of ['abs', 'cos', 'erf', 'erf2', 'gaussian', 'hermite2', 'hermite3', 'hermite4', 'hermite5', 'leaky_relu', 'linear', 'normal_cdf', 'relu', 'sin'], got 'ReLU'
     """
     try:
         return ACTIVATIONS[activation]

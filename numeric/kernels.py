@@ -66,7 +66,8 @@ def gram_determinant(C11, C22, C12):
 
 #: largest accepted squared norm (``C11``, ``C22``, ``q``): the erf family's kernels form products
 #: ``C11 C22`` (1e300); the piecewise-linear family is evaluated from unit vectors (|w| <= 1e150)
-MAX_SQUARED_NORM = {"erf": 1e150, "piecewise_linear": 1e300}
+MAX_SQUARED_NORM = {"erf": 1e150, "piecewise_linear": 1e300, "hermite": 1e12, "trig": 256.0,
+                    "gaussian": 1e12, "normal_cdf": 1e150}
 
 
 def _checked(x, name: str, family: str | None):
@@ -138,8 +139,11 @@ def pair_kernel(activation: str, C11, C22, C12, order: int = 0):
         A name from ``copyavg.numeric.ACTIVATIONS``.
     C11, C22, C12 : array_like
         ``|w|^2 >= 0``, ``|v|^2 >= 0`` and ``w.v`` (broadcast against each other, real, finite),
-        with ``C12^2 <= C11 C22`` up to rounding; ``C11, C22 <= 1e150`` (erf family; ``<= 1e75``
-        for ``order=2``) or ``<= 1e300`` (piecewise-linear family).
+        with ``C12^2 <= C11 C22`` up to rounding; ``C11, C22 <= 1e150`` (erf and normal_cdf
+        families; ``<= 1e75`` for ``order=2``), ``<= 1e300`` (piecewise-linear family), ``<= 1e12``
+        (hermite2..hermite5: polynomials of degree <= 5; gaussian: ``1/sqrt(1 + C11 + C22 + D)``
+        feels the rounding of D near collinear pairs) or ``<= 256`` (sin, cos: ``sinh``/``cosh(C12)``
+        stay below 1e111) (``MAX_SQUARED_NORM``).
     order : {0, 1, 2}
         Highest derivative order.
 
@@ -175,8 +179,8 @@ def pair_kernel(activation: str, C11, C22, C12, order: int = 0):
     if act.family == "piecewise_linear" and not act.smooth:  # linear: g = C12, exact as it is
         out = _homogeneous(activation, *np.broadcast_arrays(C11, C22, C12), order)
         return out[0] if order == 0 else tuple(out)
-    if act.family == "erf" and order == 2 and not max(C11.max(initial=0.0), C22.max(initial=0.0)) <= 1e75:
-        raise ValueError("C11, C22: the second partials of the erf family overflow float64 in "
+    if MAX_SQUARED_NORM[act.family] == 1e150 and order == 2 and not max(C11.max(initial=0.0), C22.max(initial=0.0)) <= 1e75:
+        raise ValueError(f"C11, C22: the second partials of the {act.family} family overflow float64 in "
                          "products like C22 (C11 C22); order 2 accepts C11, C22 <= 1e75")
     if act.family == "piecewise_linear":  # linear: g = C12 does not involve D
         D = np.zeros(np.broadcast(C11, C22, C12).shape)
@@ -184,6 +188,7 @@ def pair_kernel(activation: str, C11, C22, C12, order: int = 0):
         D = np.array(gram_determinant(*np.broadcast_arrays(C11, C22, C12)), dtype=float)
     with np.errstate(over="ignore", under="ignore"):  # huge denominators: their (negligible) 0
         out = _raw(activation, C11, C22, C12, D, order)
+    out = tuple(np.array(np.broadcast_to(o, D.shape), dtype=float) for o in out)  # e.g. g1 = C22 - 1
     return out[0] if order == 0 else out
 
 
@@ -195,7 +200,8 @@ def diag_kernel(activation: str, q):
     activation : str
         A name from ``copyavg.numeric.ACTIVATIONS``.
     q : array_like
-        ``|w|^2``, in ``[0, 1e150]`` (erf family) or ``[0, 1e300]`` (piecewise-linear family).
+        ``|w|^2``, in ``[0, MAX_SQUARED_NORM[family]]``: 1e150 (erf, normal_cdf), 1e300
+        (piecewise-linear), 1e12 (hermite, gaussian), 256 (sin, cos).
 
     Returns
     -------
@@ -215,4 +221,4 @@ def diag_kernel(activation: str, q):
     act = get_activation(activation)
     q = _checked(q, "q", act.family)
     with np.errstate(over="ignore", under="ignore"):  # s'' at huge q: its (negligible) 0
-        return KERNELS[activation][3](q)
+        return tuple(np.array(np.broadcast_to(o, q.shape), dtype=float) for o in KERNELS[activation][3](q))

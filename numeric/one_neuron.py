@@ -52,6 +52,9 @@ _DIRECTION_TEXT = {
 
 def _values(activation: str, m, teacher_norm):
     act = get_activation(activation)
+    if act.name not in ONE_NEURON:
+        raise ValueError(f"activation {act.name!r}: the one-neuron solution is not derived for it "
+                         f"(supported: {', '.join(ONE_NEURON)})")
     mf, rf = _check_m(m), _check_rho(teacher_norm)
     return act, rf, tuple(float(x) for x in ONE_NEURON[act.name](mf, rf))
 

@@ -29,8 +29,9 @@ vectors and rescaled (``g_X = |w|^p |v|^r g_X(1, 1, cos)``, exponents in
 only an exactly zero vector counts as ``w = 0``.
 
 Accepted range (``ValueError`` naming the argument outside it): real finite entries;
-``|a_i|, |b_j| <= 1e150``; ``|w_i|, |v_j| <= 1e75`` (erf family) or ``<= 1e150`` (piecewise-linear
-family, no lower limit); loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <= 1e150``. Within it,
+``|a_i|, |b_j| <= 1e150``; ``|w_i|, |v_j| <= 1e75`` (erf and normal_cdf families),
+``<= 1e150`` (piecewise-linear family, no lower limit), ``<= 1e6`` (hermite2..hermite5, gaussian), ``<= 16``
+(sin, cos; ``copyavg.numeric._geometry`` says why); loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <= 1e150``. Within it,
 loss and gradient agree with the 50-digit route ``copyavg.numeric.mp`` to relative 1e-9 of
 their scale (loss: ``sum |U_m U_m' g_mm'|``; ``dL/da_i``: ``2 sum_m |U_m g_im|``; row ``dL/dw_i``,
 norm-wise: ``2 |a_i| (sum_{m != i} |U_m| (|2 g1_im w_i| + |g3_im y_m|) + |a_i s'(|w_i|^2) w_i|)``),
@@ -68,10 +69,10 @@ _CHAIN_RULE_MAX_Q = 100.0
 
 
 class _MaxEntry(dict):
-    """d -> largest |entry| for which a d-vector surely has |w| <= 1e75."""
+    """(d, family) -> largest |entry| for which a d-vector surely has |w| <= the family's limit."""
 
-    def __missing__(self, d):
-        self[d] = v = geo_.MAX_NORM_ERF / np.sqrt(d)
+    def __missing__(self, key):
+        self[key] = v = geo_.MAX_NORM[key[1]] / np.sqrt(key[0])
         return v
 
 
@@ -140,6 +141,9 @@ class Problem:
             raise ValueError(f"V must have shape (k, d) = ({b.shape[0]}, d >= 1) to match b, got {V.shape}")
         geo_.check_outgoing(b, "b")
         self.homogeneous = self.activation.family == "piecewise_linear"
+        # self term of the gradient through s'(|w_i|^2) above this |w_i|^2 (always beyond erf: the
+        # pair pieces 2 g1 + g3 = s' cancel where s' is small, e.g. s' = e^{-2q} for sin)
+        self._self_term_q = 1e3 if self.activation.family == "erf" else -1.0
         self.nv = geo_.row_norms(V)
         geo_.check_norms(self.nv, "V", self.activation.family)
         self.b = b.copy()
@@ -221,7 +225,8 @@ class Problem:
         r, c, X, D, _ = geom
         if not self.homogeneous:
             out = self._fns[order](r[:, None], c[None, :], X, D)
-            return (out,) if order == 0 else out
+            out = (out,) if order == 0 else out  # polynomial partials may not involve every argument:
+            return tuple(o if np.shape(o) == D.shape else np.array(np.broadcast_to(o, D.shape)) for o in out)
         if order == 2:  # inf at collinear pairs (refused by the caller), overflow for extreme norms
             with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
                 return self._rescale_all(self._fns[order](1.0, 1.0, X, D), r, c, order, g1_times_norm)
@@ -257,7 +262,7 @@ class Problem:
         family = self.activation.family
         if self.homogeneous:
             return self._prepare_homogeneous(a, W, n, Y, U, abs_a)
-        if not np.abs(W).max() <= _MAX_ENTRY[self.d]:  # rare: maybe too large, NaN or inf
+        if not np.abs(W).max() <= _MAX_ENTRY[self.d, family]:  # rare: maybe too large, NaN or inf
             geo_.check_norms(geo_.row_norms(W), "W", family)
         if n >= 64:  # large: W W^T by the symmetric BLAS routine, then the teacher block
             C = np.concatenate((W @ W.T, W @ self.V.T), axis=1)
@@ -265,7 +270,8 @@ class Problem:
             C = W @ Y.T
         qw = np.diagonal(C).copy()  # |w_i|^2 exactly as on the diagonal of W W^T: D_ii = 0
         qY = np.concatenate((qw, self.qv))
-        if not float(abs_a.sum()) + self.teacher_scale <= geo_.MAX_LOSS_SCALE:  # E sigma^2 <= 1
+        if not (family in geo_.BOUNDED_SECOND_MOMENT  # E sigma^2 <= 1
+                and float(abs_a.sum()) + self.teacher_scale <= geo_.MAX_LOSS_SCALE):
             geo_.check_loss_scale(float(abs_a @ np.sqrt(self._diag(qw)[0])) + self.teacher_scale)
         Wdir = Ydir = None
         qmax = qw.max()
@@ -324,7 +330,7 @@ class Problem:
         (its two pieces ``2 g1 + g3 = s'`` cancel to relative ``1 / |w_i|^2``); ``G1``, ``G3`` are
         changed in place on their diagonal.
         """
-        if not self.homogeneous and geom[0].max() > 1e3:  # cancellation costs eps |w|^2 otherwise
+        if not self.homogeneous and geom[0].max() > self._self_term_q:  # else cancellation: eps |w|^2
             idx = np.arange(n)
             G1[idx, idx] = 0.5 * self._diag(geom[0])[1]
             G3[idx, idx] = 0.0
@@ -463,7 +469,9 @@ class Problem:
             (``copyavg.numeric.angular``, certificate ``collinear-hessian:NAME``).
         ValueError
             As in ``Problem.loss``, or an entry overflows float64 (extreme ``|a_i|``, or for the
-            piecewise-linear family extreme ratios of norms).
+            piecewise-linear family extreme ratios of norms); the families beyond erf and
+            piecewise-linear: some ``|w_i|`` beyond their Hessian range (gaussian and normal_cdf
+            ``|w_i| <= 100``, otherwise ``|w_i| <= 1e6``) or ``|w_i| |y_m| > 1e75``.
 
         Examples
         --------
@@ -475,7 +483,7 @@ class Problem:
         with np.errstate(under="ignore"):
             a, W, n, Y, U, geom, _ = self._prepare(a, W)
             self._check_differentiable(a, geom)
-            if not self.homogeneous and not max(geom[0].max(), self._qv_max) <= _CHAIN_RULE_MAX_Q:
+            if self.activation.family == "erf" and not max(geom[0].max(), self._qv_max) <= _CHAIN_RULE_MAX_Q:
                 nw = geo_.row_norms(W)
                 dirs = np.concatenate((geo_.directions(W, nw), self.Vdir))
                 with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
@@ -483,6 +491,11 @@ class Problem:
                     total = H.sum()
                 geo_.check_finite("Hessian", total)
                 return H
+            qlim = geo_.HESSIAN_MAX_SQUARED_NORM.get(self.activation.family, 1e12)
+            if not self.homogeneous and not (geom[0].max() <= qlim and geom[0].max() * geom[1].max() <= 1e150):
+                raise ValueError(f"W: the {self.activation.family} Hessian needs |w_i| <= {qlim ** 0.5:g} for every "
+                                 "student row w_i (beyond, its W-W blocks cancel) and |w_i| |y_m| <= 1e75 for every "
+                                 "row y_m of [W; V] (its second partials overflow float64 beyond)")
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
                 H = chain_rule_hessian(self, a, W, n, Y, U, geom)
             with np.errstate(over="ignore", invalid="ignore"):

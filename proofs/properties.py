@@ -111,8 +111,10 @@ class Property:
 
 PROPERTIES: dict[str, Property] = {}
 
-_ALL = tuple(ACTIVATIONS)
-_ODD = tuple(n for n, a in ACTIVATIONS.items() if a.odd)
+#: the erf and piecewise-linear families (the other families have narrower accepted ranges, which
+#: these strategies do not respect; they are tested in tests/test_kernels_extra.py)
+_ALL = tuple(n for n, a in ACTIVATIONS.items() if a.family in ("erf", "piecewise_linear"))
+_ODD = tuple(n for n in _ALL if ACTIVATIONS[n].odd)
 
 
 def _register(name: str, description: str, strategies: Callable, activations=_ALL):

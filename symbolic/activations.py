@@ -23,6 +23,11 @@ import sympy as sp
 
 z = sp.Symbol("z", real=True)
 
+#: families derived in ``copyavg.symbolic.kernels_extra`` (params ``{"sigma": expression in z}``):
+#: ``hermite`` (polynomials, Isserlis/Wick moments), ``trig`` and ``gaussian`` (sums of exponentials
+#: of quadratics, Gaussian integrals), ``normal_cdf`` (Price's theorem once, as the erf family)
+EXTRA_FAMILIES = ("hermite", "trig", "gaussian", "normal_cdf")
+
 
 @dataclass(frozen=True)
 class SymbolicActivation:
@@ -31,8 +36,9 @@ class SymbolicActivation:
     Parameters
     ----------
     name : registry key (a valid Python identifier; used in generated function names).
-    family : ``"erf"`` or ``"piecewise_linear"``.
-    params : exact family parameters: ``{"lam": ...}`` or ``{"alpha": ..., "beta": ...}``.
+    family : ``"erf"``, ``"piecewise_linear"`` or one of ``EXTRA_FAMILIES``.
+    params : exact family parameters: ``{"lam": ...}``, ``{"alpha": ..., "beta": ...}`` or
+        ``{"sigma": expression in z}``.
     description : one line for documents.
     """
 
@@ -50,6 +56,9 @@ class SymbolicActivation:
                 raise ValueError(f"{self.name}: erf scale lam must be positive, got {lam}")
         elif self.family == "piecewise_linear":
             sp.sympify(self.params["alpha"]), sp.sympify(self.params["beta"])
+        elif self.family in EXTRA_FAMILIES:
+            if not isinstance(self.params.get("sigma"), sp.Expr):
+                raise ValueError(f"{self.name}: family {self.family!r} needs params['sigma'], a SymPy expression")
         else:
             raise ValueError(f"{self.name}: unknown family {self.family!r}")
 
@@ -58,6 +67,8 @@ class SymbolicActivation:
         """sigma(z) as a SymPy expression in the real symbol ``z``."""
         if self.family == "erf":
             return sp.erf(sp.sympify(self.params["lam"]) * z)
+        if self.family in EXTRA_FAMILIES:
+            return self.params["sigma"]
         al, be = sp.sympify(self.params["alpha"]), sp.sympify(self.params["beta"])
         return al * sp.Min(z, 0) + be * sp.Max(z, 0)
 
@@ -82,6 +93,16 @@ def relu_family(name: str, alpha, beta, description: str = "") -> SymbolicActiva
     )
 
 
+def extra_activation(name: str, family: str, sigma: sp.Expr, description: str) -> SymbolicActivation:
+    """An activation of one of ``EXTRA_FAMILIES`` given by its expression ``sigma`` in ``z``."""
+    return SymbolicActivation(name, family, {"sigma": sigma}, description)
+
+
+def _hermite(n: int) -> sp.Expr:
+    """The probabilists' Hermite polynomial He_n(z) (``He_1 = z`` is the registered ``linear``)."""
+    return sp.expand(sp.hermite_prob(n, z))
+
+
 ACTIVATIONS: dict[str, SymbolicActivation] = {
     a.name: a
     for a in (
@@ -91,5 +112,12 @@ ACTIVATIONS: dict[str, SymbolicActivation] = {
         relu_family("linear", 1, 1, "z"),
         relu_family("abs", -1, 1, "|z|"),
         relu_family("leaky_relu", sp.Rational(1, 100), 1, "max(z, 0) + 0.01 min(z, 0)"),
+        *(extra_activation(f"hermite{n}", "hermite", _hermite(n), f"He_{n}(z) = {sp.sstr(_hermite(n))}")
+          for n in range(2, 6)),
+        extra_activation("sin", "trig", sp.sin(z), "sin(z)"),
+        extra_activation("cos", "trig", sp.cos(z), "cos(z)"),
+        extra_activation("gaussian", "gaussian", sp.exp(-z**2 / 2), "exp(-z^2/2)"),
+        extra_activation("normal_cdf", "normal_cdf", (1 + sp.erf(z / sp.sqrt(2))) / 2,
+                         "Phi(z) = (1 + erf(z/sqrt(2)))/2, the standard normal CDF"),
     )
 }

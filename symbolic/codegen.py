@@ -38,6 +38,9 @@ NUMERIC_DIR = Path(__file__).resolve().parent.parent / "numeric"
 GRADIENT_PARTIALS = ("g", "g1", "g3")
 TARGETS = {"numpy": "_generated_kernels.py", "mpmath": "_generated_kernels_mp.py"}
 
+#: families with a derived one-neuron solution (``copyavg.symbolic.one_neuron``)
+ONE_NEURON_FAMILIES = ("erf", "piecewise_linear")
+
 _FORBIDDEN = (sp.Piecewise, sp.Heaviside, sp.Max, sp.Min, sp.DiracDelta)
 
 
@@ -113,7 +116,7 @@ def render(backend: str) -> str:
     if backend == "numpy":
         header += [
             "import numpy",
-            "from numpy import arcsin, arctan, arctan2, cos, nan, pi, sin, sqrt",
+            "from numpy import arcsin, arctan, arctan2, cos, cosh, exp, nan, pi, sin, sinh, sqrt",
             "",
             "",
             "def _full(like, value):",
@@ -122,7 +125,7 @@ def render(backend: str) -> str:
     else:
         header += [
             "import mpmath",
-            "from mpmath import asin, atan, atan2, cos, mpf, nan, pi, sin, sqrt",
+            "from mpmath import asin, atan, atan2, cos, cosh, exp, mpf, nan, pi, sin, sinh, sqrt",
         ]
     body = []
     table = []
@@ -148,6 +151,8 @@ def render(backend: str) -> str:
             fname = f"{name}_angular"
             body.append(_render_function(fname, (theta,), list(derive_angular(name).coefficients()), backend))
             ang_table.append(f'    "{name}": {fname},')
+        if ACTIVATIONS[name].family not in ONE_NEURON_FAMILIES:
+            continue  # one-neuron solution not derived for this family (yet)
         # one-neuron solution (copyavg.symbolic.one_neuron): (|w|^2, a, a|w|, L*) in (m, rho), then
         # (a|w|, L) of the best point with w along sum_j v_j (the CA group point; = optimum unless |z|)
         from .one_neuron import m as m_sym, rho as rho_sym, solution

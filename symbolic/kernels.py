@@ -38,6 +38,7 @@ import mpmath
 import sympy as sp
 
 from .activations import ACTIVATIONS, SymbolicActivation, z
+from .kernels_extra import derive_extra, diag_extra, safe_extra
 
 # --- symbols ---------------------------------------------------------------------------------
 C11, C22 = sp.symbols("C11 C22", positive=True)
@@ -367,10 +368,13 @@ def check_invariants(act, g, g_safe, partials, diag, boundary) -> tuple:
         ok, res = _numeric_equal(back, g, _SAMPLE_POINTS)
         checks.append(InvariantCheck("safe form (atan2, D) equals derived form", ok, "numeric", res))
     # 3. value at C12 = 0
-    at0 = sp.simplify(g_safe.subs({C12: 0, D: C11 * C22}, simultaneous=True) - boundary)
+    at0 = g_safe.subs({C12: 0, D: C11 * C22}, simultaneous=True)
+    at0 = at0.replace(lambda e: isinstance(e, sp.Pow) and e.exp in (sp.S.Half, -sp.S.Half),  # sqrt of a
+                      lambda e: sp.Pow(sp.factor(e.base), e.exp))  # product of positive factors: split
+    at0 = sp.simplify(at0 - boundary)
     checks.append(InvariantCheck("g(C12 = 0) = E[sigma(X)] E[sigma(Y)]", at0 == 0, "exact"))
     # 4. value at w = v equals E[sigma^2]
-    if act.family == "piecewise_linear":
+    if act.family in ("piecewise_linear", "hermite"):  # exact integrals of (piecewise) polynomials
         m2 = gaussian_expectation(act.sigma.rewrite(sp.Heaviside) ** 2, sp.sqrt(q))
         checks.append(InvariantCheck("g(w, w) = E[sigma(w.x)^2]", sp.simplify(diag["s"] - m2) == 0, "exact"))
     else:
@@ -413,9 +417,11 @@ def derive_kernel(name: str) -> KernelDerivation:
     steps: list[DerivationStep] = []
     if act.family == "erf":
         g, boundary = _derive_erf(act, steps)
-    else:
+    elif act.family == "piecewise_linear":
         g, boundary = _derive_piecewise_linear(act, steps)
-    g_safe = safe_form(g)
+    else:
+        g, boundary = derive_extra(act, steps)
+    g_safe = safe_extra(act, g) or safe_form(g)
     steps.append(DerivationStep(
         "Numerically safe form",
         rf"g = {sp.latex(g_safe)},\quad D = C_{{11}}C_{{22}} - C_{{12}}^2 \ge 0",
@@ -423,6 +429,7 @@ def derive_kernel(name: str) -> KernelDerivation:
     ))
     partials = compute_partials(g_safe)
     diag = compute_diag(g_safe)
+    diag = diag_extra(act, diag["s"]) or diag
     steps.append(DerivationStep(
         "Diagonal w = v (|w|^2 = q)",
         rf"s(q) = {sp.latex(diag['s'])},\quad s'(q) = {sp.latex(diag['s1'])},\quad s''(q) = {sp.latex(diag['s2'])}",

@@ -64,7 +64,8 @@ def test_every_argument_has_help_and_its_default(name, capsys):
         if action.default is None and action.option_strings and not action.required and action.nargs != 0:
             assert "default" in action.help, f"{name} {action.dest}: what happens when not given?"
     if any(a.dest == "activation" for a in sub._actions):
-        assert "{erf2,erf,relu,linear,abs,leaky_relu}" in text and "default: erf2" in text
+        assert ("{erf2,erf,relu,linear,abs,leaky_relu,hermite2,hermite3,hermite4,hermite5,sin,cos,gaussian,"
+                "normal_cdf}" in text and "default: erf2" in text)
 
 
 def test_top_level_help_describes_copyavg_with_examples(capsys):
@@ -100,6 +101,11 @@ def test_readme_documents_flow():
     (["one-neuron", "--m", "1", "--teacher-norm", "1e10"], "--teacher-norm"),  # was a ZeroDivisionError
     (["one-neuron", "--m", "3", "--teacher-norm", "1e-6"], "--teacher-norm"),  # float64 form meaningless
     (["one-neuron", "--m", "3", "--activation", "tanh"], "--activation"),
+    # activations without a derived one-neuron solution (yet): refused, not a KeyError
+    (["one-neuron", "--m", "2", "--activation", "sin"], "not supported for --activation sin"),
+    (["ca", "--k", "3", "--partition", "1,2", "--activation", "cos"], "not supported for --activation cos"),
+    (["pnc", "--k", "4", "--n", "2", "--activation", "hermite3"], "not supported for --activation hermite3"),
+    (["thresholds", "--k", "3", "--activation", "gaussian"], "not supported for --activation gaussian"),
     (["ca", "--k", "0", "--partition", "1"], "--k"),
     (["ca", "--k", "x", "--partition", "1"], "--k"),
     (["ca", "--k", "5", "--partition", "1,1"], "--partition"),
@@ -143,6 +149,8 @@ def test_non_finite_numbers_become_null():
     ["pnc", "--k", "4", "--n", "2", "--json"],
     ["thresholds", "--k", "3", "--json"],
     ["flow", "--activation", "relu", "--k", "10", "--n", "1", "--seed", "1", "--json"],
+    ["flow", "--activation", "sin", "--k", "3", "--n", "2", "--seed", "0", "--json"],  # loss/grad/Hessian only
+    ["flow", "--activation", "hermite3", "--k", "3", "--n", "2", "--seed", "0", "--json"],
 ])
 def test_json_output_is_strict(capsys, argv):
     assert cli(argv) in (0, 1)
