@@ -161,7 +161,7 @@ def _add_sweep_parser(sub) -> None:
                         "under their own flow-options hash, apart from the default runs.")
     sw.add_argument("--activation", default="erf2", choices=ACTIVATION_NAMES,
                     help="activation (default: %(default)s)")
-    sw.add_argument("--k", type=int, default=None, help="teacher width, 2..1000 (required unless --teacher gives it)")
+    sw.add_argument("--k", type=int, default=None, help="teacher width, 2..1000 (required unless --teacher gives it; default: the teacher file's k)")
     sw.add_argument("--n", required=True, help="student widths in 1..k, e.g. 1..50 or 10,20,25 (required)")
     sw.add_argument("--d", type=int, default=None,
                     help="input dimension, k..10k (default: k + 1; with --teacher: the file's)")

@@ -112,7 +112,7 @@ def add_flow(sub) -> None:
                                           "fixed; --teacher FILE replaces the unit-orthonormal teacher."))
     _activation(fl)
     fl.add_argument("--k", type=int, default=None,
-                    help="number of teacher neurons, k >= 2 (required unless --teacher gives it)")
+                    help="number of teacher neurons, k >= 2 (required unless --teacher gives it; default: the teacher file's k)")
     fl.add_argument("--n", type=int, required=True, help="number of student neurons, n >= 1 (required)")
     _d(fl)
     fl.add_argument("--seed", type=int, default=0, help="seed of the initialisation, >= 0")

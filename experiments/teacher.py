@@ -107,17 +107,14 @@ def _read(path: str) -> dict:
 
 
 def _array(value, name: str, ndim: int, path: str) -> np.ndarray:
-    if isinstance(value, (list, tuple)):
-        flat = value if ndim == 1 else [x for row in value for x in (row if isinstance(row, (list, tuple)) else [row])]
-        if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in flat):
-            raise ValueError(f"teacher file {path}: {name} must hold numbers only")
     try:
         arr = np.asarray(value)
         if arr.dtype.kind not in "iuf":
             raise TypeError
         arr = arr.astype(float)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"teacher file {path}: {name} must be a real numeric array") from None
+        raise ValueError(f"teacher file {path}: {name} must be a real numeric array (numbers only, "
+                         f"rows of equal length)") from None
     if arr.ndim != ndim:
         shape = "(k,)" if ndim == 1 else "(k, d)"
         raise ValueError(f"teacher file {path}: {name} must have shape {shape}, got shape {arr.shape}")
