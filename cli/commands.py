@@ -230,7 +230,7 @@ def _check_kn(args, need_n_lt_k=True):
     if isinstance(n, int) and not need_n_lt_k:
         check_range("--n", n, lo=1, hi=K_MAX, what="number of student neurons")
     d = getattr(args, "d", None)
-    if d is not None:
+    if d is not None and getattr(args, "teacher", None) is None:  # a teacher file may have d < k
         check_range("--d", d, lo=args.k, hi=K_MAX, what=f"input dimension, at least k = {args.k}")
 
 

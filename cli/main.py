@@ -66,7 +66,7 @@ def _cmd_sweep(args) -> int:
         raise UsageError(f"--out is an SQLite store (e.g. results.sqlite), got {args.out!r}; "
                          "`copyavg import` reads JSON lines, `copyavg export` writes them")
     try:
-        specs = sweep_specs(args.activation, args.k, args.n, args.seeds, args.d)
+        specs = sweep_specs(args.activation, args.k, args.n, args.seeds, args.d, teacher_file=teacher is not None)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:

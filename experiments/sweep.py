@@ -82,14 +82,18 @@ def parse_range(text: str, upper: int, name: str = "values") -> list[int]:
     return sorted(out)
 
 
-def sweep_specs(activation: str, k: int, ns: str, seeds: int, d: int | None = None) -> list["RunSpec"]:
+def sweep_specs(activation: str, k: int, ns: str, seeds: int, d: int | None = None, *,
+                teacher_file: bool = False) -> list["RunSpec"]:
     """The specs of a sweep, every bound checked before anything is built: ``1 <= k <= MAX_K``,
-    ``n`` in ``1..k``, ``1 <= seeds <= MAX_SEEDS``, ``k <= d <= 10 k``, at most ``MAX_RUNS`` runs."""
+    ``n`` in ``1..k``, ``1 <= seeds <= MAX_SEEDS``, ``k <= d <= 10 k`` (``1 <= d <= 10 k`` for a
+    teacher from a file, which may have more neurons than dimensions), at most ``MAX_RUNS`` runs."""
     if not 1 <= k <= MAX_K:
         raise ValueError(f"--k must lie in 1..{MAX_K}, got {k}")
     d = k + 1 if d is None else d
-    if not k <= d <= 10 * k:
-        raise ValueError(f"--d must lie in k..10k = {k}..{10 * k}, got {d}")
+    lo = 1 if teacher_file else k
+    if not lo <= d <= 10 * k:
+        what = "the teacher file's d" if teacher_file else "--d"
+        raise ValueError(f"{what} must lie in {'1' if teacher_file else 'k'}..10k = {lo}..{10 * k}, got {d}")
     if not 1 <= seeds <= MAX_SEEDS:
         raise ValueError(f"--seeds must lie in 1..{MAX_SEEDS}, got {seeds}")
     n_values = parse_range(ns, upper=k, name="--n")

@@ -193,3 +193,11 @@ def test_sweep_stores_modes_apart(tmp_path, capsys):
     recs = {json.dumps(p["flow_options"], sort_keys=True): r for r, p in rows}
     assert recs['{"a_fixed": 2.0, "train": "W"}']["a"] == [2.0]
     assert recs["{}"]["train"] == "aW"
+
+
+def test_teacher_with_more_neurons_than_dimensions(tmp_path, capsys):
+    """A teacher file may have d < k (the --d >= k rule is for the orthonormal teacher)."""
+    path = _json_file(tmp_path, {"b": [1, 1, 1], "V": [[1, 0], [0, 1], [0.6, 0.8]]})
+    assert cli(["flow", "--teacher", path, "--n", "2", "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "converged" and out["endpoint"] == "unclassified" and out["loss"] > 0
