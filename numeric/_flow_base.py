@@ -98,10 +98,6 @@ class _Diverged(Exception):
     pass
 
 
-def _theta(a, W):
-    return np.concatenate((a, W.ravel()))
-
-
 # -- gradient flow ------------------------------------------------------------------------------
 def _symmetric_factorization(solver, single: bool) -> None:
     """Let a BDF solver factor its iteration matrix ``I - c J = I + c H`` by Cholesky.
