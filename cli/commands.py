@@ -230,7 +230,7 @@ def _check_kn(args, need_n_lt_k=True):
     if isinstance(n, int) and not need_n_lt_k:
         check_range("--n", n, lo=1, hi=K_MAX, what="number of student neurons")
     d = getattr(args, "d", None)
-    if d is not None:
+    if d is not None and getattr(args, "teacher", None) is None:  # a teacher file may have d < k
         check_range("--d", d, lo=args.k, hi=K_MAX, what=f"input dimension, at least k = {args.k}")
 
 
@@ -269,8 +269,11 @@ def _cmd_thresholds(args) -> int:
 
 
 def _cmd_flow(args) -> int:
+    from copyavg.cli.model import resolve_model
     from copyavg.experiments.sweep import RunSpec, run_one
 
+    _check_activation(args.activation)
+    teacher, model = resolve_model(args, K_MAX)
     _check_kn(args, need_n_lt_k=False)
     d = args.k + 1 if args.d is None else args.d
     check_range("--seed", args.seed, lo=0, hi=2**63 - 1)
@@ -282,9 +285,10 @@ def _cmd_flow(args) -> int:
             bar.set_postfix_str(f"t = {t:.3g}, loss = {loss:.6g}, max|grad| = {grad_max:.2g}", refresh=False)
             bar.update(1)
 
-        rec = run_one(RunSpec(args.activation, args.k, args.n, d, args.seed), {"callback": step})
+        rec = run_one(RunSpec(args.activation, args.k, args.n, d, args.seed), {"callback": step, **model}, teacher)
     out = {key: rec[key] for key in ("status", "loss", "grad_max", "endpoint", "partition", "time_s", "distance",
-                                     "effective_width", "reduction", "hessian_type", "inertia")}
+                                     "effective_width", "reduction", "hessian_type", "inertia", "train")}
+    out.update({key: rec[key] for key in ("a_fixed", "teacher_sha256") if key in rec})
     if rec.get("message"):
         out["message"] = rec["message"]
     if args.plot:

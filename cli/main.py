@@ -11,7 +11,8 @@ import sys
 import time
 
 from copyavg.cli import __version__
-from copyavg.cli.commands import _check_kn
+from copyavg.cli.commands import _check_activation, _check_kn
+from copyavg.cli.model import model_options
 from copyavg.cli.common import CommandFailed, OneLineParser, UsageError, progress_options, show_progress
 from copyavg.cli.parsers import add_derive_verify, add_flow, add_points
 
@@ -53,8 +54,11 @@ def _warner(args):
 
 def _cmd_sweep(args) -> int:
     from copyavg.experiments.store import StoreError
-    from copyavg.experiments.sweep import SweepError, SweepInterrupted, sweep, sweep_specs
+    from copyavg.cli.model import resolve_model
+    from copyavg.experiments.sweep import MAX_K, SweepError, SweepInterrupted, sweep, sweep_specs
 
+    _check_activation(args.activation)
+    teacher, model = resolve_model(args, MAX_K)
     _check_kn(args, need_n_lt_k=False)
     if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
         raise UsageError(f"--workers must lie in 1..{MAX_WORKERS}, got {args.workers}")
@@ -62,13 +66,13 @@ def _cmd_sweep(args) -> int:
         raise UsageError(f"--out is an SQLite store (e.g. results.sqlite), got {args.out!r}; "
                          "`copyavg import` reads JSON lines, `copyavg export` writes them")
     try:
-        specs = sweep_specs(args.activation, args.k, args.n, args.seeds, args.d)
+        specs = sweep_specs(args.activation, args.k, args.n, args.seeds, args.d, teacher_file=teacher is not None)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:
         done = sweep(specs, args.out, workers=args.workers, scheduler=args.scheduler,
-                     quiet=not show_progress(args),
-                     keep_weights=not args.no_weights)
+                     quiet=not show_progress(args), flow_options=model or None,
+                     keep_weights=not args.no_weights, teacher=teacher)
     except SweepInterrupted as exc:
         _stop(args, f"{exc}; results in {args.out}", 128 + exc.signum)
     except KeyboardInterrupt:  # before the sweep's own handler was in place: nothing was run
@@ -150,15 +154,17 @@ def _add_results_parsers(sub) -> None:
 
 def _add_sweep_parser(sub) -> None:
     sw = sub.add_parser("sweep", help="many gradient-flow runs into an SQLite store, resumable and concurrent",
-                        parents=[progress_options()],
+                        parents=[progress_options(), model_options()],
                         description="Runs every (n, seed) not yet in the store; one row per finished run. "
                         "Several sweeps may write one store at once. Ctrl-C / SIGTERM store what has "
-                        "finished and exit 130 / 143.")
+                        "finished and exit 130 / 143. Runs with --train W or --teacher are stored "
+                        "under their own flow-options hash, apart from the default runs.")
     sw.add_argument("--activation", default="erf2", choices=ACTIVATION_NAMES,
                     help="activation (default: %(default)s)")
-    sw.add_argument("--k", type=int, required=True, help="teacher width, 2..1000 (required)")
+    sw.add_argument("--k", type=int, default=None, help="teacher width, 2..1000 (required unless --teacher gives it; default: the teacher file's k)")
     sw.add_argument("--n", required=True, help="student widths in 1..k, e.g. 1..50 or 10,20,25 (required)")
-    sw.add_argument("--d", type=int, default=None, help="input dimension, k..10k (default: k + 1)")
+    sw.add_argument("--d", type=int, default=None,
+                    help="input dimension, k..10k (default: k + 1; with --teacher: the file's)")
     sw.add_argument("--seeds", type=int, default=20, help="seeds 0..S-1 for every n, S in 1..100000; "
                     "at most 1000000 runs in all (default: %(default)s)")
     sw.add_argument("--out", required=True, metavar="STORE",

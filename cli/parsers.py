@@ -6,6 +6,7 @@ import textwrap
 
 from copyavg.cli import commands as cmd
 from copyavg.cli.common import memory_options, progress_options
+from copyavg.cli.model import model_options
 
 ACTIVATION_HELP = ("activation: erf2 = erf(z/sqrt 2) (the paper's 'erf'), erf, relu, linear, abs, "
                    "leaky_relu; hermite2..hermite5 (He_n), sin, cos, gaussian = exp(-z^2/2), normal_cdf "
@@ -102,14 +103,16 @@ def add_points(sub) -> None:
 
 
 def add_flow(sub) -> None:
-    fl = sub.add_parser("flow", parents=[progress_options(), memory_options()],
+    fl = sub.add_parser("flow", parents=[progress_options(), memory_options(), model_options()],
                         help="one gradient-flow run from Glorot-normal initialisation, polished",
                         description=_desc("Gradient flow on the exact loss from the seeded Glorot-normal "
                                           "start, then Newton polish. Exit 1 (after printing status and "
                                           "message) when the run did not converge, e.g. a ReLU neuron "
-                                          "reached the kink w = 0."))
+                                          "reached the kink w = 0. --train W keeps the outgoing weights "
+                                          "fixed; --teacher FILE replaces the unit-orthonormal teacher."))
     _activation(fl)
-    fl.add_argument("--k", type=int, required=True, help="number of teacher neurons, k >= 2 (required)")
+    fl.add_argument("--k", type=int, default=None,
+                    help="number of teacher neurons, k >= 2 (required unless --teacher gives it; default: the teacher file's k)")
     fl.add_argument("--n", type=int, required=True, help="number of student neurons, n >= 1 (required)")
     _d(fl)
     fl.add_argument("--seed", type=int, default=0, help="seed of the initialisation, >= 0")

@@ -9,7 +9,19 @@ default (workers die with the parent) or on a Dask distributed cluster (``schedu
 
 Initialisation (the paper's Glorot normal): ``W_ij ~ N(0, 2/(d + n))``, ``a_i ~ N(0, 2/(n + 1))``,
 drawn from ``numpy.random.default_rng([seed, k, n, d])``; teacher ``v_j = e_j`` in ``R^d``,
-``b_j = 1``; ``d = k + 1`` unless given.
+``b_j = 1``, or a teacher from a file (``copyavg.experiments.teacher``); ``d = k + 1`` unless given.
+
+Fixed second layer: the flow options ``{"train": "W", "a_fixed": A}`` train ``W`` only, with every
+``a_i = A`` (the Glorot ``W`` is drawn as usual, its ``a`` discarded); a custom teacher adds
+``{"teacher_sha256": ...}`` (``Teacher.store_options``). These keys are part of the flow options,
+hence of the store's flow hash, so such runs never mix with the default runs (whose options are
+unchanged). ``run_one`` takes them out before calling ``flow_and_polish``.
+
+Endpoint types (``copyavg.numeric.endpoints``) refer to the unit-orthonormal teacher; with another
+teacher the endpoint is ``"unclassified"``. With ``a`` fixed, the reference points (CA, P-n-C) are
+those of the trained-``a`` model: a CA type can only match where both coincide (the teacher itself,
+all groups of size 1), and the P-n-C distance is left out; the Hessian type is that of the
+``W``-``W`` block (``copyavg.numeric.training``).
 """
 
 from __future__ import annotations
@@ -70,14 +82,18 @@ def parse_range(text: str, upper: int, name: str = "values") -> list[int]:
     return sorted(out)
 
 
-def sweep_specs(activation: str, k: int, ns: str, seeds: int, d: int | None = None) -> list["RunSpec"]:
+def sweep_specs(activation: str, k: int, ns: str, seeds: int, d: int | None = None, *,
+                teacher_file: bool = False) -> list["RunSpec"]:
     """The specs of a sweep, every bound checked before anything is built: ``1 <= k <= MAX_K``,
-    ``n`` in ``1..k``, ``1 <= seeds <= MAX_SEEDS``, ``k <= d <= 10 k``, at most ``MAX_RUNS`` runs."""
+    ``n`` in ``1..k``, ``1 <= seeds <= MAX_SEEDS``, ``k <= d <= 10 k`` (``1 <= d <= 10 k`` for a
+    teacher from a file, which may have more neurons than dimensions), at most ``MAX_RUNS`` runs."""
     if not 1 <= k <= MAX_K:
         raise ValueError(f"--k must lie in 1..{MAX_K}, got {k}")
     d = k + 1 if d is None else d
-    if not k <= d <= 10 * k:
-        raise ValueError(f"--d must lie in k..10k = {k}..{10 * k}, got {d}")
+    lo = 1 if teacher_file else k
+    if not lo <= d <= 10 * k:
+        what = "the teacher file's d" if teacher_file else "--d"
+        raise ValueError(f"{what} must lie in {'1' if teacher_file else 'k'}..10k = {lo}..{10 * k}, got {d}")
     if not 1 <= seeds <= MAX_SEEDS:
         raise ValueError(f"--seeds must lie in 1..{MAX_SEEDS}, got {seeds}")
     n_values = parse_range(ns, upper=k, name="--n")
@@ -94,35 +110,57 @@ def initial_point(spec: "RunSpec"):
     return glorot_init(spec.n, spec.d, np.random.default_rng([spec.seed, spec.k, spec.n, spec.d]))
 
 
-def run_one(spec: RunSpec, flow_options: dict | None = None) -> dict:
-    """One flow + polish from the seeded initialisation; returns the JSON record."""
-    from copyavg.numeric import NonDifferentiableError, Problem
-    from copyavg.numeric.endpoints import classify_endpoint
+RUN_OPTIONS = ("train", "a_fixed", "teacher_sha256")  # flow options that run_one takes out itself
+
+
+def _model(spec: RunSpec, flow_options: dict | None, teacher) -> tuple:
+    """(Problem, a0, W0, train, options for flow_and_polish, record fields of the model)."""
+    from copyavg.numeric import Problem
+
+    opts = dict(flow_options or {})
+    train = opts.pop("train", "aW")
+    a_fixed = float(opts.pop("a_fixed", 1.0))
+    opts.pop("teacher_sha256", None)  # provenance: the teacher itself comes in ``teacher``
+    if teacher is None:
+        b, V = np.ones(spec.k), np.eye(spec.k, spec.d)
+    else:
+        b, V = np.asarray(teacher.b, float), np.asarray(teacher.V, float)
+        if V.shape != (spec.k, spec.d):
+            raise ValueError(f"the teacher has shape {V.shape}, the run (k, d) = ({spec.k}, {spec.d})")
+    a0, W0 = initial_point(spec)
+    fields = {"train": train}
+    if train == "W":
+        a0 = np.full(spec.n, a_fixed)
+        fields["a_fixed"] = a_fixed
+    if teacher is not None and not teacher.unit_orthonormal:
+        fields["teacher_sha256"] = teacher.digest
+    return Problem(b, V, spec.activation), a0, W0, train, opts, fields
+
+
+def run_one(spec: RunSpec, flow_options: dict | None = None, teacher=None) -> dict:
+    """One flow + polish from the seeded initialisation; returns the JSON record.
+
+    ``flow_options`` go to ``flow_and_polish`` except ``RUN_OPTIONS`` (see the module docstring);
+    ``teacher`` is a ``copyavg.experiments.teacher.Teacher`` of shape ``(spec.k, spec.d)`` or None
+    for the unit-orthonormal one."""
+    from copyavg.numeric import NonDifferentiableError
     from copyavg.numeric.flow import flow_and_polish
 
     t0 = time.perf_counter()
-    prob = Problem(np.ones(spec.k), np.eye(spec.k, spec.d), spec.activation)
-    a0, W0 = initial_point(spec)
+    prob, a0, W0, train, opts, model = _model(spec, flow_options, teacher)
     try:
-        res = flow_and_polish(prob, a0, W0, **(flow_options or {}))
+        res = flow_and_polish(prob, a0, W0, train=train, **opts)
     except NonDifferentiableError as exc:  # a ReLU neuron with a_i != 0 at the kink w_i = 0
         return {"activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed,
                 "loss": None, "grad_max": None, "status": "nondifferentiable", "message": str(exc),
                 "endpoint": "other", "partition": None, "distance": None, "effective_width": None,
-                "reduction": None, "inertia": None, "hessian_type": None,
+                "reduction": None, "inertia": None, "hessian_type": None, **model,
                 "time_s": time.perf_counter() - t0, "curve_t": [], "curve_loss": []}
-    try:
-        ep = classify_endpoint(res.a, res.W, spec.k, spec.activation)
-        kind, partition, distance, note = ep.kind, ep.partition, ep.distance, None
-        embedding = {"effective_width": ep.width, "reduction": ep.reduction}
-    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
-        # the run is finished: keep it (as "other", with the reason) rather than lose it
-        kind, partition, distance, note = "other", None, None, f"classification failed: {exc}"
-        embedding = {"effective_width": None, "reduction": None}
-    hess = endpoint_hessian(prob, res.a, res.W, spec.activation, float(res.grad_max), res.status)
+    kind, partition, distance, note, embedding = _endpoint(res, spec, train, "teacher_sha256" in model)
+    hess = endpoint_hessian(prob, res.a, res.W, spec.activation, float(res.grad_max), res.status, train)
     traj = res.flow
     return {
-        "activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed,
+        "activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed, **model,
         "loss": float(res.loss), "grad_max": float(res.grad_max), "status": res.status,
         "endpoint": kind, "partition": list(partition) if partition else None, **embedding, **hess,
         "distance": distance, "time_s": time.perf_counter() - t0,
@@ -132,21 +170,44 @@ def run_one(spec: RunSpec, flow_options: dict | None = None) -> dict:
     }
 
 
+def _endpoint(res, spec: RunSpec, train: str, custom_teacher: bool) -> tuple:
+    """(kind, partition, distance, note, embedding) of a finished run (see the module docstring)."""
+    from copyavg.numeric.endpoints import classify_endpoint
+
+    if custom_teacher:
+        return "unclassified", None, None, None, {"effective_width": None, "reduction": None}
+    try:
+        ep = classify_endpoint(res.a, res.W, spec.k, spec.activation)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+        # the run is finished: keep it (as "other", with the reason) rather than lose it
+        return "other", None, None, f"classification failed: {exc}", {"effective_width": None, "reduction": None}
+    distance = None if train == "W" and ep.kind == "pnc" else ep.distance
+    return ep.kind, ep.partition, distance, None, {"effective_width": ep.width, "reduction": ep.reduction}
+
+
 CRITICAL_GRAD = 1e-8  # above this max|grad| the Hessian type is "not-critical" (as `copyavg ca`)
 
 
-def endpoint_hessian(prob, a, W, activation: str, grad_max: float, status: str = "converged") -> dict:
+def endpoint_hessian(prob, a, W, activation: str, grad_max: float, status: str = "converged",
+                     train: str = "aW") -> dict:
     """``{"inertia": {...}, "hessian_type": ...}`` of an endpoint: the eigenvalue counts of the exact
     Hessian with the tolerance of ``copyavg.numeric.classify`` and the type up to the embedding's
     critical directions (``copyavg.numeric.effective.endpoint_inertia``); ``hessian_type`` is
     ``not-critical`` when ``grad_max > CRITICAL_GRAD``; both are None when there is no Hessian
-    (status ``nondifferentiable``: a neuron at the kink ``w_i = 0``)."""
+    (status ``nondifferentiable``: a neuron at the kink ``w_i = 0``). ``train="W"``: the
+    ``W``-``W`` block with its own symmetry zero modes (``copyavg.numeric.classify.hessian_inertia``)."""
+    from copyavg.numeric.classify import hessian_inertia
     from copyavg.numeric.effective import endpoint_inertia
+    from copyavg.numeric.training import hessian_block
 
     if status == "nondifferentiable":
         return {"inertia": None, "hessian_type": None}
     try:
-        inert = endpoint_inertia(prob.hessian(a, W), a, W, activation)
+        if train == "W":
+            H = hessian_block(prob.hessian(a, W), len(a), "W")
+            inert = hessian_inertia(H, a, W, activation, train="W")
+        else:
+            inert = endpoint_inertia(prob.hessian(a, W), a, W, activation)
     except (ValueError, FloatingPointError, np.linalg.LinAlgError):  # incl. NonDifferentiableError
         return {"inertia": None, "hessian_type": None}
     return {"inertia": {"negative": inert.n_negative, "zero": inert.n_zero, "positive": inert.n_positive,
@@ -254,7 +315,7 @@ class _Writer:
 
 
 def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_options=None,
-          quiet: bool = False, keep_weights: bool = True) -> int:
+          quiet: bool = False, keep_weights: bool = True, teacher=None) -> int:
     """Run every spec not yet in the store ``out`` (same flow options); store each result as it
     finishes, one transaction per run. Returns the runs this call stored.
 
@@ -263,8 +324,13 @@ def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_option
     store may overlap. SIGINT/SIGTERM stop the runs, store what has finished and raise
     :class:`SweepInterrupted`; a failing store raises ``StoreError`` saying how many were stored.
     ``keep_weights=False`` leaves the endpoint weights ``a``, ``W`` out of the records.
+    ``teacher``: a ``copyavg.experiments.teacher.Teacher`` (None: unit-orthonormal); its
+    ``store_options`` join the flow options that key the store.
     """
     from .store import open_store
+
+    if teacher is not None:
+        flow_options = {**(flow_options or {}), **teacher.store_options()} or None
 
     with _StopOnSignal() as stop:
         with open_store(out) as st:
@@ -275,9 +341,9 @@ def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_option
                 writer = _Writer(st, flow_options, keep_weights, len(todo), quiet)
                 try:
                     if scheduler is not None:
-                        _sweep_dask(todo, writer, scheduler, flow_options, stop)
+                        _sweep_dask(todo, writer, scheduler, flow_options, stop, teacher)
                     else:
-                        _sweep_local(todo, writer, workers, flow_options, stop)
+                        _sweep_local(todo, writer, workers, flow_options, stop, teacher)
                 finally:
                     writer.close()
                 stored = writer.stored
@@ -286,7 +352,7 @@ def sweep(specs, out, *, workers: int | None = None, scheduler=None, flow_option
     return stored
 
 
-def _sweep_local(todo, writer, workers, flow_options, stop) -> None:
+def _sweep_local(todo, writer, workers, flow_options, stop, teacher=None) -> None:
     """Runs on a local process pool, at most two per worker in flight; a run that another sweep
     has stored in the meantime is skipped before it starts (concurrent sweeps share the work)."""
     cores = os.cpu_count() or 1
@@ -301,7 +367,7 @@ def _sweep_local(todo, writer, workers, flow_options, stop) -> None:
         for spec in queue:
             if writer.stored_elsewhere(spec):
                 continue
-            running[ex.submit(run_one, spec, flow_options)] = spec
+            running[ex.submit(run_one, spec, flow_options, teacher)] = spec
             if len(running) >= 2 * workers:
                 return
 
@@ -381,13 +447,13 @@ def _connect(scheduler):
 CONNECT_TIMEOUT_S = 5
 
 
-def _sweep_dask(todo, writer, scheduler, flow_options, stop) -> None:
+def _sweep_dask(todo, writer, scheduler, flow_options, stop, teacher=None) -> None:
     """Runs on Dask workers; results come back here, the only writer of the store."""
     from distributed import as_completed
 
     client = _connect(scheduler)
     try:
-        futures = {client.submit(run_one, s, flow_options, pure=False): s for s in todo}
+        futures = {client.submit(run_one, s, flow_options, teacher, pure=False): s for s in todo}
         writer.start_bar()
         done = as_completed(futures)
         while not done.is_empty() and stop.signum is None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import get_activation
+from .training import check_train, w_symmetry_zero_modes
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def symmetry_zero_modes(a, W, activation: str) -> int:
     return int(np.linalg.matrix_rank(np.array(vecs)))
 
 
-def hessian_inertia(H, a, W, activation: str, rtol: float = 1e-11) -> Inertia:
+def hessian_inertia(H, a, W, activation: str, rtol: float = 1e-11, train: str = "aW") -> Inertia:
     """Inertia of the Hessian ``H`` at ``(a, W)`` and the type of the critical point.
 
     Parameters
@@ -133,6 +134,10 @@ def hessian_inertia(H, a, W, activation: str, rtol: float = 1e-11) -> Inertia:
         A name from ``copyavg.numeric.ACTIVATIONS``.
     rtol : float, default 1e-11
         Eigenvalues with ``|lambda| <= rtol * max(1, ||H||_2)`` count as zero; ``0 < rtol < 1``.
+    train : str, default "aW"
+        ``"aW"``: ``H`` is the full Hessian; ``"W"``: ``H`` is the ``W``-``W`` block (``a``
+        fixed, ``copyavg.numeric.training.hessian_block``), shape ``(n d, n d)``, and the symmetry
+        zero modes are those of ``copyavg.numeric.training.w_symmetry_zero_modes``.
 
     Returns
     -------
@@ -141,7 +146,8 @@ def hessian_inertia(H, a, W, activation: str, rtol: float = 1e-11) -> Inertia:
     Raises
     ------
     ValueError
-        ``H`` not square, or ``rtol`` outside (0, 1).
+        ``H`` not square or not of the size ``train`` implies, ``rtol`` outside (0, 1), or a bad
+        ``train``.
 
     Examples
     --------
@@ -150,19 +156,26 @@ def hessian_inertia(H, a, W, activation: str, rtol: float = 1e-11) -> Inertia:
     >>> b, V = np.ones(2), np.eye(2, 3)
     >>> hessian_inertia(hessian(b, V, b, V, "erf2"), b, V, "erf2").classification  # the teacher
     'minimum'
+    >>> hessian_inertia(hessian(b, V, b, V, "erf2")[2:, 2:], b, V, "erf2", train="W").n_positive
+    6
     """
     H = np.asarray(H, float)
     if H.ndim != 2 or H.shape[0] != H.shape[1]:
         raise ValueError(f"H must be a square matrix, got shape {H.shape}")
     if not (0 < rtol < 1):
         raise ValueError(f"rtol must be in (0, 1), got {rtol}")
+    check_train(train)
+    n, d = np.shape(W)
+    if H.shape[0] != (n * d if train == "W" else n + n * d):
+        raise ValueError(f"H must have size {'n d' if train == 'W' else 'n + n d'} for train={train!r} "
+                         f"(n = {n}, d = {d}), got {H.shape[0]}")
     lam = np.linalg.eigvalsh(0.5 * (H + H.T))
     scale = max(1.0, float(np.max(np.abs(lam))))
     tol = rtol * scale
     neg = int(np.sum(lam < -tol))
     pos = int(np.sum(lam > tol))
     zero = len(lam) - neg - pos
-    zsym = symmetry_zero_modes(a, W, activation)
+    zsym = symmetry_zero_modes(a, W, activation) if train == "aW" else w_symmetry_zero_modes(a, d)
     if neg and pos:
         cls = "saddle"
     elif zero > zsym:

@@ -11,13 +11,16 @@ the order of ``Problem.hessian``. NumPy/SciPy only.
   ``max|theta| > max_norm``) as ``status="diverged"`` rather than returning NaNs. The trajectory
   is recorded at accepted steps, the first step past each of ``n_save`` log-spaced checkpoints
   (memory ``O(n_save * len(theta))``); recorded points are solver states, not interpolations.
-- ``polish`` finds the critical point next to a given point by Newton steps on ``grad L = 0``
-  with the exact Hessian (Cholesky when it is positive definite, otherwise an eigen-decomposition
-  with small eigenvalues dropped, which handles singular and indefinite Hessians, i.e. also
-  saddles), with backtracking on ``|grad L|`` and a cap on the distance moved.
+- ``polish`` (defined in ``copyavg.numeric.newton``, re-exported here) finds the critical point
+  next to a given point by Newton steps on ``grad L = 0`` with the exact Hessian.
 - ``flow_and_polish`` runs the flow until the gradient is small *and* the Hessian has no negative
   curvature the flow could still escape along within ``t_max``, then polishes; the polish is
   accepted only if it did not raise the loss (the flow only descends).
+- ``train="W"`` (all three): the first layer only, ``a`` held at the given value
+  (``copyavg.numeric.training``): the soft committee machine and other fixed-second-layer models.
+
+The result records live in ``copyavg.numeric.flow_results``, the shared helpers in
+``copyavg.numeric._flow_base``; both are re-exported here.
 
 Speed notes (paper size d, k, n = 51, 50, 25, theta of length 1300): one Hessian costs ~5 ms, one
 LU of a 1300 x 1300 matrix ~30 ms, one gradient ~60 us; the stiff solver's cost is dominated by its
@@ -29,14 +32,16 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg as sla
-from scipy.linalg.lapack import dpocon, spotrf, spotrs
 from scipy.integrate import BDF, LSODA, Radau
 
+from ._flow_base import _Diverged, _Evaluator, _check_problem, _positive, _student, _symmetric_factorization
+from .flow_results import FlowPolishResult, FlowResult, PolishResult
+from .newton import polish
 from .population import Problem
+from .training import check_train, hessian_block
 
 __all__ = [
     "FlowPolishResult",
@@ -50,311 +55,11 @@ __all__ = [
 
 _METHODS = {"BDF": BDF, "Radau": Radau, "LSODA": LSODA}
 
-
-# -- results ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FlowResult:
-    """Result of ``gradient_flow``.
-
-    ``status``: ``"converged"`` (max|dL/dtheta| <= tol at an accepted step), ``"budget"`` (t_max,
-    max_steps or max_wall reached first), ``"stopped"`` (the callback asked to stop) or
-    ``"diverged"`` (non-finite values or max|theta| > max_norm; ``a``, ``W`` are then the last
-    finite accepted state) or, for piecewise-linear activations, ``"nondifferentiable"`` (the
-    integrator failed as a neuron reached the kink ``w_i = 0`` in finite time). ``message`` says which.
-
-    Trajectory arrays (one row per recorded point, the first at t = 0, the last the final state):
-    ``t`` (m,), ``losses`` (m,), ``grad_maxes`` (m,), ``thetas`` (m, n + n d).
-
-    Attributes
-    ----------
-    a : ndarray, shape (n,)
-        Final outgoing weights.
-    W : ndarray, shape (n, d)
-        Final incoming weights.
-    loss : float
-        ``L`` at the final state.
-    grad_max : float
-        ``max|dL/dtheta|`` at the final state.
-    t_final : float
-        Flow time of the final state.
-    status : str
-        ``"converged"``, ``"budget"``, ``"stopped"``, ``"diverged"`` or ``"nondifferentiable"``
-        (see above).
-    message : str
-        Human-readable reason for ``status``.
-    method : str
-        The solver: ``"BDF"``, ``"Radau"`` or ``"LSODA"``.
-    n_steps : int
-        Accepted solver steps.
-    n_rhs : int
-        Gradient evaluations.
-    n_jac : int
-        Hessian (Jacobian) evaluations.
-    n_lu : int
-        Factorizations of the iteration matrix (Cholesky or LU).
-    wall_time : float
-        Seconds spent.
-    t, losses, grad_maxes : ndarray, shape (m,)
-        Recorded trajectory: time, loss and ``max|dL/dtheta|``.
-    thetas : ndarray, shape (m, n + n d)
-        Recorded ``theta = (a, W row by row)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from copyavg.numeric import Problem
-    >>> res = gradient_flow(Problem(np.ones(1), np.eye(1, 2)), [0.5], [[0.8, 0.1]], tol=1e-6)
-    >>> res.status, res.thetas.shape[1], bool(res.losses[-1] < res.losses[0])
-    ('converged', 3, True)
-    """
-
-    a: np.ndarray
-    W: np.ndarray
-    loss: float
-    grad_max: float
-    t_final: float
-    status: str
-    message: str
-    method: str
-    n_steps: int
-    n_rhs: int
-    n_jac: int
-    n_lu: int
-    wall_time: float
-    t: np.ndarray = field(repr=False)
-    losses: np.ndarray = field(repr=False)
-    grad_maxes: np.ndarray = field(repr=False)
-    thetas: np.ndarray = field(repr=False)
-
-
-@dataclass(frozen=True)
-class PolishResult:
-    """Result of ``polish``. ``status`` is ``"converged"`` (max|dL/dtheta| <= tol) or
-    ``"not_converged"`` (``message`` says why; ``grad_max`` is what was reached). ``distance`` is
-    ``|theta_final - theta_start|`` (Euclidean).
-
-    Attributes
-    ----------
-    a : ndarray, shape (n,)
-        Final outgoing weights.
-    W : ndarray, shape (n, d)
-        Final incoming weights.
-    loss : float
-        ``L`` at the final point.
-    grad_max : float
-        ``max|dL/dtheta|`` at the final point.
-    status : str
-        ``"converged"`` or ``"not_converged"``.
-    message : str
-        Human-readable reason for ``status``.
-    n_iter : int
-        Newton iterations.
-    n_grad : int
-        Loss-and-gradient evaluations (including backtracking).
-    n_hess : int
-        Hessian evaluations.
-    distance : float
-        Euclidean distance in ``theta`` from the start.
-    loss_start, grad_max_start : float
-        ``L`` and ``max|dL/dtheta|`` at the start.
-    wall_time : float
-        Seconds spent.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from copyavg.numeric import Problem
-    >>> res = polish(Problem(np.ones(1), np.eye(1, 2)), [1.01], [[0.99, 0.01]])
-    >>> res.status, res.n_iter > 0, bool(res.loss < res.loss_start)
-    ('converged', True, True)
-    """
-
-    a: np.ndarray
-    W: np.ndarray
-    loss: float
-    grad_max: float
-    status: str
-    message: str
-    n_iter: int
-    n_grad: int
-    n_hess: int
-    distance: float
-    loss_start: float
-    grad_max_start: float
-    wall_time: float
-
-
-@dataclass(frozen=True)
-class FlowPolishResult:
-    """Result of ``flow_and_polish``: the final point and the two stages. ``status`` is
-    ``"converged"`` when the final ``grad_max <= tol``, else the failing stage's status.
-
-    Attributes
-    ----------
-    a : ndarray, shape (n,)
-        Final outgoing weights.
-    W : ndarray, shape (n, d)
-        Final incoming weights.
-    loss : float
-        ``L`` at the final point.
-    grad_max : float
-        ``max|dL/dtheta|`` at the final point.
-    status : str
-        ``"converged"``, or the flow's status (``"budget"``, ``"stopped"``, ``"diverged"``,
-        ``"nondifferentiable"``) when no polish was accepted.
-    message : str
-        The flow's message, and the polish's when one was accepted.
-    flow : FlowResult
-        The flow stage, all its rounds merged into one trajectory.
-    polish : PolishResult or None
-        The accepted polish; None when no polish was accepted.
-    wall_time : float
-        Seconds spent.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from copyavg.numeric import Problem
-    >>> res = flow_and_polish(Problem(np.ones(1), np.eye(1, 2)), [0.5], [[0.8, 0.1]])
-    >>> res.status, res.polish is not None, res.flow.t_final > 0
-    ('converged', True, True)
-    """
-
-    a: np.ndarray
-    W: np.ndarray
-    loss: float
-    grad_max: float
-    status: str
-    message: str
-    flow: FlowResult
-    polish: PolishResult | None
-    wall_time: float
-
-
-# -- helpers ----------------------------------------------------------------------------------
-def _check_problem(problem) -> None:
-    if not isinstance(problem, Problem):
-        raise ValueError(f"problem must be a copyavg.numeric.Problem, got {type(problem).__name__}")
-
-
-def _student(problem: Problem, a0, W0, names=("a0", "W0")):
-    na, nw = names
-    try:
-        a = np.array(a0, dtype=float)
-        W = np.array(W0, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{na} and {nw} must be real arrays") from None
-    if a.ndim != 1 or a.shape[0] < 1:
-        raise ValueError(f"{na} must be a non-empty 1-d array (n,), got shape {a.shape}")
-    if W.shape != (a.shape[0], problem.d):
-        raise ValueError(f"{nw} must have shape (n, d) = ({a.shape[0]}, {problem.d}), got {W.shape}")
-    if not (np.isfinite(a).all() and np.isfinite(W).all()):
-        raise ValueError(f"{na} and {nw} must be finite (no NaN or inf)")
-    return a, W
-
-
-def _positive(name: str, value, *, allow_inf: bool = False, integer: bool = False):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if ok:
-        value = float(value)
-        ok = value > 0 and (math.isfinite(value) or (allow_inf and value == math.inf))
-    if ok and integer:
-        ok = value == math.inf or value == int(value)
-    if not ok:
-        kind = "a positive integer" if integer else "a positive number"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    return value
-
-
-class _Evaluator:
-    """Loss/gradient/Hessian of a Problem in the flat theta, with counters and a one-entry cache."""
-
-    def __init__(self, problem: Problem, n: int):
-        self.P = problem
-        self.n = n
-        self.d = problem.d
-        self.n_grad = 0
-        self.n_hess = 0
-        self._y = None
-        self._Lg = None
-
-    def split(self, y):
-        return y[: self.n], y[self.n:].reshape(self.n, self.d)
-
-    def loss_grad(self, y):
-        if self._y is not None and np.array_equal(y, self._y):
-            return self._Lg
-        a, W = self.split(y)
-        self.n_grad += 1
-        L, ga, gW = self.P.loss_and_gradient(a, W)
-        g = np.concatenate((ga, gW.ravel()))
-        self._y = y.copy()
-        self._Lg = (L, g)
-        return L, g
-
-    def hessian(self, y):
-        a, W = self.split(y)
-        self.n_hess += 1
-        return self.P.hessian(a, W)
-
-
-class _Diverged(Exception):
-    pass
-
-
-def _theta(a, W):
-    return np.concatenate((a, W.ravel()))
-
-
-# -- gradient flow ------------------------------------------------------------------------------
-def _symmetric_factorization(solver, single: bool) -> None:
-    """Let a BDF solver factor its iteration matrix ``I - c J = I + c H`` by Cholesky.
-
-    The matrix is symmetric (``J = -H``) and positive definite unless ``H`` has an eigenvalue
-    below ``-1/c``; Cholesky costs half an LU. Falls back to LU when Cholesky fails. This replaces
-    the ``lu``/``solve_lu`` attributes that ``scipy.integrate.BDF`` sets in ``__init__`` (and counts
-    in ``nlu``); if a SciPy version lacks them, the solver is left unchanged.
-
-    ``single``: factor in float32 (half the time again). The factorization only serves the
-    simplified Newton iteration of the implicit step, whose residuals stay in float64: a less
-    accurate factor slows that iteration's contraction a little but does not change the solution
-    it converges to. Falls back to float64 LU when the float32 Cholesky fails.
-    """
-    if not (callable(getattr(solver, "lu", None)) and callable(getattr(solver, "solve_lu", None))
-            and hasattr(solver, "nlu")):
-        return
-
-    def lu(A):
-        solver.nlu += 1
-        if single:
-            c, info = spotrf(A.astype(np.float32), lower=False, clean=False, overwrite_a=True)
-            if info == 0:
-                return 1, c
-        else:
-            try:
-                return 2, sla.cho_factor(A, check_finite=False)
-            except (np.linalg.LinAlgError, sla.LinAlgError):
-                pass
-        return 0, sla.lu_factor(A, overwrite_a=True, check_finite=False)
-
-    def solve_lu(F, b):
-        kind, fac = F
-        if kind == 1:
-            x, _ = spotrs(fac, b.astype(np.float32), lower=False)
-            return x.astype(np.float64)
-        if kind == 2:
-            return sla.cho_solve(fac, b, check_finite=False)
-        return sla.lu_solve(fac, b, check_finite=False)
-
-    solver.lu = lu
-    solver.solve_lu = solve_lu
-
-
 def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float = 1e-10,
                   t_max: float = 1e7, max_steps: int = 100_000, max_wall: float = 600.0,
                   rtol: float = 1e-3, atol: float = 1e-8, max_norm: float = 1e6,
-                  n_save: int = 200, callback=None, factorization: str = "cholesky32", _handover=None,
-                  _t0: float = 0.0) -> FlowResult:
+                  n_save: int = 200, callback=None, factorization: str = "cholesky32", train: str = "aW",
+                  _handover=None, _t0: float = 0.0) -> FlowResult:
     """Integrate ``theta' = -grad L`` from ``(a0, W0)`` (``L = E[(f - f*)^2]``, no 1/2).
 
     Parameters
@@ -374,6 +79,8 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     factorization : BDF only: ``"cholesky32"`` (default) factors the symmetric iteration matrix
         ``I + c H`` by a float32 Cholesky, ``"cholesky"`` in float64, ``"lu"`` leaves SciPy's LU;
         LU is the fallback whenever Cholesky fails (see ``_symmetric_factorization``).
+    train : ``"aW"`` (default: both layers) or ``"W"``: the first layer only, ``a`` held at ``a0``
+        (``copyavg.numeric.training``); ``tol`` then applies to ``max|dL/dW|``.
 
     Returns
     -------
@@ -392,10 +99,14 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     >>> res = gradient_flow(P, np.array([0.5]), np.array([[0.8, 0.1]]), tol=1e-6)
     >>> res.status, res.grad_max <= 1e-6
     ('converged', True)
+    >>> res = gradient_flow(P, np.array([1.0]), np.array([[0.8, 0.1]]), tol=1e-6, train="W")
+    >>> res.status, res.a.tolist()
+    ('converged', [1.0])
     """
     t_start = time.perf_counter()
     _check_problem(problem)
     a0, W0 = _student(problem, a0, W0)
+    check_train(train)
     if method not in _METHODS:
         raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
     tol = _positive("tol", tol)
@@ -415,10 +126,9 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     if np.abs(np.concatenate((a0, W0.ravel()))).max() > max_norm:
         raise ValueError(f"max_norm = {max_norm:g} is below max|theta0|; raise max_norm")
 
-    n = a0.shape[0]
-    ev = _Evaluator(problem, n)
-    y0 = _theta(a0, W0)
-    N = y0.size
+    ev = _Evaluator(problem, a0, train)
+    y0 = ev.theta(a0, W0)
+    N = a0.shape[0] * (1 + problem.d)
     counts = {"jac": 0}
 
     def fun(t, y):
@@ -447,7 +157,7 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
         rec_t.append(t)
         rec_L.append(L)
         rec_g.append(gm)
-        rec_y.append(y.copy())
+        rec_y.append(ev.full(y).copy())
 
     status, message = None, ""
     n_steps = 0
@@ -506,7 +216,7 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
             if gm <= tol:
                 status, message = "converged", f"max|grad| = {gm:.3g} <= tol = {tol:g} at t = {t:.6g}"
                 break
-            if _handover is not None and _handover(t, y, gm):
+            if _handover is not None and _handover(t, *ev.split(y), gm):
                 status, message = "handover", f"handed over to polish at t = {t:.6g}, max|grad| = {gm:.3g}"
                 break
             if callback is not None:
@@ -523,7 +233,7 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
             if time.perf_counter() - t_start > max_wall:
                 status, message = "budget", f"max_wall = {max_wall:g} s reached at t = {t:.6g}"
                 break
-    if not rec_t or rec_t[-1] != t or not np.array_equal(rec_y[-1], y):
+    if not rec_t or rec_t[-1] != t or not np.array_equal(rec_y[-1], ev.full(y)):
         record(t, y, L, gm)
     a, W = ev.split(y)
     if status == "diverged" and not problem.activation.smooth:
@@ -542,154 +252,14 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
         message=message, method=method, n_steps=n_steps, n_rhs=ev.n_grad, n_jac=counts["jac"],
         n_lu=n_lu, wall_time=time.perf_counter() - t_start, t=np.array(rec_t),
         losses=np.array(rec_L), grad_maxes=np.array(rec_g), thetas=np.array(rec_y).reshape(-1, N),
-    )
-
-
-# -- Newton polish ------------------------------------------------------------------------------
-def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
-           max_distance: float = 1.0, rcond: float = 1e-10) -> PolishResult:
-    """Newton's method on ``grad L = 0`` with the exact Hessian, from ``(a, W)``.
-
-    Each iteration solves ``H p = -g`` by Cholesky when ``H`` is positive definite with reciprocal
-    condition number above ``rcond``, otherwise by an eigen-decomposition that drops eigenvalues with ``|lambda| <= rcond * max|lambda|`` (zero modes
-    of singular Hessians; negative eigenvalues are kept, so the iteration converges to saddles as
-    well as minima), then backtracks along ``p`` until ``|g|`` decreases (Armijo on ``|g|^2``).
-    It stops with ``status="converged"`` at ``max|g| <= tol``; with ``"not_converged"`` when no
-    step decreases ``|g|`` (typically at ``max|g|`` ~ 1e-15 x scale, rounding), after ``max_iter``
-    iterations, or if the total distance from the start would exceed ``max_distance`` (the polish
-    must not slide to another critical point).
-
-    Parameters
-    ----------
-    problem : Problem
-        Teacher and activation.
-    a : array_like, shape (n,)
-        Start outgoing weights, real and finite, ``n >= 1``.
-    W : array_like, shape (n, d)
-        Start incoming weights, real and finite, ``d = problem.d``. The loss must have a Hessian
-        along the way (piecewise-linear family: no neuron with ``a_i != 0`` at ``w_i = 0``).
-    tol : float, default 1e-12
-        Stop ("converged") at ``max|dL/dtheta| <= tol``; ``> 0``.
-    max_iter : int, default 100
-        Largest number of Newton iterations, a positive integer.
-    max_distance : float, default 1.0
-        Largest Euclidean distance in ``theta`` from the start, ``> 0`` (``inf`` allowed).
-    rcond : float, default 1e-10
-        Cholesky is used when the reciprocal condition number exceeds ``rcond``; otherwise
-        eigenvalues with ``|lambda| <= rcond * max|lambda|`` are dropped; ``> 0``.
-
-    Returns
-    -------
-    PolishResult
-
-    Raises
-    ------
-    ValueError
-        ``problem`` not a ``Problem``; bad shapes or non-finite ``a``, ``W``; a non-positive (or
-        non-integer ``max_iter``) option; the loss not finite at the start;
-        ``NonDifferentiableError`` (a ValueError) where the Hessian does not exist.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from copyavg.numeric import Problem
-    >>> P = Problem(np.ones(1), np.eye(1, 2), "erf2")
-    >>> res = polish(P, np.array([1.01]), np.array([[0.99, 0.01]]))
-    >>> res.status, np.round(res.W, 6).tolist()
-    ('converged', [[1.0, 0.0]])
-    """
-    t_start = time.perf_counter()
-    _check_problem(problem)
-    a, W = _student(problem, a, W, names=("a", "W"))
-    tol = _positive("tol", tol)
-    max_iter = int(_positive("max_iter", max_iter, integer=True))
-    max_distance = _positive("max_distance", max_distance, allow_inf=True)
-    rcond = _positive("rcond", rcond)
-    n = a.shape[0]
-    ev = _Evaluator(problem, n)
-    y0 = _theta(a, W)
-    y = y0.copy()
-    try:
-        L, g = ev.loss_grad(y)
-    except FloatingPointError as exc:
-        raise ValueError(f"a, W: the loss is not finite here: {exc}") from None
-    L0, gm0 = L, float(np.abs(g).max())
-    gm = gm0
-    status, message = None, ""
-    it = 0
-    with np.errstate(under="ignore"):
-        while True:
-            if gm <= tol:
-                status, message = "converged", f"max|grad| = {gm:.3g} <= tol = {tol:g}"
-                break
-            if it >= max_iter:
-                status, message = "not_converged", f"max_iter = {max_iter} reached, max|grad| = {gm:.3g}"
-                break
-            it += 1
-            H = ev.hessian(y)
-            p = None
-            try:
-                c = sla.cho_factor(H, check_finite=False)
-                # a (numerically) singular H can pass Cholesky with a tiny pivot, and the step would
-                # run off along the zero mode: check the reciprocal condition number (LAPACK pocon)
-                rc, info = dpocon(c[0], np.abs(H).sum(axis=0).max(), uplo="L" if c[1] else "U")
-                if info == 0 and rc > rcond:
-                    p = -sla.cho_solve(c, g, check_finite=False)
-                    if not np.isfinite(p).all():
-                        p = None
-            except (np.linalg.LinAlgError, sla.LinAlgError):
-                p = None
-            # H positive definite: p is a descent direction of L, and a step that decreases L enough
-            # (Armijo) is accepted too; this is damped Newton on L, which crosses a flat, curved
-            # valley where |grad| need not decrease monotonically.
-            descent = p is not None
-            if p is None:
-                lam, Q = np.linalg.eigh(H)
-                keep = np.abs(lam) > rcond * max(np.abs(lam).max(), np.finfo(float).tiny)
-                inv = np.zeros_like(lam)
-                inv[keep] = 1.0 / lam[keep]
-                p = -(Q @ (inv * (Q.T @ g)))
-            g2 = float(g @ g)
-            gp = float(g @ p)
-            accepted = False
-            alpha = 1.0
-            for _ in range(30):
-                y_try = y + alpha * p
-                if np.linalg.norm(y_try - y0) > max_distance:
-                    alpha *= 0.5
-                    continue
-                try:
-                    L_try, g_try = ev.loss_grad(y_try)
-                except (ValueError, FloatingPointError):
-                    alpha *= 0.5
-                    continue
-                if float(g_try @ g_try) <= (1.0 - 1e-4 * alpha) * g2 or (
-                        descent and L_try <= L + 1e-4 * alpha * gp and L_try < L):
-                    accepted = True
-                    break
-                alpha *= 0.5
-            if not accepted:
-                if np.linalg.norm(y + p - y0) > max_distance:
-                    message = (f"the Newton step would move farther than max_distance = {max_distance:g} "
-                               f"from the start; max|grad| = {gm:.3g}")
-                else:
-                    message = f"no step along the Newton direction decreases |grad|; max|grad| = {gm:.3g}"
-                status = "not_converged"
-                break
-            y, L, g = y_try, L_try, g_try
-            gm = float(np.abs(g).max())
-    a_f, W_f = ev.split(y)
-    return PolishResult(
-        a=a_f.copy(), W=W_f.copy(), loss=float(L), grad_max=gm, status=status, message=message,
-        n_iter=it, n_grad=ev.n_grad, n_hess=ev.n_hess, distance=float(np.linalg.norm(y - y0)),
-        loss_start=float(L0), grad_max_start=gm0, wall_time=time.perf_counter() - t_start,
+        train=train,
     )
 
 
 # -- both ---------------------------------------------------------------------------------------
 def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol: float = 1e-5,
                     neg_curvature: float | None = None, polish_max_iter: int = 50,
-                    polish_max_distance: float = 1.0, **flow_kwargs) -> FlowPolishResult:
+                    polish_max_distance: float = 1.0, train: str = "aW", **flow_kwargs) -> FlowPolishResult:
     """Gradient flow until ``max|grad| <= switch_tol`` at a point where the Hessian has no
     eigenvalue below ``-neg_curvature``, then ``polish`` to ``max|grad| <= tol``.
 
@@ -725,6 +295,10 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
         ``max_iter`` of each ``polish``, a positive integer.
     polish_max_distance : float, default 1.0
         ``max_distance`` of each ``polish``, ``> 0``.
+    train : str, default "aW"
+        ``"aW"``: both layers; ``"W"``: the first layer only, ``a`` held at ``a0``
+        (``copyavg.numeric.training``); tolerances, the curvature test and ``polish`` then refer to
+        ``W`` and the ``W``-``W`` Hessian block.
     **flow_kwargs
         Passed to ``gradient_flow`` (``method``, ``t_max``, ``max_steps``, ``max_wall``,
         ``rtol``, ``atol``, ``max_norm``, ``n_save``, ``callback``, ``factorization``), with
@@ -749,6 +323,9 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     >>> res = flow_and_polish(P, np.array([0.5]), np.array([[0.8, 0.1]]))
     >>> res.status, res.grad_max <= 1e-12
     ('converged', True)
+    >>> res = flow_and_polish(P, np.ones(1), np.array([[0.8, 0.1]]), train="W")  # a = 1 fixed
+    >>> res.status, res.a.tolist(), np.round(res.W, 6).tolist() == [[1.0, 0.0]]
+    ('converged', [1.0], True)
     """
     t_start = time.perf_counter()
     _check_problem(problem)
@@ -761,15 +338,16 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     if "tol" in flow_kwargs:
         raise ValueError("pass the final tolerance as tol=...; the flow's own stop is switch_tol")
     a0, W0 = _student(problem, a0, W0)
+    check_train(train)
     n = a0.shape[0]
     state = {"gm_checked": math.inf, "switch": switch_tol}
 
-    def handover(t, y, gm):
+    def handover(t, a, W, gm):
         # test the curvature again only after the gradient has halved since the last test
         if gm > state["switch"] or gm > 0.5 * state["gm_checked"]:
             return False
         state["gm_checked"] = gm
-        H = problem.hessian(y[:n], y[n:].reshape(n, problem.d))
+        H = hessian_block(problem.hessian(a, W), n, train)
         H[np.diag_indices_from(H)] += neg_curvature
         try:
             sla.cho_factor(H, check_finite=False, overwrite_a=True)
@@ -779,7 +357,8 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
 
     def try_polish(fr):
         """Polish from the flow's end; accepted if converged without raising the loss past rounding."""
-        cand = polish(problem, fr.a, fr.W, tol=tol, max_iter=polish_max_iter, max_distance=polish_max_distance)
+        cand = polish(problem, fr.a, fr.W, tol=tol, max_iter=polish_max_iter, max_distance=polish_max_distance,
+                      train=train)
         ok = cand.status == "converged" and cand.loss <= fr.loss + 1e-13 * max(1.0, abs(fr.loss))
         return cand if ok else None
 
@@ -789,7 +368,7 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     for _round in range(4):
         last = _round == 3
         fr = gradient_flow(problem, a, W, tol=tol, _handover=None if last else handover, _t0=t0,
-                           **flow_kwargs)
+                           train=train, **flow_kwargs)
         flows.append(fr)
         a, W, t0 = fr.a, fr.W, fr.t_final
         if fr.status != "handover":
@@ -813,7 +392,7 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
         a, W, L, gm = flow.a, flow.W, flow.loss, flow.grad_max
         status, message = flow.status, f"flow: {flow.message}"
     return FlowPolishResult(a=a, W=W, loss=L, grad_max=gm, status=status, message=message, flow=flow,
-                            polish=pol, wall_time=time.perf_counter() - t_start)
+                            polish=pol, wall_time=time.perf_counter() - t_start, train=train)
 
 
 def _merge_flows(flows: list[FlowResult]) -> FlowResult:
@@ -828,7 +407,7 @@ def _merge_flows(flows: list[FlowResult]) -> FlowResult:
         n_steps=sum(f.n_steps for f in flows), n_rhs=sum(f.n_rhs for f in flows),
         n_jac=sum(f.n_jac for f in flows), n_lu=sum(f.n_lu for f in flows),
         wall_time=sum(f.wall_time for f in flows), t=cat("t"), losses=cat("losses"),
-        grad_maxes=cat("grad_maxes"), thetas=cat("thetas"),
+        grad_maxes=cat("grad_maxes"), thetas=cat("thetas"), train=last.train,
     )
 
 
@@ -904,7 +483,8 @@ def nearby_critical_point(problem: Problem, a, W, *, offset: float = 1e-6, seed:
     tol : float, default 1e-12
         Final tolerance on ``max|dL/dtheta|`` (``flow_and_polish``).
     **flow_kwargs
-        Passed to ``flow_and_polish`` (and from there to ``gradient_flow``).
+        Passed to ``flow_and_polish`` (and from there to ``gradient_flow``); ``train="W"`` keeps
+        ``a`` fixed.
 
     Returns
     -------

@@ -29,6 +29,9 @@ MODULES = [
     "copyavg.numeric.pnc",
     "copyavg.numeric.oracles",
     "copyavg.numeric.flow",
+    "copyavg.numeric.flow_results",
+    "copyavg.numeric.newton",
+    "copyavg.numeric.training",
     "copyavg.numeric.angular",
     "copyavg.numeric.effective",
 ]

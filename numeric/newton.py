@@ -1,0 +1,164 @@
+"""Newton polish: the critical point next to a given point, by Newton steps on ``grad L = 0`` with
+the exact Hessian (Cholesky when it is positive definite, otherwise an eigen-decomposition with small
+eigenvalues dropped, which handles singular and indefinite Hessians, i.e. also saddles), with
+backtracking on ``|grad L|`` and a cap on the distance moved. ``L = E[(f - f*)^2]``, no factor 1/2;
+both layers or the first layer only (``train``, ``copyavg.numeric.training``)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.linalg as sla
+from scipy.linalg.lapack import dpocon
+
+from ._flow_base import _Evaluator, _check_problem, _positive, _student
+from .flow_results import PolishResult
+from .population import Problem
+
+__all__ = ["polish"]
+
+
+def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
+           max_distance: float = 1.0, rcond: float = 1e-10, train: str = "aW") -> PolishResult:
+    """Newton's method on ``grad L = 0`` with the exact Hessian, from ``(a, W)``.
+
+    Each iteration solves ``H p = -g`` by Cholesky when ``H`` is positive definite with reciprocal
+    condition number above ``rcond``, otherwise by an eigen-decomposition that drops eigenvalues with ``|lambda| <= rcond * max|lambda|`` (zero modes
+    of singular Hessians; negative eigenvalues are kept, so the iteration converges to saddles as
+    well as minima), then backtracks along ``p`` until ``|g|`` decreases (Armijo on ``|g|^2``).
+    It stops with ``status="converged"`` at ``max|g| <= tol``; with ``"not_converged"`` when no
+    step decreases ``|g|`` (typically at ``max|g|`` ~ 1e-15 x scale, rounding), after ``max_iter``
+    iterations, or if the total distance from the start would exceed ``max_distance`` (the polish
+    must not slide to another critical point).
+
+    Parameters
+    ----------
+    problem : Problem
+        Teacher and activation.
+    a : array_like, shape (n,)
+        Start outgoing weights, real and finite, ``n >= 1``.
+    W : array_like, shape (n, d)
+        Start incoming weights, real and finite, ``d = problem.d``. The loss must have a Hessian
+        along the way (piecewise-linear family: no neuron with ``a_i != 0`` at ``w_i = 0``).
+    tol : float, default 1e-12
+        Stop ("converged") at ``max|dL/dtheta| <= tol``; ``> 0``.
+    max_iter : int, default 100
+        Largest number of Newton iterations, a positive integer.
+    max_distance : float, default 1.0
+        Largest Euclidean distance in ``theta`` from the start, ``> 0`` (``inf`` allowed).
+    rcond : float, default 1e-10
+        Cholesky is used when the reciprocal condition number exceeds ``rcond``; otherwise
+        eigenvalues with ``|lambda| <= rcond * max|lambda|`` are dropped; ``> 0``.
+    train : str, default "aW"
+        ``"aW"``: Newton in ``theta = (a, W)``; ``"W"``: in ``W`` only, ``a`` held fixed
+        (``copyavg.numeric.training``); ``grad``, ``H`` and ``max_distance`` then refer to ``W``.
+
+    Returns
+    -------
+    PolishResult
+
+    Raises
+    ------
+    ValueError
+        ``problem`` not a ``Problem``; bad shapes or non-finite ``a``, ``W``; a non-positive (or
+        non-integer ``max_iter``) option; the loss not finite at the start;
+        ``NonDifferentiableError`` (a ValueError) where the Hessian does not exist.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import Problem
+    >>> P = Problem(np.ones(1), np.eye(1, 2), "erf2")
+    >>> res = polish(P, np.array([1.01]), np.array([[0.99, 0.01]]))
+    >>> res.status, np.round(res.W, 6).tolist()
+    ('converged', [[1.0, 0.0]])
+    >>> res = polish(P, np.array([1.0]), np.array([[0.99, 0.01]]), train="W")  # a = 1 fixed
+    >>> res.status, res.a.tolist(), np.round(res.W, 6).tolist()
+    ('converged', [1.0], [[1.0, 0.0]])
+    """
+    t_start = time.perf_counter()
+    _check_problem(problem)
+    a, W = _student(problem, a, W, names=("a", "W"))
+    tol = _positive("tol", tol)
+    max_iter = int(_positive("max_iter", max_iter, integer=True))
+    max_distance = _positive("max_distance", max_distance, allow_inf=True)
+    rcond = _positive("rcond", rcond)
+    ev = _Evaluator(problem, a, train)
+    y0 = ev.theta(a, W)
+    y = y0.copy()
+    try:
+        L, g = ev.loss_grad(y)
+    except FloatingPointError as exc:
+        raise ValueError(f"a, W: the loss is not finite here: {exc}") from None
+    L0, gm0 = L, float(np.abs(g).max())
+    gm = gm0
+    status, message = None, ""
+    it = 0
+    with np.errstate(under="ignore"):
+        while True:
+            if gm <= tol:
+                status, message = "converged", f"max|grad| = {gm:.3g} <= tol = {tol:g}"
+                break
+            if it >= max_iter:
+                status, message = "not_converged", f"max_iter = {max_iter} reached, max|grad| = {gm:.3g}"
+                break
+            it += 1
+            H = ev.hessian(y)
+            p = None
+            try:
+                c = sla.cho_factor(H, check_finite=False)
+                # a (numerically) singular H can pass Cholesky with a tiny pivot, and the step would
+                # run off along the zero mode: check the reciprocal condition number (LAPACK pocon)
+                rc, info = dpocon(c[0], np.abs(H).sum(axis=0).max(), uplo="L" if c[1] else "U")
+                if info == 0 and rc > rcond:
+                    p = -sla.cho_solve(c, g, check_finite=False)
+                    if not np.isfinite(p).all():
+                        p = None
+            except (np.linalg.LinAlgError, sla.LinAlgError):
+                p = None
+            # H positive definite: p is a descent direction of L, and a step that decreases L enough
+            # (Armijo) is accepted too; this is damped Newton on L, which crosses a flat, curved
+            # valley where |grad| need not decrease monotonically.
+            descent = p is not None
+            if p is None:
+                lam, Q = np.linalg.eigh(H)
+                keep = np.abs(lam) > rcond * max(np.abs(lam).max(), np.finfo(float).tiny)
+                inv = np.zeros_like(lam)
+                inv[keep] = 1.0 / lam[keep]
+                p = -(Q @ (inv * (Q.T @ g)))
+            g2 = float(g @ g)
+            gp = float(g @ p)
+            accepted = False
+            alpha = 1.0
+            for _ in range(30):
+                y_try = y + alpha * p
+                if np.linalg.norm(y_try - y0) > max_distance:
+                    alpha *= 0.5
+                    continue
+                try:
+                    L_try, g_try = ev.loss_grad(y_try)
+                except (ValueError, FloatingPointError):
+                    alpha *= 0.5
+                    continue
+                if float(g_try @ g_try) <= (1.0 - 1e-4 * alpha) * g2 or (
+                        descent and L_try <= L + 1e-4 * alpha * gp and L_try < L):
+                    accepted = True
+                    break
+                alpha *= 0.5
+            if not accepted:
+                if np.linalg.norm(y + p - y0) > max_distance:
+                    message = (f"the Newton step would move farther than max_distance = {max_distance:g} "
+                               f"from the start; max|grad| = {gm:.3g}")
+                else:
+                    message = f"no step along the Newton direction decreases |grad|; max|grad| = {gm:.3g}"
+                status = "not_converged"
+                break
+            y, L, g = y_try, L_try, g_try
+            gm = float(np.abs(g).max())
+    a_f, W_f = ev.split(y)
+    return PolishResult(
+        a=a_f.copy(), W=W_f.copy(), loss=float(L), grad_max=gm, status=status, message=message,
+        n_iter=it, n_grad=ev.n_grad, n_hess=ev.n_hess, distance=float(np.linalg.norm(y - y0)),
+        loss_start=float(L0), grad_max_start=gm0, wall_time=time.perf_counter() - t_start, train=train,
+    )
