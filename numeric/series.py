@@ -31,7 +31,7 @@ import warnings
 import numpy as np
 
 #: requested bound on every kernel value, relative to ``sqrt(E f1^2 E f2^2)``
-TOL = 1e-11
+TOL = 1e-10
 #: pairs with |rho| above this use all the terms of their tier (no early truncation)
 NEAR_RHO = 0.75
 #: the names that stand for expressions (besides any expression in z)
