@@ -87,10 +87,15 @@ def _cmd_derive(args) -> int:
 
 
 def _check_activation(name: str) -> None:
-    from copyavg.numeric import ACTIVATIONS
+    """A catalogue name, or tanh/softplus/sigmoid/silu/an expression in z (quadrature-based kernel)."""
+    from copyavg.numeric import ACTIVATIONS, get_activation
 
-    if name not in ACTIVATIONS:
-        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
+    if name in ACTIVATIONS:
+        return
+    try:
+        get_activation(name)
+    except ValueError as exc:
+        raise UsageError(f"--activation: {exc}".replace("\n", " ")) from None
 
 
 def _check_one_neuron_activation(name: str, command: str) -> None:
@@ -283,7 +288,7 @@ def _cmd_flow(args) -> int:
             bar.update(1)
 
         rec = run_one(RunSpec(args.activation, args.k, args.n, d, args.seed), {"callback": step})
-    out = {key: rec[key] for key in ("status", "loss", "grad_max", "endpoint", "partition", "time_s", "distance",
+    out = {key: rec[key] for key in ("kernel", "status", "loss", "grad_max", "endpoint", "partition", "time_s", "distance",
                                      "effective_width", "reduction", "hessian_type", "inertia")}
     if rec.get("message"):
         out["message"] = rec["message"]

@@ -252,7 +252,8 @@ def get_activation(activation: str) -> Activation:
         return ACTIVATIONS[activation]
     except (KeyError, TypeError):
         pass
-    if isinstance(activation, str) and (activation in QUADRATURE_NAMES or "z" in activation):
+    if isinstance(activation, str) and (activation in QUADRATURE_NAMES or "z" in activation
+                                       or not activation.isidentifier()):
         return _quadrature_activation(activation)
     raise ValueError(
         f"activation must be one of {sorted(ACTIVATIONS)}, or {', '.join(QUADRATURE_NAMES)}, or an "

@@ -111,8 +111,9 @@ class Compiled:
     def _raw_moments(self, k: int, q: np.ndarray, M: int):
         """``(c_n[sigma^(k)](q_i))_n`` (rows) and ``E[sigma^(k)(sqrt(q_i) z)^2]`` with M nodes."""
         x, sw, Q = _tier_grid(M)
-        F = self.values(k, np.sqrt(q)[:, None] * x[None, :]) * sw[None, :]
-        return F @ Q, np.einsum("ij,ij->i", F, F)
+        with np.errstate(all="ignore"):  # a non-finite result is refused by the caller
+            F = self.values(k, np.sqrt(q)[:, None] * x[None, :]) * sw[None, :]
+            return F @ Q, np.einsum("ij,ij->i", F, F)
 
     def _find_tiers(self) -> None:
         for qt in TIER_Q:
