@@ -58,14 +58,16 @@ def _tier_grid(M: int):
     Hermite values themselves never overflow)."""
     from scipy.special import roots_hermitenorm
 
-    x, w = roots_hermitenorm(M)
-    sw = np.sqrt(w / w.sum())
+    with np.errstate(under="ignore"):  # weights below the smallest double: 0, negligible
+        x, w = roots_hermitenorm(M)
+        sw = np.sqrt(w / w.sum())
     N = M // 2
     Q = np.empty((M, N + 1))
     Q[:, 0] = sw
     Q[:, 1] = x * sw
-    for n in range(1, N):
-        Q[:, n + 1] = (x * Q[:, n] - np.sqrt(n) * Q[:, n - 1]) / np.sqrt(n + 1)
+    with np.errstate(under="ignore"):
+        for n in range(1, N):
+            Q[:, n + 1] = (x * Q[:, n] - np.sqrt(n) * Q[:, n - 1]) / np.sqrt(n + 1)
     return x, sw, Q
 
 
@@ -175,7 +177,10 @@ class Compiled:
     def diag(self, q):
         """``(s, s', s'')`` of ``s(q) = E[sigma(sqrt(q) z)^2]`` by 1-D quadrature (heat equation:
         ``s' = E[sigma'^2 + sigma sigma'']``, ``s'' = E[3 sigma''^2 + 4 sigma' sigma''' + sigma sigma'''']/2``)."""
-        q = np.asarray(q, dtype=float)
+        with np.errstate(under="ignore"):
+            return self._diag(np.asarray(q, dtype=float))
+
+    def _diag(self, q):
         flat = q.ravel()
         t = self.tier(float(flat.max(initial=0.0)))
         x, sw, _ = _tier_grid(self.tiers[t][1])
@@ -279,6 +284,11 @@ def cross_elementwise(cp: Compiled, t: int, kA: int, qA, kB: int, qB, rho):
 def kernel_with_bound(cp: Compiled, C11, C22, C12, order: int, pairs: bool):
     """``(values, bounds)``: tuples over ``PARTIAL_NAMES[order]``. ``pairs``: C11 of shape (n, 1)
     against C22 of shape (1, m) (all pairs); otherwise arrays of one common shape, element-wise."""
+    with np.errstate(under="ignore"):  # powers rho^n and tails below the smallest double: 0
+        return _kernel_with_bound(cp, C11, C22, C12, order, pairs)
+
+
+def _kernel_with_bound(cp, C11, C22, C12, order, pairs):
     from .kernels import PARTIAL_NAMES
 
     t = cp.tier(float(max(np.max(C11, initial=0.0), np.max(C22, initial=0.0))))
@@ -299,7 +309,7 @@ def kernel_with_bound(cp: Compiled, C11, C22, C12, order: int, pairs: bool):
         if np.any(b > TOL * np.maximum(s, 1e-300)):
             warnings.warn(f"activation {cp.name!r}: quadrature-based kernel {name} with estimated error up to "
                           f"{np.max(b / np.maximum(s, 1e-300)):.2g} of its scale, above the requested {TOL:g}",
-                          QuadratureAccuracyWarning, stacklevel=3)
+                          QuadratureAccuracyWarning, stacklevel=4)
     return tuple(vals), tuple(bounds)
 
 
