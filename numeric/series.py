@@ -16,7 +16,7 @@ with ``|rho| <= NEAR_RHO`` use the fewest terms that meet the tolerance; nearly 
 ``N`` terms of their tier.
 
 Accepted range: ``|w| <= max_norm``, the largest of 1, 1.5, 2, 3, 4, 6, 8 at which the quadrature of
-``sigma, ..., sigma''''`` converges to ``TOL`` with at most 1600 nodes (tanh: 2; sigmoid,
+``sigma, ..., sigma''''`` converges to ``TOL`` with at most 800 nodes (checked against 1600) (tanh: 2; sigmoid,
 softplus, silu: 4; entire functions of moderate growth: 8). An expression without such a range
 (not square-integrable, like ``exp(z**2)``, or too rough) is refused with a ValueError.
 SymPy is imported only here, when an expression is compiled.
@@ -33,13 +33,13 @@ import numpy as np
 #: requested bound on every kernel value, relative to ``sqrt(E f1^2 E f2^2)``
 TOL = 1e-10
 #: pairs with |rho| above this use all the terms of their tier (no early truncation)
-NEAR_RHO = 0.75
+NEAR_RHO = 0.5
 #: the names that stand for expressions (besides any expression in z)
 NAMED = {"tanh": "tanh(z)", "softplus": "log(1 + exp(z))", "sigmoid": "1/(1 + exp(-z))",
          "silu": "z/(1 + exp(-z))"}
 #: squared norms of the tiers tried (|w| <= 1, 2, 4, 8) and node counts tried per tier
-TIER_Q = (1.0, 2.25, 4.0, 9.0, 16.0, 36.0, 64.0)
-NODES = (100, 200, 400, 800, 1600)
+TIER_Q = (0.25, 1.0, 2.25, 4.0, 9.0, 16.0, 36.0, 64.0)
+NODES = (100, 150, 200, 300, 400, 600, 800)
 #: Price's theorem: output name -> (derivative order in C11, in C22, factor)
 PRICE = {"g": (0, 0, 1.0), "g1": (2, 0, 0.5), "g2": (0, 2, 0.5), "g3": (1, 1, 1.0),
          "g11": (4, 0, 0.25), "g12": (2, 2, 0.25), "g13": (3, 1, 0.5), "g22": (0, 4, 0.25),
@@ -88,11 +88,12 @@ class Compiled:
                 raise ValueError(f"activation {name!r}: derivative {k} of sigma is not an ordinary function "
                                  "(sigma must be 4 times differentiable; kinked activations have closed forms: "
                                  "relu, abs, leaky_relu)")
-        self.np = [sp.lambdify(z, e, modules=["scipy", "numpy"]) for e in derivs]
+        self.np = [sp.lambdify(z, e, modules=["scipy", "numpy"], cse=True) for e in derivs]
         self.mp = [sp.lambdify(z, e, modules="mpmath") for e in derivs]
         self.odd = self._is_odd()
         self.tiers = []  # (q_max, M, N, quadrature error estimates per derivative order)
         self._cache: dict = {}
+        self._nodes: dict = {}
         self._find_tiers()
 
     def values(self, k: int, u: np.ndarray) -> np.ndarray:
@@ -110,38 +111,66 @@ class Compiled:
         t = np.linspace(0.1, 3.0, 7)
         return bool(np.allclose(self.values(0, -t), -self.values(0, t), rtol=1e-13, atol=1e-300))
 
-    def _raw_moments(self, k: int, q: np.ndarray, M: int):
-        """``(c_n[sigma^(k)](q_i))_n`` (rows) and ``E[sigma^(k)(sqrt(q_i) z)^2]`` with M nodes."""
+    def _raw_moments(self, k: int, q: np.ndarray, M: int, N: int | None = None):
+        """``(c_n[sigma^(k)](q_i))_{n <= N}`` (rows) and ``E[sigma^(k)(sqrt(q_i) z)^2]`` with M nodes."""
         x, sw, Q = _tier_grid(M)
         with np.errstate(all="ignore"):  # a non-finite result is refused by the caller
-            F = self.values(k, np.sqrt(q)[:, None] * x[None, :]) * sw[None, :]
-            return F @ Q, np.einsum("ij,ij->i", F, F)
+            F = self.node_values(k, q, M) * sw[None, :]
+            return F @ (Q if N is None else Q[:, : N + 1]), np.einsum("ij,ij->i", F, F)
+
+    def node_values(self, k: int, q: np.ndarray, M: int) -> np.ndarray:
+        """``sigma^(k)(sqrt(q_i) x_j)`` at the M nodes; the last few results are kept (the diagonal
+        kernel and the coefficients of one call evaluate the same)."""
+        key = (k, M, q.tobytes())
+        hit = self._nodes.get(key)
+        if hit is None:
+            if len(self._nodes) >= 16:
+                self._nodes.pop(next(iter(self._nodes)))
+            x = _tier_grid(M)[0]
+            hit = self._nodes[key] = self.values(k, np.sqrt(q)[:, None] * x[None, :])
+        return hit
 
     def _find_tiers(self) -> None:
         for qt in TIER_Q:
             found = None
-            for M in NODES[:-1]:
-                errs = []
-                for k in range(5):
-                    c1, s1 = self._raw_moments(k, np.array([qt]), M)
-                    c2, s2 = self._raw_moments(k, np.array([qt]), 2 * M)
-                    scale = np.sqrt(s2[0])
-                    if not (np.all(np.isfinite(c2)) and np.isfinite(s2[0])):
-                        errs = None
-                        break
-                    errs.append((np.linalg.norm(c1[0] - c2[0, : c1.shape[1]]) + abs(np.sqrt(s1[0]) - scale))
-                                / max(scale, 1e-300))
-                if errs is not None and max(errs) <= TOL / 2:
-                    found = (qt, M, M // 2, tuple(errs))
+            for M in NODES:
+                found = self._try_tier(qt, M)
+                if found is not None:
                     break
             if found is None:
                 break
             self.tiers.append(found)
         if not self.tiers:
             raise ValueError(f"activation {self.name!r}: E[sigma(|w| z)^2] (and those of its first four derivatives) "
-                             "do not converge under Gauss-Hermite quadrature at |w| = 1 with up to 1600 nodes: "
-                             "sigma must be square-integrable under the standard Gaussian, with moderate growth")
+                             f"do not converge under Gauss-Hermite quadrature at |w| = 1 with up to {NODES[-1]} "
+                             "nodes: sigma must be square-integrable under the standard Gaussian, with moderate growth")
         self.max_norm = float(np.sqrt(self.tiers[-1][0]))
+
+    def _try_tier(self, qt: float, M: int):
+        """``(qt, M, N, errors)`` when M nodes and N terms meet ``TOL`` at ``q = qt``, else None.
+
+        N: the fewest terms with ``sqrt(T_kA(N) T_kB(N)) <= TOL / 4`` (relative) for every pair of
+        ``PRICE`` (the truncation bound at ``|rho| = 1``), from the coefficients with 2M nodes;
+        errors: ``|c(M) - c(2M)|_2`` over those terms plus the change of ``sqrt(E f^2)``, relative."""
+        c1, s1, c2, s2 = [], [], [], []
+        for k in range(5):
+            a, sa = self._raw_moments(k, np.array([qt]), M)
+            b, sb = self._raw_moments(k, np.array([qt]), 2 * M)
+            if not (np.all(np.isfinite(b)) and np.isfinite(sb[0]) and np.all(np.isfinite(a))):
+                return None
+            c1.append(a[0])
+            s1.append(sa[0])
+            c2.append(b[0, : a.shape[1]])
+            s2.append(max(sb[0], 1e-300))
+        rel = [np.maximum(s2[k] - np.cumsum(c2[k] ** 2), 0.0) / s2[k] for k in range(5)]
+        worst = np.max([np.sqrt(rel[kA] * rel[kB]) for kA, kB, _ in PRICE.values()], axis=0)
+        ok = np.flatnonzero(worst <= TOL / 4)
+        if not ok.size:
+            return None
+        N = int(ok[0])
+        errs = tuple(float((np.linalg.norm(c1[k][: N + 1] - c2[k][: N + 1]) + abs(np.sqrt(s1[k]) - np.sqrt(s2[k])))
+                           / np.sqrt(s2[k])) for k in range(5))
+        return (qt, M, N, errs) if max(errs) <= TOL / 4 else None
 
     def tier(self, qmax: float) -> int:
         for t, (qt, *_rest) in enumerate(self.tiers):
@@ -152,7 +181,8 @@ class Compiled:
                          f"quadrature converges), got {qmax:.6g}")
 
     def moments(self, t: int, k: int, q: np.ndarray):
-        """Rows ``c_n[sigma^(k)](q_i)`` of tier t and second moments (cached per value of q)."""
+        """``(C, S, T)``: rows ``c_n[sigma^(k)](q_i)`` of tier t, second moments ``S`` and tails
+        ``T[i, N] = S_i - sum_{n<=N} c_n^2`` (``_tail``); cached per value of q (the teacher's)."""
         q = np.ascontiguousarray(q, dtype=float).ravel()
         M, N = self.tiers[t][1], self.tiers[t][2]
         cache = self._cache
@@ -161,18 +191,23 @@ class Compiled:
         keys = [(t, k, v) for v in q.tolist()]
         hits = [cache.get(key) for key in keys]
         miss = [i for i, h in enumerate(hits) if h is None]
-        C = np.empty((q.size, N + 1))
-        S = np.empty(q.size)
+        if len(miss) == q.size:
+            c, s = self._raw_moments(k, q, M, N)
+            T = _tail(c, s)
+            if q.size <= 64:
+                for j, key in enumerate(keys):
+                    cache[key] = (c[j], s[j], T[j])
+            return c, s, T
+        C, S, T = np.empty((q.size, N + 1)), np.empty(q.size), np.empty((q.size, N + 1))
         if miss:
-            c, s = self._raw_moments(k, q[miss], M)
-            C[miss], S[miss] = c, s
-            if q.size - len(miss) or len(miss) <= 64:
-                for j, i in enumerate(miss):
-                    cache[keys[i]] = (c[j], s[j])
+            c, s = self._raw_moments(k, q[miss], M, N)
+            C[miss], S[miss], T[miss] = c, s, _tail(c, s)
+            for i in miss:
+                cache[keys[i]] = (C[i], S[i], T[i])
         for i, h in enumerate(hits):
             if h is not None:
-                C[i], S[i] = h
-        return C, S
+                C[i], S[i], T[i] = h
+        return C, S, T
 
     def diag(self, q):
         """``(s, s', s'')`` of ``s(q) = E[sigma(sqrt(q) z)^2]`` by 1-D quadrature (heat equation:
@@ -183,10 +218,9 @@ class Compiled:
     def _diag(self, q):
         flat = q.ravel()
         t = self.tier(float(flat.max(initial=0.0)))
-        x, sw, _ = _tier_grid(self.tiers[t][1])
-        u = np.sqrt(flat)[:, None] * x[None, :]
-        w = sw * sw
-        f = [self.values(k, u) for k in range(5)]
+        M = self.tiers[t][1]
+        w = _tier_grid(M)[1] ** 2
+        f = [self.node_values(k, flat, M) for k in range(5)]
         s = (f[0] * f[0]) @ w
         s1 = (f[1] * f[1] + f[0] * f[2]) @ w
         s2 = (3 * f[2] * f[2] + 4 * f[1] * f[3] + f[0] * f[4]) @ w / 2
@@ -241,44 +275,54 @@ def _series(A, B, rho):
     return np.einsum("...n,...n,...n->...", A, B, P)
 
 
-def cross_pairs(cp: Compiled, t: int, kA: int, qA, kB: int, qB, rho):
-    """``g[sigma^(kA), sigma^(kB)]`` for all pairs (rows qA against columns qB) and its error bound."""
-    A, SA = cp.moments(t, kA, qA)
-    B, SB = cp.moments(t, kB, qB)
-    TA, TB = _tail(A, SA), _tail(B, SB)
-    epsA, epsB = cp.tiers[t][3][kA], cp.tiers[t][3][kB]
-    rA, rB = np.sqrt(SA), np.sqrt(SB)
-    scale = rA[:, None] * rB[None, :]
-    N = A.shape[1] - 1
-    # fewest terms for the far pairs: NEAR_RHO^(n+1) max sqrt(TA/SA) max sqrt(TB/SB) <= TOL / 10
-    rel = np.sqrt((TA / np.maximum(SA, 1e-300)[:, None]).max(0) * (TB / np.maximum(SB, 1e-300)[:, None]).max(0))
-    ok = np.flatnonzero(NEAR_RHO ** np.arange(1, N + 2) * rel <= TOL / 10)
-    Nd = int(ok[0]) if ok.size else N
-    val = np.zeros(rho.shape)
+def cross_pairs(cp: Compiled, t: int, ks, qA, qB, rho):
+    """``g[sigma^(kA), sigma^(kB)]`` for every ``(kA, kB)`` in ``ks`` and all pairs (rows qA against
+    columns qB): ``(values, bounds, scales)``, arrays of shape ``(len(ks), n, m)``.
+
+    Pairs with ``|rho| <= NEAR_RHO`` take the fewest terms ``Nd`` meeting ``TOL / 10`` at their
+    largest ``|rho|`` (one Horner pass for all kernels); the others all ``N`` terms of the tier."""
+    mA = {k: cp.moments(t, k, qA) for k in {kA for kA, _ in ks}}
+    mB = {k: cp.moments(t, k, qB) for k in {kB for _, kB in ks}}
+    A = np.stack([mA[kA][0] for kA, _ in ks])  # (K, n, N+1)
+    B = np.stack([mB[kB][0] for _, kB in ks])  # (K, m, N+1)
+    TA = np.stack([mA[kA][2] for kA, _ in ks])
+    TB = np.stack([mB[kB][2] for _, kB in ks])
+    SA = np.stack([mA[kA][1] for kA, _ in ks])
+    SB = np.stack([mB[kB][1] for _, kB in ks])
+    scale = np.sqrt(SA[:, :, None] * SB[:, None, :])
+    eps = np.array([cp.tiers[t][3][kA] + cp.tiers[t][3][kB] for kA, kB in ks])
+    N = A.shape[2] - 1
     absr = np.abs(rho)
-    for n in range(Nd, -1, -1):  # Horner over the far terms
-        val *= rho
-        val += A[:, n, None] * B[None, :, n]
     near = absr > NEAR_RHO
-    bound = absr ** (Nd + 1) * np.sqrt(TA[:, Nd, None] * TB[None, :, Nd])
+    r_far = float(np.max(np.where(near, 0.0, absr), initial=0.0))
+    rel = np.sqrt((TA / np.maximum(SA, 1e-300)[..., None]).max((0, 1))
+                  * (TB / np.maximum(SB, 1e-300)[..., None]).max((0, 1)))
+    ok = np.flatnonzero(r_far ** np.arange(1, N + 2) * rel <= TOL / 10)
+    Nd = int(ok[0]) if ok.size else N
+    val = A[:, :, None, Nd] * B[:, None, :, Nd]
+    for n in range(Nd - 1, -1, -1):  # Horner over the far terms, all kernels at once
+        val *= rho
+        val += A[:, :, None, n] * B[:, None, :, n]
+    bound = absr ** (Nd + 1) * np.sqrt(TA[:, :, None, Nd] * TB[:, None, :, Nd])
     if near.any():
         i, m = np.nonzero(near)
-        val[i, m] = _series(A[i], B[m], rho[i, m])
-        bound[i, m] = absr[i, m] ** (N + 1) * np.sqrt(TA[i, N] * TB[m, N])
-    bound += scale * (epsA + epsB)  # quadrature of the coefficients (|rho| <= 1, Cauchy-Schwarz)
+        val[:, i, m] = _series(A[:, i], B[:, m], rho[i, m])
+        bound[:, i, m] = absr[i, m] ** (N + 1) * np.sqrt(TA[:, i, N] * TB[:, m, N])
+    bound += scale * eps[:, None, None]  # quadrature of the coefficients (|rho| <= 1, Cauchy-Schwarz)
     return val, bound, scale
 
 
-def cross_elementwise(cp: Compiled, t: int, kA: int, qA, kB: int, qB, rho):
-    """As ``cross_pairs`` for 1-d arrays taken element by element."""
-    A, SA = cp.moments(t, kA, qA)
-    B, SB = cp.moments(t, kB, qB)
-    N = A.shape[1] - 1
-    val = _series(A, B, rho)
-    scale = np.sqrt(SA * SB)
-    bound = np.abs(rho) ** (N + 1) * np.sqrt(_tail(A, SA)[:, N] * _tail(B, SB)[:, N])
-    bound += scale * (cp.tiers[t][3][kA] + cp.tiers[t][3][kB])
-    return val, bound, scale
+def cross_elementwise(cp: Compiled, t: int, ks, qA, qB, rho):
+    """As ``cross_pairs`` for 1-d arrays taken element by element: arrays of shape ``(len(ks), size)``."""
+    out = []
+    for kA, kB in ks:
+        A, SA, TA = cp.moments(t, kA, qA)
+        B, SB, TB = cp.moments(t, kB, qB)
+        N = A.shape[1] - 1
+        scale = np.sqrt(SA * SB)
+        bound = np.abs(rho) ** (N + 1) * np.sqrt(TA[:, N] * TB[:, N])
+        out.append((_series(A, B, rho), bound + scale * (cp.tiers[t][3][kA] + cp.tiers[t][3][kB]), scale))
+    return tuple(np.stack(x) for x in zip(*out))
 
 
 def kernel_with_bound(cp: Compiled, C11, C22, C12, order: int, pairs: bool):
@@ -293,24 +337,22 @@ def _kernel_with_bound(cp, C11, C22, C12, order, pairs):
 
     t = cp.tier(float(max(np.max(C11, initial=0.0), np.max(C22, initial=0.0))))
     rho = _rho(C11, C22, C12)
-    vals, bounds, done = [], [], {}
-    for name in PARTIAL_NAMES[order]:
-        kA, kB, fac = PRICE[name]
-        if (kA, kB) not in done:
-            if pairs:
-                done[kA, kB] = cross_pairs(cp, t, kA, C11[:, 0], kB, C22[0, :], rho)
-            else:
-                shape = rho.shape
-                v, b, s = cross_elementwise(cp, t, kA, C11.ravel(), kB, C22.ravel(), rho.ravel())
-                done[kA, kB] = (v.reshape(shape), b.reshape(shape), s.reshape(shape))
-        v, b, s = done[kA, kB]
-        vals.append(fac * v)
-        bounds.append(fac * b)
-        if np.any(b > TOL * np.maximum(s, 1e-300)):
-            warnings.warn(f"activation {cp.name!r}: quadrature-based kernel {name} with estimated error up to "
-                          f"{np.max(b / np.maximum(s, 1e-300)):.2g} of its scale, above the requested {TOL:g}",
-                          QuadratureAccuracyWarning, stacklevel=4)
-    return tuple(vals), tuple(bounds)
+    names = PARTIAL_NAMES[order]
+    ks = sorted({PRICE[name][:2] for name in names})
+    if pairs:
+        V, Bd, Sc = cross_pairs(cp, t, ks, C11[:, 0], C22[0, :], rho)
+    else:
+        V, Bd, Sc = (x.reshape((len(ks),) + rho.shape)
+                     for x in cross_elementwise(cp, t, ks, C11.ravel(), C22.ravel(), rho.ravel()))
+    rel = Bd / np.maximum(Sc, 1e-300)
+    if np.any(rel > TOL):
+        warnings.warn(f"activation {cp.name!r}: quadrature-based kernel with estimated error up to "
+                      f"{rel.max():.2g} of its scale, above the requested {TOL:g}",
+                      QuadratureAccuracyWarning, stacklevel=4)
+    idx = {k: j for j, k in enumerate(ks)}
+    vals = tuple(PRICE[name][2] * V[idx[PRICE[name][:2]]] for name in names)
+    bounds = tuple(PRICE[name][2] * Bd[idx[PRICE[name][:2]]] for name in names)
+    return vals, bounds
 
 
 class KernelFunctions:
