@@ -113,14 +113,14 @@ def _in_range(x, name, act):
 
 def _quadrature(act, C11, C22, C12, order: int):
     """Quadrature family (``copyavg.numeric.series``): element-wise over the broadcast arrays."""
-    from .series import KernelFunctions, compile_expression
+    from .series import _KernelFunctions, compile_expression
 
     C11 = _in_range(_checked(C11, "C11", None), "C11", act)
     C22 = _in_range(_checked(C22, "C22", None), "C22", act)
     C12 = _checked(C12, "C12", None)
     _check_cauchy_schwarz(C11, C22, C12)
     C11, C22, C12 = np.broadcast_arrays(C11, C22, C12)
-    out = KernelFunctions(compile_expression(act.name))[order](C11.ravel(), C22.ravel(), C12.ravel())
+    out = _KernelFunctions(compile_expression(act.name))[order](C11.ravel(), C22.ravel(), C12.ravel())
     out = (out,) if order == 0 else out
     out = tuple(np.array(o, dtype=float).reshape(C11.shape) for o in out)
     return out[0] if order == 0 else out

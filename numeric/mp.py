@@ -25,10 +25,10 @@ class _MpKernels(dict):
     """``MP_KERNELS`` plus the quadrature family (any expression in z): nested ``mpmath.quad``."""
 
     def __missing__(self, name):
-        from .series import MpKernelFunctions, compile_expression
+        from .series import _MpKernelFunctions, compile_expression
 
         get_activation(name)  # refuses unknown names and bad expressions
-        return MpKernelFunctions(compile_expression(name))
+        return _MpKernelFunctions(compile_expression(name))
 
 
 MP_KERNELS = _MpKernels(MP_KERNELS)

@@ -153,9 +153,9 @@ class Problem:
         self.V.setflags(write=False)
         self.k, self.d = V.shape
         if self.activation.family == "quadrature":  # any expression in z: Hermite series (numeric/series.py)
-            from .series import KernelFunctions, compile_expression
+            from .series import _KernelFunctions, compile_expression
 
-            self._fns = KernelFunctions(compile_expression(self.activation.name))
+            self._fns = _KernelFunctions(compile_expression(self.activation.name))
         else:
             self._fns = KERNELS[self.activation.name]
             self._grad1 = GRADIENT[self.activation.name]  # (g, g1, g3): no g2 for loss and gradient

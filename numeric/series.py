@@ -48,7 +48,17 @@ _ALLOWED = re.compile(r"^[A-Za-z0-9_ .+\-*/()^,]*$")
 
 
 class QuadratureAccuracyWarning(UserWarning):
-    """A quadrature-based kernel value whose error bound exceeds the requested tolerance."""
+    """A quadrature-based kernel value whose error bound exceeds the requested tolerance ``TOL``.
+
+    Issued (``warnings.warn``) by every evaluation whose bound is above ``TOL`` times the kernel's
+    scale ``sqrt(E f1^2 E f2^2)``; the value is returned all the same, with its bound available from
+    ``kernel_with_bound``.
+
+    Examples
+    --------
+    >>> issubclass(QuadratureAccuracyWarning, UserWarning)
+    True
+    """
 
 
 @functools.lru_cache(maxsize=8)
@@ -72,7 +82,27 @@ def _tier_grid(M: int):
 
 
 class Compiled:
-    """An activation expression, its derivatives (NumPy and mpmath) and its quadrature tiers."""
+    """An activation expression, its derivatives (NumPy and mpmath) and its quadrature tiers.
+
+    Built by ``compile_expression`` (cached); raises ValueError naming ``activation`` when sigma
+    is not four times differentiable or its quadrature does not converge at ``|w| = 1``.
+
+    Attributes
+    ----------
+    name : str
+        ``"tanh"``, ``"softplus"``, ``"sigmoid"``, ``"silu"`` or the expression as SymPy prints it.
+    expr : sympy.Expr
+        sigma in the real symbol z.
+    np, mp : list of callables
+        ``sigma^(k)`` for k = 0..4 on NumPy arrays / on mpf.
+    odd : bool
+        sigma(-z) = -sigma(z) (checked at sample points).
+    tiers : list of tuple
+        ``(q_max, M, N, errors)``: squared norms up to ``q_max`` use M Gauss-Hermite nodes and N + 1
+        terms; ``errors[k]``: estimated relative quadrature error of the coefficients of sigma^(k).
+    max_norm : float
+        Accepted ``|w|``: ``sqrt`` of the last tier's ``q_max``.
+    """
 
     def __init__(self, name: str, expr):
         import sympy as sp
@@ -229,7 +259,35 @@ class Compiled:
 
 @functools.lru_cache(maxsize=64)
 def compile_expression(activation: str) -> Compiled:
-    """Parse and check ``activation`` (a name in ``NAMED`` or an expression in z); cached."""
+    """Parse and check ``activation`` (a name in ``NAMED`` or an expression in z); cached.
+
+    Parameters
+    ----------
+    activation : str
+        tanh, softplus, sigmoid, silu, or a SymPy expression in the single symbol z made of numbers,
+        ``+ - * / **``, parentheses and SymPy functions (e.g. ``"z*exp(-z**2/4) + cos(z)"``).
+
+    Returns
+    -------
+    Compiled
+
+    Raises
+    ------
+    ValueError
+        Not parseable, other symbols than z, unknown functions, not four times differentiable, or
+        not square-integrable under the standard Gaussian at ``|w| = 1``; the message names
+        ``activation``.
+
+    Examples
+    --------
+    >>> cp = compile_expression("sin(z)")
+    >>> cp.name, cp.odd, cp.max_norm
+    ('sin(z)', True, 8.0)
+    >>> compile_expression("tanh(y)")
+    Traceback (most recent call last):
+    ...
+    ValueError: activation 'tanh(y)': the only symbol allowed is z, got ['y']
+    """
     text = NAMED.get(activation, activation)
     if not isinstance(text, str) or not _ALLOWED.match(text) or "__" in text or "lambda" in text:
         raise ValueError(f"activation {activation!r}: not a known name nor an expression in z made of "
@@ -275,7 +333,7 @@ def _series(A, B, rho):
     return np.einsum("...n,...n,...n->...", A, B, P)
 
 
-def cross_pairs(cp: Compiled, t: int, ks, qA, qB, rho):
+def _cross_pairs(cp: Compiled, t: int, ks, qA, qB, rho):
     """``g[sigma^(kA), sigma^(kB)]`` for every ``(kA, kB)`` in ``ks`` and all pairs (rows qA against
     columns qB): ``(values, bounds, scales)``, arrays of shape ``(len(ks), n, m)``.
 
@@ -312,8 +370,8 @@ def cross_pairs(cp: Compiled, t: int, ks, qA, qB, rho):
     return val, bound, scale
 
 
-def cross_elementwise(cp: Compiled, t: int, ks, qA, qB, rho):
-    """As ``cross_pairs`` for 1-d arrays taken element by element: arrays of shape ``(len(ks), size)``."""
+def _cross_elementwise(cp: Compiled, t: int, ks, qA, qB, rho):
+    """As ``_cross_pairs`` for 1-d arrays taken element by element: arrays of shape ``(len(ks), size)``."""
     out = []
     for kA, kB in ks:
         A, SA, TA = cp.moments(t, kA, qA)
@@ -326,8 +384,38 @@ def cross_elementwise(cp: Compiled, t: int, ks, qA, qB, rho):
 
 
 def kernel_with_bound(cp: Compiled, C11, C22, C12, order: int, pairs: bool):
-    """``(values, bounds)``: tuples over ``PARTIAL_NAMES[order]``. ``pairs``: C11 of shape (n, 1)
-    against C22 of shape (1, m) (all pairs); otherwise arrays of one common shape, element-wise."""
+    """The kernel and its partials with their error bounds.
+
+    Parameters
+    ----------
+    cp : Compiled
+        From ``compile_expression``.
+    C11, C22, C12 : ndarray
+        ``pairs=True``: C11 of shape (n, 1) against C22 of shape (1, m), C12 of shape (n, m) (all
+        pairs); otherwise 1-d arrays of one length, taken element by element. Squared norms within
+        ``[0, cp.max_norm^2]``, ``|C12| <= sqrt(C11 C22)`` (not checked here: ``pair_kernel`` checks).
+    order : {0, 1, 2}
+    pairs : bool
+
+    Returns
+    -------
+    values, bounds : tuple of ndarray
+        Over ``copyavg.numeric.kernels.PARTIAL_NAMES[order]``; ``bounds``: truncation bound of the
+        series plus the estimated quadrature error of its coefficients (module docstring).
+
+    Raises
+    ------
+    ValueError
+        A squared norm beyond ``cp.max_norm^2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cp = compile_expression("tanh")
+    >>> (g,), (bound,) = kernel_with_bound(cp, np.array([1.0]), np.array([1.0]), np.array([0.5]), 0, False)
+    >>> round(float(g[0]), 10), bool(bound[0] < 1e-10)
+    (0.1863244132, True)
+    """
     with np.errstate(under="ignore"):  # powers rho^n and tails below the smallest double: 0
         return _kernel_with_bound(cp, C11, C22, C12, order, pairs)
 
@@ -340,10 +428,10 @@ def _kernel_with_bound(cp, C11, C22, C12, order, pairs):
     names = PARTIAL_NAMES[order]
     ks = sorted({PRICE[name][:2] for name in names})
     if pairs:
-        V, Bd, Sc = cross_pairs(cp, t, ks, C11[:, 0], C22[0, :], rho)
+        V, Bd, Sc = _cross_pairs(cp, t, ks, C11[:, 0], C22[0, :], rho)
     else:
         V, Bd, Sc = (x.reshape((len(ks),) + rho.shape)
-                     for x in cross_elementwise(cp, t, ks, C11.ravel(), C22.ravel(), rho.ravel()))
+                     for x in _cross_elementwise(cp, t, ks, C11.ravel(), C22.ravel(), rho.ravel()))
     rel = Bd / np.maximum(Sc, 1e-300)
     if np.any(rel > TOL):
         warnings.warn(f"activation {cp.name!r}: quadrature-based kernel with estimated error up to "
@@ -355,7 +443,7 @@ def _kernel_with_bound(cp, C11, C22, C12, order, pairs):
     return vals, bounds
 
 
-class KernelFunctions:
+class _KernelFunctions:  # noqa: D101
     """The interface of the generated kernels for one compiled expression: ``fns[order](C11, C22,
     C12, D)`` (order 0, 1, 2; D unused) and ``fns[3](q) -> (s, s', s'')``."""
 
@@ -377,8 +465,8 @@ class KernelFunctions:
         return fn
 
 
-class MpKernelFunctions:
-    """The mpmath counterpart of ``KernelFunctions`` (``copyavg.numeric.mp``): every output by
+class _MpKernelFunctions:
+    """The mpmath counterpart of ``_KernelFunctions`` (``copyavg.numeric.mp``): every output by
     Price's theorem as ``E[sigma^(kA)(u1) sigma^(kB)(u2)]`` with ``u2 = sqrt(C22)(rho z1 +
     sqrt(1 - rho^2) z2)``, nested ``mpmath.quad`` at the working precision (slow: seconds to
     minutes per value; a reference for small networks, independent of the Hermite series)."""
