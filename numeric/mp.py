@@ -25,7 +25,8 @@ class _MpKernels(dict):
     """``MP_KERNELS`` plus the quadrature family (any expression in z): nested ``mpmath.quad``."""
 
     def __missing__(self, name):
-        from .series import _MpKernelFunctions, compile_expression
+        from ._series_mp import _MpKernelFunctions
+        from .series import compile_expression
 
         get_activation(name)  # refuses unknown names and bad expressions
         return _MpKernelFunctions(compile_expression(name))

@@ -34,6 +34,10 @@ import numpy as np
 TOL = 1e-10
 #: pairs with |rho| above this use all the terms of their tier (no early truncation)
 NEAR_RHO = 0.5
+#: the quadrature error of the coefficients enters the bounds as this multiple of its estimate
+#: (M nodes against 2M at the tier's largest norm: an estimate, not a proof); the tails T get
+#: ``2 QUAD_SAFETY err S`` added (|sum c^2 - sum c_M^2| <= 2 |c - c_M| |c| + |c - c_M|^2)
+QUAD_SAFETY = 2.0
 #: the names that stand for expressions (besides any expression in z)
 NAMED = {"tanh": "tanh(z)", "softplus": "log(1 + exp(z))", "sigmoid": "1/(1 + exp(-z))",
          "silu": "z/(1 + exp(-z))"}
@@ -98,8 +102,9 @@ class Compiled:
     odd : bool
         sigma(-z) = -sigma(z) (checked at sample points).
     tiers : list of tuple
-        ``(q_max, M, N, errors)``: squared norms up to ``q_max`` use M Gauss-Hermite nodes and N + 1
-        terms; ``errors[k]``: estimated relative quadrature error of the coefficients of sigma^(k).
+        ``(q_max, M, N, errors, Ns)``: squared norms up to ``q_max`` use M Gauss-Hermite nodes and
+        N + 1 terms (Ns + 1 suffice for pairs with ``|rho| <= NEAR_RHO``); ``errors[k]``: estimated
+        relative quadrature error of the coefficients of sigma^(k).
     max_norm : float
         Accepted ``|w|``: ``sqrt`` of the last tier's ``q_max``.
     """
@@ -198,9 +203,11 @@ class Compiled:
         if not ok.size:
             return None
         N = int(ok[0])
+        far = np.flatnonzero(NEAR_RHO ** np.arange(1, worst.size + 1) * worst <= TOL / 10)
+        Ns = min(int(far[0]) if far.size else N, N)
         errs = tuple(float((np.linalg.norm(c1[k][: N + 1] - c2[k][: N + 1]) + abs(np.sqrt(s1[k]) - np.sqrt(s2[k])))
                            / np.sqrt(s2[k])) for k in range(5))
-        return (qt, M, N, errs) if max(errs) <= TOL / 4 else None
+        return (qt, M, N, errs, Ns) if max(errs) <= TOL / 20 else None  # bounds: <= TOL / 2 in all
 
     def tier(self, qmax: float) -> int:
         for t, (qt, *_rest) in enumerate(self.tiers):
@@ -210,51 +217,78 @@ class Compiled:
                          f"quadrature-based activation {self.name!r} (|w| <= {self.max_norm:g}, where its "
                          f"quadrature converges), got {qmax:.6g}")
 
-    def moments(self, t: int, k: int, q: np.ndarray):
-        """``(C, S, T)``: rows ``c_n[sigma^(k)](q_i)`` of tier t, second moments ``S`` and tails
-        ``T[i, N] = S_i - sum_{n<=N} c_n^2`` (``_tail``); cached per value of q (the teacher's)."""
+    def moments(self, t: int, k: int, q: np.ndarray, upto: int):
+        """``(C, S, T)``: rows ``c_n[sigma^(k)](q_i)`` for ``n <= upto`` (tier t), second moments
+        ``S`` and tails ``T[i, N] = S_i - sum_{n<=N} c_n^2`` (``_tail``). Values seen before (the
+        teacher's) come from a store sorted by q (one ``searchsorted``); calls with at most 64 new
+        values add them (at most 4096 kept, then the store starts afresh)."""
         q = np.ascontiguousarray(q, dtype=float).ravel()
-        M, N = self.tiers[t][1], self.tiers[t][2]
-        cache = self._cache
-        if len(cache) > 20000:
-            cache.clear()
-        keys = [(t, k, v) for v in q.tolist()]
-        hits = [cache.get(key) for key in keys]
-        miss = [i for i, h in enumerate(hits) if h is None]
-        if len(miss) == q.size:
-            c, s = self._raw_moments(k, q, M, N)
-            T = _tail(c, s)
-            if q.size <= 64:
-                for j, key in enumerate(keys):
-                    cache[key] = (c[j], s[j], T[j])
-            return c, s, T
-        C, S, T = np.empty((q.size, N + 1)), np.empty(q.size), np.empty((q.size, N + 1))
-        if miss:
-            c, s = self._raw_moments(k, q[miss], M, N)
-            C[miss], S[miss], T[miss] = c, s, _tail(c, s)
-            for i in miss:
-                cache[keys[i]] = (C[i], S[i], T[i])
-        for i, h in enumerate(hits):
-            if h is not None:
-                C[i], S[i], T[i] = h
-        return C, S, T
+        M, L = self.tiers[t][1], upto + 1
+        store = self._cache.get((t, k))
+        if store is not None and store[1].shape[1] >= L and store[0].size:
+            qs, Cs, Ss, Ts = store
+            idx = np.minimum(np.searchsorted(qs, q), qs.size - 1)
+            hit = qs[idx] == q
+        else:
+            store, hit = None, np.zeros(q.size, dtype=bool)
+        if hit.all():
+            return Cs[idx, :L], Ss[idx], Ts[idx, :L]
+        miss = ~hit
+        c, s = self._raw_moments(k, q[miss], M, upto)
+        T = _tail(c, s) + (2 * QUAD_SAFETY * self.tiers[t][3][k]) * s[:, None]  # the coefficients' error
+        if not hit.any():
+            C, S, TT = c, s, T
+        else:
+            C, S, TT = np.empty((q.size, L)), np.empty(q.size), np.empty((q.size, L))
+            C[miss], S[miss], TT[miss] = c, s, T
+            C[hit], S[hit], TT[hit] = Cs[idx[hit], :L], Ss[idx[hit]], Ts[idx[hit], :L]
+        if miss.sum() <= 64:
+            new_q, first = np.unique(q[miss], return_index=True)
+            parts = [(new_q, c[first], s[first], T[first])]
+            if store is not None and store[0].size + new_q.size <= 4096:
+                parts.insert(0, (store[0], store[1][:, :L], store[2], store[3][:, :L]))
+            allq = np.concatenate([p[0] for p in parts])
+            order = np.argsort(allq, kind="stable")
+            self._cache[t, k] = tuple(np.concatenate([p[j] for p in parts])[order] for j in range(4))
+        return C, S, TT
 
     def diag(self, q):
         """``(s, s', s'')`` of ``s(q) = E[sigma(sqrt(q) z)^2]`` by 1-D quadrature (heat equation:
-        ``s' = E[sigma'^2 + sigma sigma'']``, ``s'' = E[3 sigma''^2 + 4 sigma' sigma''' + sigma sigma'''']/2``)."""
-        with np.errstate(under="ignore"):
-            return self._diag(np.asarray(q, dtype=float))
+        ``s' = E[sigma'^2 + sigma sigma'']``, ``s'' = E[3 sigma''^2 + 4 sigma' sigma^(3) + sigma sigma^(4)]/2``);
+        ``s''`` (which needs the third and fourth derivatives) only when it is asked for."""
+        return _Diag(self, np.asarray(q, dtype=float))
 
-    def _diag(self, q):
-        flat = q.ravel()
-        t = self.tier(float(flat.max(initial=0.0)))
-        M = self.tiers[t][1]
-        w = _tier_grid(M)[1] ** 2
-        f = [self.node_values(k, flat, M) for k in range(5)]
-        s = (f[0] * f[0]) @ w
-        s1 = (f[1] * f[1] + f[0] * f[2]) @ w
-        s2 = (3 * f[2] * f[2] + 4 * f[1] * f[3] + f[0] * f[4]) @ w / 2
-        return tuple(v.reshape(q.shape) for v in (s, s1, s2))
+
+class _Diag:
+    """``(s, s', s'')`` evaluated on first access (loss and gradient never ask for ``s''``)."""
+
+    def __init__(self, cp: Compiled, q: np.ndarray):
+        self.cp, self.q, self._out = cp, q, {}
+        self.flat = np.ascontiguousarray(q.ravel())
+        self.M = cp.tiers[cp.tier(float(self.flat.max(initial=0.0)))][1]
+
+    def _f(self, k):
+        return self.cp.node_values(k, self.flat, self.M)
+
+    def __getitem__(self, j: int):
+        if j not in self._out:
+            w = _tier_grid(self.M)[1] ** 2
+            f = self._f
+            with np.errstate(under="ignore"):
+                if j == 0:
+                    v = (f(0) * f(0)) @ w
+                elif j == 1:
+                    v = (f(1) * f(1) + f(0) * f(2)) @ w
+                else:
+                    v = (3 * f(2) * f(2) + 4 * f(1) * f(3) + f(0) * f(4)) @ w / 2
+            self._out[j] = v.reshape(self.q.shape)
+        return self._out[j]
+
+    def __iter__(self):
+        return iter((self[0], self[1], self[2]))
+
+    def __len__(self):
+        return 3
 
 
 @functools.lru_cache(maxsize=64)
@@ -333,53 +367,78 @@ def _series(A, B, rho):
     return np.einsum("...n,...n,...n->...", A, B, P)
 
 
+def _stack(cp, t, ks, q, side, upto):
+    """Coefficients, second moments and tails of ``sigma^(k)`` for the ``k`` on ``side`` of ``ks``."""
+    m = {k: cp.moments(t, k, q, upto) for k in {pair[side] for pair in ks}}
+    return tuple(np.stack([m[pair[side]][j] for pair in ks]) for j in range(3))
+
+
 def _cross_pairs(cp: Compiled, t: int, ks, qA, qB, rho):
     """``g[sigma^(kA), sigma^(kB)]`` for every ``(kA, kB)`` in ``ks`` and all pairs (rows qA against
     columns qB): ``(values, bounds, scales)``, arrays of shape ``(len(ks), n, m)``.
 
-    Pairs with ``|rho| <= NEAR_RHO`` take the fewest terms ``Nd`` meeting ``TOL / 10`` at their
-    largest ``|rho|`` (one Horner pass for all kernels); the others all ``N`` terms of the tier."""
-    mA = {k: cp.moments(t, k, qA) for k in {kA for kA, _ in ks}}
-    mB = {k: cp.moments(t, k, qB) for k in {kB for _, kB in ks}}
-    A = np.stack([mA[kA][0] for kA, _ in ks])  # (K, n, N+1)
-    B = np.stack([mB[kB][0] for _, kB in ks])  # (K, m, N+1)
-    TA = np.stack([mA[kA][2] for kA, _ in ks])
-    TB = np.stack([mB[kB][2] for _, kB in ks])
-    SA = np.stack([mA[kA][1] for kA, _ in ks])
-    SB = np.stack([mB[kB][1] for _, kB in ks])
+    Pairs with ``|rho| <= NEAR_RHO`` take the fewest terms ``Nd <= Ns`` meeting ``TOL / 10`` at
+    their largest ``|rho|`` (one Horner pass for all kernels); the others ``_near_pairs``."""
+    _, M, N, errs, Ns = cp.tiers[t]
+    A, SA, TA = _stack(cp, t, ks, qA, 0, Ns)
+    B, SB, TB = _stack(cp, t, ks, qB, 1, Ns)
     scale = np.sqrt(SA[:, :, None] * SB[:, None, :])
-    eps = np.array([cp.tiers[t][3][kA] + cp.tiers[t][3][kB] for kA, kB in ks])
-    N = A.shape[2] - 1
     absr = np.abs(rho)
     near = absr > NEAR_RHO
     r_far = float(np.max(np.where(near, 0.0, absr), initial=0.0))
     rel = np.sqrt((TA / np.maximum(SA, 1e-300)[..., None]).max((0, 1))
                   * (TB / np.maximum(SB, 1e-300)[..., None]).max((0, 1)))
-    ok = np.flatnonzero(r_far ** np.arange(1, N + 2) * rel <= TOL / 10)
-    Nd = int(ok[0]) if ok.size else N
+    ok = np.flatnonzero(r_far ** np.arange(1, Ns + 2) * rel <= TOL / 10)
+    Nd = int(ok[0]) if ok.size else Ns
     val = A[:, :, None, Nd] * B[:, None, :, Nd]
     for n in range(Nd - 1, -1, -1):  # Horner over the far terms, all kernels at once
         val *= rho
         val += A[:, :, None, n] * B[:, None, :, n]
     bound = absr ** (Nd + 1) * np.sqrt(TA[:, :, None, Nd] * TB[:, None, :, Nd])
     if near.any():
-        i, m = np.nonzero(near)
-        val[:, i, m] = _series(A[:, i], B[:, m], rho[i, m])
-        bound[:, i, m] = absr[i, m] ** (N + 1) * np.sqrt(TA[:, i, N] * TB[:, m, N])
-    bound += scale * eps[:, None, None]  # quadrature of the coefficients (|rho| <= 1, Cauchy-Schwarz)
+        _near_pairs(cp, t, ks, qA, qB, rho, near, val, bound)
+    bound += scale * QUAD_SAFETY * np.array([errs[kA] + errs[kB] for kA, kB in ks])[:, None, None]  # coefficients
     return val, bound, scale
+
+
+def _near_pairs(cp, t, ks, qA, qB, rho, near, val, bound) -> None:
+    """In place: pairs with ``|rho| > NEAR_RHO``. Collinear ones (``|rho| >= 1 - 1e-13``, e.g. a
+    neuron with itself) by the 1-D quadrature ``E[f1(sqrt(C11) z) f2(+-sqrt(C22) z)]`` (error: that
+    of the quadrature plus ``1e-13`` times the rho-derivative); the others by all N terms."""
+    _, M, N = cp.tiers[t][:3]
+    collinear = near & (np.abs(rho) >= 1 - 1e-13)
+    if collinear.any():
+        i, m = np.nonzero(collinear)
+        flip = rho[i, m] < 0  # sigma(-sqrt(q) x_j) is the value at the mirrored node
+        w = _tier_grid(M)[1] ** 2
+        for j, (kA, kB) in enumerate(ks):
+            FA = cp.node_values(kA, np.ascontiguousarray(qA[i]), M)
+            FB = cp.node_values(kB, np.ascontiguousarray(qB[m]), M)
+            FB = np.where(flip[:, None], FB[:, ::-1], FB)
+            val[j, i, m] = (FA * FB) @ w
+            bound[j, i, m] = 0.0
+    rest = near & ~collinear
+    if rest.any():
+        i, m = np.nonzero(rest)
+        ui, ii = np.unique(i, return_inverse=True)
+        um, mm = np.unique(m, return_inverse=True)
+        A, _, TA = _stack(cp, t, ks, qA[ui], 0, N)
+        B, _, TB = _stack(cp, t, ks, qB[um], 1, N)
+        r = rho[i, m]
+        val[:, i, m] = _series(A[:, ii], B[:, mm], r)
+        bound[:, i, m] = np.abs(r) ** (N + 1) * np.sqrt(TA[:, ii, N] * TB[:, mm, N])
 
 
 def _cross_elementwise(cp: Compiled, t: int, ks, qA, qB, rho):
     """As ``_cross_pairs`` for 1-d arrays taken element by element: arrays of shape ``(len(ks), size)``."""
+    N, errs = cp.tiers[t][2], cp.tiers[t][3]
     out = []
     for kA, kB in ks:
-        A, SA, TA = cp.moments(t, kA, qA)
-        B, SB, TB = cp.moments(t, kB, qB)
-        N = A.shape[1] - 1
+        A, SA, TA = cp.moments(t, kA, qA, N)
+        B, SB, TB = cp.moments(t, kB, qB, N)
         scale = np.sqrt(SA * SB)
         bound = np.abs(rho) ** (N + 1) * np.sqrt(TA[:, N] * TB[:, N])
-        out.append((_series(A, B, rho), bound + scale * (cp.tiers[t][3][kA] + cp.tiers[t][3][kB]), scale))
+        out.append((_series(A, B, rho), bound + scale * QUAD_SAFETY * (errs[kA] + errs[kB]), scale))
     return tuple(np.stack(x) for x in zip(*out))
 
 
@@ -461,55 +520,5 @@ class _KernelFunctions:  # noqa: D101
                 C11, C22, C12 = np.broadcast_arrays(C11, C22, C12)
             vals, _ = kernel_with_bound(self.cp, C11, C22, np.asarray(C12, dtype=float), order, pairs)
             return vals[0] if order == 0 else vals
-
-        return fn
-
-
-class _MpKernelFunctions:
-    """The mpmath counterpart of ``_KernelFunctions`` (``copyavg.numeric.mp``): every output by
-    Price's theorem as ``E[sigma^(kA)(u1) sigma^(kB)(u2)]`` with ``u2 = sqrt(C22)(rho z1 +
-    sqrt(1 - rho^2) z2)``, nested ``mpmath.quad`` at the working precision (slow: seconds to
-    minutes per value; a reference for small networks, independent of the Hermite series)."""
-
-    def __init__(self, cp: Compiled):
-        self.cp = cp
-
-    def _expect2(self, kA, kB, C11, C22, C12):
-        import mpmath
-
-        fA, fB = self.cp.mp[kA], self.cp.mp[kB]
-        a, b = mpmath.sqrt(C11), mpmath.sqrt(C22)
-        rho = C12 / (a * b) if a * b > 0 else mpmath.mpf(0)
-        rho = max(min(rho, mpmath.mpf(1)), mpmath.mpf(-1))
-        s = mpmath.sqrt(1 - rho * rho)
-        phi = lambda x: mpmath.exp(-x * x / 2) / mpmath.sqrt(2 * mpmath.pi)  # noqa: E731
-        if s == 0 or b == 0:
-            return mpmath.quad(lambda x: phi(x) * fA(a * x) * fB(b * rho * x), [-mpmath.inf, 0, mpmath.inf])
-        return mpmath.quad(lambda x, y: phi(x) * phi(y) * fA(a * x) * fB(b * (rho * x + s * y)),
-                           [-mpmath.inf, 0, mpmath.inf], [-mpmath.inf, 0, mpmath.inf])
-
-    def __getitem__(self, order: int):
-        import mpmath
-
-        from .kernels import PARTIAL_NAMES
-
-        if order == 3:
-            def diag(q):
-                f = self.cp.mp
-                rq = mpmath.sqrt(q)
-                phi = lambda x: mpmath.exp(-x * x / 2) / mpmath.sqrt(2 * mpmath.pi)  # noqa: E731
-                E = lambda h: mpmath.quad(lambda x: phi(x) * h(rq * x), [-mpmath.inf, 0, mpmath.inf])  # noqa: E731
-                return (E(lambda u: f[0](u) ** 2), E(lambda u: f[1](u) ** 2 + f[0](u) * f[2](u)),
-                        E(lambda u: 3 * f[2](u) ** 2 + 4 * f[1](u) * f[3](u) + f[0](u) * f[4](u)) / 2)
-            return diag
-
-        def fn(C11, C22, C12, D=None):
-            done, out = {}, []
-            for name in PARTIAL_NAMES[order]:
-                kA, kB, fac = PRICE[name]
-                if (kA, kB) not in done:
-                    done[kA, kB] = self._expect2(kA, kB, C11, C22, C12)
-                out.append(fac * done[kA, kB])
-            return out[0] if order == 0 else tuple(out)
 
         return fn
