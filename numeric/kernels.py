@@ -159,7 +159,9 @@ def pair_kernel(activation: str, C11, C22, C12, order: int = 0):
     Parameters
     ----------
     activation : str
-        A name from ``copyavg.numeric.ACTIVATIONS``.
+        A name from ``copyavg.numeric.ACTIVATIONS``, or tanh, softplus, sigmoid, silu or an
+        expression in z (quadrature family: Hermite series, error bound 1e-10 of the kernel's
+        scale, ``C11, C22 <= act.params["max_norm"] ** 2``; ``copyavg.numeric.series``).
     C11, C22, C12 : array_like
         ``|w|^2 >= 0``, ``|v|^2 >= 0`` and ``w.v`` (broadcast against each other, real, finite),
         with ``C12^2 <= C11 C22`` up to rounding; ``C11, C22 <= 1e150`` (erf and normal_cdf
@@ -223,7 +225,8 @@ def diag_kernel(activation: str, q):
     Parameters
     ----------
     activation : str
-        A name from ``copyavg.numeric.ACTIVATIONS``.
+        A name from ``copyavg.numeric.ACTIVATIONS``, or a quadrature activation (as in
+        ``pair_kernel``; ``q <= act.params["max_norm"] ** 2``, 1-D Gauss-Hermite quadrature).
     q : array_like
         ``|w|^2``, in ``[0, MAX_SQUARED_NORM[family]]``: 1e150 (erf, normal_cdf), 1e300
         (piecewise-linear), 1e12 (hermite, gaussian), 256 (sin, cos).
@@ -248,7 +251,7 @@ def diag_kernel(activation: str, q):
         q = _checked(q, "q", None)
         from .series import compile_expression
 
-        return compile_expression(act.name).diag(_in_range(q, "q", act))
+        return tuple(compile_expression(act.name).diag(_in_range(q, "q", act)))
     q = _checked(q, "q", act.family)
     with np.errstate(over="ignore", under="ignore"):  # s'' at huge q: its (negligible) 0
         return tuple(np.array(np.broadcast_to(o, q.shape), dtype=float) for o in KERNELS[activation][3](q))
