@@ -23,7 +23,7 @@ Accepted range (checked here, stated in the public docstrings):
   chain-rule W-W blocks cancel like the erf family's (~eps |w_i| of max|H|; the erf family has
   the cancellation-free form of ``copyavg.numeric._hessian_erf``, normal_cdf not yet);
 * quadrature family (any expression in z, ``copyavg.numeric.series``): ``|w_i|, |v_j| <=``
-  ``act.params["max_norm"]`` (1 .. 8), where the Gauss-Hermite quadrature of sigma and its first four
+  ``act.params["max_norm"]`` (0.5 .. 8), where the Gauss-Hermite quadrature of sigma and its first four
   derivatives converges to the requested tolerance;
 * the loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <= MAX_LOSS_SCALE`` (1e150), with
   ``U = [a; -b]`` and ``Y = [W; V]``: every term of ``L`` is at most ``S^2`` in size.

@@ -17,8 +17,8 @@ NEAR_RHO = 0.5
 QUAD_SAFETY = 2.0
 
 
-@functools.lru_cache(maxsize=8)
-def _tier_grid(M: int):
+@functools.lru_cache(maxsize=24)
+def _tier_grid(M: int, ncol: int | None = None):
     """Nodes ``x``, square roots of the weights (summing to 1) and ``Q[j, n] = sqrt(w_j) h_n(x_j)``
     for ``n <= M // 2`` (orthonormal columns; the recursion starts from ``sqrt(w)``, so the
     Hermite values themselves never overflow)."""
@@ -27,7 +27,7 @@ def _tier_grid(M: int):
     with np.errstate(under="ignore"):  # weights below the smallest double: 0, negligible
         x, w = roots_hermitenorm(M)
         sw = np.sqrt(w / w.sum())
-    N = M // 2
+    N = M // 2 if ncol is None else min(ncol, M // 2)  # fewer columns: the references of the tier search
     Q = np.empty((M, N + 1))
     Q[:, 0] = sw
     Q[:, 1] = x * sw

@@ -242,7 +242,7 @@ def get_activation(activation: str) -> Activation:
     {'lam': 0.7071067811865475}
     >>> act = get_activation("tanh(z)")
     >>> act.family, act.exact, act.params["max_norm"]
-    ('quadrature', False, 1.5)
+    ('quadrature', False, 2.0)
     >>> get_activation("ReLU")
     Traceback (most recent call last):
     ...

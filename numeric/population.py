@@ -108,8 +108,8 @@ class Problem:
         (erf, normal_cdf), 1e150 (piecewise-linear), 1e6 (hermite, gaussian), 16 (sin, cos).
     activation : str, default "erf2"
         A name from ``copyavg.numeric.ACTIVATIONS``, or tanh, softplus, sigmoid, silu or an
-        expression in z (quadrature family, ``|v_j|, |w_i| <= act.params["max_norm"]``: tanh 1.5,
-        sigmoid/softplus/silu 3; ``copyavg.numeric.series``).
+        expression in z (quadrature family, ``|v_j|, |w_i| <= act.params["max_norm"]``: tanh 2,
+        sigmoid/softplus/silu 4; ``copyavg.numeric.series``).
 
     Raises
     ------

@@ -12,12 +12,12 @@ and every partial of ``g = g[sigma, sigma]`` is such a cross kernel of derivativ
 Parseval): ``|tail| <= |rho|^(N+1) sqrt(T1 T2)``, ``T = E[f(sqrt(q) z)^2] - sum_{n<=N} c_n^2``
 with the second moment from the same 1-D quadrature; to it is added the estimated quadrature error
 of the coefficients (node count M against 2M, measured when the activation is compiled). Pairs
-with ``|rho| <= NEAR_RHO`` use the fewest terms that meet the tolerance; nearly collinear ones all
-``N`` terms of their tier.
+with ``|rho| <= NEAR_RHO`` use the fewest terms that meet the tolerance; collinear ones (a neuron with itself) a 1-D
+quadrature; the other nearly collinear ones all ``N`` terms of their tier.
 
-Accepted range: ``|w| <= max_norm``, the largest of 1, 1.5, 2, 3, 4, 6, 8 at which the quadrature of
+Accepted range: ``|w| <= max_norm``, the largest of 0.5, 1, 1.5, 2, 3, 4, 6, 8 at which the quadrature
 ``sigma, ..., sigma''''`` converges to ``TOL`` with at most 800 nodes (checked against 1600) (tanh: 2; sigmoid,
-softplus, silu: 4; entire functions of moderate growth: 8). An expression without such a range
+sigmoid, softplus, silu: 4; entire functions of moderate growth: 8). An expression without such a range
 (not square-integrable, like ``exp(z**2)``, or too rough) is refused with a ValueError.
 SymPy is imported only here, when an expression is compiled.
 """
@@ -37,9 +37,9 @@ from ._series_pairs import (NEAR_RHO, QUAD_SAFETY, TOL, _cross_elementwise, _cro
 #: the names that stand for expressions (besides any expression in z)
 NAMED = {"tanh": "tanh(z)", "softplus": "log(1 + exp(z))", "sigmoid": "1/(1 + exp(-z))",
          "silu": "z/(1 + exp(-z))"}
-#: squared norms of the tiers tried (|w| <= 1, 2, 4, 8) and node counts tried per tier
+#: squared norms of the tiers tried (|w| <= 0.5, 1, 1.5, 2, 3, 4, 6, 8) and node counts tried per tier
 TIER_Q = (0.25, 1.0, 2.25, 4.0, 9.0, 16.0, 36.0, 64.0)
-NODES = (100, 150, 200, 300, 400, 600, 800)
+NODES = (100, 150, 200, 300, 400, 600, 800, 1200, 1600)
 #: Price's theorem: output name -> (derivative order in C11, in C22, factor)
 PRICE = {"g": (0, 0, 1.0), "g1": (2, 0, 0.5), "g2": (0, 2, 0.5), "g3": (1, 1, 1.0),
          "g11": (4, 0, 0.25), "g12": (2, 2, 0.25), "g13": (3, 1, 0.5), "g22": (0, 4, 0.25),
@@ -123,9 +123,10 @@ class Compiled:
         t = np.linspace(0.1, 3.0, 7)
         return bool(np.allclose(self.values(0, -t), -self.values(0, t), rtol=1e-13, atol=1e-300))
 
-    def _raw_moments(self, k: int, q: np.ndarray, M: int, N: int | None = None):
-        """``(c_n[sigma^(k)](q_i))_{n <= N}`` (rows) and ``E[sigma^(k)(sqrt(q_i) z)^2]`` with M nodes."""
-        x, sw, Q = _tier_grid(M)
+    def _raw_moments(self, k: int, q: np.ndarray, M: int, N: int | None = None, ref: bool = False):
+        """``(c_n[sigma^(k)](q_i))_{n <= N}`` (rows) and ``E[sigma^(k)(sqrt(q_i) z)^2]`` with M nodes
+        (``ref``: a reference of the tier search, with a grid of only N + 1 columns)."""
+        x, sw, Q = _tier_grid(M, N) if ref else _tier_grid(M)
         with np.errstate(all="ignore"):  # a non-finite result is refused by the caller
             F = self.node_values(k, q, M) * sw[None, :]
             return F @ (Q if N is None else Q[:, : N + 1]), np.einsum("ij,ij->i", F, F)
@@ -145,9 +146,11 @@ class Compiled:
         return hit
 
     def _find_tiers(self) -> None:
+        start = 0
         for qt in TIER_Q:
             found = None
-            for M in NODES:
+            for j, M in enumerate(NODES[start:], start):  # larger norms never need fewer nodes
+                start = j
                 found = self._try_tier(qt, M)
                 if found is not None:
                     break
@@ -169,7 +172,7 @@ class Compiled:
         c1, s1, c2, s2 = [], [], [], []
         for k in range(5):
             a, sa = self._raw_moments(k, np.array([qt]), M)
-            b, sb = self._raw_moments(k, np.array([qt]), 2 * M)
+            b, sb = self._raw_moments(k, np.array([qt]), 2 * M, M // 2, ref=True)
             if not (np.all(np.isfinite(b)) and np.isfinite(sb[0]) and np.all(np.isfinite(a))):
                 return None
             c1.append(a[0])
