@@ -12,11 +12,11 @@ and every partial of ``g = g[sigma, sigma]`` is such a cross kernel of derivativ
 Parseval): ``|tail| <= |rho|^(N+1) sqrt(T1 T2)``, ``T = E[f(sqrt(q) z)^2] - sum_{n<=N} c_n^2``
 with the second moment from the same 1-D quadrature; to it is added the estimated quadrature error
 of the coefficients (node count M against 2M, measured when the activation is compiled). Pairs
-with ``|rho| <= NEAR_RHO`` use the fewest terms that meet the tolerance; collinear ones (a neuron with itself) a 1-D
-quadrature; the other nearly collinear ones all ``N`` terms of their tier.
+with ``|rho| <= NEAR_RHO`` use the fewest terms that meet the tolerance; collinear ones (a neuron
+with itself) a 1-D quadrature; the other nearly collinear ones all ``N`` terms of their tier.
 
 Accepted range: ``|w| <= max_norm``, the largest of 0.5, 1, 1.5, 2, 3, 4, 6, 8 at which the quadrature
-``sigma, ..., sigma''''`` converges to ``TOL`` with at most 800 nodes (checked against 1600) (tanh: 2; sigmoid,
+of sigma and its first four derivatives converges to ``TOL`` with at most 1600 nodes (checked against 2M) (tanh: 2;
 sigmoid, softplus, silu: 4; entire functions of moderate growth: 8). An expression without such a range
 (not square-integrable, like ``exp(z**2)``, or too rough) is refused with a ValueError.
 SymPy is imported only here, when an expression is compiled.
