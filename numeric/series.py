@@ -105,6 +105,9 @@ class Compiled:
         self.tiers = []  # (q_max, M, N, quadrature error estimates per derivative order)
         self._cache: dict = {}
         self._nodes: dict = {}
+        self._seen: dict = {}
+        self._memo: dict = {}
+        self._gen = 0  # evaluation counter (kernel_with_bound)
         self._lock = threading.Lock()
         self._find_tiers()
 
@@ -201,38 +204,50 @@ class Compiled:
 
     def moments(self, t: int, k: int, q: np.ndarray, upto: int):
         """``(C, S, T)``: rows ``c_n[sigma^(k)](q_i)`` for ``n <= upto`` (tier t), second moments
-        ``S`` and tails ``T[i, N] = S_i - sum_{n<=N} c_n^2`` (``_tail``). Values seen before (the
-        teacher's) come from a store sorted by q (one ``searchsorted``); calls with at most 64 new
-        values add them (at most 4096 kept, then the store starts afresh)."""
+        ``S`` and tails ``T[i, N] = S_i - sum_{n<=N} c_n^2`` (``_tail``). Values met in an earlier
+        evaluation (the teacher's) are kept in a store sorted by q, one per length; values met
+        earlier in the same evaluation (a student as row, then as column) come from a memo."""
         q = np.ascontiguousarray(q, dtype=float).ravel()
         M, L = self.tiers[t][1], upto + 1
-        store = self._cache.get((t, k))
-        if store is not None and store[1].shape[1] >= L and store[0].size:
-            qs, Cs, Ss, Ts = store
+        key = (t, k, L)
+        C, S, T = np.empty((q.size, L)), np.empty(q.size), np.empty((q.size, L))
+        todo = np.ones(q.size, dtype=bool)
+        for src in (self._cache.get(key), self._memo.get(key, (None, None))[1] if
+                    self._memo.get(key, (None,))[0] == self._gen else None):
+            if src is None or not todo.any():
+                continue
+            qs, Cs, Ss, Ts = src
             idx = np.minimum(np.searchsorted(qs, q), qs.size - 1)
-            hit = qs[idx] == q
-        else:
-            store, hit = None, np.zeros(q.size, dtype=bool)
-        if hit.all():
-            return Cs[idx, :L], Ss[idx], Ts[idx, :L]
-        miss = ~hit
-        c, s = self._raw_moments(k, q[miss], M, upto)
-        T = _tail(c, s) + (2 * QUAD_SAFETY * self.tiers[t][3][k]) * s[:, None]  # the coefficients' error
-        if not hit.any():
-            C, S, TT = c, s, T
-        else:
-            C, S, TT = np.empty((q.size, L)), np.empty(q.size), np.empty((q.size, L))
-            C[miss], S[miss], TT[miss] = c, s, T
-            C[hit], S[hit], TT[hit] = Cs[idx[hit], :L], Ss[idx[hit]], Ts[idx[hit], :L]
-        if miss.sum() <= 64:
-            new_q, first = np.unique(q[miss], return_index=True)
-            parts = [(new_q, c[first], s[first], T[first])]
+            hit = todo & (qs[idx] == q)
+            C[hit], S[hit], T[hit] = Cs[idx[hit]], Ss[idx[hit]], Ts[idx[hit]]
+            todo &= ~hit
+        if todo.any():
+            c, s = self._raw_moments(k, q[todo], M, upto)
+            C[todo], S[todo] = c, s
+            T[todo] = _tail(c, s) + (2 * QUAD_SAFETY * self.tiers[t][3][k]) * s[:, None]  # coefficients' error
+            self._remember(key, q[todo], C[todo], S[todo], T[todo])
+        return C, S, T
+
+    def _remember(self, key, qm, c, s, T) -> None:
+        """Memo of this evaluation; the store gets the values first met in an earlier one (<= 4096)."""
+        with self._lock:
+            order = np.argsort(qm, kind="stable")
+            self._memo[key] = (self._gen, (qm[order], c[order], s[order], T[order]))
+            seen = self._seen.setdefault(key, {})
+            again = [j for j, v in enumerate(qm.tolist()) if seen.setdefault(v, self._gen) < self._gen]
+            if len(seen) > 20000:
+                seen.clear()
+            if not again:
+                return
+            new_q, first = np.unique(qm[again], return_index=True)
+            rows = np.asarray(again)[first]
+            parts = [(new_q, c[rows], s[rows], T[rows])]
+            store = self._cache.get(key)
             if store is not None and store[0].size + new_q.size <= 4096:
-                parts.insert(0, (store[0], store[1][:, :L], store[2], store[3][:, :L]))
+                parts.insert(0, store)
             allq = np.concatenate([p[0] for p in parts])
             order = np.argsort(allq, kind="stable")
-            self._cache[t, k] = tuple(np.concatenate([p[j] for p in parts])[order] for j in range(4))
-        return C, S, TT
+            self._cache[key] = tuple(np.concatenate([p[j] for p in parts])[order] for j in range(4))
 
     def diag(self, q):
         """``(s, s', s'')`` of ``s(q) = E[sigma(sqrt(q) z)^2]`` by 1-D quadrature (heat equation:
@@ -364,6 +379,8 @@ def kernel_with_bound(cp: Compiled, C11, C22, C12, order: int, pairs: bool):
     >>> round(float(g[0]), 10), bool(bound[0] < 1e-10)
     (0.1863244132, True)
     """
+    with cp._lock:
+        cp._gen += 1
     with np.errstate(under="ignore"):  # powers rho^n and tails below the smallest double: 0
         return _kernel_with_bound(cp, C11, C22, C12, order, pairs)
 
