@@ -110,6 +110,12 @@ def initial_point(spec: "RunSpec"):
     return glorot_init(spec.n, spec.d, np.random.default_rng([spec.seed, spec.k, spec.n, spec.d]))
 
 
+def kernel_kind(act) -> str:
+    """``"exact"`` (closed-form kernel) or ``"quadrature"`` (any expression in z: Hermite series with
+    an error bound of 1e-10 of the kernel's scale, ``copyavg.numeric.series``)."""
+    return "exact" if act.exact else "quadrature"
+
+
 RUN_OPTIONS = ("train", "a_fixed", "teacher_sha256")  # flow options that run_one takes out itself
 
 
@@ -152,7 +158,7 @@ def run_one(spec: RunSpec, flow_options: dict | None = None, teacher=None) -> di
         res = flow_and_polish(prob, a0, W0, train=train, **opts)
     except NonDifferentiableError as exc:  # a ReLU neuron with a_i != 0 at the kink w_i = 0
         return {"activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed,
-                "loss": None, "grad_max": None, "status": "nondifferentiable", "message": str(exc),
+                "kernel": kernel_kind(prob.activation), "loss": None, "grad_max": None, "status": "nondifferentiable", "message": str(exc),
                 "endpoint": "other", "partition": None, "distance": None, "effective_width": None,
                 "reduction": None, "inertia": None, "hessian_type": None, **model,
                 "time_s": time.perf_counter() - t0, "curve_t": [], "curve_loss": []}
@@ -161,7 +167,7 @@ def run_one(spec: RunSpec, flow_options: dict | None = None, teacher=None) -> di
     traj = res.flow
     return {
         "activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed, **model,
-        "loss": float(res.loss), "grad_max": float(res.grad_max), "status": res.status,
+        "kernel": kernel_kind(prob.activation), "loss": float(res.loss), "grad_max": float(res.grad_max), "status": res.status,
         "endpoint": kind, "partition": list(partition) if partition else None, **embedding, **hess,
         "distance": distance, "time_s": time.perf_counter() - t0,
         "message": "; ".join(m for m in (None if res.status == "converged" else res.message, note) if m) or None,
