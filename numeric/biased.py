@@ -1,0 +1,339 @@
+r"""Exact population loss, gradient and Hessian of a two-layer student and teacher **with biases**.
+
+Conventions (docs/theory.md §1, §10): ``x ~ N(0, I_d)``; student ``f(x) = sum_i a_i sigma(w_i.x + c_i)``,
+teacher ``f*(x) = sum_j b_j sigma(v_j.x + e_j)``; loss ``L = E[(f - f*)^2]`` with **no factor 1/2**.
+With ``Y = [W; V]``, biases ``B = [c; e]`` and ``U = [a; -b]``,
+
+    L = sum_{m != m'} U_m U_m' g(|y_m|^2, |y_m'|^2, y_m.y_m', B_m, B_m') + sum_m U_m^2 s(|y_m|^2, B_m),
+
+``g(C11, C22, C12, m1, m2) = E[sigma(u1) sigma(u2)]`` for ``(u1, u2)`` Gaussian with means ``(m1, m2)``
+and covariance ``[[C11, C12], [C12, C22]]``, ``s(q, c) = E[sigma(sqrt(q) z + c)^2]``. The kernels
+and all their partials are closed forms (``copyavg.numeric._bias_kernels``): the erf family and
+``normal_cdf`` through the bivariate normal distribution function (Owen's T), the piecewise-linear
+family through ``Phi``, ``phi`` and the same function. Partials in ``C`` are mean-derivatives by
+the heat equation (``dg/dC12 = d^2 g/dm1 dm2``, ``dg/dC11 = 1/2 d^2 g/dm1^2``).
+
+Parameter order of ``hessian`` (and of the flat ``theta``): ``a_1..a_n``, ``w_1``, ..., ``w_n``,
+then ``c_1..c_n``. With all biases zero the values equal ``Problem``'s (tests/test_biases.py).
+
+Accepted range (``ValueError`` naming the argument outside it): activations of the erf,
+normal_cdf and piecewise-linear families; real finite entries; ``|a_i|, |b_j| <= 1e150``;
+``|w_i|, |v_j| <= 100`` and biases ``|c_i|, |e_j| <= 100`` (``MAX_NORM``, ``MAX_BIAS``): the
+conditional means ``m2 - (C12/C11) m1`` of near-collinear pairs are differences of terms of size
+``|m| C/C11``, so the absolute rounding error of the kernels grows like ``eps |m| |w| |v|``; within
+the range it stays below ``1e-11`` of the loss scale (measured ``<= 1e-13``, tests/test_biases.py).
+Piecewise-linear family: every ``w_i`` and ``v_j`` must be non-zero (at ``w = 0`` the neuron is the
+constant ``sigma(c)`` and the kernel's conditional densities are not defined), and the Hessian
+needs non-collinear student-student and student-teacher pairs (``d^2 g/dC12^2`` is the density of
+``(u1, u2)`` at 0, infinite there).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _geometry as geo_
+from ._bias_kernels import diag_moments, pair_moments
+from .activations import Activation, get_activation
+
+#: largest accepted norm of a student or teacher vector (module docstring says why)
+MAX_NORM = 100.0
+#: largest accepted |bias| of a student or teacher neuron
+MAX_BIAS = 100.0
+#: activation families with closed-form biased kernels
+FAMILIES = ("erf", "normal_cdf", "piecewise_linear")
+
+
+def _check_rows(X, name: str, pl: bool) -> np.ndarray:
+    q = np.einsum("ij,ij->i", X, X)
+    if not np.sqrt(q.max()) <= MAX_NORM:
+        raise ValueError(f"{name}: every row must have norm <= {MAX_NORM:g} with biases, got {np.sqrt(q.max()):.3g}")
+    if pl and q.min() == 0:
+        raise ValueError(f"{name}: piecewise-linear activations with biases need non-zero rows, "
+                         f"got a zero row (index {int(np.argmin(q))})")
+    return q
+
+
+def _check_bias(x, name: str, size: int) -> np.ndarray:
+    x = geo_.as_real_array(x, name, 1)
+    if x.shape != (size,):
+        raise ValueError(f"{name} must have shape ({size},), got {x.shape}")
+    if size and not np.abs(x).max() <= MAX_BIAS:
+        raise ValueError(f"{name}: biases must satisfy |{name}_i| <= {MAX_BIAS:g}, got {np.abs(x).max():.3g}")
+    return x
+
+
+class BiasedProblem:
+    """A teacher ``(b, V, e)`` with biases and an activation; loss, gradient and Hessian of students ``(a, W, c)``.
+
+    Parameters
+    ----------
+    b : array_like, shape (k,)
+        Teacher outgoing weights, ``|b_j| <= 1e150``.
+    V : array_like, shape (k, d)
+        Teacher incoming weights, ``|v_j| <= 100`` (non-zero for the piecewise-linear family).
+    e : array_like, shape (k,), optional
+        Teacher biases, ``|e_j| <= 100``; zeros by default.
+    activation : str, default "erf2"
+        erf2, erf, normal_cdf, relu, linear, abs or leaky_relu.
+
+    Raises
+    ------
+    ValueError
+        Wrong shapes, non-finite entries, values outside the range, or an activation without a
+        biased kernel; the message names the argument.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> P = BiasedProblem(np.ones(1), np.eye(1, 2), [0.5], "relu")
+    >>> P.loss(np.ones(1), np.eye(1, 2), [0.5])  # the student is the teacher
+    0.0
+    >>> round(P.teacher_loss, 10)  # E[relu(z + 1/2)^2] = (1/4 + 1) Phi(1/2) + phi(1/2)/2
+    1.0601398826
+    """
+
+    def __init__(self, b, V, e=None, activation: str = "erf2"):
+        self.activation: Activation = get_activation(activation)
+        if self.activation.family not in FAMILIES:
+            raise ValueError(f"activation: biases are supported for the erf, normal_cdf and piecewise-linear "
+                             f"families (erf2, erf, normal_cdf, relu, linear, abs, leaky_relu), got {activation!r}")
+        self._pl = self.activation.family == "piecewise_linear"
+        b = geo_.as_real_array(b, "b", 1)
+        V = geo_.as_real_array(V, "V", 2)
+        if b.shape[0] < 1 or V.shape != (b.shape[0], V.shape[1]) or V.shape[1] < 1:
+            raise ValueError(f"b and V must have shapes (k,) and (k, d) with k, d >= 1, got {b.shape} and {V.shape}")
+        geo_.check_outgoing(b, "b")
+        self.k, self.d = V.shape
+        e = np.zeros(self.k) if e is None else _check_bias(e, "e", self.k)
+        self.qv = _check_rows(V, "V", self._pl)
+        self.b, self.V, self.e = b.copy(), V.copy(), e.copy()
+        for arr in (self.b, self.V, self.e):
+            arr.setflags(write=False)
+        with np.errstate(under="ignore"):
+            C = V @ V.T
+            D = np.maximum(self.qv[:, None] * self.qv[None, :] - C * C, 0.0)
+            off = ~np.eye(self.k, dtype=bool)
+            M = self._moments(0, self.qv, self.qv, C, D, e, e, off)
+            s = diag_moments(self.activation, 0, self.qv, e)[0]
+            self.teacher_loss = float(b @ M[0, 0] @ b + b @ (s * b))  # E[f*(x)^2]
+        geo_.check_finite("teacher loss", self.teacher_loss)
+
+    # -- internals ------------------------------------------------------------------------------
+    def _moments(self, order, q1, q2, C, D, m1, m2, off):
+        """Mean-derivatives ``M[a, b]`` of g (``a + b <= 2 order``) for the pairs, 0 where ``off`` is False."""
+        safe_D = np.where(off, D, 1.0)  # diagonal pairs: a harmless placeholder (self terms use s)
+        with np.errstate(divide="ignore", invalid="ignore", under="ignore", over="ignore"):
+            M = pair_moments(self.activation, 2 * order, q1[:, None], q2[None, :], C, safe_D,
+                             m1[:, None], m2[None, :])
+        return {key: np.where(off, v, 0.0) for key, v in M.items()}
+
+    def _prepare(self, a, W, c, order):
+        a, W = geo_.check_student(a, W, self.d)
+        geo_.check_outgoing(a, "a")
+        n = a.shape[0]
+        c = _check_bias(c, "c", n)
+        qw = _check_rows(W, "W", self._pl)
+        Y = np.concatenate((W, self.V))
+        B = np.concatenate((c, self.e))
+        U = np.concatenate((a, -self.b))
+        q = np.concatenate((qw, self.qv))
+        C = W @ Y.T
+        D = np.maximum(qw[:, None] * q[None, :] - C * C, 0.0)
+        off = np.ones((n, n + self.k), dtype=bool)
+        off[np.arange(n), np.arange(n)] = False
+        if order == 2 and self._pl and np.any(off & (D <= 1e-300 * qw[:, None] * q[None, :])):
+            i, m = np.argwhere(off & (D <= 1e-300 * qw[:, None] * q[None, :]))[0]
+            raise ValueError(f"W: the {self.activation.name} Hessian with biases does not exist at collinear "
+                             f"neurons (student {i} is collinear with row {m} of [W; V])")
+        M = self._moments(order, qw, q, C, D, c, B, off)
+        with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+            s = diag_moments(self.activation, 2 * order, qw, c)
+        return a, W, c, n, Y, U, M, s
+
+    # -- public API -----------------------------------------------------------------------------
+    def loss(self, a, W, c) -> float:
+        """Population loss ``L = E[(f(x) - f*(x))^2]`` (no 1/2) of the student ``(a, W, c)``.
+
+        Parameters
+        ----------
+        a : array_like, shape (n,)
+            Student outgoing weights, ``|a_i| <= 1e150``.
+        W : array_like, shape (n, d)
+            Student incoming weights, ``|w_i| <= 100`` (non-zero for the piecewise-linear family).
+        c : array_like, shape (n,)
+            Student biases, ``|c_i| <= 100``.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            Bad shape, non-finite entries or values outside the accepted range.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> P = BiasedProblem(np.ones(1), np.zeros((1, 1)), [1.0], "erf2")  # f* = erf(1/sqrt 2)
+        >>> round(P.loss(np.zeros(1), np.zeros((1, 1)), [0.0]), 12) == round(P.teacher_loss, 12)
+        True
+        """
+        with np.errstate(under="ignore"):
+            a, W, c, n, Y, U, M, s = self._prepare(a, W, c, 0)
+            G = M[0, 0]
+            L = a @ (G @ U) - a @ (G[:, n:] @ self.b) + a @ (s[0] * a) + self.teacher_loss
+        geo_.check_finite("loss", L)
+        return float(L)
+
+    def loss_and_gradient(self, a, W, c):
+        """``(L, dL/da, dL/dW, dL/dc)`` in one pass.
+
+        Parameters
+        ----------
+        a, W, c : array_like
+            As in ``BiasedProblem.loss``.
+
+        Returns
+        -------
+        L : float
+        ga : ndarray, shape (n,)
+        gW : ndarray, shape (n, d)
+        gc : ndarray, shape (n,)
+
+        Raises
+        ------
+        ValueError
+            As in ``BiasedProblem.loss``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> P = BiasedProblem(np.ones(1), np.eye(1, 2), [0.3], "erf")
+        >>> L, ga, gW, gc = P.loss_and_gradient(np.ones(1), np.eye(1, 2), [0.3])
+        >>> float(abs(L)) < 1e-15, float(abs(gc[0])) < 1e-15
+        (True, True)
+        """
+        with np.errstate(under="ignore"):
+            a, W, c, n, Y, U, M, s = self._prepare(a, W, c, 1)
+            G = M[0, 0]
+            GU = G @ U
+            L = a @ GU - a @ (G[:, n:] @ self.b) + a @ (s[0] * a) + self.teacher_loss
+            ga = 2.0 * GU + 2.0 * a * s[0]
+            rows = (M[2, 0] @ U)[:, None] * W + (M[1, 1] * U) @ Y
+            gW = 2.0 * a[:, None] * rows + (a * a * s[2])[:, None] * W
+            gc = 2.0 * a * (M[1, 0] @ U) + a * a * s[1]
+        geo_.check_finite("loss or its gradient", L, gW, ga, gc)
+        return float(L), ga, gW, gc
+
+    def gradient(self, a, W, c):
+        """``(dL/da, dL/dW, dL/dc)``; see ``BiasedProblem.loss_and_gradient``.
+
+        Parameters
+        ----------
+        a, W, c : array_like
+            As in ``BiasedProblem.loss``.
+
+        Returns
+        -------
+        ga, gW, gc : ndarray
+
+        Raises
+        ------
+        ValueError
+            As in ``BiasedProblem.loss``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> P = BiasedProblem(np.ones(1), np.eye(1, 2), [1.0], "linear")  # f* = x_1 + 1
+        >>> [g.tolist() for g in P.gradient(np.ones(1), np.zeros((1, 2)), [0.0])]  # f = 0
+        [[-2.0], [[-2.0, 0.0]], [-2.0]]
+        """
+        return self.loss_and_gradient(a, W, c)[1:]
+
+    def hessian(self, a, W, c) -> np.ndarray:
+        """Hessian of L in ``theta = (a, W row by row, c)``, shape ``(n + n d + n, n + n d + n)``.
+
+        Parameters
+        ----------
+        a, W, c : array_like
+            As in ``BiasedProblem.loss``.
+
+        Returns
+        -------
+        ndarray
+            Symmetric; order ``a_1..a_n``, ``w_1``, ..., ``w_n``, ``c_1..c_n``.
+
+        Raises
+        ------
+        ValueError
+            As in ``BiasedProblem.loss``; piecewise-linear family at collinear neurons.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> P = BiasedProblem(np.ones(1), np.eye(1, 1), [0.0], "linear")
+        >>> P.hessian(np.ones(1), np.eye(1, 1), [0.0]).tolist()  # L = (a w - 1)^2 + (a c)^2
+        [[2.0, 2.0, 0.0], [2.0, 2.0, 0.0], [0.0, 0.0, 2.0]]
+        """
+        with np.errstate(under="ignore"):
+            a, W, c, n, Y, U, M, s = self._prepare(a, W, c, 2)
+            H = _assemble_hessian(a, W, n, self.d, Y, U, M, s)
+        geo_.check_finite("Hessian", H)
+        return H
+
+
+def _assemble_hessian(a, W, n, d, Y, U, M, s):
+    """Chain rule through the mean-derivatives ``M`` (pairs) and ``s`` (self terms); blocks
+    ``p_i = (w_i, c_i)`` first, then reordered to ``(a, W, c)``."""
+    p = d + 1
+    Ms = {key: v[:, :n] for key, v in M.items()}  # student-student pairs
+    aa = np.outer(a, a)
+    Hp = np.zeros((n, p, n, p))
+    # off-diagonal blocks: 2 a_i a_j d^2 g(p_i, p_j)/dp_i dp_j
+    ww = (np.einsum("ij,ia,jb->iajb", Ms[2, 2], W, W) + np.einsum("ij,ja,ib->iajb", Ms[2, 2], W, W)
+          + np.einsum("ij,ia,ib->iajb", Ms[3, 1], W, W) + np.einsum("ij,ja,jb->iajb", Ms[1, 3], W, W))
+    ww += Ms[1, 1][:, None, :, None] * np.eye(d)[None, :, None, :]
+    Hp[:, :d, :, :d] = ww
+    Hp[:, :d, :, d] = Ms[2, 1][:, None, :] * W[:, :, None] + Ms[1, 2][:, None, :] * W.T[None, :, :]
+    Hp[:, d, :, :d] = Ms[1, 2][:, :, None] * W[None, :, :] + Ms[2, 1][:, :, None] * W[:, None, :]
+    Hp[:, d, :, d] = Ms[1, 1]
+    Hp *= 2.0 * aa[:, None, :, None]
+    # diagonal blocks: 2 a_i sum_{m != i} U_m d^2 g(p_i, y_m)/dp_i^2 + a_i^2 d^2 s/dp_i^2
+    S20, S40, S30 = M[2, 0] @ U, M[4, 0] @ U, M[3, 0] @ U
+    Y31, Y21 = (M[3, 1] * U) @ Y, (M[2, 1] * U) @ Y
+    YY22 = np.einsum("im,ma,mb->iab", M[2, 2] * U, Y, Y)
+    for i in range(n):
+        w = W[i]
+        blk = np.empty((p, p))
+        blk[:d, :d] = (S20[i] * np.eye(d) + S40[i] * np.outer(w, w) + np.outer(w, Y31[i])
+                       + np.outer(Y31[i], w) + YY22[i])
+        blk[:d, d] = blk[d, :d] = S30[i] * w + Y21[i]
+        blk[d, d] = S20[i]
+        blk *= 2.0 * a[i]
+        blk[:d, :d] += a[i] ** 2 * (s[4][i] * np.outer(w, w) + s[2][i] * np.eye(d))
+        blk[:d, d] += a[i] ** 2 * s[3][i] * w
+        blk[d, :d] += a[i] ** 2 * s[3][i] * w
+        blk[d, d] += a[i] ** 2 * s[2][i]
+        Hp[i, :, i, :] = blk
+    # a-a and a-p blocks
+    Haa = 2.0 * Ms[0, 0] + np.diag(2.0 * s[0])
+    Hap = np.zeros((n, n, p))
+    # j != i: 2 a_j dg(p_j, p_i)/dp_j = 2 a_j [M20[j,i] w_j + M11[j,i] w_i ; M10[j,i]]
+    Hap[:, :, :d] = 2.0 * a[None, :, None] * (Ms[2, 0].T[:, :, None] * W[None, :, :] + Ms[1, 1].T[:, :, None] * W[:, None, :])
+    Hap[:, :, d] = 2.0 * a[None, :] * Ms[1, 0].T
+    idx = np.arange(n)
+    Hap[idx, idx, :d] = 2.0 * ((M[2, 0] @ U)[:, None] * W + (M[1, 1] * U) @ Y) + 2.0 * (a * s[2])[:, None] * W
+    Hap[idx, idx, d] = 2.0 * (M[1, 0] @ U) + 2.0 * a * s[1]
+    N = n + n * p
+    Hfull = np.empty((N, N))
+    Hfull[:n, :n] = Haa
+    Hfull[:n, n:] = Hap.reshape(n, n * p)
+    Hfull[n:, :n] = Hfull[:n, n:].T
+    Hfull[n:, n:] = Hp.reshape(n * p, n * p)
+    # reorder (a, (w_1, c_1), ..., (w_n, c_n)) -> (a, w_1, ..., w_n, c)
+    order = np.concatenate((np.arange(n), n + (np.arange(n)[:, None] * p + np.arange(d)[None, :]).ravel(),
+                            n + np.arange(n) * p + d))
+    return Hfull[np.ix_(order, order)]
