@@ -80,6 +80,9 @@ def tower(x1, x2, S11, S22, S12, det, relu: bool, top: int):
     b1, b2 = S12 / S11, S12 / S22
     mu21, mu12 = x2 - b1 * x1, x1 - b2 * x2
     z21, z12 = mu21 / tau1, mu12 / tau2
+    # collinear pairs with mu = 0 (u2 a multiple of u1): 0/0; z = 0 is the limit of every combination
+    # the kernel and its first partials use (Phi(z) + Phi(-z) = 1), see tests/test_biases.py
+    z21, z12 = np.where(np.isnan(z21), 0.0, z21), np.where(np.isnan(z12), 0.0, z12)
     rho = S12 / (sd1 * sd2)
     r = np.sqrt(det / (S11 * S22))
     T = {(0, 0): phi2_cdf(h, k, rho, r, z21, z12),
@@ -163,6 +166,11 @@ def _relu_moments(top, C11, C22, C12, D, m1, m2):
 def _pl_family(act, top, C11, C22, C12, D, m1, m2):
     """Piecewise-linear ``beta relu(z) - alpha relu(-z)``: four sign patterns of the ReLU kernel."""
     al, be = act.params["alpha"], act.params["beta"]
+    if al == be:  # linear: g = beta^2 (C12 + m1 m2), exact also for collinear pairs
+        zero = np.zeros(np.broadcast(C12, m1, m2).shape)
+        M = {(0, 0): be * be * (C12 + m1 * m2), (1, 0): be * be * m2 + zero, (0, 1): be * be * m1 + zero,
+             (1, 1): be * be + zero}
+        return {(a, b): M.get((a, b), zero) for a in range(top + 1) for b in range(top + 1 - a)}
     M = {}
     for e1, c1 in ((1, be), (-1, -al)):
         for e2, c2 in ((1, be), (-1, -al)):

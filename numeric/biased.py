@@ -89,8 +89,8 @@ class BiasedProblem:
     >>> P = BiasedProblem(np.ones(1), np.eye(1, 2), [0.5], "relu")
     >>> P.loss(np.ones(1), np.eye(1, 2), [0.5])  # the student is the teacher
     0.0
-    >>> round(P.teacher_loss, 10)  # E[relu(z + 1/2)^2] = (1/4 + 1) Phi(1/2) + phi(1/2)/2
-    1.0601398826
+    >>> round(P.teacher_loss, 8)  # E[relu(z + 1/2)^2] = (1/4 + 1) Phi(1/2) + phi(1/2)/2
+    1.04036074
     """
 
     def __init__(self, b, V, e=None, activation: str = "erf2"):
@@ -98,7 +98,7 @@ class BiasedProblem:
         if self.activation.family not in FAMILIES:
             raise ValueError(f"activation: biases are supported for the erf, normal_cdf and piecewise-linear "
                              f"families (erf2, erf, normal_cdf, relu, linear, abs, leaky_relu), got {activation!r}")
-        self._pl = self.activation.family == "piecewise_linear"
+        self._pl = self.activation.family == "piecewise_linear" and not self.activation.smooth  # zero rows refused
         b = geo_.as_real_array(b, "b", 1)
         V = geo_.as_real_array(V, "V", 2)
         if b.shape[0] < 1 or V.shape != (b.shape[0], V.shape[1]) or V.shape[1] < 1:
@@ -142,7 +142,7 @@ class BiasedProblem:
         D = np.maximum(qw[:, None] * q[None, :] - C * C, 0.0)
         off = np.ones((n, n + self.k), dtype=bool)
         off[np.arange(n), np.arange(n)] = False
-        if order == 2 and self._pl and np.any(off & (D <= 1e-300 * qw[:, None] * q[None, :])):
+        if order == 2 and not self.activation.smooth and np.any(off & (D <= 1e-300 * qw[:, None] * q[None, :])):
             i, m = np.argwhere(off & (D <= 1e-300 * qw[:, None] * q[None, :]))[0]
             raise ValueError(f"W: the {self.activation.name} Hessian with biases does not exist at collinear "
                              f"neurons (student {i} is collinear with row {m} of [W; V])")
@@ -248,8 +248,9 @@ class BiasedProblem:
         --------
         >>> import numpy as np
         >>> P = BiasedProblem(np.ones(1), np.eye(1, 2), [1.0], "linear")  # f* = x_1 + 1
-        >>> [g.tolist() for g in P.gradient(np.ones(1), np.zeros((1, 2)), [0.0])]  # f = 0
-        [[-2.0], [[-2.0, 0.0]], [-2.0]]
+        >>> ga, gW, gc = P.gradient(np.ones(1), [[0.5, 0.0]], [0.0])  # f - f* = -x_1/2 - 1
+        >>> ga.tolist(), gW.tolist(), gc.tolist()  # 2 E[(f - f*) (x_1/2, a x, a)]
+        ([-0.5], [[-1.0, 0.0]], [-2.0])
         """
         return self.loss_and_gradient(a, W, c)[1:]
 
