@@ -1,0 +1,302 @@
+"""Student and teacher biases: the biased pair kernel, its partials, and ``BiasedProblem``.
+
+References are independent of the closed forms (Owen's T, the Gaussian tower and the heat
+equation of ``copyavg.numeric._bias_kernels``):
+
+- 30-digit mpmath quadrature over ``u1`` of ``sigma^(a)(u1)`` times the conditional expectation of
+  ``sigma^(b)(u2)`` given ``u1`` (an elementary 1-D Gaussian integral: ``erf(kappa mu)`` for the
+  erf family, ``mu Phi(mu/tau) + tau phi(mu/tau)`` and its mu-derivatives for ReLU), which is the
+  2-D Gaussian integral ``E[sigma^(a)(u1) sigma^(b)(u2)] = d^(a+b) g / dm1^a dm2^b`` (Price/Stein);
+- Monte Carlo with a standard-error bound for one loss;
+- central finite differences of the loss (gradient) and of the gradient (Hessian);
+- ``Problem`` (no biases) for zero biases.
+"""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+from copyavg.numeric import Problem, get_activation
+from copyavg.numeric._bias_kernels import diag_moments, pair_moments
+from copyavg.numeric.biased import BiasedProblem
+
+mp.mp.dps = 30
+
+
+# -- the 30-digit reference --------------------------------------------------------------------
+def _erf_deriv(lam, z, n):
+    """``d^n/dz^n erf(lam z)`` (physicists' Hermite polynomials)."""
+    if n == 0:
+        return mp.erf(lam * z)
+    return 2 * lam / mp.sqrt(mp.pi) * (-lam) ** (n - 1) * mp.hermite(n - 1, lam * z) * mp.exp(-(lam * z) ** 2)
+
+
+def _sigma_deriv(name, z, n):
+    if name == "normal_cdf":  # Phi(z) = (1 + erf(z/sqrt 2))/2
+        return (1 + _erf_deriv(1 / mp.sqrt(2), z, 0)) / 2 if n == 0 else _erf_deriv(1 / mp.sqrt(2), z, n) / 2
+    if name == "relu":
+        return [max(z, 0), mp.mpf(z > 0)][n]
+    lam = 1 / mp.sqrt(2) if name == "erf2" else mp.mpf(1)
+    return _erf_deriv(lam, z, n)
+
+
+def _conditional_deriv(name, mu, tau, n):
+    """``d^n/dmu^n E[sigma(mu + tau Z)]``, Z ~ N(0, 1): elementary."""
+    if name == "relu":
+        t = mu / tau
+        return [mu * mp.ncdf(t) + tau * mp.npdf(t), mp.ncdf(t), mp.npdf(t) / tau][n]
+    if name == "normal_cdf":  # E Phi(mu + tau Z) = Phi(mu / sqrt(1 + tau^2))
+        kap = 1 / mp.sqrt(2 * (1 + tau ** 2))
+        return (1 + _erf_deriv(kap, mu, 0)) / 2 if n == 0 else _erf_deriv(kap, mu, n) / 2
+    lam = 1 / mp.sqrt(2) if name == "erf2" else mp.mpf(1)  # E erf(lam (mu + tau Z)) = erf(kappa mu)
+    return _erf_deriv(lam / mp.sqrt(1 + 2 * lam ** 2 * tau ** 2), mu, n)
+
+
+def reference_moment(name, C11, C22, C12, m1, m2, a, b):
+    """``E[sigma^(a)(u1) sigma^(b)(u2)]`` at 30 digits; ``a = 2`` for ReLU is the delta at u1 = 0."""
+    C11, C22, C12, m1, m2 = (mp.mpf(float(x)) for x in (C11, C22, C12, m1, m2))
+    L11 = mp.sqrt(C11)
+    L21 = C12 / L11
+    tau = mp.sqrt(C22 - L21 ** 2)
+    if name == "relu" and a == 2:  # density of u1 at 0 times the conditional expectation there
+        z0 = -m1 / L11
+        return mp.npdf(z0) / L11 * _conditional_deriv(name, m2 + L21 * z0, tau, b)
+    f = lambda z: (_sigma_deriv(name, m1 + L11 * z, a) * _conditional_deriv(name, m2 + L21 * z, tau, b)
+                   * mp.npdf(z))
+    points = sorted({-m1 / L11, -m2 / L21 if L21 != 0 else mp.mpf(0), mp.mpf(0)})
+    return mp.quad(f, [-mp.inf] + points + [mp.inf])
+
+
+def _case(seed, scale_m=1.5, cos=None, norms=(1.0, 1.0)):
+    rng = np.random.default_rng(seed)
+    w, v = rng.normal(size=3), rng.normal(size=3)
+    if cos is not None:  # near-collinear: v = w rotated by a tiny angle
+        u = rng.normal(size=3)
+        u -= (u @ w) / (w @ w) * w
+        v = cos * w / np.linalg.norm(w) + np.sqrt(1 - cos * cos) * u / np.linalg.norm(u)
+    w = norms[0] * w / np.linalg.norm(w)
+    v = norms[1] * v / np.linalg.norm(v)
+    m1, m2 = scale_m * rng.normal(size=2)
+    return w @ w, v @ v, w @ v, m1, m2
+
+
+CASES = {
+    "random": _case(1),
+    "large-means": _case(2, scale_m=6.0),
+    "near-collinear": _case(3, cos=0.9999, norms=(1.3, 0.7)),
+    "unequal-norms": _case(4, norms=(3.0, 0.4)),
+}
+
+
+@pytest.mark.parametrize("name", ["erf2", "erf", "normal_cdf"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_cdf_family_moments_match_quadrature(name, case):
+    """Every mean-derivative up to order 4 (the Hessian's) of the erf-family biased kernel."""
+    C11, C22, C12, m1, m2 = CASES[case]
+    D = C11 * C22 - C12 * C12
+    with np.errstate(all="ignore"):
+        M = pair_moments(get_activation(name), 4, *(np.array(x) for x in (C11, C22, C12, D, m1, m2)))
+    keys = [(0, 0), (1, 0), (0, 1), (1, 1), (2, 0), (2, 1), (2, 2), (3, 0), (3, 1), (4, 0)]
+    for a, b in keys:
+        ref = reference_moment(name, C11, C22, C12, m1, m2, a, b)
+        # the closed form is a few float64 operations on values of size <= |sigma^(a)| |sigma^(b)|
+        # (at most ~10 here): 1e-13 absolute leaves a margin of ~100 over the rounding measured
+        assert abs(float(M[a, b]) - float(ref)) <= 1e-13 * (1 + abs(float(ref))), (a, b, float(M[a, b]), ref)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_relu_moments_match_quadrature(case):
+    C11, C22, C12, m1, m2 = CASES[case]
+    D = C11 * C22 - C12 * C12
+    with np.errstate(all="ignore"):
+        M = pair_moments(get_activation("relu"), 4, *(np.array(x) for x in (C11, C22, C12, D, m1, m2)))
+    # M[a, b] = E[relu^(a)(u1) relu^(b)(u2)] with a, b <= 2 (relu'' = delta)
+    for a, b in [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (1, 2), (2, 0), (2, 1), (2, 2)]:
+        ref = reference_moment("relu", C11, C22, C12, m1, m2, a, b)
+        # as above; near-collinear pairs lose digits in the conditional variance D/C11 (eps C22/D
+        # relative, ~1e-12 at cos = 0.9999): 1e-11 relative
+        assert abs(float(M[a, b]) - float(ref)) <= 1e-11 * (1 + abs(float(ref))), (a, b, float(M[a, b]), ref)
+
+
+@pytest.mark.parametrize("name", ["relu", "erf2"])
+def test_higher_moments_match_finite_differences(name):
+    """Orders 3 and 4 (for ReLU not reachable by quadrature: derivatives of delta) against central
+    differences in the means of the order-2 and order-3 moments."""
+    C11, C22, C12, m1, m2 = CASES["random"]
+    D = C11 * C22 - C12 * C12
+    act = get_activation(name)
+    h = 1e-5
+
+    def M_at(x1, x2):
+        with np.errstate(all="ignore"):
+            return pair_moments(act, 4, *(np.array(x) for x in (C11, C22, C12, D, x1, x2)))
+
+    M = M_at(m1, m2)
+    for (a, b), lower, shift in [((3, 0), (2, 0), 0), ((2, 1), (1, 1), 0), ((3, 1), (2, 1), 0),
+                                 ((4, 0), (3, 0), 0), ((1, 3), (1, 2), 1), ((0, 4), (0, 3), 1)]:
+        dm = (h, 0.0) if shift == 0 else (0.0, h)
+        fd = (M_at(m1 + dm[0], m2 + dm[1])[lower] - M_at(m1 - dm[0], m2 - dm[1])[lower]) / (2 * h)
+        # central differences: truncation h^2 |M^(5)| / 6 ~ 1e-10, rounding eps/h ~ 1e-11
+        assert abs(float(fd - M[a, b])) <= 1e-8, (a, b)
+
+
+@pytest.mark.parametrize("name", ["erf2", "normal_cdf", "relu", "abs"])
+def test_heat_equation_in_the_covariance(name):
+    """``dg/dC12 = M11``, ``dg/dC11 = M20/2`` by central differences of g in C (not in the means)."""
+    C11, C22, C12, m1, m2 = CASES["unequal-norms"]
+    act = get_activation(name)
+
+    def g(c11, c12):
+        with np.errstate(all="ignore"):
+            return float(pair_moments(act, 0, *(np.array(x) for x in (c11, C22, c12, c11 * C22 - c12 ** 2, m1, m2)))[0, 0])
+
+    with np.errstate(all="ignore"):
+        M = pair_moments(act, 2, *(np.array(x) for x in (C11, C22, C12, C11 * C22 - C12 ** 2, m1, m2)))
+    h = 1e-5
+    # as in test_higher_moments_match_finite_differences
+    assert abs((g(C11, C12 + h) - g(C11, C12 - h)) / (2 * h) - float(M[1, 1])) <= 1e-8
+    assert abs((g(C11 + h, C12) - g(C11 - h, C12)) / (2 * h) - 0.5 * float(M[2, 0])) <= 1e-8
+
+
+@pytest.mark.parametrize("name", ["erf2", "normal_cdf", "relu", "leaky_relu"])
+def test_self_term_matches_quadrature(name):
+    """``s(q, c) = E[sigma(sqrt(q) z + c)^2]`` and its c-derivatives (by differences of the exact
+    expectations ``E[sigma^2]``, ``2 E[sigma sigma']``)."""
+    q, c = 1.7, -0.8
+    act = get_activation(name)
+    with np.errstate(all="ignore"):
+        s = diag_moments(act, 4, np.array(q), np.array(c))
+    sig = lambda z: act.sigma_mp(z)
+    kink = [-c / mp.sqrt(q)]
+    ref0 = mp.quad(lambda z: sig(mp.sqrt(q) * z + c) ** 2 * mp.npdf(z), [-mp.inf] + kink + [mp.inf])
+    # 30-digit reference; the closed form is a handful of float64 operations on values ~1
+    assert abs(float(s[0]) - float(ref0)) <= 1e-14
+    h = 1e-5
+    with np.errstate(all="ignore"):
+        sp_ = diag_moments(act, 4, np.array(q), np.array(c + h))
+        sm_ = diag_moments(act, 4, np.array(q), np.array(c - h))
+    for k in range(4):  # central differences: as in test_higher_moments_match_finite_differences
+        assert abs(float((sp_[k] - sm_[k]) / (2 * h) - s[k + 1])) <= 1e-8, k
+
+
+# -- BiasedProblem ------------------------------------------------------------------------------
+def _student(rng, n, d, scale=1.0):
+    return rng.normal(size=n), rng.normal(size=(n, d)) * scale, rng.normal(size=n)
+
+
+@pytest.mark.parametrize("name", ["erf2", "erf", "normal_cdf", "relu", "leaky_relu", "abs", "linear"])
+def test_zero_biases_reproduce_problem(name):
+    rng = np.random.default_rng(5)
+    n, k, d = 3, 2, 4
+    b, V = rng.normal(size=k), rng.normal(size=(k, d))
+    a, W, _ = _student(rng, n, d)
+    P, BP = Problem(b, V, name), BiasedProblem(b, V, np.zeros(k), name)
+    L0, ga0, gW0 = P.loss_and_gradient(a, W)
+    L, ga, gW, gc = BP.loss_and_gradient(a, W, np.zeros(n))
+    H0, H = P.hessian(a, W), BP.hessian(a, W, np.zeros(n))
+    # two closed forms of the same numbers, each within a few eps of their scale (~10 here)
+    assert abs(L - L0) <= 1e-13 and np.abs(ga - ga0).max() <= 1e-13 and np.abs(gW - gW0).max() <= 1e-13
+    assert np.abs(H[: n + n * d, : n + n * d] - H0).max() <= 1e-12 * max(1.0, np.abs(H0).max())
+    if get_activation(name).odd:  # odd sigma: no first-order effect of a bias at zero biases
+        assert np.abs(gc).max() <= 1e-13
+
+
+@pytest.mark.parametrize("name", ["erf2", "normal_cdf", "relu", "abs"])
+def test_gradient_and_hessian_match_finite_differences(name):
+    rng = np.random.default_rng(7)
+    n, k, d = 3, 2, 3
+    b, V, e = rng.normal(size=k), rng.normal(size=(k, d)), rng.normal(size=k)
+    a, W, c = _student(rng, n, d)
+    BP = BiasedProblem(b, V, e, name)
+    split = lambda t: (t[:n], t[n: n + n * d].reshape(n, d), t[n + n * d:])
+    theta = np.concatenate((a, W.ravel(), c))
+    L, ga, gW, gc = BP.loss_and_gradient(a, W, c)
+    g = np.concatenate((ga, gW.ravel(), gc))
+    H = BP.hessian(a, W, c)
+    h = 1e-5
+    E = np.eye(theta.size) * h
+    fd_g = np.array([(BP.loss(*split(theta + s)) - BP.loss(*split(theta - s))) / (2 * h) for s in E])
+    grad = lambda t: np.concatenate([x.ravel() for x in BP.gradient(*split(t))])
+    fd_H = np.array([(grad(theta + s) - grad(theta - s)) / (2 * h) for s in E])
+    # central differences: truncation h^2 |third derivative| / 6 and rounding eps |L| / h, both
+    # below ~1e-9 at these O(1)-O(10) values; 1e-7 relative to the largest entry
+    assert np.abs(g - fd_g).max() <= 1e-7 * max(1.0, np.abs(g).max())
+    assert np.abs(H - fd_H).max() <= 1e-7 * max(1.0, np.abs(H).max())
+    assert np.array_equal(H, H.T) or np.abs(H - H.T).max() <= 1e-14 * np.abs(H).max()
+
+
+def test_loss_matches_monte_carlo():
+    """One student and teacher with biases (erf2 and relu): exact loss within 5 standard errors of
+    a 400 000-sample Monte Carlo estimate (chance of a false failure below 1e-6)."""
+    rng = np.random.default_rng(11)
+    n, k, d = 2, 3, 4
+    b, V, e = rng.normal(size=k), rng.normal(size=(k, d)), rng.normal(size=k)
+    a, W, c = _student(rng, n, d)
+    x = np.random.default_rng(12).normal(size=(400_000, d))
+    for name in ("erf2", "relu"):
+        act = get_activation(name)
+        err = act.sigma(x @ W.T + c) @ a - act.sigma(x @ V.T + e) @ b
+        sq = err * err
+        est, se = sq.mean(), sq.std() / np.sqrt(sq.size)
+        L = BiasedProblem(b, V, e, name).loss(a, W, c)
+        assert abs(L - est) <= 5 * se, (name, L, est, se)
+
+
+def test_relu_collinear_pair_is_the_limit():
+    """A student exactly collinear with a teacher neuron (0/0 conditional mean, see
+    ``copyavg.numeric._bias_kernels.tower``): loss and gradient are the limits of nearby points."""
+    b, V, e = np.ones(1), np.array([[1.0, 0.0]]), np.array([0.4])
+    BP = BiasedProblem(b, V, e, "relu")
+    a, c = np.array([0.7]), np.array([0.8])  # w = 2 v, c = 2 e: u_student = 2 u_teacher exactly
+    at = BP.loss_and_gradient(a, np.array([[2.0, 0.0]]), c)
+    near = BP.loss_and_gradient(a, np.array([[2.0, 1e-7]]), c)
+    # the loss is C^1 here: values differ by O(1e-7) (a first-order step), gradients by O(1e-7) too
+    assert abs(at[0] - near[0]) <= 1e-6
+    for x, y in zip(at[1:], near[1:]):
+        assert np.abs(x - y).max() <= 1e-6
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        ((np.ones(2), np.eye(2)), {"e": [0.1]}, r"^e must have shape \(2,\)"),
+        ((np.ones(2), np.eye(2)), {"e": [0.1, np.nan]}, r"^e must be finite"),
+        ((np.ones(2), np.eye(2)), {"e": [0.1, 101.0]}, r"^e: biases must satisfy \|e_i\| <= 100"),
+        ((np.ones(2), 200 * np.eye(2)), {}, r"^V: every row must have norm <= 100"),
+        ((np.ones(2), np.eye(2)), {"activation": "sin"}, r"^activation: biases are supported"),
+        ((np.ones(2), np.zeros((2, 2))), {"activation": "relu"}, r"^V: piecewise-linear .* non-zero rows"),
+        ((np.ones(2), np.eye(3)), {}, r"^b and V must have shapes"),
+    ],
+)
+def test_bad_teacher_input(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        BiasedProblem(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "a, W, c, match",
+    [
+        (np.ones(2), np.eye(2), [0.0], r"^c must have shape \(2,\)"),
+        (np.ones(2), np.eye(2), [0.0, np.inf], r"^c must be finite"),
+        (np.ones(2), np.eye(2), [0.0, -100.5], r"^c: biases must satisfy \|c_i\| <= 100"),
+        (np.ones(2), np.eye(3), [0.0, 0.0], r"^W must have shape"),
+        (np.ones(2), [[np.nan, 0], [0, 1]], [0.0, 0.0], r"^W must be finite"),
+        (np.ones(2), [[1e3, 0], [0, 1]], [0.0, 0.0], r"^W: every row must have norm <= 100"),
+        ([1e200, 1.0], np.eye(2), [0.0, 0.0], r"^a: outgoing weights"),
+    ],
+)
+def test_bad_student_input(a, W, c, match):
+    BP = BiasedProblem(np.ones(2), np.eye(2), [0.1, -0.2], "erf2")
+    for method in (BP.loss, BP.loss_and_gradient, BP.hessian):
+        with pytest.raises(ValueError, match=match):
+            method(a, W, c)
+
+
+def test_relu_hessian_refused_at_collinear_neurons():
+    BP = BiasedProblem(np.ones(1), np.eye(1, 2), [0.1], "relu")
+    with pytest.raises(ValueError, match=r"^W: the relu Hessian with biases does not exist at collinear"):
+        BP.hessian(np.ones(1), [[2.0, 0.0]], [0.3])
+    with pytest.raises(ValueError, match=r"^W: piecewise-linear .* non-zero rows"):
+        BP.loss(np.ones(1), np.zeros((1, 2)), [0.3])
