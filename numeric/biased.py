@@ -35,6 +35,7 @@ import numpy as np
 from . import _geometry as geo_
 from ._bias_kernels import diag_moments, pair_moments
 from .activations import Activation, get_activation
+from .population import Problem
 
 #: largest accepted norm of a student or teacher vector (module docstring says why)
 MAX_NORM = 100.0
@@ -338,3 +339,104 @@ def _assemble_hessian(a, W, n, d, Y, U, M, s):
     order = np.concatenate((np.arange(n), n + (np.arange(n)[:, None] * p + np.arange(d)[None, :]).ravel(),
                             n + np.arange(n) * p + d))
     return Hfull[np.ix_(order, order)]
+
+
+class BiasedFlowProblem(Problem):
+    """A ``BiasedProblem`` seen by ``copyavg.numeric.flow`` as a ``Problem`` in ``d + 1`` columns.
+
+    The flow's incoming weights are the augmented rows ``[w_i, c_i]`` (so ``theta = (a, [w_1, c_1],
+    ..., [w_n, c_n])``); ``loss``, ``loss_and_gradient``, ``gradient`` and ``hessian`` take
+    ``(a, Wc)`` with ``Wc = [W | c]`` of shape ``(n, d + 1)``. Nothing else of ``Problem`` is
+    available (the constructor does not build a bias-free teacher).
+
+    Parameters
+    ----------
+    biased : BiasedProblem
+
+    Raises
+    ------
+    ValueError
+        ``biased`` is not a ``BiasedProblem``; the methods raise as ``BiasedProblem``'s.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric.flow import flow_and_polish
+    >>> FP = BiasedFlowProblem(BiasedProblem(np.ones(1), np.eye(1, 2), [0.5], "erf2"))
+    >>> res = flow_and_polish(FP, np.array([0.8]), np.array([[0.9, 0.1, 0.0]]))
+    >>> res.status, (np.round(res.W, 6) + 0.0).tolist()  # the student copies the teacher, bias included
+    ('converged', [[1.0, 0.0, 0.5]])
+    """
+
+    def __init__(self, biased: BiasedProblem):  # noqa: D107 - no Problem.__init__: no bias-free teacher
+        if not isinstance(biased, BiasedProblem):
+            raise ValueError(f"biased must be a BiasedProblem, got {type(biased).__name__}")
+        self.biased = biased
+        self.activation = biased.activation
+        self.d = biased.d + 1
+        self.k = biased.k
+        self.teacher_loss = biased.teacher_loss
+
+    def _split(self, a, Wc):
+        a, Wc = geo_.check_student(a, Wc, self.d)
+        return a, Wc[:, :-1], Wc[:, -1]
+
+    def loss(self, a, Wc) -> float:
+        """``BiasedProblem.loss`` at ``(a, Wc[:, :-1], Wc[:, -1])``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> FP = BiasedFlowProblem(BiasedProblem(np.ones(1), np.eye(1, 1), [0.5], "linear"))
+        >>> FP.loss(np.ones(1), [[1.0, 0.0]])  # f - f* = -1/2
+        0.25
+        """
+        return self.biased.loss(*self._split(a, Wc))
+
+    def loss_and_gradient(self, a, Wc):
+        """``(L, dL/da, dL/dWc)``, the last column of ``dL/dWc`` being ``dL/dc``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> FP = BiasedFlowProblem(BiasedProblem(np.ones(1), np.eye(1, 1), [0.5], "linear"))
+        >>> FP.loss_and_gradient(np.ones(1), [[1.0, 0.0]])[2].tolist()  # 2 a E[(f - f*) (x, 1)]
+        [[0.0, -1.0]]
+        """
+        L, ga, gW, gc = self.biased.loss_and_gradient(*self._split(a, Wc))
+        return L, ga, np.concatenate((gW, gc[:, None]), axis=1)
+
+    def gradient(self, a, Wc):
+        """``(dL/da, dL/dWc)``; see ``loss_and_gradient``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> FP = BiasedFlowProblem(BiasedProblem(np.ones(1), np.eye(1, 1), [0.5], "linear"))
+        >>> FP.gradient(np.ones(1), [[1.0, 0.5]])[1].tolist()
+        [[0.0, 0.0]]
+        """
+        return self.loss_and_gradient(a, Wc)[1:]
+
+    def hessian(self, a, Wc) -> np.ndarray:
+        """Hessian in ``(a, [w_1, c_1], ..., [w_n, c_n])``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> FP = BiasedFlowProblem(BiasedProblem(np.ones(1), np.eye(1, 1), [0.0], "linear"))
+        >>> FP.hessian(np.ones(1), [[1.0, 0.0]]).tolist()
+        [[2.0, 2.0, 0.0], [2.0, 2.0, 0.0], [0.0, 0.0, 2.0]]
+        """
+        a, W, c = self._split(a, Wc)
+        H = self.biased.hessian(a, W, c)
+        n, d = W.shape
+        rows = n + np.arange(n)[:, None] * d + np.arange(d)[None, :]  # w_i in BiasedProblem's order
+        order = np.concatenate((np.arange(n), np.concatenate((rows, (n + n * d + np.arange(n))[:, None]), axis=1).ravel()))
+        return H[np.ix_(order, order)]
+
+    def __getstate__(self):
+        return self.__dict__.copy()
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)

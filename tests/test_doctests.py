@@ -31,6 +31,7 @@ MODULES = [
     "copyavg.numeric.flow",
     "copyavg.numeric.angular",
     "copyavg.numeric.effective",
+    "copyavg.numeric.biased",
 ]
 
 
