@@ -64,6 +64,18 @@ def _check_bias(x, name: str, size: int) -> np.ndarray:
     return x
 
 
+def _gram_determinants(R, Y, qr, qy, C):
+    """``D = |r|^2 |y|^2 - (r.y)^2`` for all pairs; near-collinear pairs (``D <= 1e-4 |r|^2 |y|^2``,
+    where the difference cancels) by Lagrange's identity ``D = sum_{a<b} (r_a y_b - r_b y_a)^2``."""
+    qq = qr[:, None] * qy[None, :]
+    D = np.maximum(qq - C * C, 0.0)
+    ii, mm = np.nonzero(D <= 1e-4 * qq)
+    if ii.size:
+        outer = R[ii][:, :, None] * Y[mm][:, None, :]
+        D[ii, mm] = 0.5 * np.square(outer - outer.transpose(0, 2, 1)).sum(axis=(1, 2))
+    return D
+
+
 class BiasedProblem:
     """A teacher ``(b, V, e)`` with biases and an activation; loss, gradient and Hessian of students ``(a, W, c)``.
 
@@ -113,7 +125,7 @@ class BiasedProblem:
             arr.setflags(write=False)
         with np.errstate(under="ignore"):
             C = V @ V.T
-            D = np.maximum(self.qv[:, None] * self.qv[None, :] - C * C, 0.0)
+            D = _gram_determinants(V, V, self.qv, self.qv, C)
             off = ~np.eye(self.k, dtype=bool)
             M = self._moments(0, self.qv, self.qv, C, D, e, e, off)
             s = diag_moments(self.activation, 0, self.qv, e)[0]
@@ -140,11 +152,11 @@ class BiasedProblem:
         U = np.concatenate((a, -self.b))
         q = np.concatenate((qw, self.qv))
         C = W @ Y.T
-        D = np.maximum(qw[:, None] * q[None, :] - C * C, 0.0)
+        D = _gram_determinants(W, Y, qw, q, C)
         off = np.ones((n, n + self.k), dtype=bool)
         off[np.arange(n), np.arange(n)] = False
-        if order == 2 and not self.activation.smooth and np.any(off & (D <= 1e-300 * qw[:, None] * q[None, :])):
-            i, m = np.argwhere(off & (D <= 1e-300 * qw[:, None] * q[None, :]))[0]
+        if order == 2 and not self.activation.smooth and np.any(off & (D == 0)):
+            i, m = np.argwhere(off & (D == 0))[0]
             raise ValueError(f"W: the {self.activation.name} Hessian with biases does not exist at collinear "
                              f"neurons (student {i} is collinear with row {m} of [W; V])")
         M = self._moments(order, qw, q, C, D, c, B, off)

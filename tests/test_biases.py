@@ -311,3 +311,64 @@ def test_relu_hessian_refused_at_collinear_neurons():
         BP.hessian(np.ones(1), [[2.0, 0.0]], [0.3])
     with pytest.raises(ValueError, match=r"^W: piecewise-linear .* non-zero rows"):
         BP.loss(np.ones(1), np.zeros((1, 2)), [0.3])
+
+
+# -- flow and CLI -------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["erf2", "relu"])
+def test_flow_recovers_a_single_biased_teacher(name):
+    """One student neuron against one teacher neuron with a bias: the global minimum is the exact
+    copy (loss 0); the flow from a nearby start reaches it, bias included."""
+    from copyavg.numeric.biased import BiasedFlowProblem
+    from copyavg.numeric.flow import flow_and_polish
+
+    FP = BiasedFlowProblem(BiasedProblem(np.ones(1), np.eye(1, 3), [-0.7], name))
+    res = flow_and_polish(FP, np.array([0.8]), np.array([[0.9, 0.2, -0.1, 0.0]]))
+    assert res.status == "converged"
+    # at a critical point with max|grad| <= 1e-12 next to the exact copy: distance ~ 1e-12 / curvature
+    if name == "relu":  # a relu(w.x + c) = (a |w|) relu(w.x/|w| + c/|w|): a line of exact copies
+        w, c = res.W[0, :3], res.W[0, 3]
+        np.testing.assert_allclose([*(res.a[0] * w), c / np.linalg.norm(w)], [1.0, 0.0, 0.0, -0.7], atol=1e-8)
+    else:
+        assert np.abs(res.W - [[1.0, 0.0, 0.0, -0.7]]).max() <= 1e-8 and abs(res.a[0] - 1.0) <= 1e-8
+    assert abs(res.loss) <= 1e-15
+
+
+def test_flow_problem_hessian_is_the_reordered_hessian():
+    from copyavg.numeric.biased import BiasedFlowProblem
+
+    rng = np.random.default_rng(3)
+    BP = BiasedProblem(rng.normal(size=2), rng.normal(size=(2, 3)), rng.normal(size=2), "erf")
+    FP = BiasedFlowProblem(BP)
+    a, W, c = _student(rng, 2, 3)
+    Wc = np.concatenate((W, c[:, None]), axis=1)
+    H, Hf = BP.hessian(a, W, c), FP.hessian(a, Wc)
+    # theta orders: (a, w_1, w_2, c) and (a, [w_1, c_1], [w_2, c_2]); the same numbers, permuted
+    order = [0, 1, 2, 3, 4, 8, 5, 6, 7, 9]
+    assert np.array_equal(Hf, H[np.ix_(order, order)])
+    g = FP.loss_and_gradient(a, Wc)[2]
+    assert np.array_equal(g[:, -1], BP.gradient(a, W, c)[2])
+
+
+def test_cli_flow_with_biases(capsys):
+    import json
+
+    from copyavg.cli.main import main as cli
+
+    assert cli(["flow", "--k", "2", "--n", "1", "--biases", "--teacher-bias", "0.5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "converged" and out["teacher_bias"] == 0.5 and len(out["c"]) == 1
+    assert out["grad_max"] <= 1e-8
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--teacher-bias", "0.5"], "--teacher-bias needs --biases"),
+    (["--biases", "--teacher-bias", "500"], "--teacher-bias must satisfy -100 <= teacher-bias <= 100"),
+    (["--biases", "--teacher-bias", "nan"], "--teacher-bias must satisfy"),
+    (["--biases", "--activation", "sin"], "--activation sin has no biased kernel"),
+])
+def test_cli_flow_bias_errors_are_one_line(argv, needle, capsys):
+    from copyavg.cli.main import main as cli
+
+    assert cli(["flow", "--k", "3", "--n", "2", *argv]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and needle in err, err
