@@ -58,7 +58,7 @@ def _conditional_deriv(name, mu, tau, n):
     return _erf_deriv(lam / mp.sqrt(1 + 2 * lam ** 2 * tau ** 2), mu, n)
 
 
-def reference_moment(name, C11, C22, C12, m1, m2, a, b):
+def reference_moment(name, C11, C22, C12, m1, m2, a, b, split=False):
     """``E[sigma^(a)(u1) sigma^(b)(u2)]`` at 30 digits; ``a = 2`` for ReLU is the delta at u1 = 0."""
     C11, C22, C12, m1, m2 = (mp.mpf(float(x)) for x in (C11, C22, C12, m1, m2))
     L11 = mp.sqrt(C11)
@@ -70,7 +70,7 @@ def reference_moment(name, C11, C22, C12, m1, m2, a, b):
     f = lambda z: (_sigma_deriv(name, m1 + L11 * z, a) * _conditional_deriv(name, m2 + L21 * z, tau, b)
                    * mp.npdf(z))
     points = [mp.mpf(0)]  # smooth integrand; ReLU: split at its kink and the conditional mean's zero
-    if name == "relu":
+    if name == "relu" or split:  # split=True: narrow peaks of sigma' (large norms) split off too
         points = sorted({-m1 / L11, -m2 / L21 if L21 != 0 else mp.mpf(0), mp.mpf(0)})
     return mp.quad(f, [-mp.inf] + points + [mp.inf])
 
@@ -113,6 +113,30 @@ def test_cdf_family_moments_match_quadrature(name, case):
         ref = reference_moment(name, C11, C22, C12, m1, m2, a, b)
         # the closed form is a few float64 operations on values of size <= |sigma^(a)| |sigma^(b)|
         # (at most ~10 here): 1e-13 absolute leaves a margin of ~100 over the rounding measured
+        assert abs(float(M[a, b]) - float(ref)) <= 1e-13 * (1 + abs(float(ref))), (a, b, float(M[a, b]), ref)
+
+
+EDGE_CASES = {  # the edges of the accepted range: |w|, |c| up to 100, nearly collinear, tiny norms
+    "norm-100-collinear": _case(5, scale_m=60.0, cos=1 - 1e-8, norms=(100.0, 90.0)),
+    "bias-100": _case(6, scale_m=70.0, norms=(100.0, 0.01)),
+    "tiny-norm": _case(7, scale_m=1.0, norms=(1e-3, 50.0)),
+    "cos-1e-12": _case(8, scale_m=40.0, cos=1 - 1e-12, norms=(100.0, 100.0)),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["erf2", "normal_cdf", "relu"])
+@pytest.mark.parametrize("case", sorted(EDGE_CASES))
+def test_moments_at_the_edges_of_the_range(name, case):
+    """Measured worst 2.7e-16 relative to ``1 + |value|`` (the quadrature splits at the narrow peaks
+    of ``sigma'`` there, width ``1/|w|``)."""
+    C11, C22, C12, m1, m2 = EDGE_CASES[case]
+    D = C11 * C22 - C12 * C12
+    with np.errstate(all="ignore"):
+        M = pair_moments(get_activation(name), 2, *(np.array(x) for x in (C11, C22, C12, D, m1, m2)))
+    for a, b in [(0, 0), (1, 0), (0, 1), (1, 1), (2, 0), (0, 2)]:
+        ref = reference_moment(name, C11, C22, C12, m1, m2, a, b, split=True)
+        # a few float64 operations at values of size <= 1 + |ref|; 1e-13 leaves a margin of ~300
         assert abs(float(M[a, b]) - float(ref)) <= 1e-13 * (1 + abs(float(ref))), (a, b, float(M[a, b]), ref)
 
 
