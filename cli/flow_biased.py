@@ -27,7 +27,7 @@ def flow_biased(args, d: int, plot_curve) -> int:
     check_range("--teacher-bias", e, lo=-MAX_BIAS, hi=MAX_BIAS)
     if get_activation(args.activation).family not in FAMILIES:
         raise UsageError(f"--biases: --activation {args.activation} has no biased kernel (use erf2, erf, "
-                         "normal_cdf, relu, linear, abs or leaky_relu)")
+                         "normal_cdf, relu, linear, abs, leaky_relu, hermite2..hermite5, sin or cos)")
     a0, W0 = initial_point(RunSpec(args.activation, args.k, args.n, d, args.seed))
     if np.linalg.norm(W0, axis=1).max() > MAX_NORM:  # not reached by Glorot starts at K_MAX
         raise UsageError(f"--biases: the initial |w_i| exceeds {MAX_NORM:g}")

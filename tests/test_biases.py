@@ -38,6 +38,8 @@ def _erf_deriv(lam, z, n):
 
 
 def _sigma_deriv(name, z, n):
+    if name in ("sin", "cos"):
+        return mp.sin(z + (n + (name == "cos")) * mp.pi / 2)
     if name == "normal_cdf":  # Phi(z) = (1 + erf(z/sqrt 2))/2
         return (1 + _erf_deriv(1 / mp.sqrt(2), z, 0)) / 2 if n == 0 else _erf_deriv(1 / mp.sqrt(2), z, n) / 2
     if name == "relu":
@@ -48,6 +50,8 @@ def _sigma_deriv(name, z, n):
 
 def _conditional_deriv(name, mu, tau, n):
     """``d^n/dmu^n E[sigma(mu + tau Z)]``, Z ~ N(0, 1): elementary."""
+    if name in ("sin", "cos"):  # E sin(mu + tau Z) = exp(-tau^2/2) sin(mu)
+        return mp.exp(-tau ** 2 / 2) * _sigma_deriv(name, mu, n)
     if name == "relu":
         t = mu / tau
         return [mu * mp.ncdf(t) + tau * mp.npdf(t), mp.ncdf(t), mp.npdf(t) / tau][n]
@@ -96,7 +100,7 @@ CASES = {
 }
 
 
-_FAST_CDF = {("erf2", "near-collinear"), ("normal_cdf", "large-means")}
+_FAST_CDF = {("erf2", "large-means")}  # near-collinear pairs: the fast ReLU and sin cases
 
 
 @pytest.mark.parametrize("name, case", [
@@ -138,6 +142,26 @@ def test_moments_at_the_edges_of_the_range(name, case):
         ref = reference_moment(name, C11, C22, C12, m1, m2, a, b, split=True)
         # a few float64 operations at values of size <= 1 + |ref|; 1e-13 leaves a margin of ~300
         assert abs(float(M[a, b]) - float(ref)) <= 1e-13 * (1 + abs(float(ref))), (a, b, float(M[a, b]), ref)
+
+
+@pytest.mark.parametrize("name, case", [
+    pytest.param(name, case, marks=() if (name, case) == ("sin", "near-collinear") else pytest.mark.slow)
+    for name in ("sin", "cos") for case in sorted(CASES)])
+def test_trig_quadrature_matches_30_digit_reference(name, case):
+    """The quadrature route (64 x 64 Gauss-Hermite) and its error estimate (against 48 nodes)."""
+    from copyavg.numeric._bias_kernels import quadrature_error
+
+    C11, C22, C12, m1, m2 = CASES[case]
+    D = C11 * C22 - C12 * C12
+    act = get_activation(name)
+    M = pair_moments(act, 4, *(np.array(x) for x in (C11, C22, C12, D, m1, m2)))
+    est = quadrature_error(act, 4, *(np.array(x) for x in (C11, C22, C12, D, m1, m2)))
+    # the estimate is itself a rounding-level number at these norms (<= 3)
+    assert est <= 1e-14
+    for a, b in [(0, 0), (1, 0), (0, 1), (1, 1), (2, 0), (2, 1), (2, 2), (3, 1), (4, 0)]:
+        ref = reference_moment(name, C11, C22, C12, m1, m2, a, b)
+        # 4096 weighted terms of size <= 1: rounding ~1e-15; 1e-13 leaves a margin of ~100
+        assert abs(float(M[a, b]) - float(ref)) <= 1e-13, (a, b, float(M[a, b]), ref)
 
 
 @pytest.mark.parametrize("case", [
@@ -221,7 +245,8 @@ def _student(rng, n, d, scale=1.0):
     return rng.normal(size=n), rng.normal(size=(n, d)) * scale, rng.normal(size=n)
 
 
-@pytest.mark.parametrize("name", ["erf2", "erf", "normal_cdf", "relu", "leaky_relu", "abs", "linear"])
+@pytest.mark.parametrize("name", ["erf2", "erf", "normal_cdf", "relu", "leaky_relu", "abs", "linear",
+                                  "hermite3", "hermite4", "sin", "cos"])
 def test_zero_biases_reproduce_problem(name):
     rng = np.random.default_rng(5)
     n, k, d = 3, 2, 4
@@ -231,14 +256,17 @@ def test_zero_biases_reproduce_problem(name):
     L0, ga0, gW0 = P.loss_and_gradient(a, W)
     L, ga, gW, gc = BP.loss_and_gradient(a, W, np.zeros(n))
     H0, H = P.hessian(a, W), BP.hessian(a, W, np.zeros(n))
-    # two closed forms of the same numbers, each within a few eps of their scale (~10 here)
-    assert abs(L - L0) <= 1e-13 and np.abs(ga - ga0).max() <= 1e-13 and np.abs(gW - gW0).max() <= 1e-13
+    # two routes to the same numbers, each within a few eps of their scale (~10 here, up to 5e4 for
+    # the hermite polynomials, whose quadrature sums 4096 terms): 1e-13 relative to the scale
+    scale = max(1.0, abs(L0))
+    assert abs(L - L0) <= 1e-13 * scale
+    assert max(np.abs(ga - ga0).max(), np.abs(gW - gW0).max()) <= 1e-13 * max(scale, np.abs(gW0).max())
     assert np.abs(H[: n + n * d, : n + n * d] - H0).max() <= 1e-12 * max(1.0, np.abs(H0).max())
     if get_activation(name).odd:  # odd sigma: no first-order effect of a bias at zero biases
         assert np.abs(gc).max() <= 1e-13
 
 
-@pytest.mark.parametrize("name", ["erf2", "normal_cdf", "relu", "abs"])
+@pytest.mark.parametrize("name", ["erf2", "normal_cdf", "relu", "abs", "sin", "hermite5"])
 def test_gradient_and_hessian_match_finite_differences(name):
     rng = np.random.default_rng(7)
     n, k, d = 3, 2, 3
@@ -300,7 +328,8 @@ def test_relu_collinear_pair_is_the_limit():
         ((np.ones(2), np.eye(2)), {"e": [0.1, np.nan]}, r"^e must be finite"),
         ((np.ones(2), np.eye(2)), {"e": [0.1, 101.0]}, r"^e: biases must satisfy \|e_i\| <= 100"),
         ((np.ones(2), 200 * np.eye(2)), {}, r"^V: every row must have norm <= 100"),
-        ((np.ones(2), np.eye(2)), {"activation": "sin"}, r"^activation: biases are supported"),
+        ((np.ones(2), np.eye(2)), {"activation": "gaussian"}, r"^activation: biases are supported"),
+        ((np.ones(2), 4 * np.eye(2)), {"activation": "sin"}, r"^V: every row must have norm <= 3"),
         ((np.ones(2), np.zeros((2, 2))), {"activation": "relu"}, r"^V: piecewise-linear .* non-zero rows"),
         ((np.ones(2), np.eye(3)), {}, r"^b and V must have shapes"),
     ],
@@ -388,7 +417,7 @@ def test_cli_flow_with_biases(capsys):
     (["--teacher-bias", "0.5"], "--teacher-bias needs --biases"),
     (["--biases", "--teacher-bias", "500"], "--teacher-bias must satisfy -100 <= teacher-bias <= 100"),
     (["--biases", "--teacher-bias", "nan"], "--teacher-bias must satisfy"),
-    (["--biases", "--activation", "sin"], "--activation sin has no biased kernel"),
+    (["--biases", "--activation", "gaussian"], "--activation gaussian has no biased kernel"),
 ])
 def test_cli_flow_bias_errors_are_one_line(argv, needle, capsys):
     from copyavg.cli.main import main as cli
