@@ -17,7 +17,8 @@ from copyavg.cli.common import UsageError, check_range, emit, progress_bar
 def flow_biased(args, d: int, plot_curve) -> int:
     """Run the biased flow for parsed ``args`` (``k``, ``n``, ``d`` and ``--plot`` already checked)."""
     from copyavg.experiments.sweep import RunSpec, initial_point
-    from copyavg.numeric.biased import FAMILIES, MAX_BIAS, MAX_NORM, BiasedFlowProblem, BiasedProblem
+    from copyavg.numeric.biased import (FAMILIES, FAMILY_MAX_NORM, MAX_BIAS, MAX_NORM, BiasedFlowProblem,
+                                        BiasedProblem)
     from copyavg.numeric.activations import get_activation
     from copyavg.numeric.flow import flow_and_polish
 
@@ -29,8 +30,9 @@ def flow_biased(args, d: int, plot_curve) -> int:
         raise UsageError(f"--biases: --activation {args.activation} has no biased kernel (use erf2, erf, "
                          "normal_cdf, relu, linear, abs, leaky_relu, hermite2..hermite5, sin or cos)")
     a0, W0 = initial_point(RunSpec(args.activation, args.k, args.n, d, args.seed))
-    if np.linalg.norm(W0, axis=1).max() > MAX_NORM:  # not reached by Glorot starts at K_MAX
-        raise UsageError(f"--biases: the initial |w_i| exceeds {MAX_NORM:g}")
+    limit = FAMILY_MAX_NORM.get(get_activation(args.activation).family, MAX_NORM)
+    if np.linalg.norm(W0, axis=1).max() > limit:  # Glorot rows have norm ~ sqrt(2 d / (d + n))
+        raise UsageError(f"--biases: the initial |w_i| exceeds {limit:g}, the limit of {args.activation}")
     FP = BiasedFlowProblem(BiasedProblem(np.ones(args.k), np.eye(args.k, d), np.full(args.k, e), args.activation))
     Wc0 = np.concatenate((W0, np.zeros((args.n, 1))), axis=1)
     with progress_bar(args, desc="flow", unit="step") as bar:
