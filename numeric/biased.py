@@ -410,6 +410,22 @@ class BiasedFlowProblem(Problem):
     def loss(self, a, Wc) -> float:
         """``BiasedProblem.loss`` at ``(a, Wc[:, :-1], Wc[:, -1])``.
 
+        Parameters
+        ----------
+        a : array_like, shape (n,)
+            Student outgoing weights.
+        Wc : array_like, shape (n, d + 1)
+            ``[W | c]``: incoming weights and, in the last column, the biases.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            As ``BiasedProblem``'s methods.
+
         Examples
         --------
         >>> import numpy as np
@@ -421,6 +437,22 @@ class BiasedFlowProblem(Problem):
 
     def loss_and_gradient(self, a, Wc):
         """``(L, dL/da, dL/dWc)``, the last column of ``dL/dWc`` being ``dL/dc``.
+
+        Parameters
+        ----------
+        a : array_like, shape (n,)
+            Student outgoing weights.
+        Wc : array_like, shape (n, d + 1)
+            ``[W | c]``: incoming weights and, in the last column, the biases.
+
+        Returns
+        -------
+        L : float; ga : ndarray (n,); gWc : ndarray (n, d + 1)
+
+        Raises
+        ------
+        ValueError
+            As ``BiasedProblem``'s methods.
 
         Examples
         --------
@@ -435,6 +467,22 @@ class BiasedFlowProblem(Problem):
     def gradient(self, a, Wc):
         """``(dL/da, dL/dWc)``; see ``loss_and_gradient``.
 
+        Parameters
+        ----------
+        a : array_like, shape (n,)
+            Student outgoing weights.
+        Wc : array_like, shape (n, d + 1)
+            ``[W | c]``: incoming weights and, in the last column, the biases.
+
+        Returns
+        -------
+        ga : ndarray (n,); gWc : ndarray (n, d + 1)
+
+        Raises
+        ------
+        ValueError
+            As ``BiasedProblem``'s methods.
+
         Examples
         --------
         >>> import numpy as np
@@ -446,6 +494,22 @@ class BiasedFlowProblem(Problem):
 
     def hessian(self, a, Wc) -> np.ndarray:
         """Hessian in ``(a, [w_1, c_1], ..., [w_n, c_n])``.
+
+        Parameters
+        ----------
+        a : array_like, shape (n,)
+            Student outgoing weights.
+        Wc : array_like, shape (n, d + 1)
+            ``[W | c]``: incoming weights and, in the last column, the biases.
+
+        Returns
+        -------
+        ndarray, shape (n + n (d + 1), n + n (d + 1))
+
+        Raises
+        ------
+        ValueError
+            As ``BiasedProblem``'s methods.
 
         Examples
         --------
