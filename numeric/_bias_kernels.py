@@ -259,18 +259,28 @@ def _gh(N):
 def quadrature_moments(act, top, C11, C22, C12, D, m1, m2, nodes=QUAD_NODES):
     """``M[a, b] = E[sigma^(a)(u1) sigma^(b)(u2)]`` (``a + b <= top``) by ``nodes x nodes``
     Gauss-Hermite quadrature in the Cholesky factor: ``u1 = m1 + L11 z1``,
-    ``u2 = m2 + L21 z1 + L22 z2`` (exact for the hermite family)."""
+    ``u2 = m2 + L21 z1 + L22 z2`` (exact for the hermite family). Pairs are processed in chunks
+    (``nodes^2`` values each) so that memory stays bounded."""
     C11, C22, C12, D, m1, m2 = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (C11, C22, C12, D, m1, m2)))
+    shape = C11.shape
+    C11, C22, C12, D, m1, m2 = (x.ravel() for x in (C11, C22, C12, D, m1, m2))
     z, w = _gh(nodes)
     L11 = np.sqrt(C11)
     pos = C11 > 0
     L21 = np.where(pos, C12 / np.where(pos, L11, 1.0), 0.0)
     L22 = np.where(pos, np.sqrt(D / np.where(pos, C11, 1.0)), np.sqrt(C22))
-    u1 = m1[..., None] + L11[..., None] * z  # (..., N)
-    u2 = (m2[..., None, None] + L21[..., None, None] * z[:, None] + L22[..., None, None] * z[None, :])
-    s1, s2 = _sigma_derivs(act, u1, top), _sigma_derivs(act, u2, top)
-    inner = [s @ w for s in s2]  # (..., N): E over z2 given z1
-    return {(a, b): (s1[a] * inner[b]) @ w for a in range(top + 1) for b in range(top + 1 - a)}
+    keys = [(a, b) for a in range(top + 1) for b in range(top + 1 - a)]
+    out = {key: np.empty(C11.size) for key in keys}
+    step = max(1, 2 ** 16 // (nodes * nodes))
+    for lo in range(0, C11.size, step):
+        sl = slice(lo, lo + step)
+        u1 = m1[sl, None] + L11[sl, None] * z  # (chunk, N)
+        u2 = m2[sl, None, None] + L21[sl, None, None] * z[:, None] + L22[sl, None, None] * z[None, :]
+        s1 = _sigma_derivs(act, u1, top)
+        inner = [s @ w for s in _sigma_derivs(act, u2, top)]  # (chunk, N): E over z2 given z1
+        for a, b in keys:
+            out[a, b][sl] = (s1[a] * inner[b]) @ w
+    return {key: v.reshape(shape) for key, v in out.items()}
 
 
 def quadrature_diag(act, top, q, c, nodes=QUAD_NODES):
