@@ -425,3 +425,19 @@ def test_cli_flow_bias_errors_are_one_line(argv, needle, capsys):
     assert cli(["flow", "--k", "3", "--n", "2", *argv]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and needle in err, err
+
+
+def test_relu_hessian_near_collinear_neurons():
+    """At angle 1e-6 between a student and a teacher neuron (the Hessian's terms grow like
+    1/angle and cancel), the Hessian still matches central differences of the gradient."""
+    BP = BiasedProblem(np.ones(2), np.eye(2, 3), [0.4, -0.2], "relu")
+    a, W, c = np.array([0.9]), np.array([[1.1, 1e-6, 0.05]]), np.array([0.5])
+    theta = np.concatenate((a, W.ravel(), c))
+    split = lambda t: (t[:1], t[1:4].reshape(1, 3), t[4:])
+    grad = lambda t: np.concatenate([x.ravel() for x in BP.gradient(*split(t))])
+    h = 1e-7  # below the angle: the differences stay on one side of the collinear set
+    fd = np.array([(grad(theta + s) - grad(theta - s)) / (2 * h) for s in np.eye(theta.size) * h])
+    H = BP.hessian(a, W, c)
+    # rounding of the differences eps |grad| / h ~ 1e-9, truncation h^2 |third derivative| with
+    # third derivatives ~ 1/angle ~ 1e6: ~1e-8; measured 5e-9
+    assert np.abs(H - fd).max() <= 1e-7 * np.abs(H).max()
