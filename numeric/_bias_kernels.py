@@ -211,6 +211,9 @@ def diag_moments(act, top, q, c):
     ``ds/dq = 1/2 s''`` these give every partial of the self term ``s(|w|^2, c)``."""
     if act.family == "piecewise_linear":
         al, be = act.params["alpha"], act.params["beta"]
+        if al == be:  # linear: s = beta^2 (q + c^2), also at q = 0
+            b2 = be * be
+            return [b2 * (q + c * c), 2 * b2 * c, 2 * b2 + 0 * c, 0 * c, 0 * c][: top + 1]
         plus = _relu_diag(q, c, top)
         if al == 0:
             return [be * be * v for v in plus]

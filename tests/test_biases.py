@@ -441,3 +441,18 @@ def test_relu_hessian_near_collinear_neurons():
     # rounding of the differences eps |grad| / h ~ 1e-9, truncation h^2 |third derivative| with
     # third derivatives ~ 1/angle ~ 1e6: ~1e-8; measured 5e-9
     assert np.abs(H - fd).max() <= 1e-7 * np.abs(H).max()
+
+
+def test_linear_loss_is_exact_with_zero_rows():
+    """sigma = z: f - f* = (a W - b V).x + (a.c - b.e), so L = |a W - b V|^2 + (a.c - b.e)^2 exactly
+    (zero rows allowed: a constant neuron)."""
+    b, V, e = np.ones(2), np.array([[1.0, 0.0], [0.0, 0.0]]), np.array([0.3, 0.5])
+    a, W, c = np.array([1.0, -0.5]), np.array([[0.0, 0.0], [0.5, 0.2]]), np.array([0.5, 0.1])
+    BP = BiasedProblem(b, V, e, "linear")
+    r, m = a @ W - b @ V, a @ c - b @ e
+    L, ga, gW, gc = BP.loss_and_gradient(a, W, c)
+    # a handful of float64 operations on numbers ~1: 1e-14
+    assert abs(L - (r @ r + m * m)) <= 1e-14
+    np.testing.assert_allclose(gW, 2 * a[:, None] * r[None, :], atol=1e-14)
+    np.testing.assert_allclose(gc, 2 * a * m, atol=1e-14)
+    assert np.isfinite(BP.hessian(a, W, c)).all()
