@@ -285,6 +285,10 @@ def _cmd_flow(args) -> int:
     if args.plot:
         _check_plot_path(args.plot)
     check_memory(args, f"flow --k {args.k} --n {args.n} (d = {d})", args.k, args.n, d, hessian_copies=4)
+    if args.biases or args.teacher_bias is not None:
+        from copyavg.cli.flow_biased import flow_biased
+
+        return flow_biased(args, d, _plot_curve)
     with progress_bar(args, desc="flow", unit="step") as bar:
         def step(t, a, W, loss, grad_max):
             bar.set_postfix_str(f"t = {t:.3g}, loss = {loss:.6g}, max|grad| = {grad_max:.2g}", refresh=False)

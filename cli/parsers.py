@@ -112,6 +112,11 @@ def add_flow(sub) -> None:
     fl.add_argument("--n", type=int, required=True, help="number of student neurons, n >= 1 (required)")
     _d(fl)
     fl.add_argument("--seed", type=int, default=0, help="seed of the initialisation, >= 0")
+    fl.add_argument("--biases", action="store_true",
+                    help="train student biases c_i too (started at 0), against teacher biases "
+                         "--teacher-bias; every activation but gaussian; no endpoint classification")
+    fl.add_argument("--teacher-bias", type=float, default=None, dest="teacher_bias", metavar="E",
+                    help="bias of every teacher neuron, -100 <= E <= 100 (needs --biases; default 0)")
     _json(fl)
     fl.add_argument("--plot", metavar="FILE",
                     help="save the loss curve to FILE, format by extension (.png, .svg, .pdf, ...) "
