@@ -168,7 +168,7 @@ def teacher_constant(activation: str, m, dps: int = 30):
 def profile_optimum(activation: str, m, kind: str = "average", dps: int = 30, t_max: float = 8.0) -> dict:
     """The maximiser of the ``average`` or ``copy`` profile, numerically (any activation).
 
-    A log-spaced grid of 400 points on ``[1e-3, t_max]``, then Newton (``mpmath.findroot``) on
+    A log-spaced grid of 240 points on ``[1e-3, t_max]``, then Newton (``mpmath.findroot``) on
     ``dF/dt`` from the best grid point. Not a certificate: the closed forms and certified roots are
     in ``copyavg.proofs.universal``.
 
@@ -211,7 +211,7 @@ def profile_optimum(activation: str, m, kind: str = "average", dps: int = 30, t_
     mf = _check_m(m)
     # F at 30 more digits than the search: mpmath.diff differences it at the working precision
     F = lambda t: profile_value(activation, mf, t, kind, dps + 30)  # noqa: E731
-    grid = [1e-3 * (t_max / 1e-3) ** (i / 399) for i in range(400)]
+    grid = [1e-3 * (t_max / 1e-3) ** (i / 239) for i in range(240)]
     vals = [F(t) for t in grid]
     i = max(range(len(grid)), key=lambda j: vals[j])
     boundary = i in (0, len(grid) - 1)
