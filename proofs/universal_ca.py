@@ -155,3 +155,192 @@ def ca_critical(name: str) -> Certificate:
         status=status, method="identities I1, I2, J0, J1, J3 simplified to 0 by SymPy (closed-form kernel)",
         residual=residual, evidence=tuple(ev), seconds=time.perf_counter() - t0,
     )
+
+
+# --- optimal-ca-structure ----------------------------------------------------------------------------
+_j = sp.Symbol("j", integer=True, nonnegative=True)
+_i = sp.Symbol("i", integer=True, nonnegative=True)
+_u = sp.Symbol("u", positive=True)  # u = 1/m
+_E1 = sp.exp(-1)
+
+#: L_average(m) = alpha m + beta - sum_{j >= j0} c_j m^(p_j) (Laurent series at m = infinity) and
+#: where the general term comes from: (alpha, beta, c_j, p_j, j0, source)
+SERIES = {
+    "sin": (_E1 * (sp.sinh(1) - 1), sp.Integer(0), _E1 / sp.factorial(2 * _j + 1), 1 - 2 * _j, 1,
+            "m^2 sinh(1/m) = sum_j m^(1-2j)/(2j+1)! (Maclaurin series of sinh, entire)"),
+    "cos": (_E1 * (sp.cosh(1) - 1), -_E1 / 2, _E1 / sp.factorial(2 * _j), 2 - 2 * _j, 2,
+            "m^2 cosh(1/m) = sum_j m^(2-2j)/(2j)! (Maclaurin series of cosh, entire)"),
+    "gaussian": (1 / sp.sqrt(3) - sp.Rational(1, 2), -sp.Rational(1, 16),
+                 sp.factorial(2 * _j) / (sp.factorial(_j) ** 2 * 2 * 16**_j), 2 - 2 * _j, 2,
+                 "m^3/sqrt(4m^2 - 1) = (m^2/2)(1 - y)^(-1/2), y = 1/(4m^2) <= 1/4, binomial series "
+                 "(1 - y)^(-1/2) = sum_j binomial(2j, j) (y/4)^j"),
+    **{f"hermite{n}": (sp.factorial(n), sp.Integer(0), sp.factorial(n) * sp.Integer(1) ** _j, 2 - n - _j, 0,
+                       f"L = {n}! m - {n}! m^(2-{n}): one term (c_j = 0 for j >= 1)") for n in (3, 4, 5)},
+}
+
+
+def series_concavity(name: str) -> Certificate:
+    """``L_average(1) = 0``, strictly increasing and strictly concave on m >= 1 via its Laurent series."""
+    from .optimal_ca import _conventions, _decide_positive
+
+    t0 = time.perf_counter()
+    L = average_solution(name)[2]
+    al, be, cj, pj, j0, source = SERIES[name]
+    ev, ok = [f"L_average(m) = {sp.sstr(L)}", f"general term: {source}"], True
+    finite = name.startswith("hermite")
+    nterms = 1 if finite else 6
+    partial_sum = al * m + be - sum(cj.subs(_j, jj) * m ** pj.subs(_j, jj) for jj in range(j0, j0 + nterms))
+    if finite:
+        res = sp.simplify(L - partial_sum)
+    else:  # exact agreement of the Laurent series at m = infinity to the order of the last term used
+        order = int(-pj.subs(_j, j0 + nterms - 1)) + 1
+        res = sp.simplify(sp.series((L - partial_sum).subs(m, 1 / _u), _u, 0, order).removeO())
+    ev.append(f"L - (alpha m + beta - sum_(j={j0}..{j0 + nterms - 1}) c_j m^(p_j)) = {sp.sstr(res)} "
+              + ("(exact)" if finite else f"+ O(m^-{order}) (SymPy series)"))
+    ok &= res == 0
+    if name in ("sin", "cos"):
+        f = sp.sinh if name == "sin" else sp.cosh
+        k = 2 * _j + 1 if name == "sin" else 2 * _j
+        gt = sp.simplify(f.taylor_term(k, _u) / _u**k - cj / _E1)
+        ev.append(f"taylor_term of {f.__name__} at order {k}: coefficient - c_j e = {sp.sstr(gt)}")
+        ok &= gt == 0
+    if name == "gaussian":
+        y = sp.Symbol("y")
+        ser = sp.series((1 - y) ** sp.Rational(-1, 2), y, 0, 10).removeO()
+        gt = sp.expand(ser - sum(sp.binomial(2 * jj, jj) * (y / 4) ** jj for jj in range(10)))
+        ev.append(f"binomial series check, first 10 terms: difference {sp.sstr(gt)}")
+        ok &= gt == 0
+    cpos = sp.simplify(cj.subs(_j, j0 + _i)).is_positive
+    pneg = sp.simplify(pj.subs(_j, j0 + _i)).is_negative
+    apos, note = _decide_positive(al)
+    one = zero(L.subs(m, 1))
+    ev.append(f"c_j > 0 for j >= {j0}: {cpos}; p_j < 0 for j >= {j0}: {pneg}; alpha = {sp.sstr(al)} > 0: {apos} "
+              f"({note}); L_average(1) = 0: {one}")
+    ok &= bool(cpos) and bool(pneg) and bool(apos) and one
+    ev.append("each term -c_j m^(p_j) (c_j > 0, p_j < 0) has derivative -c_j p_j m^(p_j-1) > 0 and second derivative "
+              "-c_j p_j (p_j - 1) m^(p_j-2) < 0; the series converges with its m-derivatives uniformly on m >= 1: "
+              "L' >= alpha > 0, L'' < 0")
+    return Certificate(
+        theorem=f"lstar-increasing-concave:{name}", statement=(
+            f"for real m >= 1 the best loss along the average direction L_average(m) ({name}) satisfies "
+            "L_average(1) = 0 and is strictly increasing and strictly concave"),
+        assumptions=_conventions(name) + (f"L_average(m) = {sp.sstr(L)} (one-neuron:{name})",),
+        status=Status.PROVED if ok else Status.UNDECIDED, method="Laurent series at m = infinity, term signs (SymPy)",
+        residual="0" if ok else "a step not decided", evidence=tuple(ev), seconds=time.perf_counter() - t0)
+
+
+def _ties(name: str) -> Certificate:
+    """hermite2, linear: L_average is affine, so every partition with n groups has the same loss."""
+    t0 = time.perf_counter()
+    L = _solution(name)[2] if name == "linear" else average_solution(name)[2]
+    second = sp.simplify(sp.diff(L, m, 2))
+    j0 = identities(name)[2][1]
+    loss = lambda P: sum(L.subs(m, p) for p in P)  # noqa: E731
+    tie = sp.simplify(loss((2, 2)) - loss((3, 1)))
+    ok = second == 0 and j0 and tie == 0
+    return Certificate(
+        theorem=f"optimal-ca-structure:{name}",
+        statement=(f"sigma = {name}: among CA points of n student neurons against k unit teacher neurons, n - 1 "
+                   "copies and one average of k - n + 1 is the unique optimum (up to permutation)"),
+        assumptions=("unit orthonormal teacher, b = 1; CA points as in ca-critical:" + name,),
+        status=Status.REFUTED if ok else Status.UNDECIDED,
+        method="exact: L_average affine (L'' = 0) and the CA loss additive (J0 = 0), so all partitions tie",
+        residual=(f"L_average(m) = {sp.sstr(L)}, L'' = {sp.sstr(second)}; k = 4, n = 2: partitions (2, 2) and (3, 1) "
+                  f"both have loss {sp.sstr(loss((3, 1)))} (difference {sp.sstr(tie)})"),
+        evidence=(f"J0 = 0 for all x (additivity): {j0}",
+                  "every partition of k into n groups has loss sum_i L_average(m_i) = " +
+                  ("0" if name == "linear" else "2 (k - n)") + ": the claimed structure is optimal but not unique"),
+        expected=Status.REFUTED, seconds=time.perf_counter() - t0)
+
+
+def optimal_ca_structure(name: str, kmax: int = 20) -> Certificate:
+    from dataclasses import replace
+
+    from .optimal_ca import lstar_increasing_concave, optimal_ca_partition
+
+    if name in ("hermite2", "linear"):
+        return _ties(name)
+    t0 = time.perf_counter()
+    L = average_solution(name)[2]
+    conc = lstar_increasing_concave(L, name) if name == "normal_cdf" else series_concavity(name)
+    j0 = identities(name)[2]
+    cert = optimal_ca_partition(kmax, L, name, concavity=conc)
+    add = (f"[{'ok' if j0[1] else 'UNDECIDED'}] the CA loss is additive, sum_i L_average(m_i): J0 = 0 for all x "
+           f"(ca-critical:{name}), so the cross-group terms a_i J0(q_i; m_l) - m_i J0(1; m_l) vanish")
+    status = cert.status if j0[1] or cert.status != Status.PROVED else Status.UNDECIDED
+    return replace(cert, theorem=f"optimal-ca-structure:{name}", status=status,
+                   evidence=(add, f"concavity: {conc.status.value} ({conc.method})") + conc.evidence + cert.evidence,
+                   seconds=time.perf_counter() - t0)
+
+
+def _exact_ca_loss(name: str, P) -> sp.Expr:
+    """Exact (SymPy) loss of the CA point of partition P (piecewise-linear family: |w_i| = 1,
+    a_i = a|w| of the average point), unit teacher, d = k, from the derived kernel."""
+    from copyavg.symbolic.one_neuron import m as msym, rho, solution
+
+    from .ca_critical import _pair_g
+
+    k = sum(P)
+    a, W, start = [], [], 0
+    for mi in P:
+        a.append(sp.simplify(solution(name)["ar_average"].subs({msym: mi, rho: 1})))
+        W.append([sp.Integer(0)] * start + [1 / sp.sqrt(mi)] * mi + [sp.Integer(0)] * (k - start - mi))
+        start += mi
+    V = [[sp.Integer(int(i == j)) for j in range(k)] for i in range(k)]
+    U, Y = a + [sp.Integer(-1)] * k, W + V
+    cache: dict = {}
+    total = sp.Integer(0)
+    for u1, y1 in zip(U, Y):
+        for u2, y2 in zip(U, Y):
+            key = tuple(sp.expand(sum(p * q for p, q in zip(v1, v2))) for v1, v2 in ((y1, y1), (y2, y2), (y1, y2)))
+            if key not in cache:
+                cache[key] = _pair_g(name, y1, y2)
+            total += u1 * u2 * cache[key]
+    return total
+
+
+def _pl_structure(name: str) -> Certificate:
+    """relu, abs, leaky_relu: CA points are not critical and their loss is not additive; at k = 4,
+    n = 2 the partition (2, 2) has a lower loss than (1, 3), decided exactly (SymPy) and in arb.
+    Evidence: the float64 loss of every CA point for k <= 6."""
+    from copyavg.numeric import loss
+    from copyavg.numeric.one_neuron import ca_configuration
+
+    from .optimal_ca import _arb_sign, partitions
+
+    t0 = time.perf_counter()
+    better = []
+    for k in range(2, 7):
+        for n in range(2, k):
+            opt = (1,) * (n - 1) + (k - n + 1,)
+            L_opt = loss(*ca_configuration(name, opt), name)
+            for P in partitions(k, n):
+                if tuple(sorted(P)) != tuple(sorted(opt)):
+                    Lp = loss(*ca_configuration(name, P), name)
+                    if Lp < L_opt - 1e-9:  # float64 losses of size ~k: 1e-9 is far above rounding
+                        better.append(f"k={k} n={n} {P}: {Lp:.6f} < {L_opt:.6f}")
+    diff = sp.simplify(_exact_ca_loss(name, (1, 3)) - _exact_ca_loss(name, (2, 2)))
+    sgn, ball = _arb_sign(diff)
+    ev = ("CA points are not critical for this sigma (" + ("ca-critical-variant:relu" if name == "relu" else
+                                                          f"ca-critical:{name}") + "), and "
+          "their loss is not sum_i L_average(m_i) (the mean condition J0 fails)",
+          "float64 loss of every CA point, k = 2..6: partitions beating n - 1 copies + one average: "
+          + ("; ".join(better[:6]) if better else "none"))
+    return Certificate(
+        theorem=f"optimal-ca-structure:{name}",
+        statement=(f"sigma = {name}: among CA points of n student neurons against k unit teacher neurons, n - 1 "
+                   "copies and one average of k - n + 1 has the lowest loss"),
+        assumptions=("unit orthonormal teacher, b = 1, d = k; group neurons at their average points (|w| = 1)",),
+        status=Status.REFUTED if sgn == 1 else Status.UNDECIDED,
+        method="exact CA losses from the derived kernel (SymPy), sign of the difference in arb",
+        residual=f"k = 4, n = 2: L(1, 3) - L(2, 2) = {sp.sstr(diff)} = {ball} > 0", evidence=ev,
+        expected=None, seconds=time.perf_counter() - t0)
+
+
+def all_checks() -> dict:
+    checks = {f"ca-critical:{n}": (lambda n=n: ca_critical(n)) for n in CA_NAMES + PL_REFUTE}
+    for n in CA_NAMES:
+        checks[f"optimal-ca-structure:{n}"] = (lambda n=n: optimal_ca_structure(n))
+    for n in ("relu",) + PL_REFUTE:
+        checks[f"optimal-ca-structure:{n}"] = (lambda n=n: _pl_structure(n))
+    return checks

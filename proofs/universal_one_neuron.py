@@ -61,6 +61,11 @@ def zero(e) -> bool:
     (z >= 0, so radicands such as (2m - 1)^2 factor with known signs) and factor radicands."""
     from copyavg.symbolic.one_neuron import _is_zero
 
+    e = sp.sympify(e)
+    if e.has(m) and any(p.exp.is_Rational and not p.exp.is_Integer and p.base.has(m) for p in e.atoms(sp.Pow)):
+        w = sp.Symbol("w", positive=True)  # m = (1 + w^2)/2: 2m - 1 = w^2, radicals of m become polynomial
+        if _is_zero(e.subs(m, (1 + w**2) / 2)):
+            return True
     e = sp.simplify(e)
     if e == 0:
         return True
