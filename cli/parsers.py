@@ -70,8 +70,8 @@ def add_points(sub) -> None:
                        help="optimal single student neuron against m teacher neurons")
     _activation(o)
     o.add_argument("--m", type=float,
-                   help=f"number of teacher neurons, 1 <= m <= {cmd.M_MAX:g} (real m allowed; required unless "
-                        "--table)")
+                   help=f"number of teacher neurons, 1 <= m <= {cmd.M_MAX:g} (real m allowed; default: none, "
+                        "required unless --table)")
     o.add_argument("--table", metavar="FILE",
                    help="instead: write the Markdown table of L*(m), |w|, a for every activation and "
                         "m = 1..--m-max to FILE (default: none)")
