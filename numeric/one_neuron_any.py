@@ -170,7 +170,7 @@ def teacher_constant(activation: str, m, dps: int = 30):
 def profile_optimum(activation: str, m, kind: str = "average", dps: int = 30, t_max: float = 8.0) -> dict:
     """The maximiser of the ``average`` or ``copy`` profile, numerically (any activation).
 
-    A log-spaced grid of 240 points on ``[1e-3, t_max]``, then Newton (``mpmath.findroot``) on
+    A log-spaced grid of 240 points on ``[1e-3/sqrt(m), t_max]``, then Newton (``mpmath.findroot``) on
     ``dF/dt`` from the best grid point. Not a certificate: the closed forms and certified roots are
     in ``copyavg.proofs.universal``.
 
@@ -213,7 +213,8 @@ def profile_optimum(activation: str, m, kind: str = "average", dps: int = 30, t_
     mf = _check_m(m)
     # F at 30 more digits than the search: mpmath.diff differences it at the working precision
     F = lambda t: profile_value(activation, mf, t, kind, dps + 30)  # noqa: E731
-    grid = [1e-3 * (t_max / 1e-3) ** (i / 239) for i in range(240)]
+    lo = 1e-3 / math.sqrt(mf)  # the optimal |w| of the average profile shrinks like 1/sqrt(m)
+    grid = [lo * (t_max / lo) ** (i / 239) for i in range(240)]
     vals = [F(t) for t in grid]
     i = max(range(len(grid)), key=lambda j: vals[j])
     boundary = i in (0, len(grid) - 1)
@@ -283,9 +284,11 @@ def one_neuron_any(activation: str, m) -> dict:
         best = {"norm": 1.0, "a": 1.0, "loss": float((mf - 1) * math.factorial(n))}
     elif direction == "copy" or direction is None:
         best = profile_optimum(act.name, mf, "copy")
-        if direction is None:
-            direction = "copy" if best["loss"] < avg["loss"] else "average"
-            best = best if direction == "copy" else avg
+        if best["loss"] >= avg["loss"]:  # numeric routes: report the better of the two profiles
+            direction, best = "average", avg
+            status = "numeric evidence (average vs copy only)"
+        elif direction is None:
+            direction = "copy"
     else:
         best = avg
     if mf == 1:
