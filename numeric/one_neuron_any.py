@@ -353,3 +353,52 @@ def render_table(rows: dict) -> str:
             out.append(f"| {s['m']} | " + " | ".join(f"{v:.10f}" for v in vals) + " |")
         out.append("")
     return "\n".join(out)
+
+
+def ca_overlap_residuals(activation: str, m_own, m_other) -> dict:
+    """The cross-group terms J0, J1, J3 (docs/theory.md §5) between two CA groups, float64.
+
+    For the CA point with a group of size ``m_other`` (neuron at its average point: squared norm
+    ``q``, weight ``a``, norm ``r``) next to a group of size ``m_own`` (squared norm ``x``):
+    ``J0 = a g(x, q, 0) - m_other g(x, 1, 0)``, ``J1`` the same with ``g1``, and
+    ``J3 = a g3(x, q, 0) r/sqrt(m_other) - g3(x, 1, 0)``. With exactly these two groups,
+    ``dL/da_own = 2 J0``, the radial derivative ``w_own . dL/dw_own = 4 a_own x J1`` and the gradient
+    component along a teacher direction of the other group is ``2 a_own J3``; the CA point is
+    critical iff all three vanish (besides each group's own stationarity). Works for any
+    activation with a float kernel (``copyavg.numeric.pair_kernel``).
+
+    Parameters
+    ----------
+    activation : str
+        A name from ``copyavg.numeric.ACTIVATIONS``.
+    m_own, m_other : real
+        Group sizes, ``>= 1``.
+
+    Returns
+    -------
+    dict
+        ``{"J0", "J1", "J3"}`` (floats).
+
+    Raises
+    ------
+    ValueError
+        Unknown activation, group size below 1.
+
+    Examples
+    --------
+    >>> res = ca_overlap_residuals("erf2", 1, 3)  # odd: J0 = J1 = 0; J3 = 0 is the identity I3
+    >>> [abs(v) < 1e-15 for v in res.values()]
+    [True, True, True]
+    """
+    from .kernels import pair_kernel
+    from .one_neuron import average_point
+
+    _check_m(m_own)
+    _check_m(m_other)
+    r_own, _ = average_point(activation, m_own)
+    r, a = average_point(activation, m_other)
+    x, q = r_own * r_own, r * r
+    g_s = pair_kernel(activation, x, q, 0.0, order=1)
+    g_t = pair_kernel(activation, x, 1.0, 0.0, order=1)
+    return {"J0": float(a * g_s[0] - m_other * g_t[0]), "J1": float(a * g_s[1] - m_other * g_t[1]),
+            "J3": float(a * g_s[3] * r / math.sqrt(m_other) - g_t[3])}

@@ -194,3 +194,18 @@ def test_cli_one_neuron_for_new_activations(tmp_path, capsys):
     assert cli(["one-neuron", "--table", str(path), "--m-max", "2", "--quiet"]) == 0
     text = path.read_text()
     assert "## hermite3" in text and "## normal_cdf" in text
+
+
+@pytest.mark.parametrize("name", ["relu", "abs", "leaky_relu", "cos", "sin", "hermite4", "erf"])
+def test_overlap_residuals_predict_the_gradient(name):
+    """docs/theory.md §5: with two groups (sizes 1 and 2, k = 3) dL/da_1 = 2 J0, the radial derivative
+    of w_1 is 4 a_1 |w_1|^2 J1 and the component of dL/dw_1 along e_2 is 2 a_1 J3."""
+    from copyavg.numeric.one_neuron_any import ca_overlap_residuals
+
+    J = ca_overlap_residuals(name, 1, 2)
+    a, W, b, V = ca_configuration(name, (1, 2))
+    ga, gW = gradient(a, W, b, V, name)
+    # float64 gradient of O(1) terms: rounding ~1e-15; 1e-12 still separates 0 from the O(0.1) failures
+    assert abs(ga[0] - 2 * J["J0"]) < 1e-12
+    assert abs(W[0] @ gW[0] - 4 * a[0] * (W[0] @ W[0]) * J["J1"]) < 1e-12
+    assert abs(gW[0][1] - 2 * a[0] * J["J3"]) < 1e-12
