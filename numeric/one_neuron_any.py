@@ -51,7 +51,7 @@ CLOSED_FORMS["normal_cdf"] = lambda m, mp: (1 / (2 * m - 1), m,
 GLOBAL_DIRECTION = {
     "hermite2": ("any", "proved"), "hermite3": ("copy", "proved"), "hermite4": ("copy", "proved"),
     "hermite5": ("copy", "proved"), "normal_cdf": ("average", "proved"),
-    "sin": ("average", "numeric evidence"), "cos": ("copy", "numeric evidence"),
+    "sin": ("average", "proved"), "cos": ("copy", "numeric evidence"),
     "gaussian": ("copy", "numeric evidence"),
 }
 
