@@ -98,15 +98,16 @@ def _check_activation(name: str) -> None:
         raise UsageError(f"--activation: {exc}".replace("\n", " ")) from None
 
 
-def _check_one_neuron_activation(name: str, command: str) -> None:
-    """Commands built on the one-neuron solution (one-neuron, ca, pnc, thresholds) refuse the
-    activations it is not derived for, in one line."""
+def _check_one_neuron_activation(name: str, command: str, teacher_norm: float = 1.0) -> None:
+    """Commands built on the one-neuron solution (one-neuron, ca, pnc, thresholds): every activation
+    has one for the unit teacher (``copyavg.numeric.one_neuron_any`` beyond the erf and
+    piecewise-linear families); other teacher norms only where the solution is derived."""
     from copyavg.numeric._generated_kernels import ONE_NEURON
 
     _check_activation(name)
-    if name not in ONE_NEURON:
-        raise UsageError(f"copyavg {command} is not supported for --activation {name} (one-neuron solutions "
-                         f"exist for {', '.join(ONE_NEURON)})")
+    if name not in ONE_NEURON and teacher_norm != 1.0:
+        raise UsageError(f"copyavg {command} --teacher-norm {teacher_norm:g}: for --activation {name} only the unit "
+                         f"teacher (1) is supported (other norms for {', '.join(ONE_NEURON)})")
 
 
 def _cmd_verify(args) -> int:
@@ -143,11 +144,38 @@ def _cmd_verify(args) -> int:
 def _cmd_one_neuron(args) -> int:
     from copyavg.numeric.one_neuron import one_neuron
 
-    _check_one_neuron_activation(args.activation, "one-neuron")
+    if args.table:
+        return _one_neuron_table(args)
+    if args.m is None:
+        raise UsageError("copyavg one-neuron: --m is required (or --table FILE)")
+    _check_one_neuron_activation(args.activation, "one-neuron", args.teacher_norm)
     check_range("--m", args.m, lo=1, hi=M_MAX, what="number of teacher neurons, real allowed")
     check_range("--teacher-norm", args.teacher_norm, lo=RHO_RANGE[0], hi=RHO_RANGE[1])
     m = int(args.m) if float(args.m).is_integer() else args.m
     emit(one_neuron(args.activation, m, args.teacher_norm), args.json)
+    return 0
+
+
+def _one_neuron_table(args) -> int:
+    """``one-neuron --table FILE``: L*(m), |w|, a for every activation, m = 1..--m-max (Markdown)."""
+    from copyavg.numeric import ACTIVATIONS
+    from copyavg.numeric.one_neuron import one_neuron
+    from copyavg.numeric.one_neuron_any import render_table
+
+    check_range("--m-max", args.m_max, lo=1, hi=200, what="largest m in the table")
+    check_output_file("--table", args.table)
+    rows = {}
+    with progress_bar(args, total=len(ACTIVATIONS), desc="one-neuron table", unit="activation") as bar:
+        for name in ACTIVATIONS:
+            bar.set_postfix_str(name, refresh=True)
+            rows[name] = [one_neuron(name, mm) for mm in range(1, args.m_max + 1)]
+            bar.update(1)
+    try:
+        with open(args.table, "w", encoding="utf-8") as fh:
+            fh.write(render_table(rows))
+    except OSError as exc:
+        raise CommandFailed(f"--table {args.table}: {exc.strerror or exc}") from None
+    print(f"wrote {args.table}")
     return 0
 
 

@@ -63,10 +63,16 @@ def add_derive_verify(sub) -> None:
 
 
 def add_points(sub) -> None:
-    o = sub.add_parser("one-neuron", help="optimal single student neuron against m teacher neurons")
+    o = sub.add_parser("one-neuron", parents=[progress_options()],
+                       help="optimal single student neuron against m teacher neurons")
     _activation(o)
-    o.add_argument("--m", type=float, required=True,
-                   help=f"number of teacher neurons, 1 <= m <= {cmd.M_MAX:g} (real m allowed; required)")
+    o.add_argument("--m", type=float,
+                   help=f"number of teacher neurons, 1 <= m <= {cmd.M_MAX:g} (real m allowed; default: none, "
+                        "required unless --table)")
+    o.add_argument("--table", metavar="FILE",
+                   help="instead: write the Markdown table of L*(m), |w|, a for every activation and "
+                        "m = 1..--m-max to FILE (default: none)")
+    o.add_argument("--m-max", type=int, default=20, dest="m_max", help="largest m of --table, 1..200")
     o.add_argument("--teacher-norm", type=float, default=1.0, dest="teacher_norm",
                    help=f"common teacher norm rho, {cmd.RHO_RANGE[0]:g} <= rho <= {cmd.RHO_RANGE[1]:g}")
     _json(o)

@@ -82,7 +82,8 @@ def one_neuron(activation: str, m, teacher_norm=1.0) -> dict:
     Raises
     ------
     ValueError
-        ``m < 1``, ``teacher_norm <= 0``, non-finite or non-numeric values, unknown activation.
+        ``m < 1``, ``teacher_norm <= 0`` (or != 1 for the activations of ``one_neuron_any``), non-finite
+        or non-numeric values, unknown activation.
 
     Examples
     --------
@@ -90,6 +91,10 @@ def one_neuron(activation: str, m, teacher_norm=1.0) -> dict:
     >>> round(sol["norm"] ** 2, 12), sol["a"]
     (0.2, 3.0)
     """
+    if _generic(activation, m, teacher_norm):
+        from .one_neuron_any import one_neuron_any
+
+        return one_neuron_any(activation, m)
     act, rf, (norm2, a, ar, loss, ar_avg, loss_avg) = _values(activation, m, teacher_norm)
     direction = "copy" if (math.isnan(norm2) and _is_copy(act.name)) else "average"
     if isinstance(m, (int, float)) and float(m) == 1:
@@ -103,6 +108,19 @@ def one_neuron(activation: str, m, teacher_norm=1.0) -> dict:
     if math.isnan(norm2):
         out.update({"a_average": ar_avg, "loss_average": loss_avg})
     return out
+
+
+def _generic(activation: str, m, teacher_norm) -> bool:
+    """True for activations without a generated solution (``copyavg.numeric.one_neuron_any``,
+    unit teacher only); checks ``m`` and ``teacher_norm`` first."""
+    act = get_activation(activation)
+    if act.name in ONE_NEURON:
+        return False
+    _check_m(m)
+    if _check_rho(teacher_norm) != 1.0:
+        raise ValueError(f"teacher_norm must be 1 for activation {act.name!r} (its one-neuron solution is for "
+                         f"the unit teacher; other norms exist for {', '.join(ONE_NEURON)}), got {teacher_norm!r}")
+    return True
 
 
 def _is_copy(name: str) -> bool:
@@ -136,7 +154,8 @@ def average_point(activation: str, m, teacher_norm=1.0) -> tuple[float, float]:
     Raises
     ------
     ValueError
-        ``m < 1``, ``teacher_norm <= 0``, non-finite or non-numeric values, unknown activation.
+        ``m < 1``, ``teacher_norm <= 0`` (or != 1 for the activations of ``one_neuron_any``), non-finite
+        or non-numeric values, unknown activation.
 
     Examples
     --------
@@ -146,6 +165,11 @@ def average_point(activation: str, m, teacher_norm=1.0) -> tuple[float, float]:
     >>> average_point("relu", 1)  # copies the teacher neuron: a |w| = 1
     (1.0, 1.0)
     """
+    if _generic(activation, m, teacher_norm):
+        from .one_neuron_any import one_neuron_any
+
+        sol = one_neuron_any(activation, m)
+        return sol["norm_average"], sol["a_average"]
     _, _, (norm2, a, ar, _, ar_avg, _) = _values(activation, m, teacher_norm)
     return (1.0, ar_avg) if math.isnan(norm2) else (math.sqrt(norm2), a)
 

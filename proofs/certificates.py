@@ -54,7 +54,9 @@ class Certificate:
     evidence : further facts (numeric checks, sample values), as strings.
     expected : the status the paper / docs/theory.md leads us to expect ("proved" for a true claim,
         "refuted" for a variant that should fail), or None for a variant to be settled either
-        way; ``copyavg verify`` fails when they differ, and always on undecided.
+        way; ``copyavg verify`` fails when they differ, and on undecided unless ``expected`` is
+        UNDECIDED (a question docs/theory.md lists as open: the check then records its evidence,
+        and settling it either way also passes).
     seconds : wall time of the check.
     """
 
@@ -71,8 +73,8 @@ class Certificate:
     @property
     def as_expected(self) -> bool:
         if self.status == Status.UNDECIDED:
-            return False
-        return self.expected is None or self.status == self.expected
+            return self.expected == Status.UNDECIDED
+        return self.expected in (None, Status.UNDECIDED) or self.status == self.expected
 
     def to_dict(self) -> dict:
         d = asdict(self)

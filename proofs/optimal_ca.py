@@ -118,7 +118,8 @@ def _to_arb(e, env: dict):
             return base ** (arb(int(ex.p)) / arb(int(ex.q)))
         return base ** _to_arb(ex, env)
     funcs = {sp.asin: "asin", sp.acos: "acos", sp.atan: "atan", sp.sin: "sin", sp.cos: "cos",
-             sp.exp: "exp", sp.log: "log", sp.erf: "erf"}
+             sp.exp: "exp", sp.log: "log", sp.erf: "erf", sp.sinh: "sinh", sp.cosh: "cosh",
+             sp.tanh: "tanh"}
     if e.func in funcs and len(e.args) == 1:
         return getattr(_to_arb(e.args[0], env), funcs[e.func])()
     if isinstance(e, sp.Abs):
@@ -467,10 +468,12 @@ def _majorizes(x, y) -> bool:
     return all(a >= b for a, b in zip(itertools.accumulate(x), itertools.accumulate(y))) and sum(x) == sum(y)
 
 
-def optimal_ca_partition(kmax: int = 30, expr=None, activation: str = "erf2") -> Certificate:
+def optimal_ca_partition(kmax: int = 30, expr=None, activation: str = "erf2",
+                         concavity: Certificate | None = None) -> Certificate:
     """Among CA configurations with n groups, n - 1 copies + one average of k - n + 1 is optimal.
 
-    (a) general proof: L* concave => sum_i L*(m_i) Schur-concave; (k-n+1, 1, ..., 1) majorizes
+    (a) general proof: L* concave (``concavity``, default ``lstar_increasing_concave(expr)``)
+    => sum_i L*(m_i) Schur-concave; (k-n+1, 1, ..., 1) majorizes
     every partition of k into n positive parts, so by Karamata it minimises, strictly (strict
     concavity) unless the partition is a permutation of it. (b) certified enumeration in arb.
     """
@@ -480,8 +483,8 @@ def optimal_ca_partition(kmax: int = 30, expr=None, activation: str = "erf2") ->
     L = _normalise(expr)
     ev: list[str] = [f"L*(m) = {sp.sstr(L)}"]
 
-    # (a)
-    conc = lstar_increasing_concave(L)
+    # (a) (``concavity``: a certificate of the same fact by another route, e.g. a Laurent series)
+    conc = lstar_increasing_concave(L) if concavity is None else concavity
     ev.append(f"(a) lstar-increasing-concave: {conc.status.value} ({conc.method}; residual {conc.residual})")
     ev.append("(a) L* strictly concave on [1, inf) => phi(m_1..m_n) = sum_i L*(m_i) is strictly Schur-concave "
               "there; any partition (m_1 >= .. >= m_n >= 1) of k satisfies m_1 + .. + m_j <= k - (n - j) "

@@ -103,12 +103,11 @@ def test_readme_documents_flow():
     (["one-neuron", "--m", "3", "--teacher-norm", "1e300"], "--teacher-norm"),
     (["one-neuron", "--m", "1", "--teacher-norm", "1e10"], "--teacher-norm"),  # was a ZeroDivisionError
     (["one-neuron", "--m", "3", "--teacher-norm", "1e-6"], "--teacher-norm"),  # float64 form meaningless
-    (["one-neuron", "--m", "3", "--activation", "tanh"], "--activation"),
-    # activations without a derived one-neuron solution (yet): refused, not a KeyError
-    (["one-neuron", "--m", "2", "--activation", "sin"], "not supported for --activation sin"),
-    (["ca", "--k", "3", "--partition", "1,2", "--activation", "cos"], "not supported for --activation cos"),
-    (["pnc", "--k", "4", "--n", "2", "--activation", "hermite3"], "not supported for --activation hermite3"),
-    (["thresholds", "--k", "3", "--activation", "gaussian"], "not supported for --activation gaussian"),
+    (["one-neuron", "--m", "3", "--activation", "tanh(y)"], "--activation"),
+    # activations whose one-neuron solution is for the unit teacher only: other norms refused
+    (["one-neuron", "--m", "2", "--activation", "sin", "--teacher-norm", "2"], "--teacher-norm"),
+    (["one-neuron"], "--m"),
+    (["one-neuron", "--table", "t.md", "--m-max", "0"], "--m-max"),
     (["ca", "--k", "0", "--partition", "1"], "--k"),
     (["ca", "--k", "x", "--partition", "1"], "--k"),
     (["ca", "--k", "5", "--partition", "1,1"], "--partition"),

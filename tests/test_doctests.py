@@ -26,6 +26,7 @@ MODULES = [
     "copyavg.numeric.classify",
     "copyavg.numeric.endpoints",
     "copyavg.numeric.one_neuron",
+    "copyavg.numeric.one_neuron_any",
     "copyavg.numeric.pnc",
     "copyavg.numeric.oracles",
     "copyavg.numeric.flow",
