@@ -13,12 +13,16 @@ second moments of the window coordinates). Cost independent of N and k.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
+import mpmath
+
 from .kernels import diag_kernel, pair_kernel
+from .mp import pair_kernel_mp
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,20 @@ class Window:
     """Window coordinates ``('a', s)`` and ``('W', s, dir)``; ``s`` a copy index < w or ``'E'``,
     ``dir`` a copy index < w or ``'u'``, ``'xp'``, ``'x'``."""
 
-    def __init__(self, st: Structure):
+    def __init__(self, st: Structure, dps: int | None = None):
         self.st = st
+        self.dps = dps
+        self.num = float if dps is None else mpmath.mpf
+        with self.context():
+            self._setup()
+
+    def context(self):
+        """The working precision (mpmath) or nothing (float)."""
+        return nullcontext() if self.dps is None else mpmath.workdps(self.dps)
+
+    def _setup(self) -> None:
+        st = self.st
+        self._inner()
         w = st.window
         self.students = list(range(w)) + (["E"] if st.extra else [])
         self.dirs = list(range(w)) + ["u", "xp", "x"]
@@ -94,67 +110,99 @@ class Window:
         self.coords = [("a", s) for s in self.students] + [("W", s, e) for s in self.students for e in self.dirs]
         self.index = {c: i for i, c in enumerate(self.coords)}
 
+    def _inner(self) -> None:
+        """Squared norms and inner products in the working number type (float or mpf)."""
+        f = self.num
+        st = self.st
+        N, M = f(st.N), f(st.M)
+        o, t, p, tE, pE = f(st.o), f(st.t), f(st.p), f(st.tE), f(st.pE)
+        self.sqrtM = mpmath.sqrt(M) if self.dps else float(np.sqrt(M))
+        self.qc = o * o + (N - 1) * t * t + M * p * p
+        self.qe = N * tE * tE + M * pE * pE
+        self.ccc = 2 * o * t + (N - 2) * t * t + M * p * p
+        self.cce = (o + (N - 1) * t) * tE + M * p * pE
+
+    def zeros(self, *shape) -> np.ndarray:
+        return np.zeros(shape) if self.dps is None else np.full(shape, mpmath.mpf(0), dtype=object)
+
     def _coords(self, s) -> np.ndarray:
-        st, w = self.st, self.st.window
-        v = np.zeros(self.D)
+        st, w, f = self.st, self.st.window, self.num
+        v = self.zeros(self.D)
         if s == "E":
-            v[:w] = st.tE
-            v[w] = st.pE * np.sqrt(st.M)
+            v[:w] = f(st.tE)
+            v[w] = f(st.pE) * self.sqrtM
         else:
-            v[:w] = st.t
-            v[s] = st.o
-            v[w] = st.p * np.sqrt(st.M)
+            v[:w] = f(st.t)
+            v[s] = f(st.o)
+            v[w] = f(st.p) * self.sqrtM
         return v
 
-    def q(self, s) -> float:
-        return self.st.q_extra if s == "E" else self.st.q_copy
+    def q(self, s):
+        return self.qe if s == "E" else self.qc
 
-    def a(self, s) -> float:
-        return self.st.aE if s == "E" else self.st.a
+    def a(self, s):
+        return self.num(self.st.aE if s == "E" else self.st.a)
 
-    def c(self, s, l) -> float:
-        if "E" in (s, l):
-            return self.st.c_copy_extra
-        return self.st.c_copy_copy
+    def c(self, s, l):
+        return self.cce if "E" in (s, l) else self.ccc
 
     def others(self, s) -> list[_Neuron]:
         """Every neuron except student ``s`` itself, grouped into classes."""
-        st, w, D = self.st, self.st.window, self.D
+        st, w, D, f = self.st, self.st.window, self.D, self.num
         out = [self._neuron(1, self.a(l), self.q(l), self.c(s, l), self.vec[l]) for l in self.students if l != s]
-        rest = np.zeros(D)  # window coordinates of a copy student outside the window
-        rest[:w] = st.t
-        rest[w] = st.p * np.sqrt(st.M)
-        out.append(self._neuron(st.N - w, st.a, st.q_copy, self.c(s, 0), rest))
-        own = (lambda c: st.tE) if s == "E" else (lambda c: st.o if c == s else st.t)
+        rest = self.zeros(D)  # window coordinates of a copy student outside the window
+        rest[:w] = f(st.t)
+        rest[w] = f(st.p) * self.sqrtM
+        out.append(self._neuron(st.N - w, self.a(0), self.qc, self.c(s, 0), rest))
+        own = (lambda c: f(st.tE)) if s == "E" else (lambda c: f(st.o) if c == s else f(st.t))
+        one = f(1)
         for c in range(w):
-            e = np.zeros(D)
-            e[c] = 1.0
-            out.append(self._neuron(1, -1.0, 1.0, own(c), e, True))
-        out.append(self._neuron(st.N - w, -1.0, 1.0, st.tE if s == "E" else st.t, np.zeros(D), True))
-        uu = np.zeros(D)
-        uu[w] = 1.0
+            e = self.zeros(D)
+            e[c] = one
+            out.append(self._neuron(1, -one, one, own(c), e, True))
+        out.append(self._neuron(st.N - w, -one, one, f(st.tE if s == "E" else st.t), self.zeros(D), True))
+        uu = self.zeros(D)
+        uu[w] = one
         second = np.outer(uu, uu)
-        second[w + 1, w + 1] = 1.0  # sum_j (v_j.xp)^2 = 1, sum_j (v_j.u)(v_j.xp) = 0
-        out.append(_Neuron(st.M, -1.0, 1.0, st.pE if s == "E" else st.p, np.sqrt(st.M) * uu, second, True))
+        second[w + 1, w + 1] = one  # sum_j (v_j.xp)^2 = 1, sum_j (v_j.u)(v_j.xp) = 0
+        out.append(_Neuron(st.M, -one, one, f(st.pE if s == "E" else st.p), self.sqrtM * uu, second, True))
         return [n for n in out if n.count > 0]
 
     @staticmethod
     def _neuron(count, U, Q, C, y, teacher=False) -> _Neuron:
         return _Neuron(count, U, Q, C, count * y, count * np.outer(y, y), teacher)
 
+    def _kernel(self, q1, q2, c, order):
+        """Pair kernel and partials up to ``order`` (a list; ``g`` alone for order 0)."""
+        if self.dps is None:
+            out = pair_kernel(self.st.activation, q1, q2, min(c, float(np.sqrt(q1 * q2))), order=order)
+            return float(out) if order == 0 else [float(x) for x in out]
+        with mpmath.workdps(self.dps):
+            out = pair_kernel_mp(self.st.activation, q1, q2, min(c, mpmath.sqrt(q1 * q2)), order=order)
+        return out if order == 0 else list(out)
+
     def _partials(self, q1, q2, c):
-        return [float(x) for x in pair_kernel(self.st.activation, q1, q2, min(c, np.sqrt(q1 * q2)), order=2)]
+        return self._kernel(q1, q2, c, 2)
 
     def _self(self, s):
-        return [float(np.asarray(x).ravel()[0]) for x in diag_kernel(self.st.activation, np.array([self.q(s)]))]
+        """``s(q), s'(q), s''(q)`` at ``q = |w_s|^2``."""
+        if self.dps is None:
+            return [float(np.asarray(x).ravel()[0]) for x in diag_kernel(self.st.activation, np.array([self.q(s)]))]
+        q = self.q(s)
+        g, g1, g2, g3, g11, g12, g13, g22, g23, g33 = self._kernel(q, q, q, 2)
+        return [g, g1 + g2 + g3, g11 + g22 + g33 + 2 * (g12 + g13 + g23)]
 
     # -- derivatives on the window -------------------------------------------------------------
     def hessian(self) -> np.ndarray:
         """The Hessian restricted to ``self.coords`` (exact entries of the full network's Hessian)."""
+        with self.context():
+            return self._hessian()
+
+    def _hessian(self) -> np.ndarray:
         S, D = self.students, self.D
         nS = len(S)
-        H = np.zeros((len(self.coords), len(self.coords)))
-        eye = np.eye(D)
+        H = self.zeros(len(self.coords), len(self.coords))
+        eye = np.eye(D, dtype=float if self.dps is None else object)
         for i, s in enumerate(S):
             ws, a_s = self.vec[s], self.a(s)
             sv, s1, s2 = self._self(s)
@@ -187,32 +235,39 @@ class Window:
         T1 = aa * (4.0 * g12 * wl + 2.0 * g13 * ws)
         T2 = aa * (2.0 * g23 * wl + g33 * ws)
         H[nS + i * D:nS + (i + 1) * D, nS + j * D:nS + (j + 1) * D] = (
-            np.outer(ws, T1) + np.outer(wl, T2) + aa * g3 * np.eye(D))
+            np.outer(ws, T1) + np.outer(wl, T2) + aa * g3 * np.eye(D, dtype=float if self.dps is None else object))
 
     def gradient(self, s) -> tuple[float, np.ndarray]:
         """``(dL/da_s, dL/dw_s)`` (window coordinates) of student ``s``."""
+        with self.context():
+            return self._gradient(s)
+
+    def _gradient(self, s):
         ws, a_s = self.vec[s], self.a(s)
         sv, s1, _ = self._self(s)
         ga, gw = a_s * sv, a_s * s1 * ws
         for nb in self.others(s):
-            g, g1, _, g3 = [float(x) for x in pair_kernel(self.st.activation, self.q(s), nb.Q,
-                                                            min(nb.C, np.sqrt(self.q(s) * nb.Q)), order=1)]
+            g, g1, _, g3 = self._kernel(self.q(s), nb.Q, nb.C, 1)
             ga += nb.count * nb.U * g
             gw = gw + nb.U * (2.0 * g1 * nb.count * ws + g3 * nb.first)
         return 2.0 * ga, 2.0 * a_s * gw
 
     def loss(self) -> float:
         """``L`` from the orbit sums: copies (N of them), the extra student and the teacher term."""
-        st, act = self.st, self.st.activation
-        total = st.k * float(diag_kernel(act, np.array([1.0]))[0][0])
-        total += st.k * (st.k - 1) * float(pair_kernel(act, 1.0, 1.0, 0.0))
+        with self.context():
+            return self._loss()
+
+    def _loss(self):
+        st = self.st
+        one, zero = self.num(1), self.num(0)
+        total = st.k * self._kernel(one, one, one, 0) + st.k * (st.k - 1) * self._kernel(one, one, zero, 0)
         for s, count in ((0, st.N), ("E", 1 if st.extra else 0)):
             if count == 0:
                 continue
             a_s, qs = self.a(s), self.q(s)
-            part = a_s * a_s * float(diag_kernel(act, np.array([qs]))[0][0])
+            part = a_s * a_s * self._kernel(qs, qs, qs, 0)
             for nb in self.others(s):
-                gv = float(pair_kernel(act, qs, nb.Q, min(nb.C, np.sqrt(qs * nb.Q))))
+                gv = self._kernel(qs, nb.Q, nb.C, 0)
                 part += nb.count * a_s * nb.U * gv * (2.0 if nb.teacher else 1.0)
             total += count * part
         return total

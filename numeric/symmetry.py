@@ -152,12 +152,30 @@ def _reduce(M: np.ndarray, G: np.ndarray) -> np.ndarray:
 def _values(window: Window, sector: str, Hw: np.ndarray) -> np.ndarray:
     """Hessian entry of every pattern of ``sector`` (0 where the pattern needs more copies)."""
     pats = pattern_coordinates(sector, window.st.extra)
-    h = np.zeros(len(pats))
+    h = window.zeros(len(pats))
     for pid, (x, y) in pats.items():
         i, j = window.index.get(x), window.index.get(y)
         if i is not None and j is not None:
             h[pid] = Hw[i, j]
     return h
+
+
+def _pencils(st: Structure, dps: int | None = None):
+    """``(sector, irrep, M, G, multiplicity)`` of every component (``M`` in mpmath when ``dps``)."""
+    window = Window(st, dps)
+    Hw = window.hessian()
+    sector_mult = {"core": 1, "xp": st.M - 1, "x": st.d - st.k}
+    for sector in SECTORS:
+        if sector_mult[sector] <= 0:
+            continue
+        h = _values(window, sector, Hw)
+        for tau in IRREPS:
+            mult = irrep_dim(tau, st.N) * sector_mult[sector]
+            if mult <= 0:
+                continue
+            C, G = counts(sector, tau, st.N, st.extra)
+            if C.shape[0]:
+                yield sector, tau, np.dot(C, h), G, mult
 
 
 def symmetry_blocks(st: Structure) -> list[Block]:
@@ -179,24 +197,11 @@ def symmetry_blocks(st: Structure) -> list[Block]:
     >>> sum(b.multiplicity * len(b.matrix) for b in blocks) == 4 + 4 * 11
     True
     """
-    window = Window(st)
-    Hw = window.hessian()
-    sector_mult = {"core": 1, "xp": st.M - 1, "x": st.d - st.k}
     out = []
-    for sector in SECTORS:
-        if sector_mult[sector] <= 0:
-            continue
-        h = _values(window, sector, Hw)
-        for tau in IRREPS:
-            mult = irrep_dim(tau, st.N) * sector_mult[sector]
-            if mult <= 0:
-                continue
-            C, G = counts(sector, tau, st.N, st.extra)
-            if C.shape[0] == 0:
-                continue
-            B = _reduce(C @ h, G)
-            if B.size:
-                out.append(Block(sector, tau, B, mult))
+    for sector, tau, M, G, mult in _pencils(st):
+        B = _reduce(M, G)
+        if B.size:
+            out.append(Block(sector, tau, B, mult))
     return out
 
 
@@ -229,21 +234,39 @@ def block_spectrum(st: Structure) -> tuple[np.ndarray, np.ndarray]:
     return lam[order], mult[order]
 
 
+def _scaled_inertia(B: np.ndarray, rtol: float) -> tuple[int, int, int]:
+    """``(negative, zero, positive)`` eigenvalue counts of ``B`` from ``D B D``,
+    ``D = diag(|B_ii|)^(-1/2)`` (a congruence: same inertia, Sylvester), with the zero threshold
+    ``rtol * max(1, ||D B D||_2)``."""
+    dg = np.abs(np.diag(B))
+    D = np.where(dg > 0, 1.0 / np.sqrt(np.where(dg > 0, dg, 1.0)), 1.0)
+    mu = np.linalg.eigvalsh(D[:, None] * B * D[None, :])
+    tol = rtol * max(1.0, float(np.max(np.abs(mu))))
+    neg, pos = int(np.sum(mu < -tol)), int(np.sum(mu > tol))
+    return neg, len(mu) - neg - pos, pos
+
+
 def block_classification(st: Structure, rtol: float = 1e-11) -> dict:
-    """Type of the point from the block eigenvalues, with the rule of ``hessian_inertia``
-    (no symmetry zero modes at these points for the erf family: all ``a_i != 0``, no duplicated
-    or zero ``w_i``).
+    """Type of the point from the inertia of its blocks.
+
+    Each block's inertia is read off its diagonally scaled form ``D B D`` (same inertia):
+    the averaging neuron makes the unscaled blocks badly scaled (``a ~ m``, ``|w| ~ m^(-1/2)``),
+    with a smallest eigenvalue near ``1e-21 ||H||`` at ``k = 10^4``, while the scaled smallest
+    eigenvalue stays near ``1e-9`` there and agrees with a 40-digit evaluation of the same block
+    to ``1e-7`` relative (``tests/test_symmetry.py``). No symmetry zero modes are discounted: for
+    the erf family every ``a_i != 0`` and no ``w_i`` is zero or duplicated at these points.
 
     Parameters
     ----------
     st : Structure
     rtol : float, default 1e-11
-        Zero threshold ``rtol * max(1, ||H||_2)``.
+        Scaled eigenvalues with ``|mu| <= rtol * max(1, ||D B D||_2)`` count as zero.
 
     Returns
     -------
     dict
-        ``{"n_negative", "n_zero", "n_positive", "eig_min", "eig_max", "tol", "classification"}``.
+        ``{"n_negative", "n_zero", "n_positive", "eig_min", "eig_max", "classification"}``
+        (counts with multiplicity; ``eig_min``/``eig_max`` unscaled Hessian eigenvalues).
 
     Raises
     ------
@@ -257,10 +280,13 @@ def block_classification(st: Structure, rtol: float = 1e-11) -> dict:
     """
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must be in (0, 1), got {rtol}")
-    lam, mult = block_spectrum(st)
-    tol = rtol * max(1.0, float(np.max(np.abs(lam))))
-    neg, pos = int(mult[lam < -tol].sum()), int(mult[lam > tol].sum())
-    zero = int(mult.sum()) - neg - pos
+    neg = zero = pos = 0
+    lo, hi = np.inf, -np.inf
+    for b in symmetry_blocks(st):
+        bn, bz, bp = _scaled_inertia(b.matrix, rtol)
+        neg, zero, pos = neg + bn * b.multiplicity, zero + bz * b.multiplicity, pos + bp * b.multiplicity
+        ev = np.linalg.eigvalsh(b.matrix)
+        lo, hi = min(lo, float(ev[0])), max(hi, float(ev[-1]))
     cls = "saddle" if neg and pos else "degenerate" if zero else "minimum" if neg == 0 else "maximum"
-    return {"n_negative": neg, "n_zero": zero, "n_positive": pos, "eig_min": float(lam[0]),
-            "eig_max": float(lam[-1]), "tol": tol, "classification": cls}
+    return {"n_negative": neg, "n_zero": zero, "n_positive": pos, "eig_min": lo, "eig_max": hi,
+            "classification": cls}
