@@ -116,31 +116,25 @@ def direct_counts(sector: str, tau: str, N: int, extra: bool) -> tuple[np.ndarra
     return C, U.T @ U
 
 
-def _lagrange(xs, ys, x) -> Fraction:
-    total = Fraction(0)
-    for i, (xi, yi) in enumerate(zip(xs, ys)):
-        term = Fraction(int(yi))
-        for j, xj in enumerate(xs):
-            if j != i:
-                term *= Fraction(x - xj, xi - xj)
-        total += term
-    return total
-
-
 @lru_cache(maxsize=None)
 def _fit_tables(sector: str, tau: str, extra: bool):
-    """Integer tables at the fit points, checked to be polynomial at the check points."""
+    """For C and G: shape, nonzero positions and the integer values there at the fit points;
+    checked to be polynomial (degree <= 5) at the check points."""
     tabs = [direct_counts(sector, tau, N, extra) for N in _FIT]
-    for Nc in _CHECK:
-        C, G = direct_counts(sector, tau, Nc, extra)
-        for got, idx in ((C, 0), (G, 1)):
-            ys = np.stack([t[idx] for t in tabs])
-            nz = np.argwhere(np.any(ys != 0, axis=0) | (got != 0))
-            for pos in nz:
-                pred = _lagrange(_FIT, [ys[(i, *pos)] for i in range(len(_FIT))], Nc)
-                if pred != got[tuple(pos)]:
-                    raise AssertionError(f"count {sector}/{tau}{tuple(pos)} is not a polynomial of degree <= 5")
-    return tabs
+    out = []
+    for idx in (0, 1):
+        ys = np.stack([t[idx] for t in tabs])
+        nz = np.nonzero(np.any(ys != 0, axis=0))
+        vals = [[int(v) for v in ys[(i, *nz)]] for i in range(len(_FIT))]
+        out.append((ys.shape[1:], nz, vals))
+        for Nc in _CHECK:
+            got = direct_counts(sector, tau, Nc, extra)[idx]
+            w, den = _weights(Nc)
+            pred = np.zeros(got.shape)
+            pred[nz] = [sum(wi * v[j] for wi, v in zip(w, vals)) / den for j in range(len(nz[0]))]
+            if not np.array_equal(pred, got):
+                raise AssertionError(f"counts {sector}/{tau} are not polynomials of degree <= 5 in N")
+    return out
 
 
 def _weights(N: int) -> tuple[list[int], int]:
@@ -155,22 +149,29 @@ def _weights(N: int) -> tuple[list[int], int]:
     den = 1
     for e in ells:
         den = den * e.denominator // np.gcd(den, e.denominator)
-    return [int(e * den) for e in ells], den
+    return [int(e * den) for e in ells], den  # den divides every sum below: counts are integers
 
 
 def counts(sector: str, tau: str, N: int, extra: bool) -> tuple[np.ndarray, np.ndarray]:
     """``(C, G)`` at any N (direct for small N, the exact polynomial beyond, in integers)."""
     if N <= _DIRECT_MAX:
         return direct_counts(sector, tau, N, extra)
-    tabs = _fit_tables(sector, tau, extra)
     w, den = _weights(N)
     out = []
-    for idx in (0, 1):
-        ys = np.stack([t[idx] for t in tabs]).astype(np.int64).astype(object)
-        tot = sum(wi * yi for wi, yi in zip(w, ys))
-        out.append(np.array([x // den if x % den == 0 else Fraction(x, den) for x in tot.ravel()],
-                            dtype=float).reshape(ys.shape[1:]))
+    for shape, nz, vals in _fit_tables(sector, tau, extra):
+        res = np.zeros(shape)
+        tot = [sum(wi * v[j] for wi, v in zip(w, vals)) for j in range(len(nz[0]))]
+        res[nz] = [t // den for t in tot]  # exact: every count is an integer
+        out.append(res)
     return out[0], out[1]
+
+
+def orbit_keys(sector: str, N: int, extra: bool) -> list[tuple]:
+    """The coordinate orbits (canonical keys) in the order of the trivial basis vectors."""
+    keys: dict = {}
+    for c in coordinates(sector, N, extra):
+        keys.setdefault(canonical(c)[0], None)
+    return list(keys)
 
 
 def pattern_coordinates(sector: str, extra: bool) -> dict:

@@ -92,6 +92,7 @@ class Window:
         self.st = st
         self.dps = dps
         self.num = float if dps is None else mpmath.mpf
+        self._cache = None
         with self.context():
             self._setup()
 
@@ -172,11 +173,28 @@ class Window:
     def _neuron(count, U, Q, C, y, teacher=False) -> _Neuron:
         return _Neuron(count, U, Q, C, count * y, count * np.outer(y, y), teacher)
 
+    def _prefetch(self) -> None:
+        """Float route: every pair geometry the window needs, in one vectorised kernel call."""
+        one = 1.0
+        trip = {(one, one, one), (one, one, 0.0)}
+        for s in self.students:
+            trip.add((self.q(s), self.q(s), self.q(s)))
+            trip.update((self.q(s), nb.Q, nb.C) for nb in self.others(s))
+        trip = sorted(trip)
+        q1, q2, c = (np.array(x) for x in zip(*trip))
+        c = np.minimum(c, np.sqrt(q1 * q2))
+        out = pair_kernel(self.st.activation, q1, q2, c, order=2)
+        self._cache = {t: [float(o[i]) for o in out] for i, t in enumerate(trip)}
+
     def _kernel(self, q1, q2, c, order):
         """Pair kernel and partials up to ``order`` (a list; ``g`` alone for order 0)."""
         if self.dps is None:
-            out = pair_kernel(self.st.activation, q1, q2, min(c, float(np.sqrt(q1 * q2))), order=order)
-            return float(out) if order == 0 else [float(x) for x in out]
+            if self._cache is None:
+                self._prefetch()
+            out = self._cache.get((q1, q2, c))
+            if out is None:
+                out = [float(x) for x in pair_kernel(self.st.activation, q1, q2, min(c, float(np.sqrt(q1 * q2))), order=2)]
+            return out[0] if order == 0 else out[:(4, 10)[order - 1]]
         with mpmath.workdps(self.dps):
             out = pair_kernel_mp(self.st.activation, q1, q2, min(c, mpmath.sqrt(q1 * q2)), order=order)
         return out if order == 0 else list(out)

@@ -1,0 +1,156 @@
+r"""The P-n-C point from its four-parameter reduced equations at a cost independent of k.
+
+Same family and start as ``copyavg.numeric.pnc.solve_pnc`` (teacher ``v_j = e_j``, ``b_j = 1``;
+``w_i = alpha e_i + gamma sum_{j <= n, j != i} e_j + beta sum_{j > n} e_j``, ``a_i = c``), but the
+reduced loss, gradient and Hessian come from the orbit sums of ``copyavg.numeric._sym_window``
+(one copy student stands for all n) and the Hessian's type from the symmetry blocks
+(``copyavg.numeric.symmetry``): nothing of size n or k is formed. Smooth activations only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize
+
+from ._sym_counts import orbit_keys
+from ._sym_window import Window
+from .symmetry import _pencils, block_classification, ca_structure, pnc_structure
+
+__all__ = ["solve_pnc_reduced", "ca_point_reduced"]
+
+
+def _reduced_gradient(window: Window) -> tuple[np.ndarray, float]:
+    """``P^T grad L`` in ``(alpha, beta, gamma, c)`` and ``max|grad L|`` of the full network."""
+    st = window.st
+    ga, gw = window.gradient(0)
+    w, N = st.window, st.N
+    g_other = float(gw[1]) if N >= 2 else 0.0
+    red = np.array([N * float(gw[0]), N * np.sqrt(st.M) * float(gw[w]), N * (N - 1) * g_other, N * float(ga)])
+    gmax = max(abs(float(ga)), abs(float(gw[0])), abs(g_other), abs(float(gw[w])) / np.sqrt(st.M))
+    return red, gmax
+
+
+def _reduced_hessian(st) -> np.ndarray:
+    """``P^T H P``: the core trivial block in the orbit-indicator basis, rescaled to
+    ``(alpha, beta, gamma, c)`` (``beta`` moves every averaged direction: ``sqrt(M)`` along u)."""
+    M = next(M for sec, tau, M, G, _ in _pencils(st) if (sec, tau) == ("core", "trivial"))
+    keys = orbit_keys("core", st.N, False)
+    where = {("a", 0): 3, ("W", 0, 0): 0, ("W", 0, "u"): 1, ("W", 0, 1): 2}
+    P = np.zeros((len(keys), 4))
+    for i, key in enumerate(keys):
+        P[i, where[key]] = np.sqrt(st.M) if where[key] == 1 else 1.0
+    return P.T @ M @ P
+
+
+def _functions(k, n, d, activation):
+    def st(x):
+        return pnc_structure(k, n, x, d, activation)
+
+    def loss(x):
+        return float(Window(st(x)).loss())
+
+    def grad(x):
+        return _reduced_gradient(Window(st(x)))[0]
+
+    def hess(x):
+        return _reduced_hessian(st(x))
+
+    return st, loss, grad, hess
+
+
+def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "erf2", x0=None,
+                      tol: float = 1e-13) -> dict:
+    """Solve the reduced P-n-C equations and classify the point by its symmetry blocks.
+
+    Parameters
+    ----------
+    k, n : int
+        ``1 <= n < k``.
+    d : int, optional
+        ``>= k`` (default ``k + 1``).
+    activation : str, default "erf2"
+        A smooth activation (erf family).
+    x0 : sequence of 4 floats, optional
+        Start ``(alpha, beta, gamma, c)`` (default the n-copy point ``(1, 0, 0, 1)``).
+    tol : float, default 1e-13
+        Newton stops at ``max |reduced gradient| <= tol``.
+
+    Returns
+    -------
+    dict
+        ``{"alpha", "beta", "gamma", "c", "loss", "grad_max", "classification", "eig_min",
+        "eig_max"}``; ``classification`` is ``"not-critical"`` when ``grad_max > 1e-8``.
+
+    Raises
+    ------
+    ValueError
+        Bad sizes, a non-smooth activation, or the solve failed.
+
+    Examples
+    --------
+    >>> p = solve_pnc_reduced(3, 2)
+    >>> p["classification"], round(p["loss"], 6)
+    ('saddle', 0.025964)
+    """
+    st, loss, grad, hess = _functions(k, n, d, activation)
+    x = np.array([1.0, 0.0, 0.0, 1.0] if x0 is None else x0, float)
+    st(x)  # checks sizes and activation before the solve
+    try:
+        with np.errstate(all="raise", under="ignore"):
+            x = optimize.minimize(loss, x, jac=grad, hess=hess, method="trust-exact", options={"gtol": tol}).x
+            for _ in range(6):
+                r = grad(x)
+                if np.max(np.abs(r)) <= tol:
+                    break
+                x = x - np.linalg.lstsq(hess(x), r, rcond=None)[0]  # n = 1: gamma does not enter
+    except (FloatingPointError, np.linalg.LinAlgError) as exc:
+        raise ValueError(f"no P-n-C point found for activation {activation!r}, k = {k}, n = {n}: "
+                         f"the reduced solve failed ({exc})") from None
+    s = st(x)
+    w = Window(s)
+    _, gmax = _reduced_gradient(w)
+    cls = block_classification(s)
+    label = cls["classification"] if gmax <= 1e-8 else "not-critical"
+    return {"alpha": float(x[0]), "beta": float(x[1]), "gamma": float(x[2]), "c": float(x[3]),
+            "loss": float(w.loss()), "grad_max": float(gmax), "classification": label,
+            "eig_min": cls["eig_min"], "eig_max": cls["eig_max"]}
+
+
+def ca_point_reduced(k: int, n: int, d: int | None = None, activation: str = "erf2") -> dict:
+    """Loss, gradient size and type of the optimal CA point from its symmetry blocks.
+
+    Parameters
+    ----------
+    k, n : int
+        ``1 <= n < k``.
+    d : int, optional
+        ``>= k`` (default ``k + 1``).
+    activation : str, default "erf2"
+        A smooth activation (erf family).
+
+    Returns
+    -------
+    dict
+        ``{"loss", "grad_max", "classification", "eig_min", "eig_max"}``.
+
+    Raises
+    ------
+    ValueError
+        Bad sizes or a non-smooth activation.
+
+    Examples
+    --------
+    >>> ca_point_reduced(10, 9)["classification"]
+    'saddle'
+    """
+    s = ca_structure(k, n, d, activation)
+    w = Window(s)
+    gmax = 0.0
+    for stud in w.students:
+        ga, gw = w.gradient(stud)
+        gmax = max(gmax, abs(float(ga)), float(np.max(np.abs(gw[:-3]))) if len(gw) > 3 else 0.0,
+                   abs(float(gw[-3])) / np.sqrt(s.M))
+    cls = block_classification(s)
+    label = cls["classification"] if gmax <= 1e-8 else "not-critical"
+    return {"loss": float(w.loss()), "grad_max": float(gmax), "classification": label,
+            "eig_min": cls["eig_min"], "eig_max": cls["eig_max"]}
