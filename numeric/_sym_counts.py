@@ -102,12 +102,20 @@ def _patterns(sector: str, extra: bool) -> dict:
 
 
 @lru_cache(maxsize=None)
+def _pattern_ids(sector: str, N: int, extra: bool) -> np.ndarray:
+    """Pattern id of every coordinate pair at this N (flattened)."""
+    ids = _patterns(sector, extra)
+    coords = coordinates(sector, N, extra)
+    return np.array([[ids[canonical(x, y)] for y in coords] for x in coords], dtype=np.int64).ravel()
+
+
+@lru_cache(maxsize=None)
 def direct_counts(sector: str, tau: str, N: int, extra: bool) -> tuple[np.ndarray, np.ndarray]:
     """``(C, G)`` counted at this N: ``C`` of shape (nb, nb, patterns), ``G`` of shape (nb, nb)."""
     ids = _patterns(sector, extra)
     coords = coordinates(sector, N, extra)
     U = _basis(tau, coords, N)
-    pid = np.array([[ids[canonical(x, y)] for y in coords] for x in coords], dtype=np.int64).ravel()
+    pid = _pattern_ids(sector, N, extra)
     nb = U.shape[1]
     C = np.zeros((nb, nb, len(ids)))
     for a in range(nb):
@@ -169,7 +177,7 @@ def counts(sector: str, tau: str, N: int, extra: bool) -> tuple[np.ndarray, np.n
 def orbit_keys(sector: str, N: int, extra: bool) -> list[tuple]:
     """The coordinate orbits (canonical keys) in the order of the trivial basis vectors."""
     keys: dict = {}
-    for c in coordinates(sector, N, extra):
+    for c in coordinates(sector, min(N, 3), extra):  # every orbit already occurs with 3 copies
         keys.setdefault(canonical(c)[0], None)
     return list(keys)
 

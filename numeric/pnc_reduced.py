@@ -42,6 +42,12 @@ def _reduced_hessian(st) -> np.ndarray:
     return P.T @ M @ P
 
 
+def _family_minimum(Hr, n) -> bool:
+    """Is the reduced Hessian positive definite (gamma left out at n = 1, where it does not enter)?"""
+    keep = [0, 1, 3] if n == 1 else [0, 1, 2, 3]
+    return bool(np.all(np.linalg.eigvalsh(Hr[np.ix_(keep, keep)]) > 0))
+
+
 def _functions(k, n, d, activation):
     def st(x):
         return pnc_structure(k, n, x, d, activation)
@@ -58,8 +64,18 @@ def _functions(k, n, d, activation):
     return st, loss, grad, hess
 
 
+def _newton(grad, hess, x, tol, steps):
+    """Plain Newton on the reduced gradient; the point when it converges, else None."""
+    for _ in range(steps):
+        r = grad(x)
+        if np.max(np.abs(r)) <= tol:
+            return x
+        x = x - np.linalg.lstsq(hess(x), r, rcond=None)[0]  # n = 1: gamma does not enter
+    return x if np.max(np.abs(grad(x))) <= tol else None
+
+
 def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "erf2", x0=None,
-                      tol: float = 1e-13) -> dict:
+                      tol: float = 1e-13, guess=None) -> dict:
     """Solve the reduced P-n-C equations and classify the point by its symmetry blocks.
 
     Parameters
@@ -74,6 +90,10 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
         Start ``(alpha, beta, gamma, c)`` (default the n-copy point ``(1, 0, 0, 1)``).
     tol : float, default 1e-13
         Newton stops at ``max |reduced gradient| <= tol``.
+    guess : sequence of 4 floats, optional
+        Continuation: try plain Newton from here first (e.g. the point at n - 1) and keep its
+        result if it converges to a point whose reduced Hessian is positive definite (a minimum
+        within the family, as the descent from ``x0`` gives); otherwise solve from ``x0``.
 
     Returns
     -------
@@ -97,12 +117,13 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     st(x)  # checks sizes and activation before the solve
     try:
         with np.errstate(all="raise", under="ignore"):
-            x = optimize.minimize(loss, x, jac=grad, hess=hess, method="trust-exact", options={"gtol": tol}).x
-            for _ in range(6):
-                r = grad(x)
-                if np.max(np.abs(r)) <= tol:
-                    break
-                x = x - np.linalg.lstsq(hess(x), r, rcond=None)[0]  # n = 1: gamma does not enter
+            y = None if guess is None else _newton(grad, hess, np.array(guess, float), tol, 12)
+            if y is not None and _family_minimum(hess(y), n):
+                x = y
+            else:
+                x = optimize.minimize(loss, x, jac=grad, hess=hess, method="trust-exact", options={"gtol": tol}).x
+                y = _newton(grad, hess, x, tol, 6)
+                x = x if y is None else y
     except (FloatingPointError, np.linalg.LinAlgError) as exc:
         raise ValueError(f"no P-n-C point found for activation {activation!r}, k = {k}, n = {n}: "
                          f"the reduced solve failed ({exc})") from None

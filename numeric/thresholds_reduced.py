@@ -1,0 +1,120 @@
+"""Thresholds along n (docs/theory.md §8) from the symmetry blocks: every n, or a scan.
+
+``table(k)`` gives the rows of ``copyavg.numeric.pnc.threshold_table`` (same keys) for every n,
+the P-n-C point continued from n - 1 (``solve_pnc_reduced(guess=...)``). ``scan(k, grid)``
+evaluates a grid of n and bisects every interval where a type or the sign of the loss difference
+changes, down to adjacent n: a pair of changes inside one grid interval cancels out and is missed
+(with the default grid of 48 points that would need two changes within k/48 consecutive n).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .pnc_reduced import ca_point_reduced, solve_pnc_reduced
+
+__all__ = ["table", "scan"]
+
+
+def _row(k, n, activation, guess=None):
+    p = solve_pnc_reduced(k, n, activation=activation, guess=guess)
+    ca = ca_point_reduced(k, n, activation=activation)
+    row = {"n": n, "n_over_k": n / k, "pnc_loss": p["loss"], "pnc_type": p["classification"],
+           "pnc_eig_min": p["eig_min"], "ca_loss": ca["loss"], "ca_type": ca["classification"],
+           "ca_eig_min": ca["eig_min"], "pnc_grad_max": p["grad_max"], "ca_grad_max": ca["grad_max"]}
+    return row, [p["alpha"], p["beta"], p["gamma"], p["c"]]
+
+
+def table(k: int, activation: str = "erf2", ns=None, callback=None) -> list[dict]:
+    """Rows of the thresholds table for the given n (default ``1..k-1``), by the blocks.
+
+    Parameters
+    ----------
+    k : int
+        ``k >= 2``.
+    activation : str, default "erf2"
+        A smooth activation with a one-neuron solution (erf family).
+    ns : iterable of int, optional
+        Increasing student widths in ``1..k-1``.
+    callback : callable, optional
+        Called with ``n`` after each row (progress).
+
+    Returns
+    -------
+    list of dict
+        Keys as ``copyavg.numeric.pnc.threshold_table``.
+
+    Raises
+    ------
+    ValueError
+        Bad ``k``/``n`` or a non-smooth activation.
+
+    Examples
+    --------
+    >>> [r["ca_type"] for r in table(10, ns=[8, 9])]
+    ['minimum', 'saddle']
+    """
+    rows, guess = [], None
+    for n in (range(1, k) if ns is None else ns):
+        row, guess = _row(k, int(n), activation, guess)
+        rows.append(row)
+        if callback is not None:
+            callback(n)
+    return rows
+
+
+def _signature(row) -> tuple:
+    diff = row["pnc_loss"] - row["ca_loss"]
+    tie = abs(diff) <= 1e-12 * max(1.0, abs(row["ca_loss"]))
+    return row["pnc_type"], row["ca_type"], 0 if tie else int(np.sign(diff))
+
+
+def scan(k: int, activation: str = "erf2", grid: int = 48, callback=None) -> list[dict]:
+    """Rows at a grid of n plus, by bisection, both sides of every change.
+
+    Parameters
+    ----------
+    k : int
+        ``k >= 2``.
+    activation : str, default "erf2"
+        A smooth activation with a one-neuron solution (erf family).
+    grid : int, default 48
+        Number of grid points (``>= 2``); all n when ``k - 1 <= grid``.
+    callback : callable, optional
+        Called with ``n`` after each evaluated row.
+
+    Returns
+    -------
+    list of dict
+        Rows sorted by n; adjacent rows differ in type only at adjacent n.
+
+    Raises
+    ------
+    ValueError
+        Bad ``k``, ``grid`` or a non-smooth activation.
+
+    Examples
+    --------
+    >>> [r["n"] for r in scan(10, grid=3)][:3]
+    [1, 5, 7]
+    """
+    if not isinstance(grid, (int, np.integer)) or grid < 2:
+        raise ValueError(f"grid must be an integer >= 2, got {grid!r}")
+    ns = sorted(set(np.linspace(1, k - 1, min(grid, k - 1)).round().astype(int).tolist()))
+    rows = {}
+    guess = None
+    for n in ns:
+        rows[n], guess = _row(k, n, activation, guess)
+        if callback is not None:
+            callback(n)
+    todo = list(zip(ns, ns[1:]))
+    while todo:
+        lo, hi = todo.pop()
+        if hi - lo <= 1 or _signature(rows[lo]) == _signature(rows[hi]):
+            continue
+        mid = (lo + hi) // 2
+        rows[mid], _ = _row(k, mid, activation)
+        if callback is not None:
+            callback(mid)
+        todo += [(lo, mid), (mid, hi)]
+    return [rows[n] for n in sorted(rows)]
