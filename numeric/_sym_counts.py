@@ -160,6 +160,7 @@ def _weights(N: int) -> tuple[list[int], int]:
     return [int(e * den) for e in ells], den  # den divides every sum below: counts are integers
 
 
+@lru_cache(maxsize=256)
 def counts(sector: str, tau: str, N: int, extra: bool) -> tuple[np.ndarray, np.ndarray]:
     """``(C, G)`` at any N (direct for small N, the exact polynomial beyond, in integers)."""
     if N <= _DIRECT_MAX:

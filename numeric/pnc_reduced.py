@@ -42,6 +42,10 @@ def _reduced_hessian(st) -> np.ndarray:
     return P.T @ M @ P
 
 
+def _grad_max(s) -> float:
+    return _reduced_gradient(Window(s))[1]
+
+
 def _family_minimum(Hr, n) -> bool:
     """Is the reduced Hessian positive definite (gamma left out at n = 1, where it does not enter)?"""
     keep = [0, 1, 3] if n == 1 else [0, 1, 2, 3]
@@ -65,13 +69,17 @@ def _functions(k, n, d, activation):
 
 
 def _newton(grad, hess, x, tol, steps):
-    """Plain Newton on the reduced gradient; the point when it converges, else None."""
+    """Plain Newton on the reduced gradient until the gradient is below ``tol`` or the step
+    stalls at rounding level; the point when it got there, else None."""
     for _ in range(steps):
         r = grad(x)
         if np.max(np.abs(r)) <= tol:
             return x
-        x = x - np.linalg.lstsq(hess(x), r, rcond=None)[0]  # n = 1: gamma does not enter
-    return x if np.max(np.abs(grad(x))) <= tol else None
+        step = np.linalg.lstsq(hess(x), r, rcond=None)[0]  # n = 1: gamma does not enter
+        x = x - step
+        if np.max(np.abs(step)) <= 1e-12 * max(1.0, float(np.max(np.abs(x)))):
+            return x
+    return None
 
 
 def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "erf2", x0=None,
@@ -118,7 +126,7 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     try:
         with np.errstate(all="raise", under="ignore"):
             y = None if guess is None else _newton(grad, hess, np.array(guess, float), tol, 12)
-            if y is not None and _family_minimum(hess(y), n):
+            if y is not None and _family_minimum(hess(y), n) and _grad_max(st(y)) <= 1e-12:
                 x = y
             else:
                 x = optimize.minimize(loss, x, jac=grad, hess=hess, method="trust-exact", options={"gtol": tol}).x

@@ -21,8 +21,19 @@ def _row(k, n, activation, guess=None):
     ca = ca_point_reduced(k, n, activation=activation)
     row = {"n": n, "n_over_k": n / k, "pnc_loss": p["loss"], "pnc_type": p["classification"],
            "pnc_eig_min": p["eig_min"], "ca_loss": ca["loss"], "ca_type": ca["classification"],
-           "ca_eig_min": ca["eig_min"], "pnc_grad_max": p["grad_max"], "ca_grad_max": ca["grad_max"]}
+           "ca_eig_min": ca["eig_min"], "pnc_grad_max": p["grad_max"], "ca_grad_max": ca["grad_max"],
+           "pnc_alpha": p["alpha"], "pnc_beta": p["beta"], "pnc_gamma": p["gamma"], "pnc_c": p["c"]}
     return row, [p["alpha"], p["beta"], p["gamma"], p["c"]]
+
+
+def _predict(prev, n):
+    """Continuation guess at n: linear extrapolation from the last two solved points."""
+    if not prev:
+        return None
+    if len(prev) == 1:
+        return prev[0][1]
+    (n0, x0), (n1, x1) = prev
+    return x1 + (x1 - x0) * (n - n1) / (n1 - n0)
 
 
 def table(k: int, activation: str = "erf2", ns=None, callback=None) -> list[dict]:
@@ -54,9 +65,10 @@ def table(k: int, activation: str = "erf2", ns=None, callback=None) -> list[dict
     >>> [r["ca_type"] for r in table(10, ns=[8, 9])]
     ['minimum', 'saddle']
     """
-    rows, guess = [], None
+    rows, prev = [], []
     for n in (range(1, k) if ns is None else ns):
-        row, guess = _row(k, int(n), activation, guess)
+        row, x = _row(k, int(n), activation, _predict(prev, int(n)))
+        prev = (prev + [(int(n), np.array(x))])[-2:]
         rows.append(row)
         if callback is not None:
             callback(n)
@@ -102,9 +114,10 @@ def scan(k: int, activation: str = "erf2", grid: int = 48, callback=None) -> lis
         raise ValueError(f"grid must be an integer >= 2, got {grid!r}")
     ns = sorted(set(np.linspace(1, k - 1, min(grid, k - 1)).round().astype(int).tolist()))
     rows = {}
-    guess = None
+    prev = []
     for n in ns:
-        rows[n], guess = _row(k, n, activation, guess)
+        rows[n], x = _row(k, n, activation, _predict(prev, n))
+        prev = (prev + [(n, np.array(x))])[-2:]
         if callback is not None:
             callback(n)
     todo = list(zip(ns, ns[1:]))
@@ -113,7 +126,8 @@ def scan(k: int, activation: str = "erf2", grid: int = 48, callback=None) -> lis
         if hi - lo <= 1 or _signature(rows[lo]) == _signature(rows[hi]):
             continue
         mid = (lo + hi) // 2
-        rows[mid], _ = _row(k, mid, activation)
+        xl, xh = (np.array([rows[m][key] for key in ("pnc_alpha", "pnc_beta", "pnc_gamma", "pnc_c")]) for m in (lo, hi))
+        rows[mid], _ = _row(k, mid, activation, xl + (xh - xl) * (mid - lo) / (hi - lo))
         if callback is not None:
             callback(mid)
         todo += [(lo, mid), (mid, hi)]
