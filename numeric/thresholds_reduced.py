@@ -107,8 +107,9 @@ def scan(k: int, activation: str = "erf2", grid: int = 48, callback=None) -> lis
 
     Examples
     --------
-    >>> [r["n"] for r in scan(10, grid=3)][:3]
-    [1, 5, 7]
+    >>> rows = scan(10, grid=3)  # grid n = 1, 5, 9, then bisection where something changes
+    >>> [r["n"] for r in rows if r["ca_type"] == "saddle"]
+    [9]
     """
     if not isinstance(grid, (int, np.integer)) or grid < 2:
         raise ValueError(f"grid must be an integer >= 2, got {grid!r}")

@@ -31,6 +31,9 @@ MODULES = [
     "copyavg.numeric.flow",
     "copyavg.numeric.angular",
     "copyavg.numeric.effective",
+    "copyavg.numeric.symmetry",
+    "copyavg.numeric.pnc_reduced",
+    "copyavg.numeric.thresholds_reduced",
 ]
 
 
