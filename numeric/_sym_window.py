@@ -91,7 +91,7 @@ class Window:
     def __init__(self, st: Structure, dps: int | None = None):
         self.st = st
         self.dps = dps
-        self.num = float if dps is None else mpmath.mpf
+        self.num = getattr(self, "NUM", None) or (float if dps is None else mpmath.mpf)
         self._cache = None
         with self.context():
             self._setup()
@@ -117,11 +117,15 @@ class Window:
         st = self.st
         N, M = f(st.N), f(st.M)
         o, t, p, tE, pE = f(st.o), f(st.t), f(st.p), f(st.tE), f(st.pE)
-        self.sqrtM = mpmath.sqrt(M) if self.dps else float(np.sqrt(M))
+        self.sqrtM = self.sqrt(M)
         self.qc = o * o + (N - 1) * t * t + M * p * p
         self.qe = N * tE * tE + M * pE * pE
         self.ccc = 2 * o * t + (N - 2) * t * t + M * p * p
         self.cce = (o + (N - 1) * t) * tE + M * p * pE
+
+    def sqrt(self, x):
+        """Square root in the working number type."""
+        return float(np.sqrt(x)) if self.dps is None else mpmath.sqrt(x)
 
     def zeros(self, *shape) -> np.ndarray:
         return np.zeros(shape) if self.dps is None else np.full(shape, mpmath.mpf(0), dtype=object)

@@ -160,9 +160,10 @@ def _values(window: Window, sector: str, Hw: np.ndarray) -> np.ndarray:
     return h
 
 
-def _pencils(st: Structure, dps: int | None = None):
-    """``(sector, irrep, M, G, multiplicity)`` of every component (``M`` in mpmath when ``dps``)."""
-    window = Window(st, dps)
+def _pencils(st: Structure, dps: int | None = None, window: Window | None = None):
+    """``(sector, irrep, M, G, multiplicity)`` of every component (``M`` in mpmath when ``dps``,
+    in the number type of ``window`` when given)."""
+    window = Window(st, dps) if window is None else window
     Hw = window.hessian()
     sector_mult = {"core": 1, "xp": st.M - 1, "x": st.d - st.k}
     for sector in SECTORS:
