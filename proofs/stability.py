@@ -94,6 +94,8 @@ def _pivots(M) -> list[arb] | None:
     pivot's sign is not decided."""
     n = M.shape[0]
     mid = np.array([[float(x.mid()) for x in row] for row in M])
+    if not np.isfinite(mid).all() or not all(x.is_finite() for x in M.ravel()):
+        return None
     _, Q = np.linalg.eigh(0.5 * (mid + mid.T))
     A = Q.T.astype(object) @ M @ Q.astype(object)
     A = [[A[i, j] for j in range(n)] for i in range(n)]
@@ -197,7 +199,10 @@ def krawczyk_pnc(k: int, n: int, rel_radius: float = 1e-10):
         X = [arb(float(v), float(r)) for v, r in zip(xt, rho)]
         f = _reduced_gradient_arb(k, n, xt)
         J = _reduced_jacobian_arb(k, n, X)
-        Y = np.linalg.inv(np.array([[float(v.mid()) for v in row] for row in J]))
+        Jmid = np.array([[float(v.mid()) for v in row] for row in J])
+        if not np.isfinite(Jmid).all() or np.linalg.cond(Jmid) > 1e12:
+            return None, "Krawczyk image not inside the box (Jacobian enclosure unusable)"
+        Y = np.linalg.inv(Jmid)
         K = []
         for i in range(4):
             acc = arb(float(xt[i])) - sum(arb(float(Y[i, j])) * f[j] for j in range(4))
@@ -209,3 +214,97 @@ def krawczyk_pnc(k: int, n: int, rel_radius: float = 1e-10):
     if not inside:
         return None, "Krawczyk image not inside the box"
     return X, f"unique zero of the reduced gradient in the box (half-widths {rel_radius:g} max(1, |x_i|))"
+
+
+# -- certificates: the k = 50 change points of docs/theory.md §8 claim 15 ------------------------
+_K = 50
+
+
+def _type(inert: dict, size: int) -> str:
+    if inert["undecided"]:
+        return "undecided"
+    if inert["negative"] and inert["positive"]:
+        return "saddle"
+    return "minimum" if inert["positive"] == size else "undecided"
+
+
+def _cert(theorem, statement, assumptions, ok, method, residual, evidence, t0) -> Certificate:
+    return Certificate(theorem=theorem, statement=statement, assumptions=assumptions,
+                       status=Status.PROVED if ok else Status.UNDECIDED, method=method, residual=residual,
+                       evidence=tuple(evidence), seconds=time.perf_counter() - t0)
+
+
+_METHOD = ("symmetry blocks of the Hessian (docs/theory.md §8) with arb entries at 256 bits; each "
+           "block's inertia from the LDL^T pivots of Q^T M Q (Q float eigenvectors of mid M), every "
+           "pivot's sign decided; Sylvester's law of inertia")
+
+
+def ca_stability_change() -> Certificate:
+    """Optimal CA point, erf2, k = 50: a strict local minimum at n = 44, a saddle at n = 45."""
+    t0 = time.perf_counter()
+    got = {}
+    for n in (44, 45):
+        got[n] = _type(certified_inertia(ca_structure_exact(_K, n)), n + n * (_K + 1))
+    ok = got == {44: "minimum", 45: "saddle"}
+    return _cert("ca-stability-change:erf2-k50",
+                 "erf2, teacher e_1..e_50 (b = 1, d = 51): the optimal CA point is a strict local minimum "
+                 "of the population loss at n = 44 and a saddle at n = 45",
+                 ("exact point |w_n|^2 = 1/(2m - 1), a_n = m (m = k - n + 1), an exact critical point "
+                  "(certificate ca-critical:erf2)",), ok, _METHOD, f"types {got}",
+                 [f"n = {n}: {t}" for n, t in got.items()], t0)
+
+
+def _pnc_box(n):
+    X, info = krawczyk_pnc(_K, n)
+    if X is None:
+        return None, info, "undecided"
+    st = Structure("erf2", _K, _K + 1, n, X[0], X[2], X[1], X[3])
+    return st, info, _type(certified_inertia(st), n + n * (_K + 1))
+
+
+def pnc_stability_change() -> Certificate:
+    """P-n-C point, erf2, k = 50: a saddle at n = 21, a strict local minimum at n = 22."""
+    t0 = time.perf_counter()
+    got, evidence = {}, []
+    for n in (21, 22):
+        st, info, got[n] = _pnc_box(n)
+        evidence.append(f"n = {n}: {info}; type {got[n]}")
+    ok = got == {21: "saddle", 22: "minimum"}
+    return _cert("pnc-stability-change:erf2-k50",
+                 "erf2, teacher e_1..e_50 (b = 1, d = 51): the P-n-C point (the zero of the reduced equations "
+                 "next to the computed one) is a saddle at n = 21 and a strict local minimum at n = 22",
+                 ("the zero of the four reduced equations is a critical point of the full loss: the gradient "
+                  "at a symmetric point is symmetric, and the symmetric subspace is the family's image",),
+                 ok, "Krawczyk test in arb (existence and uniqueness in the box); " + _METHOD + " over the box",
+                 f"types {got}", evidence, t0)
+
+
+def pnc_ca_loss_crossing() -> Certificate:
+    """Loss order, erf2, k = 50: the optimal CA point is lower at n = 37, the P-n-C point at n = 38."""
+    t0 = time.perf_counter()
+    signs, evidence = {}, []
+    for n in (37, 38):
+        X, info = krawczyk_pnc(_K, n)
+        if X is None:
+            signs[n] = "undecided"
+            evidence.append(f"n = {n}: {info}")
+            continue
+        with _prec():
+            diff = (ArbWindow(Structure("erf2", _K, _K + 1, n, X[0], X[2], X[1], X[3])).loss()
+                    - ArbWindow(ca_structure_exact(_K, n)).loss())
+        signs[n] = "P-n-C higher" if diff > 0 else "P-n-C lower" if diff < 0 else "undecided"
+        evidence.append(f"n = {n}: L_pnc - L_ca in {diff.str(5, radius=True)}; {info}")
+    ok = signs == {37: "P-n-C higher", 38: "P-n-C lower"}
+    return _cert("pnc-ca-loss-crossing:erf2-k50",
+                 "erf2, k = 50 (d = 51): the P-n-C loss exceeds the optimal CA loss L*(k - n + 1) at n = 37 "
+                 "and is below it at n = 38", ("P-n-C point as in pnc-stability-change:erf2-k50",), ok,
+                 "Krawczyk box of the P-n-C point; loss from orbit sums in arb over the box, CA loss at the "
+                 "exact point", f"{signs}", evidence, t0)
+
+
+def all_checks() -> dict:
+    return {
+        "ca-stability-change:erf2-k50": ca_stability_change,
+        "pnc-stability-change:erf2-k50": pnc_stability_change,
+        "pnc-ca-loss-crossing:erf2-k50": pnc_ca_loss_crossing,
+    }

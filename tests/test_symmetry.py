@@ -139,7 +139,7 @@ def test_table_k10_matches_the_committed_dense_table(capsys):
 
 
 def test_scan_finds_the_same_changes_as_the_full_table():
-    full, sc = table(12), scan(12, grid=3)
+    full, sc = table(9), scan(9, grid=3)
     assert summarize_thresholds(full) == summarize_thresholds(sc)
     assert len(sc) < len(full)
 
@@ -179,3 +179,27 @@ def test_block_thresholds_reproduce_the_dense_claims_k20_k50():
         assert s["pnc_type_changes"][-1] == f"saddle (n = {pnc_n - 1}) -> minimum (n = {pnc_n})"
         assert s["ca_type_changes"] == [f"minimum (n = {ca_n - 1}) -> saddle (n = {ca_n})"]
         assert s["loss_crossings"] == [f"between n = {loss_n - 1} and n = {loss_n}"]
+
+
+def test_stability_certificates_k50():
+    """The three k = 50 change points (docs/theory.md §8), proved in ball arithmetic."""
+    from copyavg.proofs.stability import all_checks
+
+    for name, check in all_checks().items():
+        cert = check()
+        assert cert.status.value == "proved", (name, cert.residual, cert.evidence)
+
+
+def test_certified_inertia_can_fail():
+    """A box too wide for Krawczyk is refused; a wide ball around the CA point leaves pivots undecided."""
+    from flint import arb
+
+    from copyavg.proofs.stability import ca_structure_exact, certified_inertia, krawczyk_pnc
+
+    X, info = krawczyk_pnc(12, 6, rel_radius=0.3)
+    assert X is None and "not inside" in info
+    st = ca_structure_exact(12, 8)
+    wide = Structure("erf2", st.k, st.d, st.N, st.o, st.t, st.p, st.a, True, st.tE, arb(st.pE.mid(), 0.2), st.aE)
+    assert certified_inertia(wide)["undecided"]
+    exact = certified_inertia(st)
+    assert exact["negative"] + exact["positive"] == 8 + 8 * 13 and not exact["undecided"]
