@@ -186,3 +186,20 @@ def orbit_keys(sector: str, N: int, extra: bool) -> list[tuple]:
 def pattern_coordinates(sector: str, extra: bool) -> dict:
     """Pattern id -> the pair of window coordinates (copy indices < 4) that realises it."""
     return {pid: key for key, pid in _patterns(sector, extra).items()}
+
+
+def symbolic_counts(sector: str, tau: str, extra: bool) -> tuple[dict, dict]:
+    """The counts as SymPy polynomials in ``N`` (valid for ``N >= 4``): ``({(a, b, pattern id):
+    C_ab,p(N)}, {(a, b): G_ab(N)})``, nonzero entries only; the blocks at symbolic ``n``."""
+    import sympy
+
+    N = sympy.Symbol("N", integer=True, positive=True)
+    (_, nzC, valC), (_, nzG, valG) = _fit_tables(sector, tau, extra)
+    out = []
+    for nz, vals in ((nzC, valC), (nzG, valG)):
+        polys = {}
+        for j, pos in enumerate(zip(*nz)):
+            pts = [(x, v[j]) for x, v in zip(_FIT, vals)]
+            polys[tuple(int(p) for p in pos)] = sympy.expand(sympy.interpolate(pts, N))
+        out.append(polys)
+    return out[0], out[1]

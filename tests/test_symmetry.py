@@ -203,3 +203,21 @@ def test_certified_inertia_can_fail():
     assert certified_inertia(wide)["undecided"]
     exact = certified_inertia(st)
     assert exact["negative"] + exact["positive"] == 8 + 8 * 13 and not exact["undecided"]
+
+
+def test_count_polynomials_against_direct_enumeration_at_n12():
+    """The exact polynomial route (fit on N = 4..9) against counting every coordinate pair at N = 12 (beyond the directly counted N <= 11)."""
+    import sympy
+
+    from copyavg.numeric import _sym_counts as sc
+
+    for sector in sc.SECTORS:
+        for tau in sc.IRREPS:
+            C, G = sc.direct_counts(sector, tau, 12, True)
+            Cp, Gp = sc.counts(sector, tau, 12, True)
+            assert np.array_equal(C, Cp) and np.array_equal(G, Gp), (sector, tau)
+    Cs, Gs = sc.symbolic_counts("core", "standard", False)
+    C, G = sc.direct_counts("core", "standard", 12, False)
+    N = sympy.Symbol("N", integer=True, positive=True)
+    assert all(int(v.subs(N, 12)) == C[key] for key, v in Cs.items())
+    assert all(int(v.subs(N, 12)) == G[key] for key, v in Gs.items())
