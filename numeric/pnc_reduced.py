@@ -68,18 +68,19 @@ def _functions(k, n, d, activation):
     return st, loss, grad, hess
 
 
-def _newton(grad, hess, x, tol, steps):
-    """Plain Newton on the reduced gradient until the gradient is below ``tol`` or the step
-    stalls at rounding level; the point when it got there, else None."""
+def _newton(grad, hess, gmax, x, tol, steps):
+    """Newton on the reduced gradient, keeping the iterate with the smallest full-network
+    ``max|grad|`` (the reduced Hessian can be nearly singular, e.g. small n at large k, where
+    plain Newton wanders along a flat valley); stops when that is below ``tol``."""
+    best, best_g = x, gmax(x)
     for _ in range(steps):
-        r = grad(x)
-        if np.max(np.abs(r)) <= tol:
-            return x
-        step = np.linalg.lstsq(hess(x), r, rcond=None)[0]  # n = 1: gamma does not enter
-        x = x - step
-        if np.max(np.abs(step)) <= 1e-12 * max(1.0, float(np.max(np.abs(x)))):
-            return x
-    return None
+        if best_g <= tol:
+            break
+        x = x - np.linalg.lstsq(hess(x), grad(x), rcond=None)[0]  # n = 1: gamma does not enter
+        g = gmax(x)
+        if g < best_g:
+            best, best_g = x, g
+    return best, best_g
 
 
 def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "erf2", x0=None,
@@ -97,7 +98,7 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     x0 : sequence of 4 floats, optional
         Start ``(alpha, beta, gamma, c)`` (default the n-copy point ``(1, 0, 0, 1)``).
     tol : float, default 1e-13
-        Newton stops at ``max |reduced gradient| <= tol``.
+        Newton stops at ``max|grad L| <= tol`` (full network).
     guess : sequence of 4 floats, optional
         Continuation: try plain Newton from here first (e.g. the point at n - 1) and keep its
         result if it converges to a point whose reduced Hessian is positive definite (a minimum
@@ -125,13 +126,13 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     st(x)  # checks sizes and activation before the solve
     try:
         with np.errstate(all="raise", under="ignore"):
-            y = None if guess is None else _newton(grad, hess, np.array(guess, float), tol, 12)
-            if y is not None and _family_minimum(hess(y), n) and _grad_max(st(y)) <= 1e-12:
+            gmax = lambda z: _grad_max(st(z))  # noqa: E731
+            y, gy = (None, np.inf) if guess is None else _newton(grad, hess, gmax, np.array(guess, float), tol, 10)
+            if gy <= 1e-12 and _family_minimum(hess(y), n):
                 x = y
             else:
                 x = optimize.minimize(loss, x, jac=grad, hess=hess, method="trust-exact", options={"gtol": tol}).x
-                y = _newton(grad, hess, x, tol, 6)
-                x = x if y is None else y
+                x, _ = _newton(grad, hess, gmax, x, tol, 8)
     except (FloatingPointError, np.linalg.LinAlgError) as exc:
         raise ValueError(f"no P-n-C point found for activation {activation!r}, k = {k}, n = {n}: "
                          f"the reduced solve failed ({exc})") from None
