@@ -30,20 +30,16 @@ def _reduced_gradient(window: Window) -> tuple[np.ndarray, float]:
     return red, gmax
 
 
-def _reduced_hessian(st) -> np.ndarray:
+def _reduced_hessian(st, window=None) -> np.ndarray:
     """``P^T H P``: the core trivial block in the orbit-indicator basis, rescaled to
     ``(alpha, beta, gamma, c)`` (``beta`` moves every averaged direction: ``sqrt(M)`` along u)."""
-    M = next(M for sec, tau, M, G, _ in _pencils(st) if (sec, tau) == ("core", "trivial"))
+    M = next(M for sec, tau, M, G, _ in _pencils(st, window=window) if (sec, tau) == ("core", "trivial"))
     keys = orbit_keys("core", st.N, False)
     where = {("a", 0): 3, ("W", 0, 0): 0, ("W", 0, "u"): 1, ("W", 0, 1): 2}
     P = np.zeros((len(keys), 4))
     for i, key in enumerate(keys):
         P[i, where[key]] = np.sqrt(st.M) if where[key] == 1 else 1.0
     return P.T @ M @ P
-
-
-def _grad_max(s) -> float:
-    return _reduced_gradient(Window(s))[1]
 
 
 def _family_minimum(Hr, n) -> bool:
@@ -53,19 +49,35 @@ def _family_minimum(Hr, n) -> bool:
 
 
 def _functions(k, n, d, activation):
+    """``st, loss, grad, hess, gmax`` of the family member x; one window per x (kept for the
+    last few x: the solvers ask for loss, gradient and Hessian at the same point)."""
+    cache: dict = {}
+
     def st(x):
         return pnc_structure(k, n, x, d, activation)
 
+    def win(x):
+        key = tuple(float(v) for v in x)
+        if key not in cache:
+            if len(cache) > 8:
+                cache.clear()
+            cache[key] = Window(st(x))
+        return cache[key]
+
     def loss(x):
-        return float(Window(st(x)).loss())
+        return float(win(x).loss())
 
     def grad(x):
-        return _reduced_gradient(Window(st(x)))[0]
+        return _reduced_gradient(win(x))[0]
 
     def hess(x):
-        return _reduced_hessian(st(x))
+        w = win(x)
+        return _reduced_hessian(w.st, w)
 
-    return st, loss, grad, hess
+    def gmax(x):
+        return _reduced_gradient(win(x))[1]
+
+    return st, loss, grad, hess, gmax
 
 
 def _newton(grad, hess, gmax, x, tol, steps):
@@ -121,12 +133,11 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     >>> p["classification"], round(p["loss"], 6)
     ('saddle', 0.025964)
     """
-    st, loss, grad, hess = _functions(k, n, d, activation)
+    st, loss, grad, hess, gmax = _functions(k, n, d, activation)
     x = np.array([1.0, 0.0, 0.0, 1.0] if x0 is None else x0, float)
     st(x)  # checks sizes and activation before the solve
     try:
         with np.errstate(all="raise", under="ignore"):
-            gmax = lambda z: _grad_max(st(z))  # noqa: E731
             y, gy = (None, np.inf) if guess is None else _newton(grad, hess, gmax, np.array(guess, float), tol, 10)
             if gy <= 1e-12 and _family_minimum(hess(y), n):
                 x = y
