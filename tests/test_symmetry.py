@@ -206,7 +206,8 @@ def test_certified_inertia_can_fail():
 
 
 def test_count_polynomials_against_direct_enumeration_at_n12():
-    """The exact polynomial route (fit on N = 4..9) against counting every coordinate pair at N = 12 (beyond the directly counted N <= 11)."""
+    """The exact polynomial route (fit on N = 4..9) against counting every coordinate pair at
+    N = 12 (beyond the directly counted N <= 11)."""
     import sympy
 
     from copyavg.numeric import _sym_counts as sc
