@@ -4,8 +4,8 @@ A symmetric point (``copyavg.numeric.symmetry``): teacher ``v_j = e_j`` (j < k),
 ``N`` "copy" students ``w_c = o e_c + t sum_{c' < N, c' != c} e_c' + p sum_{j avg} e_j`` with
 ``a_c = a``, and optionally one extra student ``w_E = tE sum_{c < N} e_c + pE sum_{j avg} e_j``
 with ``a_E = aE``; the ``M = k - N`` teacher directions ``j >= N`` are the averaged ones. In
-the rotated basis (copy directions, ``u = sum_{j avg} e_j / sqrt(M)``, a unit ``xp`` orthogonal to ``u`` in the averaged span, a unit ``x`` outside the teacher span) every
-student lies in span(copy directions, u), and the Hessian entries on the window (copies
+the rotated basis (copy directions, ``u = sum_{j avg} e_j / sqrt(M)``, a unit ``xp``
+orthogonal to ``u`` in the averaged span, a unit ``x`` outside the teacher span) every student lies in span(copy directions, u), and the Hessian entries on the window (copies
 ``0..w-1``, the extra student; directions ``0..w-1, u, xp, x``) follow from the chain rule with
 the rest of the network summed class by class (count, outgoing weight, geometry, first and
 second moments of the window coordinates). Cost independent of N and k.
