@@ -222,3 +222,15 @@ def test_count_polynomials_against_direct_enumeration_at_n12():
     N = sympy.Symbol("N", integer=True, positive=True)
     assert all(int(v.subs(N, 12)) == C[key] for key, v in Cs.items())
     assert all(int(v.subs(N, 12)) == G[key] for key, v in Gs.items())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("act", ["erf2", "erf"])
+def test_block_table_row_by_row_against_the_dense_route_k20(act):
+    """Every row of the k = 20 table: types equal, losses to 1e-12 (float64 sums of O(1) terms,
+    two different summation orders)."""
+    from copyavg.numeric.pnc import threshold_table
+
+    for ours, ref in zip(table(20, act), threshold_table(20, act)):
+        assert (ours["n"], ours["pnc_type"], ours["ca_type"]) == (ref["n"], ref["pnc_type"], ref["ca_type"])
+        assert abs(ours["pnc_loss"] - ref["pnc_loss"]) < 1e-12 and abs(ours["ca_loss"] - ref["ca_loss"]) < 1e-12
