@@ -234,6 +234,9 @@ def _cert(theorem, statement, assumptions, ok, method, residual, evidence, t0) -
                        evidence=tuple(evidence), seconds=time.perf_counter() - t0)
 
 
+_BLOCKS = ("the Hessian is the direct sum of the symmetry blocks of docs/theory.md §8 (representation "
+           "theory; the block code is checked against the dense Hessian in tests/test_symmetry.py, not "
+           "proved line by line)")
 _METHOD = ("symmetry blocks of the Hessian (docs/theory.md §8) with arb entries at 256 bits; each "
            "block's inertia from the LDL^T pivots of Q^T M Q (Q float eigenvectors of mid M), every "
            "pivot's sign decided; Sylvester's law of inertia")
@@ -250,7 +253,7 @@ def ca_stability_change() -> Certificate:
                  "erf2, teacher e_1..e_50 (b = 1, d = 51): the optimal CA point is a strict local minimum "
                  "of the population loss at n = 44 and a saddle at n = 45",
                  ("exact point |w_n|^2 = 1/(2m - 1), a_n = m (m = k - n + 1), an exact critical point "
-                  "(certificate ca-critical:erf2)",), ok, _METHOD, f"types {got}",
+                  "(certificate ca-critical:erf2)", _BLOCKS), ok, _METHOD, f"types {got}",
                  [f"n = {n}: {t}" for n, t in got.items()], t0)
 
 
@@ -274,7 +277,7 @@ def pnc_stability_change() -> Certificate:
                  "erf2, teacher e_1..e_50 (b = 1, d = 51): the P-n-C point (the zero of the reduced equations "
                  "next to the computed one) is a saddle at n = 21 and a strict local minimum at n = 22",
                  ("the zero of the four reduced equations is a critical point of the full loss: the gradient "
-                  "at a symmetric point is symmetric, and the symmetric subspace is the family's image",),
+                  "at a symmetric point is symmetric, and the symmetric subspace is the family's image", _BLOCKS),
                  ok, "Krawczyk test in arb (existence and uniqueness in the box); " + _METHOD + " over the box",
                  f"types {got}", evidence, t0)
 
@@ -297,7 +300,8 @@ def pnc_ca_loss_crossing() -> Certificate:
     ok = signs == {37: "P-n-C higher", 38: "P-n-C lower"}
     return _cert("pnc-ca-loss-crossing:erf2-k50",
                  "erf2, k = 50 (d = 51): the P-n-C loss exceeds the optimal CA loss L*(k - n + 1) at n = 37 "
-                 "and is below it at n = 38", ("P-n-C point as in pnc-stability-change:erf2-k50",), ok,
+                 "and is below it at n = 38", ("P-n-C point as in pnc-stability-change:erf2-k50",
+                                                "loss as orbit sums of the pair kernel (docs/theory.md §8)"), ok,
                  "Krawczyk box of the P-n-C point; loss from orbit sums in arb over the box, CA loss at the "
                  "exact point", f"{signs}", evidence, t0)
 
