@@ -281,10 +281,27 @@ def _cmd_pnc(args) -> int:
 
 
 def _cmd_thresholds(args) -> int:
-    from copyavg.numeric.pnc import summarize_thresholds, threshold_table
+    from copyavg.numeric.activations import get_activation
+    from copyavg.numeric.pnc import summarize_thresholds
 
     _check_kn(args)
     _check_one_neuron_activation(args.activation, "thresholds")
+    check_range("--grid", args.grid, lo=2, hi=K_MAX, what="grid size")
+    if args.dense or not get_activation(args.activation).smooth:
+        rows = _thresholds_dense(args)
+    else:
+        rows = _thresholds_blocks(args)
+    summary = summarize_thresholds(rows)
+    if args.json:
+        print(dumps({"k": args.k, "activation": args.activation, "rows": rows, "summary": summary}))
+    else:
+        print_thresholds(rows, summary)
+    return 0
+
+
+def _thresholds_dense(args) -> list:
+    from copyavg.numeric.pnc import threshold_table
+
     check_memory(args, f"thresholds --k {args.k} (n up to {args.k - 1}, d = {args.k + 1})",
                  args.k, args.k - 1, args.k + 1)
     rows = []
@@ -293,12 +310,24 @@ def _cmd_thresholds(args) -> int:
             bar.set_postfix_str(f"n = {n}", refresh=True)
             rows += threshold_table(args.k, args.activation, ns=[n])
             bar.update(1)
-    summary = summarize_thresholds(rows)
-    if args.json:
-        print(dumps({"k": args.k, "activation": args.activation, "rows": rows, "summary": summary}))
-    else:
-        print_thresholds(rows, summary)
-    return 0
+    return rows
+
+
+def _thresholds_blocks(args) -> list:
+    from copyavg.numeric.thresholds_reduced import scan, table
+
+    every = args.all or args.k - 1 <= 200
+    with progress_bar(args, total=args.k - 1 if every else None, desc="n", unit="n") as bar:
+        def step(n):
+            bar.set_postfix_str(f"n = {n}", refresh=False)
+            bar.update(1)
+
+        try:
+            if every:
+                return table(args.k, args.activation, callback=step)
+            return scan(args.k, args.activation, grid=args.grid, callback=step)
+        except ValueError as exc:
+            raise CommandFailed(str(exc)) from None
 
 
 def _cmd_flow(args) -> int:

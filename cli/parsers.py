@@ -100,6 +100,13 @@ def add_points(sub) -> None:
                         help="P-n-C vs optimal CA for n = 1..k-1: types and loss crossing")
     _activation(th)
     th.add_argument("--k", type=int, required=True, help="number of teacher neurons, k >= 2 (required)")
+    th.add_argument("--dense", action="store_true",
+                    help="classify by the dense Hessian of every point (the only route for relu; "
+                         "minutes at k = 50) instead of its symmetry blocks")
+    th.add_argument("--all", action="store_true",
+                    help="blocks route: every n even when k > 201 (default there: a grid of --grid "
+                         "values of n, bisected down to adjacent n wherever a type or the loss order changes)")
+    th.add_argument("--grid", type=int, default=48, help="blocks route, k > 201: grid size, >= 2 (default: 48)")
     _json(th)
     th.set_defaults(func=cmd._cmd_thresholds)
 

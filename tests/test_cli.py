@@ -190,7 +190,7 @@ def test_unwritable_output_path_fails_before_the_work(capsys, monkeypatch, not_a
 @pytest.mark.parametrize("argv,needles", [
     (["ca", "--k", "100000", "--partition", "100000"], ["Hessian alone 74.5 GiB", "limit of 16.0 GiB"]),
     (["pnc", "--k", "300", "--n", "299"], ["Hessian alone 60.8 GiB", "limit of 16.0 GiB"]),
-    (["thresholds", "--k", "300"], ["GiB", "limit of 16.0 GiB"]),
+    (["thresholds", "--k", "300", "--dense"], ["GiB", "limit of 16.0 GiB"]),
     (["flow", "--k", "300", "--n", "300"], ["GiB", "limit of 16.0 GiB"]),
 ])
 def test_too_large_is_refused_with_estimate_and_limit(capsys, argv, needles):
@@ -226,10 +226,10 @@ def test_interrupt_and_unexpected_errors_are_one_line(capsys, monkeypatch, exc, 
 
 
 def test_ctrl_c_exits_130_with_one_line():
-    """A real SIGINT in the middle of a long command (thresholds --k 40 runs for minutes)."""
+    """A real SIGINT in the middle of a long command (thresholds --k 40 --dense runs for minutes)."""
     import signal
 
-    proc = subprocess.Popen([sys.executable, "-m", "copyavg.cli.main", "thresholds", "--k", "40", "--quiet"],
+    proc = subprocess.Popen([sys.executable, "-m", "copyavg.cli.main", "thresholds", "--k", "40", "--dense", "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4)
     proc.send_signal(signal.SIGINT)

@@ -37,6 +37,9 @@ MODULES = [
     "copyavg.numeric.effective",
     "copyavg.numeric.series",
     "copyavg.numeric.biased",
+    "copyavg.numeric.symmetry",
+    "copyavg.numeric.pnc_reduced",
+    "copyavg.numeric.thresholds_reduced",
 ]
 
 
