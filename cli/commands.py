@@ -287,7 +287,8 @@ def _cmd_thresholds(args) -> int:
     _check_kn(args)
     _check_one_neuron_activation(args.activation, "thresholds")
     check_range("--grid", args.grid, lo=2, hi=K_MAX, what="grid size")
-    if args.dense or not get_activation(args.activation).smooth:
+    act = get_activation(args.activation)
+    if args.dense or not act.smooth or not act.exact:  # blocks: closed-form smooth kernels only
         rows = _thresholds_dense(args)
     else:
         rows = _thresholds_blocks(args)
