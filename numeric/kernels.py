@@ -67,7 +67,7 @@ def gram_determinant(C11, C22, C12):
 #: largest accepted squared norm (``C11``, ``C22``, ``q``): the erf family's kernels form products
 #: ``C11 C22`` (1e300); the piecewise-linear family is evaluated from unit vectors (|w| <= 1e150)
 MAX_SQUARED_NORM = {"erf": 1e150, "piecewise_linear": 1e300, "hermite": 1e12, "trig": 256.0,
-                    "gaussian": 1e12, "normal_cdf": 1e150}
+                    "gaussian": 1e12, "normal_cdf": 1e150, "monomial": 1e12, "gelu": 1e12}
 
 
 def _checked(x, name: str, family: str | None):
