@@ -8,8 +8,8 @@ from copyavg.cli import commands as cmd
 from copyavg.cli.common import memory_options, progress_options
 
 ACTIVATION_HELP = ("activation: erf2 = erf(z/sqrt 2) (the paper's 'erf'), erf, relu, linear, abs, "
-                   "leaky_relu; hermite2..hermite5 (He_n), sin, cos, gaussian = exp(-z^2/2), normal_cdf "
-                   "(loss/gradient/Hessian only: not one-neuron, ca, pnc, thresholds)")
+                   "leaky_relu; hermite2..hermite5 (He_n), sin, cos, gaussian = exp(-z^2/2), normal_cdf, "
+                   "monomial2..monomial5 (z^p), gelu = z Phi(z) (loss/gradient/Hessian only: not one-neuron, ca, pnc, thresholds)")
 
 
 def _desc(text: str) -> str:
