@@ -41,7 +41,12 @@ def test_extra_names_are_registered():
         assert ACTIVATIONS[name].smooth and not ACTIVATIONS[name].kinks
 
 
-@pytest.mark.parametrize("activation", EXTRA_NAMES)
+#: the monomials are also checked exactly against their moment generating function
+#: (tests/test_kernels_gelu.py): their quadrature cases run in the slow suite only
+_QUAD_NAMES = [pytest.param(n, marks=pytest.mark.slow) if n.startswith("monomial") else n for n in EXTRA_NAMES]
+
+
+@pytest.mark.parametrize("activation", _QUAD_NAMES)
 @pytest.mark.parametrize("C", _POINTS)
 def test_extra_kernel_matches_quadrature(activation, C):
     """Closed form vs nested Gauss-Legendre quadrature (shares only sigma with the closed form).
