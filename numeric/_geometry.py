@@ -30,7 +30,8 @@ Accepted range (checked here, stated in the public docstrings):
   of it at |w| ~ 1e6 (anti-collinear pairs, where ``C12/4`` and the arctangent term cancel); the
   second partials are generated unsimplified (SymPy's simplify takes minutes on them) and lose
   ~1e-10 at |w| ~ 1e3, ~1e-5 at 1e6 (measured against 50 digits), so the Hessian answers only for
-  ``|w_i| <= 100`` (``HESSIAN_MAX_SQUARED_NORM``), where they stay within ~1e-12;
+  ``|w_i| <= 100`` (``HESSIAN_MAX_SQUARED_NORM``), where they stay within ~5e-12 of the
+  Cauchy-Schwarz scale even against teacher norms up to 1e6 (measured against 50 digits);
 * the loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <= MAX_LOSS_SCALE`` (1e150), with
   ``U = [a; -b]`` and ``Y = [W; V]``: every term of ``L`` is at most ``S^2`` in size.
 """

@@ -118,3 +118,31 @@ def test_gelu_kernel_at_collinear_and_tiny_norms():
     with mpmath.workdps(50):
         ref = _mp_g("gelu")(mpmath.mpf(C11), mpmath.mpf(C22), mpmath.mpf(C12))
     assert abs(float(pair_kernel("gelu", C11, C22, C12)) - float(ref)) <= 1e-14 * abs(float(ref))
+
+
+@pytest.mark.parametrize("name", ["gelu", "monomial3"])
+def test_gradient_matches_finite_differences_of_the_loss(name):
+    """Float gradient vs central differences of the 50-digit loss (step 1e-20: truncation ~1e-40,
+    rounding ~1e-30); the Hessian is checked the same way against the gradient in
+    tests/test_kernels_extra.py::test_extra_hessian_matches_finite_differences. 1e-10 of max|grad|:
+    float rounding of a handful of O(1) kernel terms."""
+    from copyavg.numeric import loss_and_gradient
+    from copyavg.numeric.mp import loss_mp
+
+    rng = np.random.default_rng(11)
+    a, W, b, V = rng.normal(size=2), rng.normal(size=(2, 3)) * 0.9, rng.normal(size=2), rng.normal(size=(2, 3)) * 0.9
+    L, ga, gW = loss_and_gradient(a, W, b, V, name)
+    th = [mpmath.mpf(x) for x in np.concatenate([a, W.ravel()])]
+    grad = np.concatenate([ga, gW.ravel()])
+    fd = np.zeros_like(grad)
+    with mpmath.workdps(50):
+        h = mpmath.mpf("1e-20")
+        assert abs(mpmath.mpf(L) - loss_mp(a, W, b, V, name, dps=50)) <= 1e-12 * max(1.0, abs(L))
+        for p in range(len(th)):
+            vals = []
+            for sg in (1, -1):
+                t = list(th)
+                t[p] += sg * h
+                vals.append(loss_mp(t[:2], [t[2:5], t[5:8]], b, V, name, dps=50))
+            fd[p] = float((vals[0] - vals[1]) / (2 * h))
+    assert np.max(np.abs(grad - fd)) <= 1e-10 * np.max(np.abs(fd))
