@@ -65,7 +65,7 @@ def test_every_argument_has_help_and_its_default(name, capsys):
             assert "default" in action.help, f"{name} {action.dest}: what happens when not given?"
     if any(a.dest == "activation" for a in sub._actions):
         assert ("{erf2,erf,relu,linear,abs,leaky_relu,hermite2,hermite3,hermite4,hermite5,sin,cos,gaussian,"
-                "normal_cdf}" in text and "default: erf2" in text)
+                "normal_cdf,monomial2,monomial3,monomial4,monomial5,gelu}" in text and "default: erf2" in text)
 
 
 def test_top_level_help_describes_copyavg_with_examples(capsys):
