@@ -142,7 +142,8 @@ def _cmd_import(args) -> int:
 
 MAX_WORKERS = 256
 ACTIVATION_NAMES = ("erf2", "erf", "relu", "linear", "abs", "leaky_relu", "hermite2", "hermite3", "hermite4",
-                    "hermite5", "sin", "cos", "gaussian", "normal_cdf")  # copyavg.numeric.ACTIVATIONS
+                    "hermite5", "sin", "cos", "gaussian", "normal_cdf", "monomial2", "monomial3", "monomial4",
+                    "monomial5", "gelu")  # copyavg.numeric.ACTIVATIONS
 
 
 def _add_results_parsers(sub) -> None:

@@ -9,9 +9,9 @@ from copyavg.cli.common import memory_options, progress_options
 from copyavg.cli.model import model_options
 
 ACTIVATION_HELP = ("activation: erf2 = erf(z/sqrt 2) (the paper's 'erf'), erf, relu, linear, abs, "
-                   "leaky_relu; hermite2, hermite3, hermite4, hermite5 (He_n), sin, cos, gaussian = exp(-z^2/2), normal_cdf "
-                   "(loss/gradient/Hessian only: not one-neuron, ca, pnc, thresholds); tanh, softplus, sigmoid, silu "
-                   "or any expression in z, e.g. 'tanh(z)' (flow, sweep: quadrature-based kernel, error bound "
+                   "leaky_relu; hermite2, hermite3, hermite4, hermite5 (He_n), sin, cos, gaussian = exp(-z^2/2), "
+                   "normal_cdf, monomial2, monomial3, monomial4, monomial5 (z^p), gelu = z Phi(z); tanh, softplus, sigmoid, silu "
+                   "or any expression in z, e.g. 'tanh(z)' (quadrature-based kernel, error bound "
                    "1e-10 of its scale)")
 
 

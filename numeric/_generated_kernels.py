@@ -1,6 +1,6 @@
 # *** GENERATED FILE: DO NOT EDIT ***
 # Rendered by `copyavg derive` from the kernels derived in copyavg.symbolic.kernels.
-# sympy 1.14.0; source expressions sha256 0d6883b1b0717dd63f04f3b2286ede0336351519a121e7a6214cfaffd0c1d6a9
+# sympy 1.14.0; source expressions sha256 85fdbc7ba0b3ef737af85553af1f12f4a717d1733797278f425eb27af892516f
 # Regenerate with `copyavg derive`; `copyavg derive --check` verifies this file is fresh.
 """Generated pair kernels g(C11, C22, C12) and their partial derivatives (numpy)."""
 
@@ -1120,6 +1120,433 @@ def normal_cdf_diag2(q):
     )
 
 
+def monomial2_pair0(C11, C22, C12, D):
+    return C11*C22 + 2*C12**2
+
+
+def monomial2_pair1(C11, C22, C12, D):
+    return (
+        C11*C22 + 2*C12**2,
+        C22,
+        C11,
+        4*C12,
+    )
+
+
+def monomial2_pair2(C11, C22, C12, D):
+    return (
+        C11*C22 + 2*C12**2,
+        C22,
+        C11,
+        4*C12,
+        _full(D, 0),
+        _full(D, 1),
+        _full(D, 0),
+        _full(D, 0),
+        _full(D, 0),
+        _full(D, 4),
+    )
+
+
+def monomial2_grad1(C11, C22, C12, D):
+    return (
+        C11*C22 + 2*C12**2,
+        C22,
+        4*C12,
+    )
+
+
+def monomial2_diag2(q):
+    return (
+        3*q**2,
+        6*q,
+        _full(q, 6),
+    )
+
+
+def monomial3_pair0(C11, C22, C12, D):
+    return 3*C12*(3*C11*C22 + 2*C12**2)
+
+
+def monomial3_pair1(C11, C22, C12, D):
+    x0 = C11*C22
+    x1 = 2*C12**2
+    x2 = 9*C12
+    return (
+        3*C12*(3*x0 + x1),
+        C22*x2,
+        C11*x2,
+        9*x0 + 9*x1,
+    )
+
+
+def monomial3_pair2(C11, C22, C12, D):
+    x0 = C11*C22
+    x1 = 2*C12**2
+    x2 = 9*C12
+    return (
+        3*C12*(3*x0 + x1),
+        C22*x2,
+        C11*x2,
+        9*x0 + 9*x1,
+        _full(D, 0),
+        x2,
+        9*C22,
+        _full(D, 0),
+        9*C11,
+        36*C12,
+    )
+
+
+def monomial3_grad1(C11, C22, C12, D):
+    x0 = C11*C22
+    x1 = 2*C12**2
+    return (
+        3*C12*(3*x0 + x1),
+        9*C12*C22,
+        9*x0 + 9*x1,
+    )
+
+
+def monomial3_diag2(q):
+    return (
+        15*q**3,
+        45*q**2,
+        90*q,
+    )
+
+
+def monomial4_pair0(C11, C22, C12, D):
+    return 3*(3*C11**2*C22**2 + 24*C11*C12**2*C22 + 8*C12**4)
+
+
+def monomial4_pair1(C11, C22, C12, D):
+    x0 = C12**2
+    x1 = C11*C22
+    x2 = 72*x0 + 18*x1
+    return (
+        9*C11**2*C22**2 + 24*C12**4 + 72*x0*x1,
+        C22*x2,
+        C11*x2,
+        48*C12*(2*x0 + 3*x1),
+    )
+
+
+def monomial4_pair2(C11, C22, C12, D):
+    x0 = C12**2
+    x1 = C11*C22
+    x2 = C11**2
+    x3 = C22**2
+    x4 = 72*x0 + 18*x1
+    x5 = 2*x0
+    x6 = x1 + x5
+    x7 = 144*C12
+    return (
+        24*C12**4 + 72*x0*x1 + 9*x2*x3,
+        C22*x4,
+        C11*x4,
+        48*C12*(3*x1 + x5),
+        18*x3,
+        36*x6,
+        C22*x7,
+        18*x2,
+        C11*x7,
+        144*x6,
+    )
+
+
+def monomial4_grad1(C11, C22, C12, D):
+    x0 = C12**2
+    x1 = C11*C22
+    return (
+        9*C11**2*C22**2 + 24*C12**4 + 72*x0*x1,
+        18*C22*(4*x0 + x1),
+        48*C12*(2*x0 + 3*x1),
+    )
+
+
+def monomial4_diag2(q):
+    return (
+        105*q**4,
+        420*q**3,
+        1260*q**2,
+    )
+
+
+def monomial5_pair0(C11, C22, C12, D):
+    return 15*C12*(15*C11**2*C22**2 + 40*C11*C12**2*C22 + 8*C12**4)
+
+
+def monomial5_pair1(C11, C22, C12, D):
+    x0 = 8*C12**4
+    x1 = C12**2
+    x2 = C11*C22
+    x3 = x1*x2
+    x4 = C11**2*C22**2
+    x5 = 150*C12*(4*x1 + 3*x2)
+    return (
+        15*C12*(x0 + 40*x3 + 15*x4),
+        C22*x5,
+        C11*x5,
+        75*x0 + 1800*x3 + 225*x4,
+    )
+
+
+def monomial5_pair2(C11, C22, C12, D):
+    x0 = 8*C12**4
+    x1 = C12**2
+    x2 = C11*C22
+    x3 = x1*x2
+    x4 = C11**2
+    x5 = C22**2
+    x6 = x4*x5
+    x7 = 3*x2
+    x8 = 4*x1
+    x9 = 150*C12*(x7 + x8)
+    x10 = 450*C12
+    x11 = C12*(2*x1 + x7)
+    x12 = 450*x2 + 450*x8
+    return (
+        15*C12*(x0 + 40*x3 + 15*x6),
+        C22*x9,
+        C11*x9,
+        75*x0 + 1800*x3 + 225*x6,
+        x10*x5,
+        300*x11,
+        C22*x12,
+        x10*x4,
+        C11*x12,
+        1200*x11,
+    )
+
+
+def monomial5_grad1(C11, C22, C12, D):
+    x0 = 8*C12**4
+    x1 = C12**2
+    x2 = C11*C22
+    x3 = x1*x2
+    x4 = C11**2*C22**2
+    return (
+        15*C12*(x0 + 40*x3 + 15*x4),
+        150*C12*C22*(4*x1 + 3*x2),
+        75*x0 + 1800*x3 + 225*x4,
+    )
+
+
+def monomial5_diag2(q):
+    return (
+        945*q**5,
+        4725*q**4,
+        18900*q**3,
+    )
+
+
+def gelu_pair0(C11, C22, C12, D):
+    x0 = C11 + 1
+    x1 = C22 + D + x0
+    x2 = 1/sqrt(x1)
+    x3 = 2/pi
+    return (1/4)*C12*x3*arctan(C12*x2) + (1/4)*C12 + (1/4)*x2*x3*(C11*C22*x1 + C12**2)/(x0*(C22 + 1))
+
+
+def gelu_pair1(C11, C22, C12, D):
+    x0 = pi**(-1.0)
+    x1 = C11 + 1
+    x2 = D + x1
+    x3 = C22 + x2
+    x4 = 1/sqrt(x3)
+    x5 = C12*x4
+    x6 = x0*arctan(x5)
+    x7 = x1**(-1.0)
+    x8 = C22 + 1
+    x9 = x8**(-1.0)
+    x10 = C12**2
+    x11 = C11*C22*x3 + x10
+    x12 = x11*x9
+    x13 = x12*x7
+    x14 = x0*x4
+    x15 = 2*C11
+    x16 = x7*x9
+    x17 = x15*x16
+    x18 = x3**(-1.0)
+    x19 = x10*x18
+    x20 = (x19 + 1)**(-1.0)
+    x21 = x13*x18 + x19*x20
+    x22 = -C22*x17 + x21
+    x23 = 2*C22
+    x24 = (1/4)*x14
+    x25 = x0*x5
+    x26 = (1/2)*x25
+    return (
+        (1/2)*C12*x6 + (1/4)*C12 + (1/2)*x13*x14,
+        -x24*(C22*x22 - x16*x23*(D + x15 + x8) + x21 + 2*x12/x1**2),
+        -x24*(C11*x22 + 2*x11*x7/x8**2 - x17*(x2 + x23) + x21),
+        x16*x25 + x20*x26 + x22*x26 + (1/2)*x6 + 1/4,
+    )
+
+
+def gelu_pair2(C11, C22, C12, D):
+    x0 = pi**(-1.0)
+    x1 = C11 + 1
+    x2 = D + x1
+    x3 = C22 + x2
+    x4 = 1/sqrt(x3)
+    x5 = C12*x4
+    x6 = x0*arctan(x5)
+    x7 = x0*x4
+    x8 = C12**2
+    x9 = C11*C22
+    x10 = x3*x9 + x8
+    x11 = x1**(-1.0)
+    x12 = C22 + 1
+    x13 = x12**(-1.0)
+    x14 = x11*x13
+    x15 = 2*x14
+    x16 = x10*x15
+    x17 = 2*C11
+    x18 = C22*x14
+    x19 = x3**(-1.0)
+    x20 = x19*x8
+    x21 = x20 + 1
+    x22 = x21**(-1.0)
+    x23 = x20*x22
+    x24 = x10*x14
+    x25 = x19*x24
+    x26 = x23 + x25
+    x27 = -x17*x18 + x26
+    x28 = x1**(-2.0)
+    x29 = x13*x28
+    x30 = 2*x10
+    x31 = x29*x30
+    x32 = D + x12 + x17
+    x33 = 2*C22
+    x34 = x14*x33
+    x35 = x26 + x31 - x32*x34
+    x36 = C22*x27 + x35
+    x37 = (1/4)*x7
+    x38 = x12**(-2.0)
+    x39 = x11*x38
+    x40 = x30*x39
+    x41 = x2 + x33
+    x42 = x14*x17
+    x43 = x41*x42
+    x44 = x26 + x40 - x43
+    x45 = C11*x27 + x44
+    x46 = x0*x5
+    x47 = (1/2)*x46
+    x48 = -x27
+    x49 = x19*(-C22*x48 + x35)
+    x50 = 4*x18
+    x51 = x14*x9
+    x52 = x3**(-2.0)
+    x53 = x21**(-2.0)
+    x54 = C12**4*x53
+    x55 = x52*x54
+    x56 = -x23 - x25 + x51 + x55
+    x57 = x19*x33
+    x58 = x56*x57
+    x59 = 4*x29
+    x60 = x59*x9
+    x61 = 2*x22
+    x62 = x52*x8
+    x63 = x61*x62
+    x64 = x54/x3**3
+    x65 = 2*x64
+    x66 = x16*x52
+    x67 = x17*x19
+    x68 = x18*x67
+    x69 = -x63 + x65 - x66 + x68
+    x70 = -x49 - x50 + x58 + x60 + x69
+    x71 = x10*x19
+    x72 = C22*x29
+    x73 = x22*x62 + x24*x52 - x64
+    x74 = 8*x10
+    x75 = x63 - x65 + x66
+    x76 = x19*x36 + x75
+    x77 = (1/8)*x7
+    x78 = C11*x14
+    x79 = -C22*x17*x39 - x19*x41*x78 + x39*x71 + x42 + x73
+    x80 = 4*x14
+    x81 = C11*x41
+    x82 = 4*x39
+    x83 = 4*x51
+    x84 = x19*x40 - x19*x43
+    x85 = x20*x53
+    x86 = x14 + x22 - x85
+    x87 = x15*x19 + x19*x61 - 2*x53*x62 - x68 + x75
+    x88 = (1/4)*x46
+    x89 = x19*(-C11*x48 + x44)
+    x90 = C11*x80
+    x91 = x56*x67
+    x92 = x82*x9
+    return (
+        (1/2)*C12*x6 + (1/4)*C12 + (1/4)*x16*x7,
+        -x36*x37,
+        -x37*x45,
+        x14*x46 + x22*x47 + x27*x47 + (1/2)*x6 + 1/4,
+        x77*(-C22*x70 - x14*x32*x57 + 8*x18 + x19*x31 - 8*x32*x72 + x33*(-x17*x72 - x18*x19*x32 + x29*x71 + x34 + x73) + x76 + x13*x74/x1**3),
+        x77*(-C11*x70 - C22*x32*x82 + 4*x10*x28*x38 - x15*x71 - x20*x61 + x32*x80 + x33*x79 + x50 - x59*x81 + x76 + x83 + x84),
+        -x88*(x49 + x50 + x57*x86 - x58 + x59 - x60 + x87),
+        x77*(-C11*(x69 - x89 - x90 + x91 + x92) + x11*x74/x12**3 + x17*x79 + x19*x45 - 8*x39*x81 + x75 + 8*x78 + x84),
+        -x88*(x67*x86 + x82 + x87 + x89 + x90 - x91 - x92),
+        -x7*(C11*C22*x11*x13 - x20*x86 - 1/2*x20*(x15 + 3*x23 + 3*x25 - 2*x55 + x61 - x83 - 2*x85) - 1/2*x23 - 1/2*x25 - x86),
+    )
+
+
+def gelu_grad1(C11, C22, C12, D):
+    x0 = pi**(-1.0)
+    x1 = C11 + 1
+    x2 = C22 + D + x1
+    x3 = 1/sqrt(x2)
+    x4 = C12*x3
+    x5 = x0*arctan(x4)
+    x6 = x1**(-1.0)
+    x7 = C22 + 1
+    x8 = x7**(-1.0)
+    x9 = C12**2
+    x10 = x8*(C11*C22*x2 + x9)
+    x11 = x10*x6
+    x12 = x0*x3
+    x13 = 2*C11
+    x14 = x6*x8
+    x15 = C22*x14
+    x16 = x2**(-1.0)
+    x17 = x16*x9
+    x18 = (x17 + 1)**(-1.0)
+    x19 = x11*x16 + x17*x18
+    x20 = -x13*x15 + x19
+    x21 = x0*x4
+    x22 = (1/2)*x21
+    return (
+        (1/2)*C12*x5 + (1/4)*C12 + (1/2)*x11*x12,
+        -1/4*x12*(C22*x20 - 2*x15*(D + x13 + x7) + x19 + 2*x10/x1**2),
+        x14*x21 + x18*x22 + x20*x22 + (1/2)*x5 + 1/4,
+    )
+
+
+def gelu_diag2(q):
+    x0 = pi**(-1.0)
+    x1 = 2*q
+    x2 = x1 + 1
+    x3 = 1/sqrt(x2)
+    x4 = q*x3
+    x5 = 2*arctan(x4)
+    x6 = q + 1
+    x7 = x6**2
+    x8 = x2**(7/2)
+    x9 = q**2
+    x10 = x2 + x9
+    x11 = x2**3
+    x12 = x10*x9
+    x13 = x10*x7*x8
+    x14 = q**3
+    return (
+        (1/4)*q*(4*x0*x4/x6 + x0*x5 + 1),
+        (1/4)*x0*(4*q*x10*x11*(3*q + 2) + x1*x11*x6**3 - 8*x11*x12 - 4*x12*x2**2*x6 + x13*x5 + pi*x13)/(x10*x7*x8),
+        (1/2)*x0*x3*(18*q - 5*x14 + 11*x9 + 6)/(4*q**5 + 16*q**4 + 7*q + 25*x14 + 19*x9 + 1),
+    )
+
+
 #: name -> (pair0, pair1, pair2, diag2)
 KERNELS = {
     "erf2": (erf2_pair0, erf2_pair1, erf2_pair2, erf2_diag2),
@@ -1136,6 +1563,11 @@ KERNELS = {
     "cos": (cos_pair0, cos_pair1, cos_pair2, cos_diag2),
     "gaussian": (gaussian_pair0, gaussian_pair1, gaussian_pair2, gaussian_diag2),
     "normal_cdf": (normal_cdf_pair0, normal_cdf_pair1, normal_cdf_pair2, normal_cdf_diag2),
+    "monomial2": (monomial2_pair0, monomial2_pair1, monomial2_pair2, monomial2_diag2),
+    "monomial3": (monomial3_pair0, monomial3_pair1, monomial3_pair2, monomial3_diag2),
+    "monomial4": (monomial4_pair0, monomial4_pair1, monomial4_pair2, monomial4_diag2),
+    "monomial5": (monomial5_pair0, monomial5_pair1, monomial5_pair2, monomial5_diag2),
+    "gelu": (gelu_pair0, gelu_pair1, gelu_pair2, gelu_diag2),
 }
 
 #: name -> f(C11, C22, C12, D) = (g, g1, g3), the partials loss and gradient need
@@ -1154,6 +1586,11 @@ GRADIENT = {
     "cos": cos_grad1,
     "gaussian": gaussian_grad1,
     "normal_cdf": normal_cdf_grad1,
+    "monomial2": monomial2_grad1,
+    "monomial3": monomial3_grad1,
+    "monomial4": monomial4_grad1,
+    "monomial5": monomial5_grad1,
+    "gelu": gelu_grad1,
 }
 
 #: name -> f(m, rho) = (|w|^2, a, a|w|, L*(m)) at the one-neuron optimum (nan: not fixed),

@@ -22,6 +22,16 @@ Accepted range (checked here, stated in the public docstrings):
   only for ``|w_i| <= 100`` (``HESSIAN_MAX_SQUARED_NORM``); likewise the normal_cdf Hessian, whose
   chain-rule W-W blocks cancel like the erf family's (~eps |w_i| of max|H|; the erf family has
   the cancellation-free form of ``copyavg.numeric._hessian_erf``, normal_cdf not yet);
+* monomial family (``z^2`` .. ``z^5``): ``|w_i|, |v_j| <= 1e6``, as hermite; every term of
+  ``E[X^p Y^p] = sum_m c_m C12^m (C11 C22)^((p-m)/2)`` has the sign of ``C12^p``: no cancellation,
+  all partials to ~eps relative (measured up to |w| = 1e6);
+* gelu family (``z Phi(z)``): ``|w_i|, |v_j| <= 1e6``: ``g`` is a sum of terms of size ``<= |C|``
+  (relative error ~eps of the Cauchy-Schwarz bound at any norm), ``g1``, ``g3`` lose up to ~4e-11
+  of it at |w| ~ 1e6 (anti-collinear pairs, where ``C12/4`` and the arctangent term cancel); the
+  second partials are generated unsimplified (SymPy's simplify takes minutes on them) and lose
+  ~1e-10 at |w| ~ 1e3, ~1e-5 at 1e6 (measured against 50 digits), so the Hessian answers only for
+  ``|w_i| <= 100`` (``HESSIAN_MAX_SQUARED_NORM``), where they stay within ~5e-12 of the
+  Cauchy-Schwarz scale even against teacher norms up to 1e6 (measured against 50 digits);
 * quadrature family (any expression in z, ``copyavg.numeric.series``): ``|w_i|, |v_j| <=``
   ``act.params["max_norm"]`` (0.5 .. 8), where the Gauss-Hermite quadrature of sigma and its first four
   derivatives converges to the requested tolerance;
@@ -38,11 +48,13 @@ MAX_NORM_ERF = 1e75
 MAX_NORM_PL = 1e150
 #: accepted ``|w_i|, |v_j|`` by activation family (the module docstring says why)
 MAX_NORM = {"erf": MAX_NORM_ERF, "piecewise_linear": MAX_NORM_PL, "hermite": 1e6, "trig": 16.0,
-            "gaussian": 1e6, "normal_cdf": MAX_NORM_ERF}
+            "gaussian": 1e6, "normal_cdf": MAX_NORM_ERF, "monomial": 1e6, "gelu": 1e6}
 #: largest ``|w_i|^2`` at which ``hessian`` answers (non-homogeneous families): its W-W blocks
 #: cancel at large norms; for gaussian the cancelling terms carry D (and its rounding) to the
 #: power -5/2: asymmetry ~1e-10 of max|H| at |w| ~ 3e3, up to 1e-3 with large outgoing weights
-HESSIAN_MAX_SQUARED_NORM = {"gaussian": 1e4, "normal_cdf": 1e4}  # normal_cdf: the erf-type cancellation
+HESSIAN_MAX_SQUARED_NORM = {"gaussian": 1e4, "normal_cdf": 1e4,  # normal_cdf: the erf-type cancellation
+                            # gelu: its second partials are generated unsimplified (module docstring)
+                            "gelu": 1e4}
 #: families with E[sigma^2] <= 1 at every norm (the loss-scale check can then be skipped for
 #: small outgoing weights)
 BOUNDED_SECOND_MOMENT = ("erf", "piecewise_linear", "trig", "gaussian", "normal_cdf")

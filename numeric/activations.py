@@ -42,8 +42,9 @@ class Activation:
     name : registry key.
     family : ``"erf"`` (``sigma(z) = erf(lam z)``), ``"piecewise_linear"``
         (``sigma(z) = alpha min(z, 0) + beta max(z, 0)``), ``"hermite"`` (``He_2`` .. ``He_5``),
-        ``"trig"`` (sin, cos), ``"gaussian"`` (``exp(-z^2/2)``) or ``"normal_cdf"`` (``Phi(z)``).
-    params : ``{"lam": float}``, ``{"alpha": float, "beta": float}`` or ``{}`` (the last four
+        ``"trig"`` (sin, cos), ``"gaussian"`` (``exp(-z^2/2)``), ``"normal_cdf"`` (``Phi(z)``),
+        ``"monomial"`` (``z^2`` .. ``z^5``) or ``"gelu"`` (``z Phi(z)``).
+    params : ``{"lam": float}``, ``{"alpha": float, "beta": float}`` or ``{}`` (the last six
         families: no parameters).
     odd : sigma(-z) = -sigma(z).
     smooth : the kernel is C^2 everywhere.
@@ -174,6 +175,8 @@ _EXTRA: dict = {
     "cos": (np.cos, lambda z: mpmath.cos(z)),
     "gaussian": ((lambda z: np.exp(-z * z / 2)), (lambda z: mpmath.exp(-z * z / 2))),
     "normal_cdf": ((lambda z: 0.5 * _erfc(-z / math.sqrt(2))), lambda z: mpmath.ncdf(z)),
+    **{f"monomial{n}": ((lambda z, n=n: z**n), (lambda z, n=n: z**n)) for n in range(2, 6)},
+    "gelu": ((lambda z: z * (0.5 * _erfc(-z / math.sqrt(2)))), lambda z: z * mpmath.ncdf(z)),
 }
 
 
@@ -200,6 +203,8 @@ ACTIVATIONS: dict[str, Activation] = {
         _extra_act("cos", "trig", odd=False),
         _extra_act("gaussian", "gaussian", odd=False),
         _extra_act("normal_cdf", "normal_cdf", odd=False),
+        *(_extra_act(f"monomial{n}", "monomial", odd=n % 2 == 1) for n in range(2, 6)),
+        _extra_act("gelu", "gelu", odd=False),
     )
 }
 
@@ -221,7 +226,7 @@ def get_activation(activation: str) -> Activation:
     ----------
     activation : str
         One of ``sorted(ACTIVATIONS)``: erf, erf2, relu, linear, abs, leaky_relu, hermite2 ..
-        hermite5, sin, cos, gaussian, normal_cdf (closed-form kernels); or tanh, softplus,
+        hermite5, sin, cos, gaussian, normal_cdf, monomial2 .. monomial5, gelu (closed-form kernels); or tanh, softplus,
         sigmoid, silu, or any SymPy expression in the single symbol ``z`` (e.g. ``"tanh(z)"``,
         ``"z*exp(-z**2)"``) square-integrable under the standard Gaussian and four times
         differentiable: the ``"quadrature"`` family (``exact=False``, ``copyavg.numeric.series``).
@@ -246,7 +251,7 @@ def get_activation(activation: str) -> Activation:
     >>> get_activation("ReLU")
     Traceback (most recent call last):
     ...
-    ValueError: activation must be one of ['abs', 'cos', 'erf', 'erf2', 'gaussian', 'hermite2', 'hermite3', 'hermite4', 'hermite5', 'leaky_relu', 'linear', 'normal_cdf', 'relu', 'sin'], or tanh, softplus, sigmoid, silu, or an expression in z, got 'ReLU'
+    ValueError: activation must be one of ['abs', 'cos', 'erf', 'erf2', 'gaussian', 'gelu', 'hermite2', 'hermite3', 'hermite4', 'hermite5', 'leaky_relu', 'linear', 'monomial2', 'monomial3', 'monomial4', 'monomial5', 'normal_cdf', 'relu', 'sin'], or tanh, softplus, sigmoid, silu, or an expression in z, got 'ReLU'
     """
     try:
         return ACTIVATIONS[activation]

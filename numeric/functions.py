@@ -27,7 +27,7 @@ def problem_for(b, V, activation: str = "erf2") -> Problem:
         Teacher outgoing weights, real, ``|b_j| <= 1e150``.
     V : array_like, shape (k, d)
         Teacher incoming weights (rows ``v_j``), real; ``|v_j| <=`` the family's limit: 1e75
-        (erf, normal_cdf), 1e150 (piecewise-linear), 1e6 (hermite, gaussian), 16 (sin, cos).
+        (erf, normal_cdf), 1e150 (piecewise-linear), 1e6 (hermite, gaussian, monomial, gelu), 16 (sin, cos).
     activation : str, default "erf2"
         A name from ``copyavg.numeric.ACTIVATIONS``.
 

@@ -67,7 +67,7 @@ def gram_determinant(C11, C22, C12):
 #: largest accepted squared norm (``C11``, ``C22``, ``q``): the erf family's kernels form products
 #: ``C11 C22`` (1e300); the piecewise-linear family is evaluated from unit vectors (|w| <= 1e150)
 MAX_SQUARED_NORM = {"erf": 1e150, "piecewise_linear": 1e300, "hermite": 1e12, "trig": 256.0,
-                    "gaussian": 1e12, "normal_cdf": 1e150}
+                    "gaussian": 1e12, "normal_cdf": 1e150, "monomial": 1e12, "gelu": 1e12}
 
 
 def _checked(x, name: str, family: str | None):
@@ -166,8 +166,9 @@ def pair_kernel(activation: str, C11, C22, C12, order: int = 0):
         ``|w|^2 >= 0``, ``|v|^2 >= 0`` and ``w.v`` (broadcast against each other, real, finite),
         with ``C12^2 <= C11 C22`` up to rounding; ``C11, C22 <= 1e150`` (erf and normal_cdf
         families; ``<= 1e75`` for ``order=2``), ``<= 1e300`` (piecewise-linear family), ``<= 1e12``
-        (hermite2..hermite5: polynomials of degree <= 5; gaussian: ``1/sqrt(1 + C11 + C22 + D)``
-        feels the rounding of D near collinear pairs) or ``<= 256`` (sin, cos: ``sinh``/``cosh(C12)``
+        (hermite2..hermite5, monomial2..monomial5: polynomials of degree <= 5; gaussian:
+        ``1/sqrt(1 + C11 + C22 + D)`` feels the rounding of D near collinear pairs; gelu: its
+        unsimplified second partials lose ~1e-10 relative at ``C ~ 1e6``, ~1e-5 at 1e12) or ``<= 256`` (sin, cos: ``sinh``/``cosh(C12)``
         stay below 1e111) (``MAX_SQUARED_NORM``).
     order : {0, 1, 2}
         Highest derivative order.
@@ -229,7 +230,7 @@ def diag_kernel(activation: str, q):
         ``pair_kernel``; ``q <= act.params["max_norm"] ** 2``, 1-D Gauss-Hermite quadrature).
     q : array_like
         ``|w|^2``, in ``[0, MAX_SQUARED_NORM[family]]``: 1e150 (erf, normal_cdf), 1e300
-        (piecewise-linear), 1e12 (hermite, gaussian), 256 (sin, cos).
+        (piecewise-linear), 1e12 (hermite, gaussian, monomial, gelu), 256 (sin, cos).
 
     Returns
     -------

@@ -169,6 +169,21 @@ def teacher_constant(activation: str, m, dps: int = 30):
         return +(mm * pair_kernel_mp(activation, 1, 1, 1) + mm * (mm - 1) * pair_kernel_mp(activation, 1, 1, 0))
 
 
+def _bracketed_root(dF, lo, hi, t0, tol):
+    """A root of ``dF`` in ``(lo, hi)`` (a sign change): Anderson's method, else the Illinois method
+    (both bracketing; Anderson divides by zero on a flat ``dF``), else the grid point ``t0``."""
+    import mpmath
+
+    for solver in ("anderson", "illinois"):
+        try:
+            t = mpmath.findroot(dF, (lo, hi), solver=solver, tol=tol)
+        except (ZeroDivisionError, ValueError):
+            continue
+        if lo <= t <= hi:
+            return t
+    return t0
+
+
 def profile_optimum(activation: str, m, kind: str = "average", dps: int = 30, t_max: float = 8.0) -> dict:
     """The maximiser of the ``average`` or ``copy`` profile, numerically (any activation).
 
@@ -229,7 +244,7 @@ def profile_optimum(activation: str, m, kind: str = "average", dps: int = 30, t_
             dF = lambda x: mpmath.diff(F, x)  # noqa: E731
             lo, hi = mpmath.mpf(grid[i - 1]), mpmath.mpf(grid[i + 1])
             if dF(lo) > 0 > dF(hi):  # a sign change: the stationary point is bracketed
-                t = mpmath.findroot(dF, (lo, hi), solver="anderson", tol=mpmath.mpf(10) ** (-dps + 6))
+                t = _bracketed_root(dF, lo, hi, t, mpmath.mpf(10) ** (-dps + 6))
         q = t * t
         if kind == "average":
             G = mf * pair_kernel_mp(activation, q, 1, t / mpmath.sqrt(mf))

@@ -30,7 +30,8 @@ only an exactly zero vector counts as ``w = 0``.
 
 Accepted range (``ValueError`` naming the argument outside it): real finite entries;
 ``|a_i|, |b_j| <= 1e150``; ``|w_i|, |v_j| <= 1e75`` (erf and normal_cdf families),
-``<= 1e150`` (piecewise-linear family, no lower limit), ``<= 1e6`` (hermite2..hermite5, gaussian), ``<= 16``
+``<= 1e150`` (piecewise-linear family, no lower limit), ``<= 1e6`` (hermite2..hermite5, gaussian,
+monomial2..monomial5, gelu; the gelu Hessian for ``|w_i| <= 100``), ``<= 16``
 (sin, cos; ``copyavg.numeric._geometry`` says why); loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <= 1e150``. Within it,
 loss and gradient agree with the 50-digit route ``copyavg.numeric.mp`` to relative 1e-9 of
 their scale (loss: ``sum |U_m U_m' g_mm'|``; ``dL/da_i``: ``2 sum_m |U_m g_im|``; row ``dL/dw_i``,
@@ -105,7 +106,7 @@ class Problem:
         Teacher outgoing weights, real, ``|b_j| <= 1e150``.
     V : array_like, shape (k, d)
         Teacher incoming weights (rows ``v_j``), real; ``|v_j| <=`` the family's limit: 1e75
-        (erf, normal_cdf), 1e150 (piecewise-linear), 1e6 (hermite, gaussian), 16 (sin, cos).
+        (erf, normal_cdf), 1e150 (piecewise-linear), 1e6 (hermite, gaussian, monomial, gelu), 16 (sin, cos).
     activation : str, default "erf2"
         A name from ``copyavg.numeric.ACTIVATIONS``, or tanh, softplus, sigmoid, silu or an
         expression in z (quadrature family, ``|v_j|, |w_i| <= act.params["max_norm"]``: tanh 2,

@@ -25,8 +25,10 @@ z = sp.Symbol("z", real=True)
 
 #: families derived in ``copyavg.symbolic.kernels_extra`` (params ``{"sigma": expression in z}``):
 #: ``hermite`` (polynomials, Isserlis/Wick moments), ``trig`` and ``gaussian`` (sums of exponentials
-#: of quadratics, Gaussian integrals), ``normal_cdf`` (Price's theorem once, as the erf family)
-EXTRA_FAMILIES = ("hermite", "trig", "gaussian", "normal_cdf")
+#: of quadratics, Gaussian integrals), ``normal_cdf`` (Price's theorem once, as the erf family),
+#: ``monomial`` (``z^2`` .. ``z^5``, Isserlis/Wick moments as hermite), ``gelu`` (``z Phi(z)``: Price's
+#: theorem twice, ``sigma''`` a polynomial times the normal density)
+EXTRA_FAMILIES = ("hermite", "trig", "gaussian", "normal_cdf", "monomial", "gelu")
 
 
 @dataclass(frozen=True)
@@ -119,5 +121,8 @@ ACTIVATIONS: dict[str, SymbolicActivation] = {
         extra_activation("gaussian", "gaussian", sp.exp(-z**2 / 2), "exp(-z^2/2)"),
         extra_activation("normal_cdf", "normal_cdf", (1 + sp.erf(z / sp.sqrt(2))) / 2,
                          "Phi(z) = (1 + erf(z/sqrt(2)))/2, the standard normal CDF"),
+        *(extra_activation(f"monomial{n}", "monomial", z**n, f"z^{n}") for n in range(2, 6)),
+        extra_activation("gelu", "gelu", z * (1 + sp.erf(z / sp.sqrt(2))) / 2,
+                         "GELU z Phi(z) = z (1 + erf(z/sqrt(2)))/2 (exact, not the tanh approximation)"),
     )
 }

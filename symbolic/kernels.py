@@ -38,7 +38,7 @@ import mpmath
 import sympy as sp
 
 from .activations import ACTIVATIONS, SymbolicActivation, z
-from .kernels_extra import derive_extra, diag_extra, safe_extra
+from .kernels_extra import LIGHT_TIDY_FAMILIES, derive_extra, diag_extra, safe_extra
 
 # --- symbols ---------------------------------------------------------------------------------
 C11, C22 = sp.symbols("C11 C22", positive=True)
@@ -308,15 +308,16 @@ def _tidy(expr: sp.Expr) -> sp.Expr:
     return e
 
 
-def compute_partials(g_safe: sp.Expr) -> dict:
+def compute_partials(g_safe: sp.Expr, tidy=_tidy) -> dict:
+    """First and second partials of ``g_safe`` (``total_derivative``), each passed through ``tidy``."""
     out = {"g": g_safe}
     first = {}
     for i, var in _VARS.items():
-        first[i] = _tidy(total_derivative(g_safe, var))
+        first[i] = tidy(total_derivative(g_safe, var))
         out["g" + i] = first[i]
     for name in PARTIALS_2[4:]:
         i, j = name[1], name[2]
-        out[name] = _tidy(total_derivative(first[i], _VARS[j]))
+        out[name] = tidy(total_derivative(first[i], _VARS[j]))
     return out
 
 
@@ -374,7 +375,7 @@ def check_invariants(act, g, g_safe, partials, diag, boundary) -> tuple:
     at0 = sp.simplify(at0 - boundary)
     checks.append(InvariantCheck("g(C12 = 0) = E[sigma(X)] E[sigma(Y)]", at0 == 0, "exact"))
     # 4. value at w = v equals E[sigma^2]
-    if act.family in ("piecewise_linear", "hermite"):  # exact integrals of (piecewise) polynomials
+    if act.family in ("piecewise_linear", "hermite", "monomial"):  # exact integrals of (piecewise) polynomials
         m2 = gaussian_expectation(act.sigma.rewrite(sp.Heaviside) ** 2, sp.sqrt(q))
         checks.append(InvariantCheck("g(w, w) = E[sigma(w.x)^2]", sp.simplify(diag["s"] - m2) == 0, "exact"))
     else:
@@ -427,7 +428,9 @@ def derive_kernel(name: str) -> KernelDerivation:
         rf"g = {sp.latex(g_safe)},\quad D = C_{{11}}C_{{22}} - C_{{12}}^2 \ge 0",
         "asin(N/sqrt(M)) = atan2(N, sqrt(M - N^2)); D is clipped at 0 by the numeric wrapper.",
     ))
-    partials = compute_partials(g_safe)
+    # gelu: no removable 0/0 (P = 1 + C11 + C22 + D >= 1), and simplify takes minutes on its second
+    # partials: only common factors are pulled out; the generated code shares subexpressions (cse)
+    partials = compute_partials(g_safe, sp.factor_terms if act.family in LIGHT_TIDY_FAMILIES else _tidy)
     diag = compute_diag(g_safe)
     diag = diag_extra(act, diag["s"]) or diag
     steps.append(DerivationStep(

@@ -5,7 +5,7 @@ Same conventions and Cholesky form as ``copyavg.symbolic.kernels`` (docs/theory.
 
 Routes:
 
-* ``hermite`` (``He_2`` .. ``He_5``): ``sigma(X) sigma(Y)`` is a polynomial in ``z1, z2``; its
+* ``hermite`` (``He_2`` .. ``He_5``) and ``monomial``: ``sigma(X) sigma(Y)`` is a polynomial in ``z1, z2``; its
   expectation is exact through the moments ``E[z^k] = (k - 1)!!`` (k even; Isserlis/Wick).
 * ``trig`` (sin, cos) and ``gaussian`` (``exp(-z^2/2)``): ``sigma`` is a sum of exponentials of
   quadratics (``sin z = (e^{iz} - e^{-iz}) / 2i``), so ``E[sigma(X) sigma(Y)]`` is a sum of
@@ -15,6 +15,9 @@ Routes:
   by the generic safe form.
 * ``normal_cdf``: ``sigma' = phi`` is a Gaussian bump, so the erf route of
   ``copyavg.symbolic.kernels`` applies unchanged (Price's theorem once, integrated back in C12).
+* ``monomial`` (``z^2`` .. ``z^5``): polynomials, the ``hermite`` route.
+* ``gelu`` (``z Phi(z)``): Price's theorem twice, ``sigma'' = (2 - z^2) phi``
+  (``copyavg.symbolic.kernels_gelu``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ import sympy as sp
 from .activations import SymbolicActivation, z
 
 _TRIG = {"sin": sp.sinh, "cos": sp.cosh}
+
+#: families whose partials are not simplified (``copyavg.symbolic.kernels.derive_kernel``)
+LIGHT_TIDY_FAMILIES = ("gelu",)
 
 
 def _kernels():
@@ -93,23 +99,47 @@ def _derive_exponential(act: SymbolicActivation, steps: list) -> tuple[sp.Expr, 
     return g_raw, boundary
 
 
+def _gelu_safe() -> sp.Expr:
+    """GELU: ``C12/4 + (C12/2pi) atan2(C12, sqrt(P)) + (C11 C22 P + C12^2) / (2 pi M sqrt(P))`` with
+    ``P = 1 + C11 + C22 + D``, ``M = (1 + C11)(1 + C22)``: the ``sqrt(P)`` and ``1/sqrt(P)`` terms of
+    the derived form, ``((C11 C22 - 1) sqrt(P)/M + 1/sqrt(P)) / 2pi``, cancel to O(C^2) at small
+    norms (-1 + 1); over the common denominator the numerator ``(C11 C22 - 1) P + M`` is
+    ``C11 C22 P + C12^2``, a sum of non-negative terms, and ``P`` carries D (no ``C11 C22 - C12^2``
+    cancellation near collinear pairs)."""
+    K = _kernels()
+    P = 1 + K.C11 + K.C22 + K.D
+    return (K.C12 / 4 + K.C12 * sp.atan2(K.C12, sp.sqrt(P)) / (2 * sp.pi)
+            + (K.C11 * K.C22 * P + K.C12**2) / (2 * sp.pi * (1 + K.C11) * (1 + K.C22) * sp.sqrt(P)))
+
+
 def safe_extra(act: SymbolicActivation, g: sp.Expr) -> sp.Expr | None:
     """The trig kernels as ``e^{-(C11+C22)/2} sinh(C12)`` (sin) or ``cosh(C12)`` (cos): no
-    cancellation, each factor accurate to relative eps; checked equal to the derived ``g`` by exact
-    simplification (ValueError otherwise). None for the other families (the generic safe form)."""
-    if act.family != "trig":
+    cancellation, each factor accurate to relative eps; GELU as ``_gelu_safe``. Each is checked
+    equal to the derived ``g`` by exact simplification (ValueError otherwise). None for the other
+    families (the generic safe form)."""
+    if act.family not in ("trig", "gelu"):
         return None
     K = _kernels()
-    safe = sp.exp(-(K.C11 + K.C22) / 2) * _TRIG[act.name](K.C12)
-    if sp.simplify((safe - g).rewrite(sp.exp)) != 0:
+    if act.family == "gelu":
+        safe = _gelu_safe()
+        # the generic rewriting asin(C12/sqrt(M)) = atan2(C12, sqrt(P)) first, then the algebraic rest
+        diff = sp.simplify((safe - K.safe_form(g)).subs(K.D, K.D_EXPR))
+    else:
+        safe = sp.exp(-(K.C11 + K.C22) / 2) * _TRIG[act.name](K.C12)
+        diff = sp.simplify((safe - g).rewrite(sp.exp))
+    if diff != 0:
         raise ValueError(f"{act.name}: rewritten kernel {safe} differs from the derived {g}")
     return safe
 
 
 def derive_extra(act: SymbolicActivation, steps: list) -> tuple[sp.Expr, sp.Expr]:
     """``(g, g at C12 = 0)`` for an activation of ``EXTRA_FAMILIES``; appends its steps."""
-    if act.family == "hermite":
+    if act.family in ("hermite", "monomial"):  # polynomials: the same moment route
         return _derive_hermite(act, steps)
+    if act.family == "gelu":
+        from .kernels_gelu import derive_gelu
+
+        return derive_gelu(act, steps)
     if act.family in ("trig", "gaussian"):
         return _derive_exponential(act, steps)
     if act.family == "normal_cdf":
@@ -121,8 +151,15 @@ def diag_extra(act: SymbolicActivation, s: sp.Expr) -> dict | None:
     """Diagonal ``s(q)`` and derivatives in forms without cancellation, or None for the default.
 
     trig: ``s = e^{-q} sinh(q)`` (or cosh); ``s'``, ``s''`` from the exponential form (``s' = +-e^{-2q}``),
-    where differentiating ``e^{-q} sinh(q)`` would cancel at large q.
+    where differentiating ``e^{-q} sinh(q)`` would cancel at large q. gelu: ``s`` is the safe form
+    at ``C11 = C22 = C12 = q``, ``D = 0``, not simplified.
     """
+    K = _kernels()
+    if act.family == "gelu":  # s as substituted: simplify merges it into one fraction whose numerator
+        q = list(s.free_symbols)[0]  # cancels at small q; s', s'' simplified (positive coefficients
+        s = _gelu_safe().subs({K.C11: q, K.C22: q, K.C12: q, K.D: 0}, simultaneous=True)  # in s')
+        s1 = sp.simplify(sp.diff(s, q))
+        return {"s": s, "s1": s1, "s2": sp.simplify(sp.diff(s1, q))}
     if act.family != "trig":
         return None
     q = list(s.free_symbols)[0]

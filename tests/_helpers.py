@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from copyavg.numeric import ACTIVATIONS, diag_kernel, pair_kernel
 
 #: the erf and piecewise-linear families, which the generic tests sweep over their (wide) ranges;
-#: the other families (``EXTRA_NAMES``: hermite, trig, gaussian, normal_cdf) have narrower accepted
+#: the other families (``EXTRA_NAMES``: hermite, trig, gaussian, normal_cdf, monomial, gelu) have narrower accepted
 #: ranges and their own tests (tests/test_kernels_extra.py)
 ACT_NAMES = sorted(n for n, a in ACTIVATIONS.items() if a.family in ("erf", "piecewise_linear"))
 EXTRA_NAMES = sorted(n for n in ACTIVATIONS if n not in ACT_NAMES)

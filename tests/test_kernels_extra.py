@@ -1,4 +1,5 @@
-"""The kernels beyond the paper's activations (hermite2..hermite5, sin, cos, gaussian, normal_cdf)
+"""The kernels beyond the paper's activations (hermite2..hermite5, sin, cos, gaussian, normal_cdf,
+monomial2..monomial5, gelu)
 against independent routes, and loss/gradient against the 50-digit route over their accepted range.
 
     pair_kernel (float)   vs kernel_quad_mp (2-D Gauss-Legendre, dps 25)   rel 1e-10
@@ -34,12 +35,18 @@ _POINTS = [(1.0, 1.0, 0.0), (1.3, 0.7, 0.4), (2.0, 0.5, -0.9), (1.5, 1.5, 1.5), 
 
 def test_extra_names_are_registered():
     assert EXTRA_NAMES == sorted(["cos", "gaussian", "hermite2", "hermite3", "hermite4", "hermite5",
-                                  "normal_cdf", "sin"])
+                                  "normal_cdf", "sin", "monomial2", "monomial3", "monomial4", "monomial5",
+                                  "gelu"])
     for name in EXTRA_NAMES:
         assert ACTIVATIONS[name].smooth and not ACTIVATIONS[name].kinks
 
 
-@pytest.mark.parametrize("activation", EXTRA_NAMES)
+#: the monomials are also checked exactly against their moment generating function
+#: (tests/test_kernels_gelu.py): their quadrature cases run in the slow suite only
+_QUAD_NAMES = [pytest.param(n, marks=pytest.mark.slow) if n.startswith("monomial") else n for n in EXTRA_NAMES]
+
+
+@pytest.mark.parametrize("activation", _QUAD_NAMES)
 @pytest.mark.parametrize("C", _POINTS)
 def test_extra_kernel_matches_quadrature(activation, C):
     """Closed form vs nested Gauss-Legendre quadrature (shares only sigma with the closed form).
