@@ -118,9 +118,14 @@ def _to_arb(e, env: dict):
             return base ** (arb(int(ex.p)) / arb(int(ex.q)))
         return base ** _to_arb(ex, env)
     funcs = {sp.asin: "asin", sp.acos: "acos", sp.atan: "atan", sp.sin: "sin", sp.cos: "cos",
-             sp.exp: "exp", sp.log: "log", sp.erf: "erf"}
+             sp.exp: "exp", sp.log: "log", sp.erf: "erf", sp.sinh: "sinh", sp.cosh: "cosh",
+             sp.tan: "tan", sp.tanh: "tanh"}
     if e.func in funcs and len(e.args) == 1:
         return getattr(_to_arb(e.args[0], env), funcs[e.func])()
+    if isinstance(e, sp.atan2):
+        from flint import arb as _a
+
+        return _a.atan2(_to_arb(e.args[0], env), _to_arb(e.args[1], env))
     if isinstance(e, sp.Abs):
         return abs(_to_arb(e.args[0], env))
     raise _NotArb(f"no arb evaluation for {sp.srepr(e)[:80]}")
@@ -347,6 +352,7 @@ def ca_loss_additive() -> Certificate:
 
     from .kernels import REFERENCE_FORMS
     from copyavg.symbolic.kernels import C11, C12, C22
+    from copyavg.symbolic.one_neuron import _is_zero
 
     t0 = time.perf_counter()
     ev: list[str] = []
@@ -398,9 +404,9 @@ def ca_loss_additive() -> Certificate:
           + m * g.subs({C11: 1, C22: 1, C12: 1}, simultaneous=True)
           + m * (m - 1) * g.subs({C11: 1, C22: 1, C12: 0}, simultaneous=True))
     res5 = sp.simplify(sp.factor_terms(L1 - LSTAR_ERF2))
-    if res5 != 0:
-        res5 = sp.simplify(sp.expand_power_base(sp.radsimp(L1 - LSTAR_ERF2), force=True))
-    ok5 = res5 == 0
+    ok5 = res5 == 0 or _is_zero(L1 - LSTAR_ERF2)  # sound simplification only (no force=True)
+    if ok5:
+        res5 = sp.Integer(0)
     ev.append(f"(5) one group of size m with w = r sum_(j in S) v_j/sqrt(m), r^2 = 1/(2m-1), a = m "
               f"(symbolic m): L_1 - (m/3 - (2/pi) m^2 asin(1/(2m))) simplifies to {sp.sstr(res5)}")
 
@@ -429,8 +435,8 @@ def ca_loss_additive() -> Certificate:
     ok = ok1 and ok4 and ok5
     if ok and ok_num:
         status, residual = Status.PROVED, "0"
-    elif not ok_num:
-        status, residual = Status.REFUTED, f"numeric mismatch {worst:.2e}"
+    elif not ok_num:  # a float64 mismatch is no witness against the theorem: the code disagrees with it
+        status, residual = Status.UNDECIDED, f"numeric backing disagrees with the proof: worst |diff| {worst:.2e}"
     else:
         status, residual = Status.UNDECIDED, "an exact step was not decided"
     return Certificate(
@@ -481,7 +487,7 @@ def optimal_ca_partition(kmax: int = 30, expr=None, activation: str = "erf2") ->
     ev: list[str] = [f"L*(m) = {sp.sstr(L)}"]
 
     # (a)
-    conc = lstar_increasing_concave(L)
+    conc = lstar_increasing_concave(L, activation)
     ev.append(f"(a) lstar-increasing-concave: {conc.status.value} ({conc.method}; residual {conc.residual})")
     ev.append("(a) L* strictly concave on [1, inf) => phi(m_1..m_n) = sum_i L*(m_i) is strictly Schur-concave "
               "there; any partition (m_1 >= .. >= m_n >= 1) of k satisfies m_1 + .. + m_j <= k - (n - j) "
