@@ -5,9 +5,9 @@ from __future__ import annotations
 
 def all_checks() -> dict:
     """theorem id -> zero-argument callable returning a Certificate."""
-    from . import ca_critical, collinear, kernels, one_neuron, one_neuron_pl, optimal_ca
+    from . import ca_critical, collinear, from_loss, kernels, one_neuron, one_neuron_pl, optimal_ca
 
     checks = {}
-    for module in (kernels, collinear, one_neuron, one_neuron_pl, ca_critical, optimal_ca):
+    for module in (kernels, collinear, one_neuron, one_neuron_pl, ca_critical, from_loss, optimal_ca):
         checks.update(module.all_checks())
     return checks
