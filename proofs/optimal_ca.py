@@ -349,6 +349,7 @@ def ca_loss_additive() -> Certificate:
     import numpy as np
 
     from copyavg.numeric import loss
+    from copyavg.numeric.one_neuron import ca_configuration
 
     from .kernels import REFERENCE_FORMS
     from copyavg.symbolic.kernels import C11, C12, C22
@@ -417,16 +418,18 @@ def ca_loss_additive() -> Certificate:
     for P in [(1,), (2,), (3, 2, 1), (4, 2), (6,), (1, 1, 1, 1), (3, 3, 2), (5, 1, 1, 1), (2, 2, 2, 2, 2)]:
         k = sum(P)
         d = k + 1
-        aa, W = _ca_student(P, d)
-        Vn = np.eye(k, d)
+        aa, W, bb, Vn = ca_configuration("erf2", P, d)  # the package's CA builder
+        a_ref, W_ref = _ca_student(P, d)  # the construction of step (5), written out here
+        worst = max(worst, float(np.max(np.abs(aa - a_ref))), float(np.max(np.abs(W - W_ref))))
         with np.errstate(all="raise"):
-            Lnum = loss(aa, W, np.ones(k), Vn, activation="erf2")
+            Lnum = loss(aa, W, bb, Vn, activation="erf2")
         Lref = float(sum(_lstar_mp(mi) for mi in P))
         err = abs(Lnum - Lref)
         worst = max(worst, err)
         checked.append(f"{P}: loss {Lnum:.17g} vs sum L* {Lref:.17g}, |diff| {err:.1e}")
     ok_num = worst <= tol
-    ev.append(f"numeric (copyavg.numeric.loss, float64, d = k+1, v_j = e_j, b = 1) vs sum_i L*(m_i) "
+    ev.append(f"numeric (copyavg.numeric.one_neuron.ca_configuration and copyavg.numeric.loss, float64, d = k+1) "
+              "vs the construction of (5) and sum_i L*(m_i) "
               f"(mpmath, 30 digits): worst |diff| = {worst:.2e} <= {tol:g}: {ok_num}")
     ev.append(f"tolerance {tol:g}: the float64 loss sums O((n+k)^2) kernel terms of size <= max a_i^2 <= 36, "
               "each with relative rounding ~1e-16, so the rounding error is < ~1e-13 here; 1e-12 leaves a "
@@ -473,29 +476,17 @@ def _majorizes(x, y) -> bool:
     return all(a >= b for a, b in zip(itertools.accumulate(x), itertools.accumulate(y))) and sum(x) == sum(y)
 
 
-def optimal_ca_partition(kmax: int = 30, expr=None, activation: str = "erf2") -> Certificate:
-    """Among CA configurations with n groups, n - 1 copies + one average of k - n + 1 is optimal.
+def _partition_count(kmax: int) -> int:
+    """Partitions of k into n parts, k = 2..kmax, n = 1..k-1, counted by SymPy (independent route)."""
+    from sympy.utilities.iterables import partitions as sp_partitions
 
-    (a) general proof: L* concave => sum_i L*(m_i) Schur-concave; (k-n+1, 1, ..., 1) majorizes
-    every partition of k into n positive parts, so by Karamata it minimises, strictly (strict
-    concavity) unless the partition is a permutation of it. (b) certified enumeration in arb.
-    """
+    return sum(1 for k in range(2, kmax + 1) for p in sp_partitions(k) if 1 <= sum(p.values()) <= k - 1)
+
+
+def _enumerate(L, kmax: int):
+    """Compare sum_i L*(m_i) with L*(k-n+1) + (n-1) L*(1) in arb for every partition, k <= kmax."""
     from flint import arb
 
-    t0 = time.perf_counter()
-    L = _normalise(expr)
-    ev: list[str] = [f"L*(m) = {sp.sstr(L)}"]
-
-    # (a)
-    conc = lstar_increasing_concave(L, activation)
-    ev.append(f"(a) lstar-increasing-concave: {conc.status.value} ({conc.method}; residual {conc.residual})")
-    ev.append("(a) L* strictly concave on [1, inf) => phi(m_1..m_n) = sum_i L*(m_i) is strictly Schur-concave "
-              "there; any partition (m_1 >= .. >= m_n >= 1) of k satisfies m_1 + .. + m_j <= k - (n - j) "
-              "(the remaining n - j parts are >= 1), i.e. it is majorized by (k-n+1, 1, .., 1); Karamata: "
-              "sum L*(m_i) >= L*(k-n+1) + (n-1) L*(1) = L*(k-n+1) (L*(1) = 0), strict unless equal")
-    a_ok = conc.status == Status.PROVED
-
-    # (b) certified enumeration
     L1_exact = sp.simplify(L.subs(m, 1)) == 0
     n_parts = n_cmp = n_major = 0
     undecided: list[str] = []
@@ -547,6 +538,42 @@ def optimal_ca_partition(kmax: int = 30, expr=None, activation: str = "erf2") ->
                 break
     except _NotArb as exc:
         undecided.append(f"cannot evaluate L* in arb: {exc}")
+
+    return n_parts, n_cmp, n_major, undecided, witness, min_gap, used_prec
+
+
+def optimal_ca_partition(kmax: int = 30, expr=None, activation: str = "erf2") -> Certificate:
+    """Among CA configurations with n groups, n - 1 copies + one average of k - n + 1 is optimal.
+
+    (a) general proof: L* concave => sum_i L*(m_i) Schur-concave; (k-n+1, 1, ..., 1) majorizes
+    every partition of k into n positive parts, so by Karamata it minimises, strictly (strict
+    concavity) unless the partition is a permutation of it. (b) certified enumeration in arb.
+    """
+    from flint import arb
+
+    t0 = time.perf_counter()
+    L = _normalise(expr)
+    ev: list[str] = [f"L*(m) = {sp.sstr(L)}"]
+
+    # (a)
+    conc = lstar_increasing_concave(L, activation)
+    ev.append(f"(a) lstar-increasing-concave: {conc.status.value} ({conc.method}; residual {conc.residual})")
+    ev.append("(a) L* strictly concave on [1, inf) => phi(m_1..m_n) = sum_i L*(m_i) is strictly Schur-concave "
+              "there; any partition (m_1 >= .. >= m_n >= 1) of k satisfies m_1 + .. + m_j <= k - (n - j) "
+              "(the remaining n - j parts are >= 1), i.e. it is majorized by (k-n+1, 1, .., 1); Karamata: "
+              "sum L*(m_i) >= L*(k-n+1) + (n-1) L*(1) = L*(k-n+1) (L*(1) = 0), strict unless equal")
+    a_ok = conc.status == Status.PROVED
+
+    # (b) certified enumeration, with two controls of the enumeration itself: the number of
+    # partitions equals an independent count (sympy.utilities.iterables.partitions), and the same
+    # code applied to the strictly convex -L* must find a certified counterexample
+    n_parts, n_cmp, n_major, undecided, witness, min_gap, used_prec = _enumerate(L, kmax)
+    n_ref = _partition_count(kmax)
+    ctrl = _enumerate(-L, min(kmax, 8))[4]
+    ev.append(f"(b) control: {n_parts} partitions enumerated, independent count {n_ref}; the same enumeration "
+              f"on the convex -L* (k <= 8) finds a certified counterexample: {ctrl is not None}")
+    if n_parts != n_ref or ctrl is None:
+        undecided.append("the enumeration failed its control (partition count or convex counterexample)")
     ev.append(f"(b) arb enumeration, k = 2..{kmax}, n = 1..k-1: {n_parts} partitions, {n_cmp} comparisons "
               f"sum_i L*(m_i) - L*(k-n+1) > 0 (lower bound of the ball), precision(s) used {sorted(used_prec)} bits, "
               f"{len(undecided)} undecided; majorization by the optimum checked exactly in "
