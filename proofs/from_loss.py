@@ -128,6 +128,11 @@ INSTANCES = (
                                                (sp.Rational(-1, 8), sp.Rational(3, 4), sp.Rational(1, 2))),
      (sp.Integer(1), sp.Rational(3, 2)), ((sp.Integer(1), sp.Integer(0), sp.Rational(1, 4)),
                                           (sp.Rational(-1, 2), sp.Integer(1), sp.Integer(0)))),
+    # large student norms (|w|^2 > 100): the general float64 path and the large-norm Hessian form
+    ((sp.Rational(5, 4), sp.Rational(-3, 4)), ((sp.Integer(9), sp.Rational(3, 2), sp.Integer(-4)),
+                                               (sp.Rational(-5, 2), sp.Integer(11), sp.Rational(7, 2))),
+     (sp.Integer(1), sp.Rational(3, 2)), ((sp.Integer(1), sp.Integer(0), sp.Rational(1, 4)),
+                                          (sp.Rational(-1, 2), sp.Integer(1), sp.Integer(0)))),
 )
 
 
@@ -198,8 +203,8 @@ def gradient_from_loss_instances(name: str = "erf2") -> Certificate:
         statement=("at generic small instances the hand-written exact gradient (pair formula with the derived "
                    "partials) equals sympy.diff of the symbolic loss L = sum U_m U_m' g(y_m, y_m') exactly, and "
                    f"the float64 loss, gradient and Hessian of copyavg.numeric agree with it to {tol:g}"),
-        assumptions=(f"sigma = {name}; instances: n = 2 students, k = 2 teacher neurons, d = 3, dyadic rational "
-                     "entries (exact in float64)",),
+        assumptions=(f"sigma = {name}; {len(INSTANCES)} instances: n = 2 students, k = 2 teacher neurons, d = 3, "
+                     "dyadic rational entries (exact in float64), student norms O(1) and > 10",),
         status=Status.PROVED if ok else Status.UNDECIDED,
         method="sympy.diff of the symbolic loss; exact simplification; arb enclosures of the exact values",
         residual="0" if ok else ("hand-written gradient != sympy.diff(L)" if not ok_exact else
