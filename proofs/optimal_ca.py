@@ -371,6 +371,24 @@ def ca_loss_additive() -> Certificate:
               "g(v_j,v_j'): by (1)-(2) only pairs inside one group survive, and since the S_i cover "
               "{1..k} every teacher pair (j, j) lies in one group, so L = sum_i L_1(a_i, w_i; {v_j}_(j in S_i)), "
               "the one-neuron loss against the m_i-neuron sub-teacher")
+    # step 3': the block of pair terms between two groups, symbolic sizes m_i, m_l, weights and norms
+    mi_, ml_ = sp.symbols("m_i m_l", positive=True)
+    ai_, al_ = sp.symbols("a_i a_l", real=True)
+    qi_, ql_ = sp.symbols("q_i q_l", positive=True)
+
+    def gq(x, y, c):
+        return g.subs({C11: x, C22: y, C12: c}, simultaneous=True)
+
+    # pairs (w_i, w_l), (w_i, v_j in S_l), (w_l, v_j in S_i), (v_j in S_i, v_j' in S_l), both orders:
+    # every such pair is orthogonal (step 2), so each enters as g(., ., 0) with its multiplicity
+    cross = 2 * (ai_ * al_ * gq(qi_, ql_, 0) - ai_ * ml_ * gq(qi_, 1, 0) - al_ * mi_ * gq(ql_, 1, 0)
+                 + mi_ * ml_ * gq(1, 1, 0))
+    res3 = sp.simplify(cross)
+    ok1 = ok1 and res3 == 0
+    ev.append("(3') the block of pair terms between two groups (symbolic sizes m_i, m_l, weights a_i, a_l, "
+              "squared norms q_i, q_l): 2 (a_i a_l g(q_i, q_l, 0) - a_i m_l g(q_i, 1, 0) - a_l m_i g(q_l, 1, 0) + "
+              f"m_i m_l g(1, 1, 0)) with the kernel simplifies to {sp.sstr(res3)}; "
+              "L is the sum of the within-group blocks L_1 and these cross blocks (a finite sum regrouped)")
     # step 4: exact check on a symbolic instance (symbolic a_i, r_i), partition (2, 2, 1) of k = 5
     parts = (2, 2, 1)
     k = sum(parts)
