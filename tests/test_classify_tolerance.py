@@ -27,3 +27,24 @@ def test_tolerance_small_norm_uses_one():
     H = np.diag([1e-3, 3e-12, 3e-11, 5e-4])
     inert = hessian_inertia(H, A, W, "erf2")
     assert (inert.n_negative, inert.n_zero, inert.n_positive) == (0, 1, 3)
+
+
+# Exact symmetry zero modes (numeric/classify.py docstring), counted by hand: a_i = 0 frees w_i
+# (d directions); for odd sigma w_i = 0 frees a_i; the piecewise-linear family is positively
+# homogeneous, (a_i, w_i) -> (c a_i, w_i / c) (one direction per neuron, (a_i, -w_i)); two equal
+# rows w_i = w_l let a_i - a_l move freely. The count is the dimension of the span.
+@pytest.mark.parametrize("act, a, W, expected", [
+    ("erf2", [1.0, 2.0], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 0),      # generic: none
+    ("erf2", [0.0, 1.0], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 3),      # a_0 = 0: w_0 free (d = 3)
+    ("erf2", [1.0, 2.0], [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 1),      # w_0 = 0, odd: a_0 free
+    ("erf2", [1.0, 2.0], [[0.5, 0.5, 0.0], [0.5, 0.5, 0.0]], 1),      # duplicate rows: a_0 - a_1
+    ("erf2", [0.0, 2.0], [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 4),      # a_0 = 0 and w_0 = 0: 3 + 1
+    ("relu", [1.0, 2.0], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 2),      # homogeneity, one per neuron
+    ("relu", [0.0, 2.0], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 4),      # w_0 free (3) + neuron 1 (1)
+    ("relu", [1.0, 2.0], [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 2),      # relu not odd: w_0 = 0 frees nothing more
+    ("relu", [1.0, 1.0], [[1.0, 1.0, 0.0], [1.0, 1.0, 0.0]], 3),      # homogeneity (2) + a_0 - a_1, independent
+])
+def test_symmetry_zero_modes_by_hand(act, a, W, expected):
+    from copyavg.numeric.classify import symmetry_zero_modes
+
+    assert symmetry_zero_modes(np.array(a), np.array(W), act) == expected
