@@ -48,3 +48,43 @@ def test_symmetry_zero_modes_by_hand(act, a, W, expected):
     from copyavg.numeric.classify import symmetry_zero_modes
 
     assert symmetry_zero_modes(np.array(a), np.array(W), act) == expected
+
+
+def test_types_by_inertia():
+    # the rule of hessian_inertia on diagonal matrices (eigenvalues exact): counts and type
+    zsym0 = (np.array([1.0, 2.0]), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))  # no symmetry zero modes
+    N = 8
+    cases = [(np.arange(1.0, N + 1), "minimum"), (-np.arange(1.0, N + 1), "maximum"),
+             (np.r_[-1.0, np.arange(1.0, N)], "saddle"), (np.r_[-1.0, -2.0, np.arange(1.0, N - 1)], "saddle"),
+             (np.r_[0.0, np.arange(1.0, N)], "degenerate"),  # one zero, none explained by symmetry
+             (np.r_[0.0, -np.arange(1.0, N)], "degenerate")]
+    for lam, expected in cases:
+        inert = hessian_inertia(np.diag(lam), *zsym0, "erf2")
+        assert inert.classification == expected, (lam, inert)
+        assert inert.eig_min == lam.min() and inert.eig_max == lam.max()
+        assert inert.n_negative + inert.n_zero + inert.n_positive == N
+    # three zeros explained by a_0 = 0 (w_0 free): a minimum, not degenerate; a fourth zero is not explained
+    a, W = np.array([0.0, 1.0]), np.eye(2, 3)
+    assert hessian_inertia(np.diag(np.r_[0.0, 0.0, 0.0, np.arange(1.0, 6)]), a, W, "erf2").classification == "minimum"
+    assert hessian_inertia(np.diag(np.r_[0.0, 0.0, 0.0, 0.0, np.arange(1.0, 5)]), a, W,
+                           "erf2").classification == "degenerate"
+
+
+@pytest.mark.parametrize("H", [np.zeros((3, 4)), np.zeros((4, 3)), np.zeros(4), np.zeros((2, 2, 2))])
+def test_non_square_hessian_refused(H):
+    with pytest.raises(ValueError, match="H must be a square matrix"):
+        hessian_inertia(H, A, W, "erf2")
+
+
+@pytest.mark.parametrize("rtol", [0.0, -1e-11, 1.0, 2.0])
+def test_rtol_range(rtol):
+    with pytest.raises(ValueError, match=r"rtol must be in \(0, 1\)"):
+        hessian_inertia(np.eye(4), A, W, "erf2", rtol=rtol)
+
+
+def test_inertia_is_immutable():
+    import dataclasses
+
+    inert = hessian_inertia(np.eye(4), A, W, "erf2")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        inert.n_zero = 0
