@@ -79,16 +79,22 @@ def ca_directional_derivatives(name: str = "erf2", teacher_norm=1) -> list[tuple
 
 
 def ca_gradient_from_loss(name: str = "erf2", teacher_norm=1) -> Certificate:
+    from copyavg.symbolic.one_neuron import _is_zero
+
     from .ca_critical import _zero_any
 
     t0 = time.perf_counter()
     ders = ca_directional_derivatives(name, teacher_norm)
-    pa, pb = sp.symbols("m_a m_b", positive=True)
+    t, tp = sp.Symbol("t", nonnegative=True), sp.Symbol("t'", nonnegative=True)
+    mp_, mq_ = sp.symbols("m_ mq_", positive=True)
     results = []
     for label, d in ders:
-        ok = _zero_any(d.subs({sp.Symbol("m_i", positive=True): 1 + sp.Symbol("t", nonnegative=True),
-                               sp.Symbol("m_l", positive=True): 1 + sp.Symbol("t'", nonnegative=True)},
-                              simultaneous=True)) or _zero_any(d)
+        # SymPy's simplifier succeeds on one of these equivalent forms (m = 1 + t, t >= 0, or the
+        # same rewritten back in a positive m); cheapest first, the general fallback last
+        e_t = d.subs({sp.Symbol("m_i", positive=True): 1 + t, sp.Symbol("m_l", positive=True): 1 + tp},
+                     simultaneous=True)
+        e_m = e_t.subs({t: mp_ - 1, tp: mq_ - 1}, simultaneous=True)
+        ok = _is_zero(e_m) or _is_zero(e_t) or _zero_any(e_t) or _zero_any(d)
         results.append((label, ok, d))
     ok = all(x[1] for x in results)
     return Certificate(
