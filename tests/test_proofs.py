@@ -75,32 +75,3 @@ def test_uncovered_teacher_witness_is_exact():
     # the component is -2 a g3(q, 1, 0) with a = 1, q = 1: -2 (2/pi) / sqrt(2 * 2) = -2/pi
     assert c.status == Status.REFUTED and c.residual.startswith("dL/dw_1 . e_2 = -2/pi")
 
-
-def test_is_zero_does_not_split_radicals_unsoundly():
-    """sqrt((x-1)(x-3)) - sqrt(x-1) sqrt(x-3) is not identically 0 for x > 0: at x = 1/2 it is
-    sqrt(5/4) - (i/sqrt 2)(i sqrt(5/2)) = sqrt(5) exactly. A forced split of the radicand would
-    call it zero; the sound test must not."""
-    import sympy as sp
-
-    from copyavg.symbolic.one_neuron import _is_zero
-
-    x = sp.Symbol("x", positive=True)
-    e = sp.sqrt((x - 1) * (x - 3)) - sp.sqrt(x - 1) * sp.sqrt(x - 3)
-    assert e.subs(x, sp.Rational(1, 2)) == sp.sqrt(5)  # exact: the expression is not identically 0
-    assert sp.expand_power_base(e, force=True) == 0  # what the unsound (forced) split concluded
-    assert _is_zero(e) is False  # undecided, not "zero"
-    t = sp.Symbol("t", positive=True)  # x = 3 + t > 3: both factors positive, the split is valid
-    assert _is_zero(e.subs(x, 3 + t)) is True
-
-
-def test_refutations_need_certified_witness():
-    """A difference that SymPy cannot simplify is undecided unless arb certifies a non-zero value."""
-    import sympy as sp
-
-    from copyavg.proofs.witness import certified_sign, nonzero_witness
-
-    y = sp.Symbol("y", positive=True)
-    assert certified_sign(sp.pi - sp.Rational(355, 113))[0] == -1  # pi < 355/113 (exact: 3.14159265 < 3.14159292)
-    assert certified_sign(sp.asin(sp.Rational(1, 2)) * 6 - sp.pi)[0] is None  # exactly 0: never a sign
-    assert nonzero_witness(sp.asin(y) - y) is not None  # asin(y) > y on (0, 1)
-    assert nonzero_witness(sp.sin(y) ** 2 + sp.cos(y) ** 2 - 1) is None  # zero at every point
