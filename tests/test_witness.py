@@ -62,3 +62,14 @@ def test_nonzero_witness_points():
     assert nonzero_witness(1 / x, [{x: 0}]) is None
     # default points: distinct values per symbol, so x - y is certified non-zero
     assert nonzero_witness(x - y) is not None
+
+
+def test_nonzero_witness_skips_invalid_points_and_goes_on():
+    import sympy as sp
+
+    from copyavg.proofs.witness import nonzero_witness
+
+    x = sp.Symbol("x", real=True)
+    # 1/x at x = 0 is zoo (skipped), the next point x = 1/2 gives the certified value 2
+    w = nonzero_witness(1 / x, [{x: 0}, {x: sp.Rational(1, 2)}])
+    assert w is not None and "x = 1/2" in w
