@@ -88,3 +88,27 @@ def test_inertia_is_immutable():
     inert = hessian_inertia(np.eye(4), A, W, "erf2")
     with pytest.raises(dataclasses.FrozenInstanceError):
         inert.n_zero = 0
+
+
+@pytest.mark.parametrize("act, a, W, expected", [
+    ("erf2", [0.0], [[1.0, 0.0, 0.0]], 3),                          # n = 1: w_0 free, indices 1..3 of N = 4
+    ("erf2", [0.0, 0.0], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 6),    # both w_i free: disjoint blocks, rank 6
+])
+def test_symmetry_zero_modes_blocks(act, a, W, expected):
+    from copyavg.numeric.classify import symmetry_zero_modes
+
+    assert symmetry_zero_modes(np.array(a), np.array(W), act) == expected
+
+
+def test_eigenvalue_at_the_threshold_counts_as_zero():
+    # |lambda| <= tol is zero (docstring); 1e-11 * max(1, 1) is the float 1e-11 itself, and LAPACK
+    # returns the diagonal of a diagonal matrix exactly
+    inert = hessian_inertia(np.diag([1.0, 1e-11, -1e-11, 2.0]), A, W, "erf2")
+    assert (inert.n_negative, inert.n_zero, inert.n_positive) == (0, 2, 2)
+
+
+def test_fewer_zeros_than_symmetry_modes_is_not_degenerate():
+    # a_0 = 0 explains 3 zero modes; a Hessian with none (an arbitrary positive matrix here) is not
+    # "degenerate": degenerate means more zeros than the symmetries explain
+    a, Wm = np.array([0.0, 1.0]), np.eye(2, 3)
+    assert hessian_inertia(np.eye(8), a, Wm, "erf2").classification == "minimum"
