@@ -93,6 +93,10 @@ def test_inertia_is_immutable():
 @pytest.mark.parametrize("act, a, W, expected", [
     ("erf2", [0.0], [[1.0, 0.0, 0.0]], 3),                          # n = 1: w_0 free, indices 1..3 of N = 4
     ("erf2", [0.0, 0.0], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 6),    # both w_i free: disjoint blocks, rank 6
+    ("erf2", [0.0, 0.0], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], 8),    # everything free (a_i: odd, w_i = 0), N = 8
+    ("erf2", [-1.0, 2.0], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 0),   # a_0 < 0 is not a_0 = 0: nothing free
+    ("sin", [1.0, 2.0], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 0),     # not piecewise linear: no homogeneity
+    ("erf2", [1.0, 2.0, 3.0], [[1.0, 1.0, 0.0]] * 3, 2),             # three equal rows: a_0 - a_1, a_0 - a_2 (rank 2)
 ])
 def test_symmetry_zero_modes_blocks(act, a, W, expected):
     from copyavg.numeric.classify import symmetry_zero_modes
@@ -103,7 +107,7 @@ def test_symmetry_zero_modes_blocks(act, a, W, expected):
 def test_eigenvalue_at_the_threshold_counts_as_zero():
     # |lambda| <= tol is zero (docstring); 1e-11 * max(1, 1) is the float 1e-11 itself, and LAPACK
     # returns the diagonal of a diagonal matrix exactly
-    inert = hessian_inertia(np.diag([1.0, 1e-11, -1e-11, 2.0]), A, W, "erf2")
+    inert = hessian_inertia(np.diag([1.0, 1e-11, -1e-11, 0.5]), A, W, "erf2")  # ||H|| = 1: tol = 1e-11
     assert (inert.n_negative, inert.n_zero, inert.n_positive) == (0, 2, 2)
 
 
