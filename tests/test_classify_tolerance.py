@@ -116,3 +116,9 @@ def test_fewer_zeros_than_symmetry_modes_is_not_degenerate():
     # "degenerate": degenerate means more zeros than the symmetries explain
     a, Wm = np.array([0.0, 1.0]), np.eye(2, 3)
     assert hessian_inertia(np.eye(8), a, Wm, "erf2").classification == "minimum"
+
+
+def test_large_square_hessian_accepted():
+    # N = 300 > 256: the square check must compare the sizes by value (CPython caches only small ints)
+    inert = hessian_inertia(np.eye(300), A, W, "erf2")
+    assert (inert.n_negative, inert.n_zero, inert.n_positive) == (0, 0, 300)
