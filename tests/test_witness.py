@@ -73,3 +73,13 @@ def test_nonzero_witness_skips_invalid_points_and_goes_on():
     # 1/x at x = 0 is zoo (skipped), the next point x = 1/2 gives the certified value 2
     w = nonzero_witness(1 / x, [{x: 0}, {x: sp.Rational(1, 2)}])
     assert w is not None and "x = 1/2" in w
+
+
+def test_nonzero_witness_unsupported_function_is_no_witness():
+    import sympy as sp
+
+    from copyavg.proofs.witness import nonzero_witness
+
+    x = sp.Symbol("x", positive=True)
+    # no arb evaluation for the Lambert W function here: undecided (None), never an exception
+    assert nonzero_witness(sp.LambertW(x) + 5) is None
