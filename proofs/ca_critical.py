@@ -32,6 +32,7 @@ from copyavg.symbolic.kernels import C11, C12, C22, D, derive_kernel
 from copyavg.symbolic.one_neuron import _is_zero, rho, solution
 
 from .certificates import Certificate, Status
+from .witness import certified_sign
 
 x_, y_ = sp.symbols("x y", positive=True)
 t1, t2 = sp.symbols("t t'", nonnegative=True)
@@ -68,7 +69,7 @@ def _zero_any(e) -> bool:
     e2 = e.subs({t1: mp_ - 1, t2: mq_ - 1}, simultaneous=True)
     if _is_zero(e2):
         return True
-    return sp.radsimp(sp.simplify(sp.together(e2))) == 0 or e2.equals(0) is True
+    return sp.radsimp(sp.simplify(sp.together(e2))) == 0  # (Expr.equals is heuristic: not used)
 
 
 def identities(name: str, teacher_norm=1) -> list[tuple[str, bool, str]]:
@@ -207,15 +208,18 @@ def ca_critical_instances(kmax: int = 7) -> Certificate:
             ga, gW = exact_gradient("erf2", a, W, b, V)
             count += 1
             nz = [x for x in ga + [c for row in gW for c in row] if x != 0]
-            if nz:
-                bad.append((part, sp.sstr(nz[0])))
+            if nz:  # not simplified to 0: a witness only when arb certifies the sign
+                sgn, ball = certified_sign(nz[0])
+                bad.append((part, f"{sp.sstr(nz[0])} in {ball}", sgn is not None))
+    refuted = any(w for _, _, w in bad)
     return Certificate(
         theorem="ca-critical:instances",
         statement=f"for every integer partition of k <= {kmax} the CA configuration (erf2, unit teacher, d = k + 1) "
                   "has exactly zero gradient (exact SymPy arithmetic, no floats)",
         assumptions=("groups of consecutive teacher indices (any other assignment is a permutation of these)",),
-        status=Status.PROVED if not bad else Status.REFUTED,
-        method="exact gradient by the pair formula with the derived partials, each component simplified",
+        status=Status.PROVED if not bad else (Status.REFUTED if refuted else Status.UNDECIDED),
+        method="exact gradient by the pair formula with the derived partials, each component simplified; "
+               "a non-zero component counts only with a certified (arb) sign",
         residual="0" if not bad else f"partition {bad[0][0]}: component {bad[0][1]}",
         evidence=(f"{count} partitions checked",),
         seconds=time.perf_counter() - t0,
@@ -230,13 +234,15 @@ def variant_uncovered() -> Certificate:
     b.append(sp.Integer(1))
     ga, gW = exact_gradient("erf2", a, W, b, V)
     comp = gW[0][1]
+    sgn, ball = certified_sign(comp)
     return Certificate(
         theorem="ca-critical-variant:uncovered-teacher",
         statement="a CA configuration whose groups leave a teacher neuron uncovered is a critical point",
         assumptions=("erf2, unit teacher, k = 2, n = 1 copying v_1, v_2 uncovered, d = 3",),
-        status=Status.REFUTED if comp != 0 else Status.UNDECIDED,
-        method="exact gradient (SymPy); witness: the component of dL/dw_1 along the uncovered v_2",
-        residual=f"dL/dw_1 . e_2 = {sp.sstr(comp)} = {sp.N(comp, 15)}",
+        status=Status.REFUTED if sgn is not None else Status.UNDECIDED,
+        method="exact gradient (SymPy); witness: the component of dL/dw_1 along the uncovered v_2, its sign "
+               "certified in arb ball arithmetic",
+        residual=f"dL/dw_1 . e_2 = {sp.sstr(comp)} in {ball}",
         expected=Status.REFUTED,
         seconds=time.perf_counter() - t0,
     )
@@ -270,13 +276,15 @@ def variant_relu() -> Certificate:
     ga = [sp.simplify(2 * (sum(U * _pair_g(name, Wi, Ym) for U, Ym in zip(list(a) + [-x for x in b], W + V))))
           for Wi in W]
     comp = ga[0]
+    sgn, ball = certified_sign(comp)
     return Certificate(
         theorem="ca-critical-variant:relu",
         statement="for sigma = relu the CA configurations are critical points",
         assumptions=("unit teacher k = 3, partition (1, 2): copy v_1, average v_2 and v_3 (|w| = 1, a |w| = p*(2))",),
-        status=Status.REFUTED if comp != 0 else Status.UNDECIDED,
-        method="exact dL/da_1 (SymPy): cross-group terms g(x, y, 0) = sqrt(xy)/(2 pi) do not vanish",
-        residual=f"dL/da_1 = {sp.sstr(comp)} = {sp.N(comp, 15)}",
+        status=Status.REFUTED if sgn is not None else Status.UNDECIDED,
+        method="exact dL/da_1 (SymPy): cross-group terms g(x, y, 0) = sqrt(xy)/(2 pi) do not vanish; sign "
+               "certified in arb ball arithmetic",
+        residual=f"dL/da_1 = {sp.sstr(comp)} in {ball}",
         expected=Status.REFUTED,
         seconds=time.perf_counter() - t0,
     )
@@ -291,20 +299,88 @@ def _pair_g(name, w, y):
     return sp.simplify(_at(name, "g", c11, c22, c12))
 
 
+def _ray_exact(rhos, bs) -> tuple[bool | None, list[str]]:
+    """Exact (SymPy) refutation along the CA ray, erf2, k = 2, n = 1.
+
+    w = r (cos phi, sin phi, 0), v_j = rho_j e_j, CA direction phi0 along v_1 + v_2. From the loss
+    L(a, r, phi) = a^2 g(r^2, r^2, r^2) - 2 a sum_j b_j g(r^2, rho_j^2, w.v_j) + const (derived kernel),
+    dL/dphi at phi0 is a f(r); f(r) = sum_j c_j Delta_j(r)^(-1/2). If f has no zero r > 0 (exact real
+    roots of a polynomial) and dL/da = 0 forces a > 0, no point of the ray is critical: whatever
+    (a, |w|) makes the ray conditions hold, the tangential derivative is non-zero. Returns
+    (refuted: True / None undecided, evidence lines)."""
+    from copyavg.symbolic.one_neuron import kernel_at
+
+    a, phi = sp.Symbol("a", real=True), sp.Symbol("phi", real=True)
+    r = sp.Symbol("r", positive=True)
+    rho_s = [sp.Integer(x) for x in rhos]
+    b_s = [sp.Integer(x) for x in bs]
+    w = [r * sp.cos(phi), r * sp.sin(phi)]
+    c12 = [w[0] * rho_s[0], w[1] * rho_s[1]]
+    L = (a**2 * kernel_at("erf2", r**2, r**2, r**2)
+         - 2 * a * sum(bj * kernel_at("erf2", r**2, rj**2, cj) for bj, rj, cj in zip(b_s, rho_s, c12)))
+    phi0 = sp.atan2(rho_s[1], rho_s[0])
+    ev = ["loss along w = r (cos phi, sin phi, 0) from the derived erf2 kernel; CA direction phi0 = "
+          f"atan2({rhos[1]}, {rhos[0]})"]
+    La = sp.diff(L, a).subs(phi, phi0)
+    a_star = sp.solve(La, a)
+    ev.append(f"dL/da = 0 gives a = {sp.sstr(a_star)}")
+    if len(a_star) != 1:
+        return None, ev
+    pos = a_star[0].replace(lambda e: isinstance(e, sp.asin) and e.args[0].is_positive,
+                            lambda e: sp.Dummy("asin_pos", positive=True))
+    a_pos = bool(pos.is_positive)
+    ev.append(f"a* > 0 for every r > 0 (asin of a positive argument in (0, 1] is positive): {a_pos}")
+    # chain rule with the derived partial g3 = dg/dC12: dL/dphi = -2 a sum_j b_j g3_j dC12_j/dphi
+    from copyavg.symbolic.kernels import D, derive_kernel
+    g3 = derive_kernel("erf2").partials["g3"].subs(D, C11 * C22 - C12**2)
+    terms = [-2 * bj * g3.subs({C11: r**2, C22: rj**2, C12: cj.subs(phi, phi0)}, simultaneous=True)
+             * sp.simplify(sp.diff(cj, phi).subs(phi, phi0) / r) for bj, rj, cj in zip(b_s, rho_s, c12)]
+    f = sum(terms)
+    ev.append("dL/dphi (phi0) = a r f(r): chain rule with g3 = dg/dC12 (derived partial, equal to the direct "
+              "derivative of g by kernel-invariants:erf2) and dC12_j/dphi")
+    groups: dict = {}
+    for term in terms:
+        pw = [p for p in sp.Mul.make_args(term) if isinstance(p, sp.Pow) and p.exp == -sp.S.Half and p.base.has(r)]
+        if len(pw) != 1:
+            ev.append(f"tangential term {sp.sstr(term)} not of the form c Delta^(-1/2)")
+            return None, ev
+        c = sp.simplify(term / pw[0])
+        if c.has(r):
+            return None, ev + [f"coefficient {sp.sstr(c)} depends on r"]
+        groups[sp.expand(pw[0].base)] = groups.get(sp.expand(pw[0].base), 0) + c
+    groups = {k: sp.simplify(v) for k, v in groups.items() if sp.simplify(v) != 0}
+    ev.append("f(r) = " + " + ".join(f"({sp.sstr(c)}) ({sp.sstr(k)})^(-1/2)" for k, c in groups.items()))
+    if len(groups) == 1:
+        (c,) = groups.values()
+        sgn, ball = certified_sign(c)
+        never_zero = sgn is not None
+        ev.append(f"one term: coefficient in {ball}, never 0 for r > 0")
+    elif len(groups) == 2:
+        (d1, c1), (d2, c2) = groups.items()
+        ratio = sp.nsimplify(sp.simplify(c2 / c1))
+        P = sp.expand(d2 - ratio**2 * d1)  # c1 d1^(-1/2) + c2 d2^(-1/2) = 0  =>  d2 = ratio^2 d1
+        roots = [x for x in sp.Poly(P, r).real_roots() if x > 0] if P != 0 and ratio.is_Rational else None
+        never_zero = roots == [] and ratio.is_Rational
+        ev.append(f"two terms: a zero needs Delta_2 = (c_2/c_1)^2 Delta_1, i.e. {sp.sstr(P)} = 0; positive real "
+                  f"roots (exact): {roots}")
+    else:
+        return None, ev + [f"{len(groups)} distinct radicands: not handled"]
+    return (True if (never_zero and a_pos) else None), ev
+
+
 def _numeric_variant(theorem, statement, rhos, bs) -> Certificate:
     """n = 1 student averaging a 2-neuron teacher with norms ``rhos`` and outgoing weights ``bs``:
-    w along v_1 + v_2 with the best (a, |w|) for that direction; witness = the tangential gradient."""
+    w along v_1 + v_2 with the best (a, |w|) for that direction. Refuted exactly (``_ray_exact``);
+    the 50-digit solution of the ray conditions is reported as evidence only."""
     from copyavg.numeric.mp import gradient_mp, loss_mp
 
     t0 = time.perf_counter()
+    refuted, ev = _ray_exact(rhos, bs)
     with mpmath.workdps(50):
         V = [[mpmath.mpf(rhos[0]), 0, 0], [0, mpmath.mpf(rhos[1]), 0]]
         direction = [mpmath.mpf(rhos[0]), mpmath.mpf(rhos[1]), 0]
         nd = mpmath.sqrt(sum(x * x for x in direction))
         direction = [x / nd for x in direction]
-
-        def L(a, r):
-            return loss_mp([a], [[r * x for x in direction]], bs, V, "erf2", dps=50)
 
         def grad_ar(a, r):
             ga, gW = gradient_mp([a], [[r * x for x in direction]], bs, V, "erf2", dps=50)
@@ -317,20 +393,20 @@ def _numeric_variant(theorem, statement, rhos, bs) -> Certificate:
         ga, gW = gradient_mp([a_opt], [[r_opt * x for x in direction]], bs, V, "erf2", dps=50)
         tangent = [-direction[1], direction[0], 0]
         tang = sum(gx * x for gx, x in zip(gW[0], tangent))
-        radial = grad_ar(a_opt, r_opt)
-    # the ray conditions hold to ~1e-25 or better while the tangential component is O(0.1)
-    refuted = abs(tang) > mpmath.mpf("1e-6") and max(abs(x) for x in radial) < mpmath.mpf("1e-25")
+        lossv = loss_mp([a_opt], [[r_opt * x for x in direction]], bs, V, "erf2", dps=50)
+    ev.append(f"evidence only (mpmath, 50 digits): the ray point a = {mpmath.nstr(a_opt, 15)}, |w| = "
+              f"{mpmath.nstr(r_opt, 15)} (loss {mpmath.nstr(lossv, 15)}) has tangential dL/dw = {mpmath.nstr(tang, 15)}")
     return Certificate(
         theorem=theorem,
         statement=statement,
         assumptions=(f"erf2, k = 2, teacher norms {rhos}, outgoing weights {bs}, n = 1 averaging both, d = 3",
                      "the CA point: w along v_1 + v_2 with (a, |w|) stationary along that ray"),
         status=Status.REFUTED if refuted else Status.UNDECIDED,
-        method="mpmath at 50 digits: (a, |w|) solved by findroot, then the gradient component orthogonal "
-               "to the ray",
-        residual=f"a = {mpmath.nstr(a_opt, 15)}, |w| = {mpmath.nstr(r_opt, 15)}: "
-                 f"tangential dL/dw = {mpmath.nstr(tang, 15)} (radial residual {mpmath.nstr(max(abs(x) for x in radial), 3)}); "
-                 f"loss {mpmath.nstr(L(a_opt, r_opt), 15)}",
+        method="exact (SymPy): at every point of the ray where dL/da = 0 (a > 0), the derivative of L in the "
+               "direction angle is a f(|w|) with f free of positive zeros (exact real roots)",
+        residual=("for every |w| > 0 the tangential derivative at a = a*(|w|) is non-zero" if refuted
+                  else "not decided"),
+        evidence=tuple(ev),
         expected=None,
         seconds=time.perf_counter() - t0,
     )

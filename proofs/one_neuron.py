@@ -90,9 +90,15 @@ def one_neuron_erf(name: str, teacher_norm=1) -> Certificate:
     evidence.append(_numeric_gradient_check(name, float(teacher_norm if not symbolic_rho else 1.3)))
     return Certificate(
         theorem=f"one-neuron:{name}" + ("-teacher-norm" if symbolic_rho else ""),
-        statement=(f"for sigma = {ACTIVATIONS[name].description}: the non-trivial KKT points of min L(a, r, u) "
-                   f"s.t. sum u_j^2 <= 1 are u_j = 1/sqrt(m), |w|^2 = {sp.sstr(norm2)}, a = m (unique up to sign), "
-                   f"the global minimum, with L*(m) = {sp.sstr(lossv)}"),
+        statement=(f"for sigma = {ACTIVATIONS[name].description}: "
+                   + ("" if margin_always else
+                      f"restricted to the region {sp.sstr(margin)} > 0 (X = 2 lam^2 |w|^2, lam^2 = {sp.sstr(lam2)}), ")
+                   + f"the non-trivial KKT points of min L(a, r, u) s.t. sum u_j^2 <= 1 are u_j = 1/sqrt(m), "
+                   f"|w|^2 = {sp.sstr(norm2)}, a = m (unique up to sign), "
+                   + ("the global minimum" if margin_always else
+                      "the minimum among points with all u_j = 1/sqrt(m) (non-symmetric KKT points outside "
+                      "the region are not excluded)")
+                   + f", with L*(m) = {sp.sstr(lossv)}"),
         assumptions=tuple(assumptions),
         status=Status.PROVED if decided else Status.UNDECIDED,
         method="KKT conditions derived and solved with SymPy: monotone u-equation, elimination of a, "

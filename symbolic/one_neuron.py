@@ -56,14 +56,26 @@ def reduced_loss(name: str, us) -> sp.Expr:
 
 
 def _factor_radicands(e):
+    """Factor the radicand of every square root, then split ``sqrt(x y) -> sqrt(x) sqrt(y)`` only
+    where SymPy's assumptions justify it (``expand_power_base`` without ``force``: both factors
+    known non-negative). Sound: ``sqrt((x-1)(x-3))`` stays whole (at ``x = 1/2`` it differs from
+    ``sqrt(x-1) sqrt(x-3)``)."""
     e = e.replace(lambda x: isinstance(x, sp.Pow) and x.exp in (sp.S.Half, -sp.S.Half),
                   lambda x: sp.Pow(sp.factor(x.base), x.exp))
-    return sp.expand_power_base(e, force=True)
+    return sp.expand_power_base(e)
 
 
 def _is_zero(e) -> bool:
-    e = sp.simplify(_factor_radicands(sp.simplify(e)))
-    return e == 0
+    """True when ``e`` is *proved* identically zero (under the declared symbol assumptions) by sound
+    simplification: ``simplify``, ``radsimp``, radicands factored and split only where the
+    assumptions allow. False means *undecided*, never "non-zero" (a non-zero claim needs a witness)."""
+    e = sp.simplify(e)
+    if e == 0:
+        return True
+    e = sp.simplify(_factor_radicands(e))
+    if e == 0:
+        return True
+    return sp.simplify(sp.radsimp(e)) == 0
 
 
 @functools.lru_cache(maxsize=None)

@@ -74,3 +74,4 @@ def test_uncovered_teacher_witness_is_exact():
     c = ca_critical.variant_uncovered()
     # the component is -2 a g3(q, 1, 0) with a = 1, q = 1: -2 (2/pi) / sqrt(2 * 2) = -2/pi
     assert c.status == Status.REFUTED and c.residual.startswith("dL/dw_1 . e_2 = -2/pi")
+
