@@ -109,7 +109,21 @@ class Compiled:
         self._memo: dict = {}
         self._gen = 0  # evaluation counter (kernel_with_bound)
         self._lock = threading.Lock()
+        self._interp: dict = {}
         self._find_tiers()
+
+    def interp(self, t: int):
+        """The tier's Chebyshev interpolants (``_series_fast.TierInterp``, built at first use), or
+        None when they do not meet ``INTERP_TOL`` (then the direct quadrature is used)."""
+        hit = self._interp.get(t, False)
+        if hit is False:
+            from ._series_fast import TierInterp
+
+            hit = TierInterp(self, t)
+            hit = hit if hit.coef is not None else None
+            with self._lock:
+                self._interp[t] = hit
+        return hit
 
     def values(self, k: int, u: np.ndarray) -> np.ndarray:
         """``sigma^(k)(u)``; entries that overflow in float64 are re-evaluated with mpmath."""
@@ -253,7 +267,12 @@ class Compiled:
         """``(s, s', s'')`` of ``s(q) = E[sigma(sqrt(q) z)^2]`` by 1-D quadrature (heat equation:
         ``s' = E[sigma'^2 + sigma sigma'']``, ``s'' = E[3 sigma''^2 + 4 sigma' sigma^(3) + sigma sigma^(4)]/2``);
         ``s''`` (which needs the third and fourth derivatives) only when it is asked for."""
-        return _Diag(self, np.asarray(q, dtype=float))
+        q = np.asarray(q, dtype=float)
+        from ._series_fast import fast_diag
+
+        with np.errstate(under="ignore"):
+            fast = fast_diag(self, q)
+        return _Diag(self, q) if fast is None else fast
 
 
 class _Diag:
@@ -393,7 +412,10 @@ def _kernel_with_bound(cp, C11, C22, C12, order, pairs):
     names = PARTIAL_NAMES[order]
     ks = sorted({PRICE[name][:2] for name in names})
     if pairs:
-        V, Bd, Sc = _cross_pairs(cp, t, ks, C11[:, 0], C22[0, :], rho)
+        from ._series_fast import fast_pairs
+
+        fast = fast_pairs(cp, t, ks, np.ascontiguousarray(C11[:, 0]), np.ascontiguousarray(C22[0, :]), rho)
+        V, Bd, Sc = fast if fast is not None else _cross_pairs(cp, t, ks, C11[:, 0], C22[0, :], rho)
     else:
         V, Bd, Sc = (x.reshape((len(ks),) + rho.shape)
                      for x in _cross_elementwise(cp, t, ks, C11.ravel(), C22.ravel(), rho.ravel()))

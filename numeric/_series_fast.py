@@ -1,0 +1,304 @@
+r"""Interpolated Hermite coefficients of the quadrature family (``copyavg.numeric.series``).
+
+A student's coefficients ``c_n[sigma^(k)](q)`` depend on the single scalar ``r = sqrt(q) = |w|``.
+Per tier (squared norms up to ``q_t``, M nodes, far terms ``Ns``) they are interpolated once, at
+the first use of the tier, by a Chebyshev polynomial in ``r`` on ``[r_t / 20, r_t]`` (degree D,
+the smallest of ``DEGREES`` that meets ``INTERP_TOL``), together with ``sqrt(E f^2)`` and the
+collinear (diagonal) kernels ``E[sigma^(a)(r z) sigma^(b)(r z)]`` of Price's theorem; evaluating
+them for a new student is one small matrix product instead of an M-node quadrature.
+
+The interpolation error is measured against the direct M-node quadrature on a grid of
+``4 (D + 1)`` points spread over the interval (between and beyond the Chebyshev nodes), relative
+to ``sqrt(E f^2)`` (to ``sqrt(E f_a^2 E f_b^2)`` for the diagonal kernels), and the largest
+measured value ``interp_err`` is added to the tier's coefficient error ``errs[k]`` for every k: it
+then enters the tails ``T`` and the bounds exactly as the quadrature error does (an estimate on
+a grid, not a proof, like the quadrature error itself). A tier whose interpolant does not meet
+``INTERP_TOL``, and any evaluation with a squared norm below ``(r_t / 20)^2`` (where the
+relative error of an interpolant of a vanishing function would grow), keeps the direct route.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._series_pairs import NEAR_RHO, QUAD_SAFETY, TOL, _near_pairs, _tier_grid
+
+#: the interpolation error must stay below this (relative), far below the tier's TOL / 20 budget
+INTERP_TOL = TOL / 100
+#: Chebyshev degrees tried
+DEGREES = (48, 64, 96)
+#: the interpolants cover r in [R_LOW r_t, r_t]
+R_LOW = 0.05
+#: pairs with |rho| <= FAR_RHO: one matrix Horner pass; up to MID_RHO (other than a neuron with
+#: itself): gathered, with the interpolated coefficients up to ``Nint`` (enough at MID_RHO)
+FAR_RHO = 0.25
+MID_RHO = 0.9
+#: diagonal kernels E[sigma^(a) sigma^(b)] kept (a <= b; Price's partials need a + b even, <= 4)
+DIAG_PAIRS = ((0, 0), (0, 2), (1, 1), (0, 4), (1, 3), (2, 2))
+
+
+class TierInterp:
+    """Chebyshev interpolants of one tier: ``values(q)`` -> coefficients ``c_0..c_Nint`` and
+    ``sqrt(E f^2)`` of ``sigma^(k)`` (k = 0..4) then the diagonal kernels; ``interp_err`` their
+    measured error (relative); ``parity``: for an odd sigma, ``c_n[sigma^(k)] = 0`` unless
+    ``n = k + 1 (mod 2)``, else None."""
+
+    def __init__(self, cp, t: int):
+        qt, M, N, _errs, Ns = cp.tiers[t]
+        self.cp, self.t, self.M = cp, t, M
+        self.rmax = float(np.sqrt(qt))
+        self.rlo = R_LOW * self.rmax
+        self.qlo = self.rlo ** 2
+        self.parity = cp.odd
+        self.coef = None
+        self.interp_err = np.inf
+        self.Ns, self.Nint = Ns, N  # as many terms as the tier has, to find Nint
+        self.nlow = 5 * (Ns + 2) + len(DIAG_PAIRS)  # columns evaluated for every row
+        ref = self._direct(np.array([self.rmax]))
+        rel = []
+        for k in range(5):
+            c, sq = self._coefs(ref, k)[0], max(ref[0, k * (Ns + 2) + Ns + 1], 1e-300)
+            rel.append(np.maximum(1.0 - np.cumsum(c * c) / sq ** 2, 0.0) + 1e-15)
+        worst = np.max([np.sqrt(rel[a] * rel[b]) for a in range(5) for b in range(5) if (a + b) % 2 == 0], axis=0)
+        ok = np.flatnonzero(MID_RHO ** np.arange(1, N + 2) * worst <= TOL / 20)
+        self.Nint = max(int(ok[0]) if ok.size else N, Ns)  # columns 0..Nint kept
+        self.nlow = 5 * (Ns + 2) + len(DIAG_PAIRS)  # columns evaluated for every row
+        self._last = (None, None)
+        self._kept = (None, None)
+        for D in DEGREES:
+            x = np.cos(np.pi * (np.arange(D + 1) + 0.5) / (D + 1))  # first kind: no endpoints
+            vals = self._direct(self._r(x))
+            T = np.cos(np.outer(np.arccos(x), np.arange(D + 1)))
+            coef = (2.0 / (D + 1)) * (T.T @ vals)  # discrete orthogonality of T_j at these nodes
+            coef[0] /= 2
+            fine = np.linspace(self.rlo, self.rmax, 4 * (D + 1))
+            err = self._error(self._direct(fine), self._basis(fine, D + 1) @ coef)
+            if err <= INTERP_TOL:
+                self.coef, self.interp_err, self.degree = coef, err, D
+                break
+
+    def _r(self, x):
+        return self.rlo + (x + 1.0) * (0.5 * (self.rmax - self.rlo))
+
+    def _basis(self, r, D1):
+        """``T_j(x(r))`` for j < D1 (as ``cos(j arccos x)``: one vectorised pass)."""
+        x = np.clip((r - self.rlo) * (2.0 / (self.rmax - self.rlo)) - 1.0, -1.0, 1.0)
+        return np.cos(np.outer(np.arccos(x), np.arange(D1)))
+
+    def values(self, q, split: int | None = None):
+        """Interpolated low columns (``_direct``'s layout: coefficients up to ``Ns``, sqrt second
+        moments, diagonal kernels) at squared norms ``q`` within ``[qlo, q_t]``. ``q[split:]``
+        (the teacher's) is kept from the last call that had it; so are the last rows computed
+        (the diagonal asks for the students' rows again)."""
+        if split is None:
+            last = self._last
+            if last[0] is not None and q.size <= last[0].size and np.array_equal(last[0][: q.size], q):
+                return last[1][: q.size]
+            return self._eval(q)
+        head, tail = q[:split], q[split:]
+        key = tail.tobytes()
+        kept = self._kept
+        if kept[0] != key:
+            kept = self._kept = (key, self._eval(tail))
+        V = np.concatenate((self._eval(head), kept[1]))
+        self._last = (head, V[:split])
+        return V
+
+    def _eval(self, q):
+        with np.errstate(under="ignore"):  # tiny coefficients (high n at small r) may round to 0
+            return self._basis(np.sqrt(q), self.coef.shape[0]) @ self.coef[:, : self.nlow]
+
+    def high(self, q):
+        """Interpolated ``c_{Ns+1}..c_Nint`` of ``sigma^(k)``, shape ``(q.size, 5, Nint - Ns)``."""
+        with np.errstate(under="ignore"):
+            V = self._basis(np.sqrt(q), self.coef.shape[0]) @ self.coef[:, self.nlow:]
+        return V.reshape(q.size, 5, self.Nint - self.Ns)
+
+    def _coefs(self, V, k):
+        """``c_0..c_Nint`` of ``sigma^(k)`` from columns in ``_direct``'s layout."""
+        L, H = self.Ns + 1, self.Nint - self.Ns
+        return np.concatenate((V[:, k * (L + 1): k * (L + 1) + L], V[:, self.nlow + k * H: self.nlow + (k + 1) * H]), 1) \
+            if H else V[:, k * (L + 1): k * (L + 1) + L]
+
+    def _direct(self, r):
+        """Columns: per k = 0..4 ``c_0..c_Ns`` then ``sqrt(S_k)``; the ``DIAG_PAIRS`` kernels; per
+        k ``c_{Ns+1}..c_Nint``. Nodes whose weight underflows to 0 are left out (they add 0)."""
+        cp, M, L, Ni = self.cp, self.M, self.Ns + 1, self.Nint
+        x, sw, Q = _tier_grid(M)
+        keep = sw > 0
+        x, sw, Q = x[keep], sw[keep], Q[keep]
+        w = sw * sw
+        low, high, F = [], [], []
+        with np.errstate(all="ignore"):  # a non-finite value makes the error inf: no interpolant
+            for k in range(5):
+                f = cp.values(k, r[:, None] * x[None, :])
+                F.append(f)
+                c = (f * sw) @ Q[:, : Ni + 1]
+                low += [c[:, :L], np.sqrt((f * f) @ w)[:, None]]
+                high.append(c[:, L:])
+            low += [((F[a] * F[b]) @ w)[:, None] for a, b in DIAG_PAIRS]
+        return np.concatenate(low + high, axis=1)
+
+    def _error(self, ref, app):
+        L = self.Ns + 1
+        worst = 0.0
+        with np.errstate(all="ignore"):
+            for k in range(5):
+                c0 = k * (L + 1)
+                s = np.maximum(ref[:, c0 + L], 1e-300)
+                e = (np.linalg.norm(self._coefs(app, k) - self._coefs(ref, k), axis=1)
+                     + np.abs(app[:, c0 + L] - ref[:, c0 + L])) / s
+                worst = max(worst, float(np.max(e)))
+            for j, (a, b) in enumerate(DIAG_PAIRS):
+                col = 5 * (L + 1) + j
+                s = np.maximum(ref[:, a * (L + 1) + L] * ref[:, b * (L + 1) + L], 1e-300)
+                worst = max(worst, float(np.max(np.abs(app[:, col] - ref[:, col]) / s)))
+        return worst if np.isfinite(worst) else np.inf
+
+
+def _blocks(it, V, ks, side):
+    """Coefficients ``(len(ks), rows, Ns + 1)`` and second moments ``(len(ks), rows)`` of the
+    ``sigma^(k)`` on ``side`` of ``ks`` from interpolated columns V."""
+    L = it.Ns + 1
+    Vc = V[:, : 5 * (L + 1)].reshape(V.shape[0], 5, L + 1)
+    k = [pair[side] for pair in ks]
+    C = Vc[:, k, :].transpose(1, 0, 2)
+    return C[:, :, :L], C[:, :, L] ** 2
+
+
+def _tails(C, S, e):
+    """``T_N = S - sum_{n<=N} c_n^2`` (floor ``4 eps S``) plus ``2 QUAD_SAFETY e S`` (as ``moments``)."""
+    T = np.maximum(S[..., None] - np.cumsum(C * C, axis=-1), 4e-16 * S[..., None])
+    return T + (2 * QUAD_SAFETY * e[:, None, None]) * S[..., None]
+
+
+def _horner(A, B, rho, Nd, parity, ks, outer: bool):
+    """``sum_{n<=Nd} A[j, i, n] B[j, m, n] rho[i, m]^n`` (``outer``; else element by element
+    ``A[j, p, n] B[j, p, n] rho[p]^n``). With ``parity`` (odd sigma) only the ``n = kA + 1 (mod 2)``
+    terms are nonzero: Horner in ``rho^2`` over those, times ``rho`` when n is odd."""
+    def term(n):
+        return A[:, :, None, n] * B[:, None, :, n] if outer else A[:, :, n] * B[:, :, n]
+
+    if not parity:
+        val = term(Nd)
+        for n in range(Nd - 1, -1, -1):  # all kernels at once
+            val *= rho
+            val += term(n)
+        return val
+    p = np.array([(kA + 1) % 2 for kA, _ in ks])
+    m = np.arange(Nd // 2 + 1)
+    ix = p[:, None] + 2 * m[None, :]
+    mask = (ix <= Nd).astype(float)[:, None, :]
+    ix = np.minimum(ix, Nd)[:, None, :]
+    A = np.take_along_axis(A[..., : Nd + 1], ix, axis=2) * mask
+    B = np.take_along_axis(B[..., : Nd + 1], ix, axis=2) * mask
+    x = rho * rho
+    val = term(m[-1])
+    for n in range(m[-1] - 1, -1, -1):
+        val *= x
+        val += term(n)
+    val[p == 1] *= rho
+    return val
+
+
+def _truncation(TA, SA, TB, SB, r_max, nmax):
+    """Fewest terms ``Nd <= nmax`` with ``r_max^(Nd+1) sqrt(max T_A/S_A max T_B/S_B) <= TOL / 10``, or None."""
+    rel = np.sqrt((TA[..., : nmax + 1] / np.maximum(SA, 1e-300)[..., None]).max((0, 1))
+                  * (TB[..., : nmax + 1] / np.maximum(SB, 1e-300)[..., None]).max((0, 1)))
+    ok = np.flatnonzero(r_max ** np.arange(1, nmax + 2) * rel <= TOL / 10)
+    return int(ok[0]) if ok.size else None
+
+
+def fast_pairs(cp, t: int, ks, qA, qB, rho):
+    """``_cross_pairs`` from the interpolated coefficients (same series, same bounds with the
+    interpolation error added to the coefficients' error); None when the tier has no interpolant
+    or a squared norm lies below its range. Pairs with ``|rho| <= FAR_RHO``: one Horner pass over
+    the matrix; a neuron paired with itself (same squared norm, ``rho >= 1 - 1e-13``): the
+    interpolated diagonal kernel; other pairs up to ``MID_RHO``: gathered, up to ``Nint`` terms;
+    the rest (or when ``Nint`` terms do not meet the tolerance): the direct route (``_near_pairs``)."""
+    it = cp.interp(t)
+    if it is None or min(qA.min(initial=np.inf), qB.min(initial=np.inf)) < it.qlo:
+        return None
+    errs, Ns = cp.tiers[t][3], cp.tiers[t][4]
+    n = qA.size
+    same = qB.size >= n and np.array_equal(qB[:n], qA)
+    V = it.values(qB, n) if same else it.values(np.concatenate((qA, qB)))
+    VA, VB = V[:n], V[V.shape[0] - qB.size:]
+    e_k = np.asarray(errs) + it.interp_err
+    A, SA = _blocks(it, VA, ks, 0)
+    B, SB = _blocks(it, VB, ks, 1)
+    eA = e_k[[pair[0] for pair in ks]]
+    eB = e_k[[pair[1] for pair in ks]]
+    TA, TB = _tails(A, SA, eA), _tails(B, SB, eB)
+    scale = np.sqrt(SA[:, :, None] * SB[:, None, :])
+    absr = np.abs(rho)
+    far = absr <= FAR_RHO
+    Nd = _truncation(TA, SA, TB, SB, float(np.max(np.where(far, absr, 0.0), initial=0.0)), Ns)
+    Nd = Ns if Nd is None else Nd
+    val = _horner(A, B, rho, Nd, it.parity, ks, True)
+    bound = absr ** (Nd + 1) * np.sqrt(TA[:, :, None, Nd] * TB[:, None, :, Nd])
+    rest = ~far
+    if rest.any():
+        if same:
+            idx = np.arange(n)
+            self_pair = np.zeros(rest.shape, dtype=bool)
+            self_pair[idx, idx] = rho[idx, idx] >= 1 - 1e-13
+            if self_pair.any():
+                i = np.flatnonzero(self_pair[idx, idx])
+                for j, (kA, kB) in enumerate(ks):
+                    col = 5 * (Ns + 2) + DIAG_PAIRS.index((min(kA, kB), max(kA, kB)))
+                    val[j, i, i] = VA[i, col]
+                    bound[j, i, i] = 0.0
+                rest &= ~self_pair
+        mid = rest & (absr <= NEAR_RHO)  # the tier's Ns terms suffice there
+        if mid.any():
+            _gathered(it, ks, rho, mid, A, TA, B, TB, Ns, val, bound)
+            rest &= ~mid
+        mid = rest & (absr <= MID_RHO)
+        if mid.any() and _mid_pairs(it, ks, qA, qB, rho, mid, A, SA, B, SB, eA, eB, val, bound):
+            rest &= ~mid
+        if rest.any():
+            _near_pairs(cp, t, ks, qA, qB, rho, rest, val, bound)
+    bound += scale * QUAD_SAFETY * (eA + eB)[:, None, None]  # coefficients (quadrature and interpolation)
+    return val, bound, scale
+
+
+def _gathered(it, ks, rho, mid, A, TA, B, TB, Ns, val, bound) -> None:
+    """In place: the pairs of ``mid`` (``|rho| <= NEAR_RHO``) from the coefficients up to ``Ns``."""
+    i, m = np.nonzero(mid)
+    r = rho[i, m]
+    val[:, i, m] = _horner(A[:, i], B[:, m], r, Ns, it.parity, ks, False)
+    bound[:, i, m] = np.abs(r) ** (Ns + 1) * np.sqrt(TA[:, i, Ns] * TB[:, m, Ns])
+
+
+def _mid_pairs(it, ks, qA, qB, rho, mid, A, SA, B, SB, eA, eB, val, bound) -> bool:
+    """In place: the pairs of ``mid`` from the coefficients up to ``Nint`` (False: not enough terms)."""
+    i, m = np.nonzero(mid)
+    ui, ii = np.unique(i, return_inverse=True)
+    um, mm = np.unique(m, return_inverse=True)
+    Ah = it.high(qA[ui])[:, [pair[0] for pair in ks], :].transpose(1, 0, 2)
+    Bh = it.high(qB[um])[:, [pair[1] for pair in ks], :].transpose(1, 0, 2)
+    Am = np.concatenate((A[:, ui], Ah), axis=2)
+    Bm = np.concatenate((B[:, um], Bh), axis=2)
+    TA, TB = _tails(Am, SA[:, ui], eA), _tails(Bm, SB[:, um], eB)
+    r = rho[i, m]
+    Nm = _truncation(TA, SA[:, ui], TB, SB[:, um], float(np.abs(r).max()), it.Nint)
+    if Nm is None:
+        return False
+    val[:, i, m] = _horner(Am[:, ii], Bm[:, mm], r, Nm, it.parity, ks, False)
+    bound[:, i, m] = np.abs(r) ** (Nm + 1) * np.sqrt(TA[:, ii, Nm] * TB[:, mm, Nm])
+    return True
+
+
+def fast_diag(cp, q):
+    """``(s, s', s'')`` (as ``Compiled.diag``) from the interpolated diagonal kernels, or None."""
+    flat = q.ravel()
+    if flat.size == 0:
+        return None
+    it = cp.interp(cp.tier(float(flat.max())))
+    if it is None or flat.min() < it.qlo:
+        return None
+    V = it.values(flat)
+    base = 5 * (it.Ns + 2)
+    d = {pair: V[:, base + j].reshape(q.shape) for j, pair in enumerate(DIAG_PAIRS)}
+    return (d[0, 0], d[1, 1] + d[0, 2], (3 * d[2, 2] + 4 * d[1, 3] + d[0, 4]) / 2)
