@@ -65,6 +65,7 @@ class TierInterp:
         self.nlow = 5 * (Ns + 2) + len(DIAG_PAIRS)  # columns evaluated for every row
         self._last = (None, None)
         self._kept = (None, None)
+        self.layouts: dict = {}
         for D in DEGREES:
             x = np.cos(np.pi * (np.arange(D + 1) + 0.5) / (D + 1))  # first kind: no endpoints
             vals = self._direct(self._r(x))
@@ -100,7 +101,10 @@ class TierInterp:
         kept = self._kept
         if kept[0] != key:
             kept = self._kept = (key, self._eval(tail))
-        V = np.concatenate((self._eval(head), kept[1]))
+        last = self._last  # the diagonal may have asked for the students' rows first
+        fresh = (last[1][:split] if last[0] is not None and last[0].size == split and np.array_equal(last[0], head)
+                 else self._eval(head))
+        V = np.concatenate((fresh, kept[1]))
         self._last = (head, V[:split])
         return V
 
@@ -156,56 +160,77 @@ class TierInterp:
         return worst if np.isfinite(worst) else np.inf
 
 
+class _Layout:
+    """Column indices of one side of ``ks`` in ``TierInterp.values``: ``idx[j, m]`` the coefficient
+    of the m-th term of kernel j (``n = p_j + step m``: for an odd sigma, ``step = 2`` and
+    ``p_j = kA + 1 mod 2``, the other coefficients being 0; else ``step = 1``, ``p_j = 0``),
+    ``sq[j]`` the column of ``sqrt(S)``."""
+
+    def __init__(self, it, ks, side):
+        L = it.Ns + 1
+        self.step = 2 if it.parity else 1
+        self.p = np.array([(pair[0] + 1) % 2 if it.parity else 0 for pair in ks])
+        terms = (L - 1 - self.p.max()) // self.step + 1  # every kernel: n <= Ns
+        k = np.array([pair[side] for pair in ks])
+        self.idx = (k * (L + 1) + self.p)[:, None] + self.step * np.arange(terms)[None, :]
+        self.sq = k * (L + 1) + L
+
+
+def _layout(it, ks, side):
+    key = (tuple(ks), side)
+    hit = it.layouts.get(key)
+    if hit is None:
+        hit = it.layouts[key] = _Layout(it, ks, side)
+    return hit
+
+
 def _blocks(it, V, ks, side):
-    """Coefficients ``(len(ks), rows, Ns + 1)`` and second moments ``(len(ks), rows)`` of the
-    ``sigma^(k)`` on ``side`` of ``ks`` from interpolated columns V."""
-    L = it.Ns + 1
-    Vc = V[:, : 5 * (L + 1)].reshape(V.shape[0], 5, L + 1)
-    k = [pair[side] for pair in ks]
-    C = Vc[:, k, :].transpose(1, 0, 2)
-    return C[:, :, :L], C[:, :, L] ** 2
+    """Coefficients ``(len(ks), rows, terms)`` (``_Layout``) and second moments ``(len(ks), rows)``."""
+    lay = _layout(it, ks, side)
+    return V[:, lay.idx].transpose(1, 0, 2), (V[:, lay.sq] ** 2).T
 
 
 def _tails(C, S, e):
-    """``T_N = S - sum_{n<=N} c_n^2`` (floor ``4 eps S``) plus ``2 QUAD_SAFETY e S`` (as ``moments``)."""
+    """``T_m = S - sum_{terms <= m} c^2`` (floor ``4 eps S``) plus ``2 QUAD_SAFETY e S`` (as ``moments``)."""
     T = np.maximum(S[..., None] - np.cumsum(C * C, axis=-1), 4e-16 * S[..., None])
     return T + (2 * QUAD_SAFETY * e[:, None, None]) * S[..., None]
 
 
-def _horner(A, B, rho, Nd, parity, ks, outer: bool):
-    """``sum_{n<=Nd} A[j, i, n] B[j, m, n] rho[i, m]^n`` (``outer``; else element by element
-    ``A[j, p, n] B[j, p, n] rho[p]^n``). With ``parity`` (odd sigma) only the ``n = kA + 1 (mod 2)``
-    terms are nonzero: Horner in ``rho^2`` over those, times ``rho`` when n is odd."""
-    def term(n):
-        return A[:, :, None, n] * B[:, None, :, n] if outer else A[:, :, n] * B[:, :, n]
-
-    if not parity:
-        val = term(Nd)
-        for n in range(Nd - 1, -1, -1):  # all kernels at once
-            val *= rho
-            val += term(n)
-        return val
-    p = np.array([(kA + 1) % 2 for kA, _ in ks])
-    m = np.arange(Nd // 2 + 1)
-    ix = p[:, None] + 2 * m[None, :]
-    mask = (ix <= Nd).astype(float)[:, None, :]
-    ix = np.minimum(ix, Nd)[:, None, :]
-    A = np.take_along_axis(A[..., : Nd + 1], ix, axis=2) * mask
-    B = np.take_along_axis(B[..., : Nd + 1], ix, axis=2) * mask
-    x = rho * rho
-    val = term(m[-1])
-    for n in range(m[-1] - 1, -1, -1):
-        val *= x
-        val += term(n)
-    val[p == 1] *= rho
+def _series_sum(A, B, rho, Nd, lay, outer: bool):
+    """``sum_{m<=Nd} A[j, i, m] B[j, m', m] rho^(p_j + step m)`` over the matrix of pairs
+    (``outer``: Horner, all kernels at once) or element by element (powers at once)."""
+    x = rho * rho if lay.step == 2 else rho
+    if outer:
+        At = np.ascontiguousarray(A[..., : Nd + 1].transpose(2, 0, 1))[:, :, :, None]
+        Bt = np.ascontiguousarray(B[..., : Nd + 1].transpose(2, 0, 1))[:, :, None, :]
+        val = At[Nd] * Bt[Nd]
+        tmp = np.empty_like(val)
+        for n in range(Nd - 1, -1, -1):
+            val *= x
+            np.multiply(At[n], Bt[n], out=tmp)
+            val += tmp
+    else:
+        powers = np.cumprod(np.concatenate((np.ones((x.size, 1)), np.repeat(x[:, None], Nd, 1)), 1), 1)
+        val = np.einsum("jpn,jpn,pn->jp", A[..., : Nd + 1], B[..., : Nd + 1], powers)
+    if lay.p.any():
+        val[lay.p == 1] *= rho
     return val
 
 
-def _truncation(TA, SA, TB, SB, r_max, nmax):
-    """Fewest terms ``Nd <= nmax`` with ``r_max^(Nd+1) sqrt(max T_A/S_A max T_B/S_B) <= TOL / 10``, or None."""
-    rel = np.sqrt((TA[..., : nmax + 1] / np.maximum(SA, 1e-300)[..., None]).max((0, 1))
-                  * (TB[..., : nmax + 1] / np.maximum(SB, 1e-300)[..., None]).max((0, 1)))
-    ok = np.flatnonzero(r_max ** np.arange(1, nmax + 2) * rel <= TOL / 10)
+def _tail_power(absr, Nd, lay):
+    """``|rho|^(first omitted n)`` for each kernel: ``p_j + step (Nd + 1)``."""
+    P = absr ** (lay.step * (Nd + 1))
+    P = np.repeat(P[None], lay.p.size, 0)
+    if lay.p.any():
+        P[lay.p == 1] *= absr
+    return P
+
+
+def _truncation(TA, SA, TB, SB, r_max, lay, limit):
+    """Fewest terms ``Nd`` with ``r_max^(step (Nd+1)) sqrt(max T_A/S_A max T_B/S_B) <= limit``, or None."""
+    rel = np.sqrt((TA / np.maximum(SA, 1e-300)[..., None]).max((0, 1))
+                  * (TB / np.maximum(SB, 1e-300)[..., None]).max((0, 1)))
+    ok = np.flatnonzero(r_max ** (lay.step * np.arange(1, rel.size + 1)) * rel <= limit)
     return int(ok[0]) if ok.size else None
 
 
@@ -214,8 +239,9 @@ def fast_pairs(cp, t: int, ks, qA, qB, rho):
     interpolation error added to the coefficients' error); None when the tier has no interpolant
     or a squared norm lies below its range. Pairs with ``|rho| <= FAR_RHO``: one Horner pass over
     the matrix; a neuron paired with itself (same squared norm, ``rho >= 1 - 1e-13``): the
-    interpolated diagonal kernel; other pairs up to ``MID_RHO``: gathered, up to ``Nint`` terms;
-    the rest (or when ``Nint`` terms do not meet the tolerance): the direct route (``_near_pairs``)."""
+    interpolated diagonal kernel; other pairs up to ``MID_RHO``: gathered, with the tier's ``Ns``
+    terms when they meet ``TOL / 4``, else up to ``Nint``; the rest (or when ``Nint`` terms do not
+    meet ``TOL / 10``): the direct route (``_near_pairs``)."""
     it = cp.interp(t)
     if it is None or min(qA.min(initial=np.inf), qB.min(initial=np.inf)) < it.qlo:
         return None
@@ -225,18 +251,20 @@ def fast_pairs(cp, t: int, ks, qA, qB, rho):
     V = it.values(qB, n) if same else it.values(np.concatenate((qA, qB)))
     VA, VB = V[:n], V[V.shape[0] - qB.size:]
     e_k = np.asarray(errs) + it.interp_err
-    A, SA = _blocks(it, VA, ks, 0)
-    B, SB = _blocks(it, VB, ks, 1)
     eA = e_k[[pair[0] for pair in ks]]
     eB = e_k[[pair[1] for pair in ks]]
+    lay = _layout(it, ks, 0)
+    A, SA = _blocks(it, VA, ks, 0)
+    B, SB = _blocks(it, VB, ks, 1)
     TA, TB = _tails(A, SA, eA), _tails(B, SB, eB)
     scale = np.sqrt(SA[:, :, None] * SB[:, None, :])
     absr = np.abs(rho)
     far = absr <= FAR_RHO
-    Nd = _truncation(TA, SA, TB, SB, float(np.max(np.where(far, absr, 0.0), initial=0.0)), Ns)
-    Nd = Ns if Nd is None else Nd
-    val = _horner(A, B, rho, Nd, it.parity, ks, True)
-    bound = absr ** (Nd + 1) * np.sqrt(TA[:, :, None, Nd] * TB[:, None, :, Nd])
+    last = A.shape[2] - 1
+    Nd = _truncation(TA, SA, TB, SB, float(np.max(np.where(far, absr, 0.0), initial=0.0)), lay, TOL / 10)
+    Nd = last if Nd is None else Nd
+    val = _series_sum(A, B, rho, Nd, lay, True)
+    bound = _tail_power(absr, Nd, lay) * np.sqrt(TA[:, :, None, Nd] * TB[:, None, :, Nd])
     rest = ~far
     if rest.any():
         if same:
@@ -245,47 +273,47 @@ def fast_pairs(cp, t: int, ks, qA, qB, rho):
             self_pair[idx, idx] = rho[idx, idx] >= 1 - 1e-13
             if self_pair.any():
                 i = np.flatnonzero(self_pair[idx, idx])
-                for j, (kA, kB) in enumerate(ks):
-                    col = 5 * (Ns + 2) + DIAG_PAIRS.index((min(kA, kB), max(kA, kB)))
-                    val[j, i, i] = VA[i, col]
-                    bound[j, i, i] = 0.0
+                cols = [5 * (Ns + 2) + DIAG_PAIRS.index((min(kA, kB), max(kA, kB))) for kA, kB in ks]
+                val[:, i, i] = VA[i][:, cols].T
+                bound[:, i, i] = 0.0
                 rest &= ~self_pair
-        mid = rest & (absr <= NEAR_RHO)  # the tier's Ns terms suffice there
-        if mid.any():
-            _gathered(it, ks, rho, mid, A, TA, B, TB, Ns, val, bound)
-            rest &= ~mid
         mid = rest & (absr <= MID_RHO)
-        if mid.any() and _mid_pairs(it, ks, qA, qB, rho, mid, A, SA, B, SB, eA, eB, val, bound):
-            rest &= ~mid
+        if mid.any():
+            i, m = np.nonzero(mid)
+            r = rho[i, m]
+            rm = float(np.abs(r).max())
+            if _truncation(TA, SA, TB, SB, rm, lay, TOL / 4) is not None:  # Ns terms suffice
+                val[:, i, m] = _series_sum(A[:, i], B[:, m], r, last, lay, False)
+                bound[:, i, m] = _tail_power(np.abs(r), last, lay) * np.sqrt(TA[:, i, last] * TB[:, m, last])
+                rest &= ~mid
+            elif _mid_pairs(it, ks, qA, qB, VA, VB, rho, mid, eA, eB, val, bound):
+                rest &= ~mid
         if rest.any():
             _near_pairs(cp, t, ks, qA, qB, rho, rest, val, bound)
     bound += scale * QUAD_SAFETY * (eA + eB)[:, None, None]  # coefficients (quadrature and interpolation)
     return val, bound, scale
 
 
-def _gathered(it, ks, rho, mid, A, TA, B, TB, Ns, val, bound) -> None:
-    """In place: the pairs of ``mid`` (``|rho| <= NEAR_RHO``) from the coefficients up to ``Ns``."""
-    i, m = np.nonzero(mid)
-    r = rho[i, m]
-    val[:, i, m] = _horner(A[:, i], B[:, m], r, Ns, it.parity, ks, False)
-    bound[:, i, m] = np.abs(r) ** (Ns + 1) * np.sqrt(TA[:, i, Ns] * TB[:, m, Ns])
-
-
-def _mid_pairs(it, ks, qA, qB, rho, mid, A, SA, B, SB, eA, eB, val, bound) -> bool:
-    """In place: the pairs of ``mid`` from the coefficients up to ``Nint`` (False: not enough terms)."""
+def _mid_pairs(it, ks, qA, qB, VA, VB, rho, mid, eA, eB, val, bound) -> bool:
+    """In place: the pairs of ``mid`` from all the coefficients up to ``Nint`` (False: not enough)."""
     i, m = np.nonzero(mid)
     ui, ii = np.unique(i, return_inverse=True)
     um, mm = np.unique(m, return_inverse=True)
-    Ah = it.high(qA[ui])[:, [pair[0] for pair in ks], :].transpose(1, 0, 2)
-    Bh = it.high(qB[um])[:, [pair[1] for pair in ks], :].transpose(1, 0, 2)
-    Am = np.concatenate((A[:, ui], Ah), axis=2)
-    Bm = np.concatenate((B[:, um], Bh), axis=2)
-    TA, TB = _tails(Am, SA[:, ui], eA), _tails(Bm, SB[:, um], eB)
+    full = _Layout.__new__(_Layout)
+    full.step, full.p = 1, np.zeros(len(ks), dtype=int)
+    out = []
+    for side, (V, q, e) in enumerate(((VA[ui], qA[ui], eA), (VB[um], qB[um], eB))):
+        k = [pair[side] for pair in ks]
+        low = np.stack([it._coefs(V, kk)[:, : it.Ns + 1] for kk in k])
+        C = np.concatenate((low, it.high(q)[:, k, :].transpose(1, 0, 2)), axis=2)
+        S = (V[:, [kk * (it.Ns + 2) + it.Ns + 1 for kk in k]] ** 2).T
+        out.append((C, S, _tails(C, S, e)))
+    (Am, SA, TA), (Bm, SB, TB) = out
     r = rho[i, m]
-    Nm = _truncation(TA, SA[:, ui], TB, SB[:, um], float(np.abs(r).max()), it.Nint)
+    Nm = _truncation(TA, SA, TB, SB, float(np.abs(r).max()), full, TOL / 10)
     if Nm is None:
         return False
-    val[:, i, m] = _horner(Am[:, ii], Bm[:, mm], r, Nm, it.parity, ks, False)
+    val[:, i, m] = _series_sum(Am[:, ii], Bm[:, mm], r, Nm, full, False)
     bound[:, i, m] = np.abs(r) ** (Nm + 1) * np.sqrt(TA[:, ii, Nm] * TB[:, mm, Nm])
     return True
 
