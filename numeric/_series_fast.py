@@ -105,7 +105,7 @@ class TierInterp:
         fresh = (last[1][:split] if last[0] is not None and last[0].size == split and np.array_equal(last[0], head)
                  else self._eval(head))
         V = np.concatenate((fresh, kept[1]))
-        self._last = (head, V[:split])
+        self._last = (head.copy(), V[:split])  # a copy: the caller may reuse its buffer
         return V
 
     def _eval(self, q):
@@ -330,3 +330,48 @@ def fast_diag(cp, q):
     base = 5 * (it.Ns + 2)
     d = {pair: V[:, base + j].reshape(q.shape) for j, pair in enumerate(DIAG_PAIRS)}
     return (d[0, 0], d[1, 1] + d[0, 2], (3 * d[2, 2] + 4 * d[1, 3] + d[0, 4]) / 2)
+
+
+def _grad1_from_name(name: str) -> "Grad1":
+    from .series import compile_expression
+
+    return Grad1(compile_expression(name))
+
+
+class Grad1:
+    """``(G, G1, G3)`` = ``(g, g1, g3)`` of all pairs for the fast loss and gradient
+    (``copyavg.numeric._fast_erf``), with the self pairs' ``g1`` replaced by ``s'(q) / 2`` and
+    their ``g3`` by 0 (the general path's self term); None when the interpolated route does not
+    apply or a bound exceeds ``TOL`` (then the general path decides, and warns)."""
+
+    KS = ((0, 0), (2, 0), (1, 1))
+
+    def __init__(self, cp):
+        self.cp = cp
+
+    def __reduce__(self):  # picklable (a Problem is): rebuilt from the name
+        return (_grad1_from_name, (self.cp.name,))
+
+    def __call__(self, C11, C22, C12, D=None):
+        from ._series_pairs import _rho
+
+        cp = self.cp
+        qA, qB = np.ascontiguousarray(C11[:, 0]), np.ascontiguousarray(C22[0])
+        qmax = max(float(qA.max()), float(qB.max()))
+        if not qmax <= cp.tiers[-1][0]:  # also NaN: the general path refuses
+            return None
+        with np.errstate(under="ignore"):  # powers and tails below the smallest double: 0
+            out = fast_pairs(cp, cp.tier(qmax), self.KS, qA, qB, _rho(C11, C22, C12))
+            if out is None:
+                return None
+            val, bound, scale = out
+            if not np.all(bound <= TOL * np.maximum(scale, 1e-300)):
+                return None
+            diag = fast_diag(cp, qA)
+        if diag is None:
+            return None
+        G, G1, G3 = val[0], 0.5 * val[1], val[2]
+        idx = np.arange(qA.size)
+        G1[idx, idx] = 0.5 * diag[1]
+        G3[idx, idx] = 0.0
+        return G, G1, G3
