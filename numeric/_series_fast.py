@@ -131,9 +131,9 @@ class TierInterp:
         x, sw, Q = _tier_grid(M)
         keep = sw > 0
         x, sw, Q = x[keep], sw[keep], Q[keep]
-        w = sw * sw
         low, high, F = [], [], []
         with np.errstate(all="ignore"):  # a non-finite value makes the error inf: no interpolant
+            w = sw * sw  # weights below the smallest double: 0 (they multiply bounded values)
             for k in range(5):
                 f = cp.values(k, r[:, None] * x[None, :])
                 F.append(f)
@@ -217,9 +217,21 @@ def _series_sum(A, B, rho, Nd, lay, outer: bool):
     return val
 
 
+def _ipow(x, k: int):
+    """``x^k`` for an integer ``k >= 1`` by repeated squaring (a few products, not ``pow``)."""
+    out, base = None, x
+    while k:
+        if k & 1:
+            out = base if out is None else out * base
+        k >>= 1
+        if k:
+            base = base * base
+    return out
+
+
 def _tail_power(absr, Nd, lay):
     """``|rho|^(first omitted n)`` for each kernel: ``p_j + step (Nd + 1)``."""
-    P = absr ** (lay.step * (Nd + 1))
+    P = _ipow(absr, lay.step * (Nd + 1))
     P = np.repeat(P[None], lay.p.size, 0)
     if lay.p.any():
         P[lay.p == 1] *= absr

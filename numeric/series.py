@@ -119,7 +119,8 @@ class Compiled:
         if hit is False:
             from ._series_fast import TierInterp
 
-            hit = TierInterp(self, t)
+            with np.errstate(under="ignore"):  # squares of tiny weights and coefficients: 0, harmless
+                hit = TierInterp(self, t)
             hit = hit if hit.coef is not None else None
             with self._lock:
                 self._interp[t] = hit
