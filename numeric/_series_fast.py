@@ -279,31 +279,42 @@ def fast_pairs(cp, t: int, ks, qA, qB, rho):
     bound = _tail_power(absr, Nd, lay) * np.sqrt(TA[:, :, None, Nd] * TB[:, None, :, Nd])
     rest = ~far
     if rest.any():
-        if same:
-            idx = np.arange(n)
-            self_pair = np.zeros(rest.shape, dtype=bool)
-            self_pair[idx, idx] = rho[idx, idx] >= 1 - 1e-13
-            if self_pair.any():
-                i = np.flatnonzero(self_pair[idx, idx])
-                cols = [5 * (Ns + 2) + DIAG_PAIRS.index((min(kA, kB), max(kA, kB))) for kA, kB in ks]
-                val[:, i, i] = VA[i][:, cols].T
-                bound[:, i, i] = 0.0
-                rest &= ~self_pair
-        mid = rest & (absr <= MID_RHO)
-        if mid.any():
-            i, m = np.nonzero(mid)
-            r = rho[i, m]
-            rm = float(np.abs(r).max())
-            if _truncation(TA, SA, TB, SB, rm, lay, TOL / 4) is not None:  # Ns terms suffice
-                val[:, i, m] = _series_sum(A[:, i], B[:, m], r, last, lay, False)
-                bound[:, i, m] = _tail_power(np.abs(r), last, lay) * np.sqrt(TA[:, i, last] * TB[:, m, last])
-                rest &= ~mid
-            elif _mid_pairs(it, ks, qA, qB, VA, VB, rho, mid, eA, eB, val, bound):
-                rest &= ~mid
-        if rest.any():
-            _near_pairs(cp, t, ks, qA, qB, rho, rest, val, bound)
+        _other_pairs(cp, t, ks, (qA, qB, VA, VB, same), rho, absr, rest, (A, SA, TA, eA), (B, SB, TB, eB),
+                     lay, val, bound)
     bound += scale * QUAD_SAFETY * (eA + eB)[:, None, None]  # coefficients (quadrature and interpolation)
     return val, bound, scale
+
+
+def _other_pairs(cp, t, ks, rows, rho, absr, rest, sideA, sideB, lay, val, bound) -> None:
+    """In place: the pairs of ``rest`` (``|rho| > FAR_RHO``) of ``fast_pairs``."""
+    qA, qB, VA, VB, same = rows
+    A, SA, TA, eA = sideA
+    B, SB, TB, eB = sideB
+    it, Ns, n = cp.interp(t), cp.tiers[t][4], qA.size
+    last = A.shape[2] - 1
+    if same:
+        idx = np.arange(n)
+        self_pair = np.zeros(rest.shape, dtype=bool)
+        self_pair[idx, idx] = rho[idx, idx] >= 1 - 1e-13
+        if self_pair.any():
+            i = np.flatnonzero(self_pair[idx, idx])
+            cols = [5 * (Ns + 2) + DIAG_PAIRS.index((min(kA, kB), max(kA, kB))) for kA, kB in ks]
+            val[:, i, i] = VA[i][:, cols].T
+            bound[:, i, i] = 0.0
+            rest &= ~self_pair
+    mid = rest & (absr <= MID_RHO)
+    if mid.any():
+        i, m = np.nonzero(mid)
+        r = rho[i, m]
+        rm = float(np.abs(r).max())
+        if _truncation(TA, SA, TB, SB, rm, lay, TOL / 4) is not None:  # Ns terms suffice
+            val[:, i, m] = _series_sum(A[:, i], B[:, m], r, last, lay, False)
+            bound[:, i, m] = _tail_power(np.abs(r), last, lay) * np.sqrt(TA[:, i, last] * TB[:, m, last])
+            rest &= ~mid
+        elif _mid_pairs(it, ks, qA, qB, VA, VB, rho, mid, eA, eB, val, bound):
+            rest &= ~mid
+    if rest.any():
+        _near_pairs(cp, t, ks, qA, qB, rho, rest, val, bound)
 
 
 def _mid_pairs(it, ks, qA, qB, VA, VB, rho, mid, eA, eB, val, bound) -> bool:
