@@ -31,7 +31,7 @@ DEGREES = (48, 64, 96)
 R_LOW = 0.05
 #: pairs with |rho| <= FAR_RHO: one matrix Horner pass; up to MID_RHO (other than a neuron with
 #: itself): gathered, with the interpolated coefficients up to ``Nint`` (enough at MID_RHO)
-FAR_RHO = 0.25
+FAR_RHO = 0.35
 MID_RHO = 0.9
 #: diagonal kernels E[sigma^(a) sigma^(b)] kept (a <= b; Price's partials need a + b even, <= 4)
 DIAG_PAIRS = ((0, 0), (0, 2), (1, 1), (0, 4), (1, 3), (2, 2))
