@@ -246,14 +246,19 @@ def _truncation(TA, SA, TB, SB, r_max, lay, limit):
     return int(ok[0]) if ok.size else None
 
 
-def fast_pairs(cp, t: int, ks, qA, qB, rho):
+def fast_pairs(cp, t: int, ks, qA, qB, rho, bounds: bool = True):
     """``_cross_pairs`` from the interpolated coefficients (same series, same bounds with the
     interpolation error added to the coefficients' error); None when the tier has no interpolant
     or a squared norm lies below its range. Pairs with ``|rho| <= FAR_RHO``: one Horner pass over
     the matrix; a neuron paired with itself (same squared norm, ``rho >= 1 - 1e-13``): the
     interpolated diagonal kernel; other pairs up to ``MID_RHO``: gathered, with the tier's ``Ns``
     terms when they meet ``TOL / 4``, else up to ``Nint``; the rest (or when ``Nint`` terms do not
-    meet ``TOL / 10``): the direct route (``_near_pairs``)."""
+    meet ``TOL / 10``): the direct route (``_near_pairs``).
+
+    ``bounds=False`` (the fast loss and gradient): ``(values, ok)`` without the bound arrays; ok
+    when every pair took a route whose truncation test guarantees a bound within ``TOL / 4`` of
+    its scale and the coefficients' error adds at most the rest of ``TOL`` (so no bound exceeds
+    ``TOL``); not ok (the caller then takes the general path) when some pair needs the direct route."""
     it = cp.interp(t)
     if it is None or min(qA.min(initial=np.inf), qB.min(initial=np.inf)) < it.qlo:
         return None
@@ -269,24 +274,28 @@ def fast_pairs(cp, t: int, ks, qA, qB, rho):
     A, SA = _blocks(it, VA, ks, 0)
     B, SB = _blocks(it, VB, ks, 1)
     TA, TB = _tails(A, SA, eA), _tails(B, SB, eB)
-    scale = np.sqrt(SA[:, :, None] * SB[:, None, :])
     absr = np.abs(rho)
     far = absr <= FAR_RHO
     last = A.shape[2] - 1
     Nd = _truncation(TA, SA, TB, SB, float(np.max(np.where(far, absr, 0.0), initial=0.0)), lay, TOL / 10)
+    ok = Nd is not None and TOL / 4 + QUAD_SAFETY * float(np.max(eA + eB)) <= TOL
     Nd = last if Nd is None else Nd
     val = _series_sum(A, B, rho, Nd, lay, True)
-    bound = _tail_power(absr, Nd, lay) * np.sqrt(TA[:, :, None, Nd] * TB[:, None, :, Nd])
+    bound = _tail_power(absr, Nd, lay) * np.sqrt(TA[:, :, None, Nd] * TB[:, None, :, Nd]) if bounds else None
     rest = ~far
     if rest.any():
-        _other_pairs(cp, t, ks, (qA, qB, VA, VB, same), rho, absr, rest, (A, SA, TA, eA), (B, SB, TB, eB),
-                     lay, val, bound)
+        ok &= _other_pairs(cp, t, ks, (qA, qB, VA, VB, same), rho, absr, rest, (A, SA, TA, eA), (B, SB, TB, eB),
+                           lay, val, bound)
+    if not bounds:
+        return val, ok
+    scale = np.sqrt(SA[:, :, None] * SB[:, None, :])
     bound += scale * QUAD_SAFETY * (eA + eB)[:, None, None]  # coefficients (quadrature and interpolation)
     return val, bound, scale
 
 
-def _other_pairs(cp, t, ks, rows, rho, absr, rest, sideA, sideB, lay, val, bound) -> None:
-    """In place: the pairs of ``rest`` (``|rho| > FAR_RHO``) of ``fast_pairs``."""
+def _other_pairs(cp, t, ks, rows, rho, absr, rest, sideA, sideB, lay, val, bound) -> bool:
+    """In place: the pairs of ``rest`` (``|rho| > FAR_RHO``) of ``fast_pairs`` (``bound`` None: no
+    bounds, and False when a pair would need the direct route)."""
     qA, qB, VA, VB, same = rows
     A, SA, TA, eA = sideA
     B, SB, TB, eB = sideB
@@ -300,7 +309,8 @@ def _other_pairs(cp, t, ks, rows, rho, absr, rest, sideA, sideB, lay, val, bound
             i = np.flatnonzero(self_pair[idx, idx])
             cols = [5 * (Ns + 2) + DIAG_PAIRS.index((min(kA, kB), max(kA, kB))) for kA, kB in ks]
             val[:, i, i] = VA[i][:, cols].T
-            bound[:, i, i] = 0.0
+            if bound is not None:
+                bound[:, i, i] = 0.0
             rest &= ~self_pair
     mid = rest & (absr <= MID_RHO)
     if mid.any():
@@ -309,12 +319,16 @@ def _other_pairs(cp, t, ks, rows, rho, absr, rest, sideA, sideB, lay, val, bound
         rm = float(np.abs(r).max())
         if _truncation(TA, SA, TB, SB, rm, lay, TOL / 4) is not None:  # Ns terms suffice
             val[:, i, m] = _series_sum(A[:, i], B[:, m], r, last, lay, False)
-            bound[:, i, m] = _tail_power(np.abs(r), last, lay) * np.sqrt(TA[:, i, last] * TB[:, m, last])
+            if bound is not None:
+                bound[:, i, m] = _tail_power(np.abs(r), last, lay) * np.sqrt(TA[:, i, last] * TB[:, m, last])
             rest &= ~mid
         elif _mid_pairs(it, ks, qA, qB, VA, VB, rho, mid, eA, eB, val, bound):
             rest &= ~mid
     if rest.any():
+        if bound is None:
+            return False
         _near_pairs(cp, t, ks, qA, qB, rho, rest, val, bound)
+    return True
 
 
 def _mid_pairs(it, ks, qA, qB, VA, VB, rho, mid, eA, eB, val, bound) -> bool:
@@ -337,7 +351,8 @@ def _mid_pairs(it, ks, qA, qB, VA, VB, rho, mid, eA, eB, val, bound) -> bool:
     if Nm is None:
         return False
     val[:, i, m] = _series_sum(Am[:, ii], Bm[:, mm], r, Nm, full, False)
-    bound[:, i, m] = np.abs(r) ** (Nm + 1) * np.sqrt(TA[:, ii, Nm] * TB[:, mm, Nm])
+    if bound is not None:
+        bound[:, i, m] = np.abs(r) ** (Nm + 1) * np.sqrt(TA[:, ii, Nm] * TB[:, mm, Nm])
     return True
 
 
@@ -384,12 +399,10 @@ class Grad1:
         if not qmax <= cp.tiers[-1][0]:  # also NaN: the general path refuses
             return None
         with np.errstate(under="ignore"):  # powers and tails below the smallest double: 0
-            out = fast_pairs(cp, cp.tier(qmax), self.KS, qA, qB, _rho(C11, C22, C12))
-            if out is None:
+            out = fast_pairs(cp, cp.tier(qmax), self.KS, qA, qB, _rho(C11, C22, C12), bounds=False)
+            if out is None or not out[1]:  # no bound above TOL (fast_pairs); else the general path warns
                 return None
-            val, bound, scale = out
-            if not np.all(bound <= TOL * np.maximum(scale, 1e-300)):
-                return None
+            val = out[0]
             diag = fast_diag(cp, qA)
         if diag is None:
             return None

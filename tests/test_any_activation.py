@@ -241,3 +241,39 @@ def test_interpolated_pair_route_against_2d_quadrature():
                 # the stated bound holds (plus 1e-15: the reference's own rounding) and is small
                 assert err <= float(bd[i, m]) + 1e-15, (nm, i, m, err, bd[i, m])
                 assert float(bd[i, m]) <= 1e-9, (nm, bd[i, m])
+
+
+def test_fast_loss_gradient_route_flags_only_bounded_kernels():
+    """The fast loss and gradient take the interpolated kernels without their bound arrays
+    (``fast_pairs(bounds=False)``): when it reports them usable, the full bounds (computed
+    separately) are all within TOL of their scales, and the values are the same; its loss and
+    gradient agree with the general path (the same kernels, other formulas: 1e-12 relative)."""
+    from copyavg.numeric import Problem
+    from copyavg.numeric._series_fast import Grad1, fast_pairs
+    from copyavg.numeric._series_pairs import _rho
+
+    cp = compile_expression("tanh")
+    rng = np.random.default_rng(11)
+    d, k, n = 21, 20, 10
+    W = rng.normal(0, np.sqrt(2 / (d + n)), (n, d))
+    V = np.eye(k, d)
+    Y = np.concatenate((W, V))
+    C = W @ Y.T
+    qA = np.diag(C).copy()  # as the Problem does: the students' squared norms shared by rows and columns
+    qB = np.concatenate((qA, np.einsum("ij,ij->i", V, V)))
+    rho = _rho(qA[:, None], qB[None, :], C)
+    t = cp.tier(float(qB.max()))
+    with np.errstate(under="ignore"):
+        v0, ok = fast_pairs(cp, t, Grad1.KS, qA, qB, rho, bounds=False)
+        v1, bound, scale = fast_pairs(cp, t, Grad1.KS, qA, qB, rho)
+    assert ok
+    assert np.array_equal(v0, v1)
+    assert np.all(bound <= 1e-10 * scale)  # TOL
+    a = rng.normal(size=n)
+    P = Problem(np.ones(k), V, "tanh")
+    L, ga, gW = P.loss_and_gradient(a, W)
+    P._grad1 = lambda *args: None  # the general path
+    L2, ga2, gW2 = P.loss_and_gradient(a, W)
+    # same kernels up to the order of summation: rounding ~1e-15 of the loss's scale
+    assert abs(L - L2) <= 1e-12 * (1 + abs(L)) and np.allclose(ga, ga2, rtol=0, atol=1e-12)
+    assert np.allclose(gW, gW2, rtol=0, atol=1e-12)
