@@ -19,7 +19,9 @@ Accepted range: ``|w| <= max_norm``, the largest of 0.5, 1, 1.5, 2, 3, 4, 6, 8 a
 of sigma and its first four derivatives converges to ``TOL`` with at most 1600 nodes (checked against 2M) (tanh: 2;
 sigmoid, softplus, silu: 4; entire functions of moderate growth: 8). An expression without such a range
 (not square-integrable, like ``exp(z**2)``, or too rough) is refused with a ValueError.
-SymPy is imported only here, when an expression is compiled.
+SymPy is imported only here, when an expression is compiled. Evaluations over all pairs use, per
+tier, Chebyshev interpolants in ``|w|`` of the coefficients (``_series_fast``, built at first use;
+their measured error is added to the coefficients' error).
 """
 
 from __future__ import annotations
