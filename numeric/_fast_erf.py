@@ -71,7 +71,14 @@ def erf_loss_and_gradient(P, a, W):
         np.multiply(C, C, out=T)
         np.subtract(D, T, out=D)
         np.maximum(D, Z, out=D)
-        G, G1, G3 = P._grad1(C11, C22, C, D)
+        out = P._grad1(C11, C22, C, D)
+        if out is None:  # quadrature family: not applicable here
+            return None
+        G, G1, G3 = out
+        if P.activation.family not in geo_.BOUNDED_SECOND_MOMENT:  # loss scale sum |a_i| sqrt(s(q_i)) + ...
+            scale = float(np.dot(np.abs(a), np.sqrt(np.maximum(geo_._diagonal(G), 0.0)))) + P.teacher_scale
+            if not scale <= geo_.MAX_LOSS_SCALE:
+                return None
         U2 = UU[0]
         np.add(a, a, out=U2[:n])
         R = np.dot(UU, G.T)  # rows G (2U) = dL/da and G_st b

@@ -156,9 +156,11 @@ class Problem:
         self.V.setflags(write=False)
         self.k, self.d = V.shape
         if self.activation.family == "quadrature":  # any expression in z: Hermite series (numeric/series.py)
+            from ._series_fast import Grad1
             from .series import _KernelFunctions, compile_expression
 
             self._fns = _KernelFunctions(compile_expression(self.activation.name))
+            self._grad1 = Grad1(self._fns.cp)  # fast loss and gradient: interpolated coefficients
         else:
             self._fns = KERNELS[self.activation.name]
             self._grad1 = GRADIENT[self.activation.name]  # (g, g1, g3): no g2 for loss and gradient
@@ -388,8 +390,10 @@ class Problem:
         """``(L, dL/da, dL/dW)`` in one pass.
 
         Erf family at ordinary magnitudes: a fast path (``copyavg.numeric._fast_erf``: per-thread
-        scratch buffers, the same formulas, about 50 us at (d, k, n) = (51, 50, 25)); everything
-        else, including every refusal, goes through the general path.
+        scratch buffers, the same formulas, about 50 us at (d, k, n) = (51, 50, 25)); the
+        quadrature family takes it too (kernels from interpolated coefficients,
+        ``copyavg.numeric._series_fast``); everything else, including every refusal and every
+        kernel whose error bound exceeds its tolerance, goes through the general path.
 
         Parameters
         ----------
@@ -420,7 +424,7 @@ class Problem:
         >>> float(L), ga.tolist(), gW.tolist()
         (0.0, [0.0], [[0.0, 0.0]])
         """
-        if not self.homogeneous and self.activation.exact:  # quadrature family: general path
+        if not self.homogeneous and (self.activation.exact or self.activation.family == "quadrature"):
             a, W = geo_.check_student(a, W, self.d)
             fast = self._erf_loss_and_gradient(a, W)
             if fast is not None:

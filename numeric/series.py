@@ -19,7 +19,9 @@ Accepted range: ``|w| <= max_norm``, the largest of 0.5, 1, 1.5, 2, 3, 4, 6, 8 a
 of sigma and its first four derivatives converges to ``TOL`` with at most 1600 nodes (checked against 2M) (tanh: 2;
 sigmoid, softplus, silu: 4; entire functions of moderate growth: 8). An expression without such a range
 (not square-integrable, like ``exp(z**2)``, or too rough) is refused with a ValueError.
-SymPy is imported only here, when an expression is compiled.
+SymPy is imported only here, when an expression is compiled. Evaluations over all pairs use, per
+tier, Chebyshev interpolants in ``|w|`` of the coefficients (``_series_fast``, built at first use;
+their measured error is added to the coefficients' error).
 """
 
 from __future__ import annotations
@@ -109,7 +111,22 @@ class Compiled:
         self._memo: dict = {}
         self._gen = 0  # evaluation counter (kernel_with_bound)
         self._lock = threading.Lock()
+        self._interp: dict = {}
         self._find_tiers()
+
+    def interp(self, t: int):
+        """The tier's Chebyshev interpolants (``_series_fast.TierInterp``, built at first use), or
+        None when they do not meet ``INTERP_TOL`` (then the direct quadrature is used)."""
+        hit = self._interp.get(t, False)
+        if hit is False:
+            from ._series_fast import TierInterp
+
+            with np.errstate(under="ignore"):  # squares of tiny weights and coefficients: 0, harmless
+                hit = TierInterp(self, t)
+            hit = hit if hit.coef is not None else None
+            with self._lock:
+                self._interp[t] = hit
+        return hit
 
     def values(self, k: int, u: np.ndarray) -> np.ndarray:
         """``sigma^(k)(u)``; entries that overflow in float64 are re-evaluated with mpmath."""
@@ -253,7 +270,12 @@ class Compiled:
         """``(s, s', s'')`` of ``s(q) = E[sigma(sqrt(q) z)^2]`` by 1-D quadrature (heat equation:
         ``s' = E[sigma'^2 + sigma sigma'']``, ``s'' = E[3 sigma''^2 + 4 sigma' sigma^(3) + sigma sigma^(4)]/2``);
         ``s''`` (which needs the third and fourth derivatives) only when it is asked for."""
-        return _Diag(self, np.asarray(q, dtype=float))
+        q = np.asarray(q, dtype=float)
+        from ._series_fast import fast_diag
+
+        with np.errstate(under="ignore"):
+            fast = fast_diag(self, q)
+        return _Diag(self, q) if fast is None else fast
 
 
 class _Diag:
@@ -393,7 +415,10 @@ def _kernel_with_bound(cp, C11, C22, C12, order, pairs):
     names = PARTIAL_NAMES[order]
     ks = sorted({PRICE[name][:2] for name in names})
     if pairs:
-        V, Bd, Sc = _cross_pairs(cp, t, ks, C11[:, 0], C22[0, :], rho)
+        from ._series_fast import fast_pairs
+
+        fast = fast_pairs(cp, t, ks, np.ascontiguousarray(C11[:, 0]), np.ascontiguousarray(C22[0, :]), rho)
+        V, Bd, Sc = fast if fast is not None else _cross_pairs(cp, t, ks, C11[:, 0], C22[0, :], rho)
     else:
         V, Bd, Sc = (x.reshape((len(ks),) + rho.shape)
                      for x in _cross_elementwise(cp, t, ks, C11.ravel(), C22.ravel(), rho.ravel()))

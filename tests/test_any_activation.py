@@ -18,6 +18,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from scipy.special import roots_hermitenorm
 
 from copyavg.numeric import diag_kernel, get_activation, gradient, hessian, loss, pair_kernel
 from copyavg.numeric.series import TOL, compile_expression, kernel_with_bound
@@ -181,3 +182,98 @@ def test_mp_route_kernel():
             want = pair_kernel_mp("sin", *C, order=1)
             # nested tanh-sinh quadrature at 20 digits of smooth integrands: ~1e-18 or better
             assert all(abs(x - y) <= mpmath.mpf("1e-15") for x, y in zip(got, want)), (got, want)
+
+
+def test_interpolated_coefficients_within_measured_error():
+    """The Chebyshev interpolants (numeric/_series_fast.py) against the direct M-node quadrature at
+    random norms (not the grid on which their error was measured): the error, relative to
+    sqrt(E f^2), stays within the measured interp_err times QUAD_SAFETY, the multiple with which
+    it enters the stated bounds."""
+    from copyavg.numeric._series_fast import DIAG_PAIRS
+    from copyavg.numeric._series_pairs import QUAD_SAFETY
+
+    cp = compile_expression("tanh")
+    rng = np.random.default_rng(7)
+    for t in (0, 1):  # tiers |w| <= 0.5 and <= 1 (the others cost seconds to build)
+        it = cp.interp(t)
+        assert it is not None and it.interp_err <= 1e-12  # INTERP_TOL = TOL / 100
+        r = rng.uniform(it.rlo, it.rmax, 25)
+        q = r * r
+        app = it.values(q)
+        L = it.Ns + 1
+        with np.errstate(under="ignore"):  # weights below the smallest double: 0, negligible
+            x, w = roots_hermitenorm(it.M)  # the diagonal kernels' reference: M-node quadrature, here
+            w = w / w.sum()
+            F = [cp.values(k, r[:, None] * x[None, :]) for k in range(5)]
+            rms = [np.sqrt((f * f) @ w) for f in F]
+            for k in range(5):
+                direct, s = cp._raw_moments(k, q, it.M, it.Ns)  # the coefficients' direct route
+                c0 = k * (L + 1)
+                err = (np.linalg.norm(app[:, c0:c0 + L] - direct, axis=1)
+                       + np.abs(app[:, c0 + L] - np.sqrt(s))) / np.sqrt(s)
+                assert err.max() <= QUAD_SAFETY * it.interp_err, (t, k, err.max(), it.interp_err)
+            for j, (a, b) in enumerate(DIAG_PAIRS):
+                col = 5 * (L + 1) + j
+                err = np.abs(app[:, col] - (F[a] * F[b]) @ w) / (rms[a] * rms[b])
+                assert err.max() <= QUAD_SAFETY * it.interp_err, (t, (a, b), err.max())
+
+
+def test_interpolated_pair_route_against_2d_quadrature():
+    """All pairs at once (the interpolated route: far pairs by one Horner pass, self pairs by the
+    diagonal kernels, other near pairs gathered or direct) against the independent 2-D reference:
+    the stated bound holds for every partial and is below 1e-9."""
+    cp = compile_expression("tanh")
+    rng = np.random.default_rng(3)
+    W = rng.normal(size=(3, 5)) * 0.5
+    W[2] = W[0] + 0.05 * rng.normal(size=5)  # near pair (|rho| close to 1, not collinear)
+    Y = np.concatenate((W, 0.8 * np.eye(2, 5), [W[1] + 0.6 * rng.normal(size=5)]))  # mid |rho| too
+    C = W @ Y.T
+    qA, qB = np.einsum("ij,ij->i", W, W), np.einsum("ij,ij->i", Y, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the requested bound must be met here
+        vals, bounds = kernel_with_bound(cp, qA[:, None], qB[None, :], C, 2, pairs=True)
+    assert cp.interp(cp.tier(float(qB.max()))) is not None  # the interpolated route was taken
+    for i in range(3):
+        for m in range(Y.shape[0]):
+            ref = reference("tanh(z)", qA[i], qB[m], C[i, m])
+            for nm, v, bd, r in zip(NAMES, vals, bounds, ref):
+                err = abs(float(v[i, m]) - r)
+                # the stated bound holds (plus 1e-15: the reference's own rounding) and is small
+                assert err <= float(bd[i, m]) + 1e-15, (nm, i, m, err, bd[i, m])
+                assert float(bd[i, m]) <= 1e-9, (nm, bd[i, m])
+
+
+def test_fast_loss_gradient_route_flags_only_bounded_kernels():
+    """The fast loss and gradient take the interpolated kernels without their bound arrays
+    (``fast_pairs(bounds=False)``): when it reports them usable, the full bounds (computed
+    separately) are all within TOL of their scales, and the values are the same; its loss and
+    gradient agree with the general path (the same kernels, other formulas: 1e-12 relative)."""
+    from copyavg.numeric import Problem
+    from copyavg.numeric._series_fast import Grad1, fast_pairs
+    from copyavg.numeric._series_pairs import _rho
+
+    cp = compile_expression("tanh")
+    rng = np.random.default_rng(11)
+    d, k, n = 21, 20, 10
+    W = rng.normal(0, np.sqrt(2 / (d + n)), (n, d))
+    V = np.eye(k, d)
+    Y = np.concatenate((W, V))
+    C = W @ Y.T
+    qA = np.diag(C).copy()  # as the Problem does: the students' squared norms shared by rows and columns
+    qB = np.concatenate((qA, np.einsum("ij,ij->i", V, V)))
+    rho = _rho(qA[:, None], qB[None, :], C)
+    t = cp.tier(float(qB.max()))
+    with np.errstate(under="ignore"):
+        v0, ok = fast_pairs(cp, t, Grad1.KS, qA, qB, rho, bounds=False)
+        v1, bound, scale = fast_pairs(cp, t, Grad1.KS, qA, qB, rho)
+    assert ok
+    assert np.array_equal(v0, v1)
+    assert np.all(bound <= 1e-10 * scale)  # TOL
+    a = rng.normal(size=n)
+    P = Problem(np.ones(k), V, "tanh")
+    L, ga, gW = P.loss_and_gradient(a, W)
+    P._grad1 = lambda *args: None  # the general path
+    L2, ga2, gW2 = P.loss_and_gradient(a, W)
+    # same kernels up to the order of summation: rounding ~1e-15 of the loss's scale
+    assert abs(L - L2) <= 1e-12 * (1 + abs(L)) and np.allclose(ga, ga2, rtol=0, atol=1e-12)
+    assert np.allclose(gW, gW2, rtol=0, atol=1e-12)
