@@ -98,6 +98,8 @@ class FlowResult:
         Recorded trajectory: time, loss and ``max|dL/dtheta|``.
     thetas : ndarray, shape (m, n + n d)
         Recorded ``theta = (a, W row by row)``.
+    route : str
+        ``"dense"`` (dense Hessian Jacobian) or ``"krylov"`` (matrix-free Newton-Krylov BDF).
 
     Examples
     --------
@@ -125,6 +127,7 @@ class FlowResult:
     losses: np.ndarray = field(repr=False)
     grad_maxes: np.ndarray = field(repr=False)
     thetas: np.ndarray = field(repr=False)
+    route: str = "dense"
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,8 @@ class PolishResult:
         ``L`` and ``max|dL/dtheta|`` at the start.
     wall_time : float
         Seconds spent.
+    route : str
+        ``"dense"`` (dense Hessian) or ``"krylov"`` (Newton-Krylov on Hessian-vector products).
 
     Examples
     --------
@@ -182,6 +187,7 @@ class PolishResult:
     loss_start: float
     grad_max_start: float
     wall_time: float
+    route: str = "dense"
 
 
 @dataclass(frozen=True)
@@ -306,6 +312,47 @@ def _theta(a, W):
     return np.concatenate((a, W.ravel()))
 
 
+#: ``route="auto"`` takes the matrix-free route above this length of theta (benchmarks/bench_flow.py)
+KRYLOV_MIN_SIZE = 2000
+
+
+def choose_route(route: str, method: str, N: int) -> str:
+    """``"dense"`` or ``"krylov"`` for ``route`` (``"auto"``, ``"dense"``, ``"krylov"``), the
+    solver ``method`` and ``N = len(theta)``: ``"auto"`` is ``"krylov"`` for BDF above
+    ``KRYLOV_MIN_SIZE``, else ``"dense"``.
+
+    Parameters
+    ----------
+    route : str
+        ``"auto"``, ``"dense"`` or ``"krylov"``.
+    method : str
+        The solver; ``"krylov"`` needs ``"BDF"``.
+    N : int
+        Length of ``theta``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        Unknown ``route``, or ``"krylov"`` with another method than BDF.
+
+    Examples
+    --------
+    >>> choose_route("auto", "BDF", 1300), choose_route("auto", "BDF", 5100)
+    ('dense', 'krylov')
+    """
+    if route not in ("auto", "dense", "krylov"):
+        raise ValueError(f"route must be 'auto', 'dense' or 'krylov', got {route!r}")
+    if route == "krylov" and method != "BDF":
+        raise ValueError(f"route='krylov' needs method='BDF', got {method!r}")
+    if route == "auto":
+        return "krylov" if method == "BDF" and N > KRYLOV_MIN_SIZE else "dense"
+    return route
+
+
 # -- gradient flow ------------------------------------------------------------------------------
 def _symmetric_factorization(solver, single: bool) -> None:
     """Let a BDF solver factor its iteration matrix ``I - c J = I + c H`` by Cholesky.
@@ -354,7 +401,7 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
                   t_max: float = 1e7, max_steps: int = 100_000, max_wall: float = 600.0,
                   rtol: float = 1e-3, atol: float = 1e-8, max_norm: float = 1e6,
                   n_save: int = 200, callback=None, factorization: str = "cholesky32", _handover=None,
-                  _t0: float = 0.0) -> FlowResult:
+                  _t0: float = 0.0, route: str = "auto") -> FlowResult:
     """Integrate ``theta' = -grad L`` from ``(a0, W0)`` (``L = E[(f - f*)^2]``, no 1/2).
 
     Parameters
@@ -374,6 +421,10 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     factorization : BDF only: ``"cholesky32"`` (default) factors the symmetric iteration matrix
         ``I + c H`` by a float32 Cholesky, ``"cholesky"`` in float64, ``"lu"`` leaves SciPy's LU;
         LU is the fallback whenever Cholesky fails (see ``_symmetric_factorization``).
+    route : ``"auto"`` (default), ``"dense"`` or ``"krylov"``: BDF with the dense Hessian, or
+        matrix-free BDF with Newton-Krylov solves on Hessian-vector products
+        (``copyavg.numeric.flow_krylov``; BDF only, no dense Hessian); ``"auto"`` picks
+        ``"krylov"`` for BDF when ``n + n d > KRYLOV_MIN_SIZE``. ``FlowResult.route`` records it.
 
     Returns
     -------
@@ -420,6 +471,7 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     y0 = _theta(a0, W0)
     N = y0.size
     counts = {"jac": 0}
+    route = choose_route(route, method, N)
 
     def fun(t, y):
         try:
@@ -465,11 +517,15 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
             status, message = "converged", f"max|grad| = {gm:.3g} <= tol = {tol:g} at the start"
         else:
             try:
-                solver = _METHODS[method](fun, _t0, y0, t_max, rtol=rtol, atol=atol, jac=jac)
+                if route == "krylov":
+                    from .flow_krylov import krylov_bdf
+                    solver, _ = krylov_bdf(fun, _t0, y0, t_max, problem, n, rtol=rtol, atol=atol)
+                else:
+                    solver = _METHODS[method](fun, _t0, y0, t_max, rtol=rtol, atol=atol, jac=jac)
             except _Diverged as exc:
                 status, message = "diverged", str(exc)
             else:
-                if method == "BDF" and factorization != "lu":
+                if method == "BDF" and factorization != "lu" and route == "dense":
                     _symmetric_factorization(solver, single=factorization == "cholesky32")
         while status is None:
             try:
@@ -537,17 +593,20 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
                        f"{problem.activation.name!r} (|w| <= {float(norms[dying].max()):.2g}), at "
                        f"t = {t:.6g}: the loss has no gradient there ({message})")
     n_lu = int(getattr(solver, "nlu", 0)) if solver is not None else 0
+    if route == "krylov" and solver is not None:
+        counts["jac"] = int(solver.njev)
     return FlowResult(
         a=a.copy(), W=W.copy(), loss=float(L), grad_max=gm, t_final=float(t), status=status,
         message=message, method=method, n_steps=n_steps, n_rhs=ev.n_grad, n_jac=counts["jac"],
         n_lu=n_lu, wall_time=time.perf_counter() - t_start, t=np.array(rec_t),
         losses=np.array(rec_L), grad_maxes=np.array(rec_g), thetas=np.array(rec_y).reshape(-1, N),
+        route=route,
     )
 
 
 # -- Newton polish ------------------------------------------------------------------------------
 def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
-           max_distance: float = 1.0, rcond: float = 1e-10) -> PolishResult:
+           max_distance: float = 1.0, rcond: float = 1e-10, route: str = "auto") -> PolishResult:
     """Newton's method on ``grad L = 0`` with the exact Hessian, from ``(a, W)``.
 
     Each iteration solves ``H p = -g`` by Cholesky when ``H`` is positive definite with reciprocal
@@ -577,6 +636,10 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
     rcond : float, default 1e-10
         Cholesky is used when the reciprocal condition number exceeds ``rcond``; otherwise
         eigenvalues with ``|lambda| <= rcond * max|lambda|`` are dropped; ``> 0``.
+    route : {"auto", "dense", "krylov"}, default "auto"
+        ``"krylov"``: each Newton step is solved by CG (MINRES when CG fails) on Hessian-vector
+        products, no dense Hessian (``copyavg.numeric.flow_krylov.krylov_polish``; ``rcond`` unused);
+        ``"auto"`` picks it when ``n + n d > KRYLOV_MIN_SIZE``.
 
     Returns
     -------
@@ -614,6 +677,15 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
     except FloatingPointError as exc:
         raise ValueError(f"a, W: the loss is not finite here: {exc}") from None
     L0, gm0 = L, float(np.abs(g).max())
+    if choose_route(route, "BDF", y0.size) == "krylov":
+        from .flow_krylov import krylov_polish
+        y, L, g, status, message, it, n_g, n_h = krylov_polish(problem, y0, n, tol=tol, max_iter=max_iter,
+                                                               max_distance=max_distance)
+        return PolishResult(
+            a=y[:n].copy(), W=y[n:].reshape(n, -1).copy(), loss=float(L), grad_max=float(np.abs(g).max()),
+            status=status, message=message, n_iter=it, n_grad=n_g + 1, n_hess=n_h,
+            distance=float(np.linalg.norm(y - y0)), loss_start=float(L0), grad_max_start=gm0,
+            wall_time=time.perf_counter() - t_start, route="krylov")
     gm = gm0
     status, message = None, ""
     it = 0
@@ -689,7 +761,7 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
 # -- both ---------------------------------------------------------------------------------------
 def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol: float = 1e-5,
                     neg_curvature: float | None = None, polish_max_iter: int = 50,
-                    polish_max_distance: float = 1.0, **flow_kwargs) -> FlowPolishResult:
+                    polish_max_distance: float = 1.0, route: str = "auto", **flow_kwargs) -> FlowPolishResult:
     """Gradient flow until ``max|grad| <= switch_tol`` at a point where the Hessian has no
     eigenvalue below ``-neg_curvature``, then ``polish`` to ``max|grad| <= tol``.
 
@@ -725,6 +797,11 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
         ``max_iter`` of each ``polish``, a positive integer.
     polish_max_distance : float, default 1.0
         ``max_distance`` of each ``polish``, ``> 0``.
+    route : {"auto", "dense", "krylov"}, default "auto"
+        Dense Hessians, or the matrix-free route for the flow, the polish and the curvature test
+        (a Lanczos estimate of the smallest eigenvalue, ``flow_krylov.lanczos_extremes``); see
+        ``gradient_flow``. ``"auto"`` picks ``"krylov"`` when ``n + n d > KRYLOV_MIN_SIZE`` (and
+        the method is BDF).
     **flow_kwargs
         Passed to ``gradient_flow`` (``method``, ``t_max``, ``max_steps``, ``max_wall``,
         ``rtol``, ``atol``, ``max_norm``, ``n_save``, ``callback``, ``factorization``), with
@@ -763,12 +840,15 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     a0, W0 = _student(problem, a0, W0)
     n = a0.shape[0]
     state = {"gm_checked": math.inf, "switch": switch_tol}
+    route = choose_route(route, flow_kwargs.get("method", "BDF"), n + a0.shape[0] * problem.d)
 
     def handover(t, y, gm):
         # test the curvature again only after the gradient has halved since the last test
         if gm > state["switch"] or gm > 0.5 * state["gm_checked"]:
             return False
         state["gm_checked"] = gm
+        if route == "krylov":
+            return _no_negative_curvature(problem, y, n, neg_curvature)
         H = problem.hessian(y[:n], y[n:].reshape(n, problem.d))
         H[np.diag_indices_from(H)] += neg_curvature
         try:
@@ -779,7 +859,8 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
 
     def try_polish(fr):
         """Polish from the flow's end; accepted if converged without raising the loss past rounding."""
-        cand = polish(problem, fr.a, fr.W, tol=tol, max_iter=polish_max_iter, max_distance=polish_max_distance)
+        cand = polish(problem, fr.a, fr.W, tol=tol, max_iter=polish_max_iter, max_distance=polish_max_distance,
+                      route=route)
         ok = cand.status == "converged" and cand.loss <= fr.loss + 1e-13 * max(1.0, abs(fr.loss))
         return cand if ok else None
 
@@ -789,7 +870,7 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     for _round in range(4):
         last = _round == 3
         fr = gradient_flow(problem, a, W, tol=tol, _handover=None if last else handover, _t0=t0,
-                           **flow_kwargs)
+                           route=route, **flow_kwargs)
         flows.append(fr)
         a, W, t0 = fr.a, fr.W, fr.t_final
         if fr.status != "handover":
@@ -816,6 +897,19 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
                             polish=pol, wall_time=time.perf_counter() - t_start)
 
 
+def _no_negative_curvature(problem: Problem, y, n: int, neg_curvature: float) -> bool:
+    """Matrix-free handover test: the Lanczos estimate of the smallest Hessian eigenvalue, less its
+    residual bound, is at least ``-neg_curvature`` (False when Lanczos does not converge)."""
+    from .flow_krylov import lanczos_extremes
+    from .hvp import HessianOperator
+
+    try:
+        ext = lanczos_extremes(HessianOperator(problem, y[:n], y[n:].reshape(n, problem.d)), which=("SA",))
+    except (ValueError, FloatingPointError):
+        return False
+    return bool(ext["converged"] and ext["min"] - ext["residual_min"] >= -neg_curvature)
+
+
 def _merge_flows(flows: list[FlowResult]) -> FlowResult:
     if len(flows) == 1:
         return flows[0]
@@ -828,7 +922,7 @@ def _merge_flows(flows: list[FlowResult]) -> FlowResult:
         n_steps=sum(f.n_steps for f in flows), n_rhs=sum(f.n_rhs for f in flows),
         n_jac=sum(f.n_jac for f in flows), n_lu=sum(f.n_lu for f in flows),
         wall_time=sum(f.wall_time for f in flows), t=cat("t"), losses=cat("losses"),
-        grad_maxes=cat("grad_maxes"), thetas=cat("thetas"),
+        grad_maxes=cat("grad_maxes"), thetas=cat("thetas"), route=last.route,
     )
 
 
