@@ -100,6 +100,8 @@ class FlowResult:
         Recorded ``theta = (a, W row by row)``.
     route : str
         ``"dense"`` (dense Hessian Jacobian) or ``"krylov"`` (matrix-free Newton-Krylov BDF).
+    n_hvp : int
+        Hessian-vector products (route ``"krylov"``; 0 otherwise).
 
     Examples
     --------
@@ -128,6 +130,7 @@ class FlowResult:
     grad_maxes: np.ndarray = field(repr=False)
     thetas: np.ndarray = field(repr=False)
     route: str = "dense"
+    n_hvp: int = 0
 
 
 @dataclass(frozen=True)
@@ -472,6 +475,7 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     N = y0.size
     counts = {"jac": 0}
     route = choose_route(route, method, N)
+    kcounts = None
 
     def fun(t, y):
         try:
@@ -519,7 +523,7 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
             try:
                 if route == "krylov":
                     from .flow_krylov import krylov_bdf
-                    solver, _ = krylov_bdf(fun, _t0, y0, t_max, problem, n, rtol=rtol, atol=atol)
+                    solver, kcounts = krylov_bdf(fun, _t0, y0, t_max, problem, n, rtol=rtol, atol=atol)
                 else:
                     solver = _METHODS[method](fun, _t0, y0, t_max, rtol=rtol, atol=atol, jac=jac)
             except _Diverged as exc:
@@ -595,12 +599,13 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     n_lu = int(getattr(solver, "nlu", 0)) if solver is not None else 0
     if route == "krylov" and solver is not None:
         counts["jac"] = int(solver.njev)
+    n_hvp = kcounts.n_matvec if kcounts is not None else 0
     return FlowResult(
         a=a.copy(), W=W.copy(), loss=float(L), grad_max=gm, t_final=float(t), status=status,
         message=message, method=method, n_steps=n_steps, n_rhs=ev.n_grad, n_jac=counts["jac"],
         n_lu=n_lu, wall_time=time.perf_counter() - t_start, t=np.array(rec_t),
         losses=np.array(rec_L), grad_maxes=np.array(rec_g), thetas=np.array(rec_y).reshape(-1, N),
-        route=route,
+        route=route, n_hvp=n_hvp,
     )
 
 
@@ -923,6 +928,7 @@ def _merge_flows(flows: list[FlowResult]) -> FlowResult:
         n_jac=sum(f.n_jac for f in flows), n_lu=sum(f.n_lu for f in flows),
         wall_time=sum(f.wall_time for f in flows), t=cat("t"), losses=cat("losses"),
         grad_maxes=cat("grad_maxes"), thetas=cat("thetas"), route=last.route,
+        n_hvp=sum(f.n_hvp for f in flows),
     )
 
 

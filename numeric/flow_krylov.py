@@ -23,13 +23,11 @@ Lanczos curvature checks. Nothing here forms a dense Hessian: memory is ``O(n (n
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .hvp import HessianOperator
 
-__all__ = ["krylov_bdf", "krylov_polish", "lanczos_extremes"]
+__all__ = ["endpoint_curvature", "krylov_bdf", "krylov_polish", "lanczos_extremes"]
 
 #: relative residual of the MINRES solves inside the BDF Newton iteration: the iteration itself only
 #: converges to newton_tol ~ 0.03 of the step's error scale, so 1e-3 costs nothing in accuracy
@@ -98,8 +96,51 @@ def _preconditioner(c: float, op: HessianOperator):
 def krylov_bdf(fun, t0, y0, t_bound, problem, n: int, *, rtol: float, atol: float):
     """SciPy ``BDF`` for ``y' = fun(t, y) = -grad L`` with matrix-free Newton-Krylov solves.
 
-    Returns ``(solver, counters)``; ``solver.njev`` counts Hessian operators built (Jacobian
-    evaluations), ``solver.nlu`` preconditioners, ``counters`` MINRES solves and products.
+    The solver is driven by ``solver.step()`` as any ``scipy.integrate.OdeSolver``
+    (``copyavg.numeric.flow.gradient_flow`` does that with ``route="krylov"``).
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(t, y) = -grad L(y)``.
+    t0, t_bound : float
+        Start time and end of the integration interval.
+    y0 : ndarray, shape (N,)
+        Start ``theta = (a, W row by row)``, ``N = n + n d``.
+    problem : Problem
+        Teacher and activation (for the Hessian-vector products).
+    n : int
+        Student width.
+    rtol, atol : float
+        The solver's tolerances.
+
+    Returns
+    -------
+    solver : scipy.integrate.BDF
+        ``solver.njev`` counts Hessian operators built (Jacobian evaluations), ``solver.nlu``
+        preconditioners.
+    counters : object
+        ``n_solve`` MINRES solves, ``n_matvec`` Hessian-vector products, ``n_unconverged`` solves
+        that stopped at the iteration cap (the Newton iteration copes: a poor solve only slows it).
+
+    Raises
+    ------
+    ValueError
+        As ``Problem.loss`` at ``y0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import Problem
+    >>> P = Problem(np.ones(2), np.eye(2, 3))
+    >>> y0 = np.array([0.5, 0.4, 0.9, 0.1, 0.0, 0.1, 0.8, 0.2])
+    >>> fun = lambda t, y: -np.concatenate([np.ravel(g) for g in P.gradient(y[:2], y[2:].reshape(2, 3))])
+    >>> solver, cnt = krylov_bdf(fun, 0.0, y0, 1e4, P, 2, rtol=1e-6, atol=1e-9)
+    >>> with np.errstate(under="ignore"):  # SciPy's step-size floor may underflow at t = 0
+    ...     while solver.status == "running":
+    ...         _ = solver.step()
+    >>> solver.status, bool(P.loss(solver.y[:2], solver.y[2:].reshape(2, 3)) < 1e-8), cnt.n_matvec > 0
+    ('finished', True, True)
     """
     import scipy.sparse as sp
     from scipy.integrate import BDF
@@ -149,13 +190,51 @@ def krylov_bdf(fun, t0, y0, t_bound, problem, n: int, *, rtol: float, atol: floa
 
 
 def lanczos_extremes(op: HessianOperator, *, k: int = 1, tol: float = 1e-8, maxiter: int | None = None,
-                     which=("SA", "LA")):
-    """Extreme eigenvalues of the Hessian operator by Lanczos (``scipy.sparse.linalg.eigsh``).
+                     which=("SA", "LA")) -> dict:
+    """Extreme eigenvalues of a Hessian operator by Lanczos (``scipy.sparse.linalg.eigsh``).
 
-    Returns ``{"min": theta_min, "max": theta_max, "residual_min": r_min, "residual_max": r_max,
-    "converged": bool}`` where ``r = |H x - theta x|`` (unit ``x``): there is an eigenvalue of ``H``
-    within ``r`` of each ``theta``. Lanczos can miss an eigenvalue only when the start vector has
-    no component along it (probability zero for the random start); the values are estimates.
+    Each Ritz value ``theta`` comes with ``r = |H x - theta x|`` (unit ``x``): ``H`` has an
+    eigenvalue within ``r`` of ``theta``. The smallest Ritz value is a Rayleigh quotient, so
+    ``theta_min >= lambda_min`` always (a negative ``theta_min`` proves negative curvature); that
+    it *equals* ``lambda_min`` within ``r`` is a Lanczos estimate (it can miss an eigenvalue only
+    if the start vector, fixed random, has no component along it).
+
+    Parameters
+    ----------
+    op : HessianOperator
+        The Hessian.
+    k : int, default 1
+        Ritz pairs computed at each end.
+    tol : float, default 1e-8
+        ARPACK's relative tolerance.
+    maxiter : int, optional
+        ARPACK's iteration cap.
+    which : tuple of str, default ("SA", "LA")
+        The ends wanted: ``"SA"`` (smallest), ``"LA"`` (largest).
+
+    Returns
+    -------
+    dict
+        ``{"min", "residual_min", "max", "residual_max", "converged"}`` (the ends asked for);
+        an end ARPACK did not converge for has ``nan`` and ``inf`` residual, and
+        ``converged`` is False.
+
+    Raises
+    ------
+    ValueError
+        Bad ``k`` or ``which`` (from ``eigsh``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import Problem
+    >>> from copyavg.numeric.hvp import HessianOperator
+    >>> P = Problem(np.ones(2), np.eye(2, 3))
+    >>> op = HessianOperator(P, np.ones(2), np.eye(2, 3))  # the teacher: a minimum
+    >>> ext = lanczos_extremes(op)
+    >>> lam = np.linalg.eigvalsh(P.hessian(np.ones(2), np.eye(2, 3)))
+    >>> bool(abs(ext["min"] - lam[0]) < 1e-8 and abs(ext["max"] - lam[-1]) < 1e-8)
+    True
     """
     from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
@@ -197,11 +276,44 @@ def _newton_direction(op: HessianOperator, g, forcing: float):
 
 
 def krylov_polish(problem, y0, n: int, *, tol: float, max_iter: int, max_distance: float):
-    """Newton-MINRES on ``grad L = 0`` from ``y0`` (see the module docstring).
+    """Newton-CG on ``grad L = 0`` from ``y0`` without a dense Hessian (see the module docstring);
+    ``copyavg.numeric.flow.polish(..., route="krylov")`` wraps it with its argument checks.
 
-    Returns ``(y, L, g, status, message, n_iter, n_grad, n_hess)`` with ``status`` ``"converged"``
-    or ``"not_converged"``; the checks on the arguments are the caller's
-    (``copyavg.numeric.flow.polish``).
+    Parameters
+    ----------
+    problem : Problem
+        Teacher and activation.
+    y0 : ndarray, shape (N,)
+        Start ``theta = (a, W row by row)``.
+    n : int
+        Student width.
+    tol : float
+        Stop at ``max|grad| <= tol``.
+    max_iter : int
+        Newton iterations at most.
+    max_distance : float
+        Largest Euclidean distance from ``y0``.
+
+    Returns
+    -------
+    tuple
+        ``(y, L, g, status, message, n_iter, n_grad, n_hess)`` with ``status`` ``"converged"`` or
+        ``"not_converged"``.
+
+    Raises
+    ------
+    ValueError
+        As ``Problem.loss_and_gradient`` at ``y0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import Problem
+    >>> P = Problem(np.ones(1), np.eye(1, 2))
+    >>> y, L, g, status, *_ = krylov_polish(P, np.array([1.01, 0.99, 0.01]), 1, tol=1e-12,
+    ...                                     max_iter=20, max_distance=1.0)
+    >>> status, np.round(y, 8).tolist()
+    ('converged', [1.0, 1.0, 0.0])
     """
     d = problem.d
 
@@ -251,8 +363,81 @@ def krylov_polish(problem, y0, n: int, *, tol: float, max_iter: int, max_distanc
         gm = float(np.abs(g).max())
 
 
-def timed(fn, *args, **kwargs):
-    """``(result, seconds)`` of ``fn(*args, **kwargs)``."""
-    t = time.perf_counter()
-    r = fn(*args, **kwargs)
-    return r, time.perf_counter() - t
+def endpoint_curvature(problem, a, W, *, max_dense: int = 3000, rtol: float = 1e-11,
+                       lanczos_tol: float = 1e-10) -> dict:
+    """Second-order type of a critical point: from the dense Hessian where affordable, else from
+    a Lanczos estimate of the extreme eigenvalues (matrix-free).
+
+    Dense (``N = n + n d <= max_dense``): ``copyavg.numeric.classify.hessian_inertia`` (its
+    tolerance ``rtol max(1, |H|_2)`` and symmetry zero modes). Lanczos: ``lanczos_extremes`` with
+    ARPACK tolerance ``lanczos_tol``; with ``tol = rtol max(1, theta_max)`` the type is
+    ``"saddle"`` when ``theta_min < -tol - r_min`` (a Rayleigh quotient below zero: proved),
+    ``"minimum"`` when ``theta_min > tol + r_min`` (an estimate: Lanczos is assumed to have found
+    the smallest eigenvalue), else ``"undecided"`` (an eigenvalue within ``tol`` of zero or an
+    unconverged Lanczos run; zero modes are not resolved matrix-free).
+
+    Parameters
+    ----------
+    problem : Problem
+        Teacher and activation.
+    a : array_like, shape (n,)
+        Outgoing weights of the critical point.
+    W : array_like, shape (n, d)
+        Incoming weights.
+    max_dense : int, default 3000
+        Largest ``N`` for the dense route (a dense Hessian takes ``8 N^2`` bytes).
+    rtol : float, default 1e-11
+        Relative zero tolerance (as ``hessian_inertia``).
+    lanczos_tol : float, default 1e-10
+        ARPACK tolerance of the Lanczos route.
+
+    Returns
+    -------
+    dict
+        ``{"method": "dense" | "lanczos", "classification", "eig_min", "eig_max", "tol",
+        "residual_min", "residual_max"}`` (residuals 0.0 for the dense route; its
+        classification is ``hessian_inertia``'s).
+
+    Raises
+    ------
+    ValueError
+        As ``Problem.hessian``; ``max_dense`` negative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from copyavg.numeric import Problem
+    >>> P = Problem(np.ones(2), np.eye(2, 3))
+    >>> endpoint_curvature(P, np.ones(2), np.eye(2, 3))["classification"]
+    'minimum'
+    >>> r = endpoint_curvature(P, np.ones(2), np.eye(2, 3), max_dense=0)
+    >>> r["method"], r["classification"]
+    ('lanczos', 'minimum')
+    """
+    if not isinstance(max_dense, (int, np.integer)) or max_dense < 0:
+        raise ValueError(f"max_dense must be a non-negative integer, got {max_dense!r}")
+    a = np.asarray(a, dtype=float)
+    W = np.asarray(W, dtype=float)
+    N = a.size + W.size
+    if N <= max_dense:
+        from .classify import hessian_inertia
+
+        inert = hessian_inertia(problem.hessian(a, W), a, W, problem.activation.name, rtol=rtol)
+        return {"method": "dense", "classification": inert.classification, "eig_min": inert.eig_min,
+                "eig_max": inert.eig_max, "tol": inert.tol, "residual_min": 0.0, "residual_max": 0.0}
+    op = HessianOperator(problem, a, W)
+    if op.kind != "exact":
+        raise ValueError("endpoint_curvature: the matrix-free route needs exact Hessian-vector products "
+                         f"(smooth activation at moderate norms); raise max_dense above N = {N}")
+    ext = lanczos_extremes(op, tol=lanczos_tol)
+    tol = rtol * max(1.0, abs(ext["max"]))
+    if not ext["converged"]:
+        kind = "undecided"
+    elif ext["min"] < -tol - ext["residual_min"]:
+        kind = "saddle"
+    elif ext["min"] > tol + ext["residual_min"]:
+        kind = "minimum"
+    else:
+        kind = "undecided"
+    return {"method": "lanczos", "classification": kind, "eig_min": ext["min"], "eig_max": ext["max"],
+            "tol": tol, "residual_min": ext["residual_min"], "residual_max": ext["residual_max"]}

@@ -78,6 +78,7 @@ class HessianOperator:
         self.shape = (self.N, self.N)
         self.dtype = np.dtype(float)
         self.n_matvec = 0
+        self._diagonal = None
         qmax = float(geom[0].max())
         chain = (problem.activation.smooth and not problem.homogeneous
                  and qmax <= pop_.geo_.HESSIAN_MAX_SQUARED_NORM.get(problem.activation.family, 1e12)
@@ -125,22 +126,22 @@ class HessianOperator:
         n, d, a, W = self.n, self.d, self.a, self.W
         va, X = v[:n], v[n:].reshape(n, d)
         q = np.einsum("ij,ij->i", W, X)  # w_l . x_l
-        Pm = W @ X.T  # [i, l] = w_i . x_l
+        R = X @ self.Y.T  # [i, m] = y_m . x_i
+        Pm = R[:, :n].T  # [i, l] = w_i . x_l
         out = np.empty(self.N)
         out[:n] = (self.Gaa @ va + 4.0 * (self.G2o @ (a * q)) + 2.0 * ((self.G3o * Pm) @ a)
                    + np.einsum("ij,ij->i", self.Dg, X))
-        oW = out[n:].reshape(n, d)
-        # W-a blocks
-        oW[:] = ((4.0 * a * (self.G2o.T @ va))[:, None] * W + (2.0 * a)[:, None] * (self.G3o.T @ (va[:, None] * W))
-                 + self.Dg * va[:, None])
-        # W-W off the diagonal
-        alpha = self.A12 * q[None, :] + self.A13 * Pm
-        beta = self.A23 * q[None, :] + self.A33 * Pm
-        oW += alpha.sum(axis=1)[:, None] * W + beta @ W + self.A3 @ X
-        # W-W diagonal blocks
-        R = X @ self.Y.T
+        # every product with the rows of Y = [W; V] in one: the diagonal blocks' Y^T diag(M33_i) Y x_i,
+        # the off-diagonal W-W terms beta_il w_l and the W-a terms 2 a_l g3_il va_i w_i (row l)
+        T = self.M33 * R
+        T[:, :n] += self.A23 * q[None, :] + self.A33 * Pm + (2.0 * a)[:, None] * self.G3o.T * va[None, :]
+        alpha = (self.A12 @ q + np.einsum("il,il->i", self.A13, Pm))
         zx = np.einsum("ij,ij->i", self.Z, X)
-        oW += (self.M33 * R) @ self.Y + (self.c11 * q + zx)[:, None] * W + q[:, None] * self.Z + self.c1[:, None] * X
+        oW = out[n:].reshape(n, d)
+        np.dot(T, self.Y, out=oW)
+        oW += self.A3 @ X
+        oW += (4.0 * a * (self.G2o.T @ va) + alpha + self.c11 * q + zx)[:, None] * W
+        oW += q[:, None] * self.Z + self.c1[:, None] * X + self.Dg * va[:, None]
         return out
 
     def diagonal(self) -> np.ndarray:
@@ -149,8 +150,11 @@ class HessianOperator:
         n, W = self.n, self.W
         if self.kind != "exact":
             return np.array([self.matvec(e)[i] for i, e in enumerate(np.eye(self.N))])
+        if self._diagonal is not None:
+            return self._diagonal
         dW = self.M33 @ (self.Y * self.Y) + self.c11[:, None] * W * W + 2.0 * W * self.Z + self.c1[:, None]
-        return np.concatenate((self.Gaa.diagonal(), dW.ravel()))
+        self._diagonal = np.concatenate((self.Gaa.diagonal(), dW.ravel()))
+        return self._diagonal
 
     def a_block(self) -> np.ndarray:
         """The a-a block ``2 G`` of the Hessian, shape ``(n, n)`` (exact route only)."""

@@ -29,6 +29,8 @@ MODULES = [
     "copyavg.numeric.pnc",
     "copyavg.numeric.oracles",
     "copyavg.numeric.flow",
+    "copyavg.numeric.flow_krylov",
+    "copyavg.numeric.hvp",
     "copyavg.numeric.angular",
     "copyavg.numeric.effective",
 ]
