@@ -36,6 +36,8 @@ import scipy.linalg as sla
 from scipy.linalg.lapack import dpocon, spotrf, spotrs
 from scipy.integrate import BDF, LSODA, Radau
 
+from .curvature import no_negative_curvature
+from .flow_krylov import choose_route
 from .population import Problem
 
 __all__ = [
@@ -315,47 +317,6 @@ def _theta(a, W):
     return np.concatenate((a, W.ravel()))
 
 
-#: ``route="auto"`` takes the matrix-free route above this length of theta (benchmarks/bench_flow.py)
-KRYLOV_MIN_SIZE = 2000
-
-
-def choose_route(route: str, method: str, N: int) -> str:
-    """``"dense"`` or ``"krylov"`` for ``route`` (``"auto"``, ``"dense"``, ``"krylov"``), the
-    solver ``method`` and ``N = len(theta)``: ``"auto"`` is ``"krylov"`` for BDF above
-    ``KRYLOV_MIN_SIZE``, else ``"dense"``.
-
-    Parameters
-    ----------
-    route : str
-        ``"auto"``, ``"dense"`` or ``"krylov"``.
-    method : str
-        The solver; ``"krylov"`` needs ``"BDF"``.
-    N : int
-        Length of ``theta``.
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    ValueError
-        Unknown ``route``, or ``"krylov"`` with another method than BDF.
-
-    Examples
-    --------
-    >>> choose_route("auto", "BDF", 1300), choose_route("auto", "BDF", 5100)
-    ('dense', 'krylov')
-    """
-    if route not in ("auto", "dense", "krylov"):
-        raise ValueError(f"route must be 'auto', 'dense' or 'krylov', got {route!r}")
-    if route == "krylov" and method != "BDF":
-        raise ValueError(f"route='krylov' needs method='BDF', got {method!r}")
-    if route == "auto":
-        return "krylov" if method == "BDF" and N > KRYLOV_MIN_SIZE else "dense"
-    return route
-
-
 # -- gradient flow ------------------------------------------------------------------------------
 def _symmetric_factorization(solver, single: bool) -> None:
     """Let a BDF solver factor its iteration matrix ``I - c J = I + c H`` by Cholesky.
@@ -427,7 +388,7 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     route : ``"auto"`` (default), ``"dense"`` or ``"krylov"``: BDF with the dense Hessian, or
         matrix-free BDF with Newton-Krylov solves on Hessian-vector products
         (``copyavg.numeric.flow_krylov``; BDF only, no dense Hessian); ``"auto"`` picks
-        ``"krylov"`` for BDF when ``n + n d > KRYLOV_MIN_SIZE``. ``FlowResult.route`` records it.
+        ``"krylov"`` for BDF when ``n + n d > flow_krylov.KRYLOV_MIN_SIZE``. ``FlowResult.route`` records it.
 
     Returns
     -------
@@ -644,7 +605,7 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
     route : {"auto", "dense", "krylov"}, default "auto"
         ``"krylov"``: each Newton step is solved by CG (MINRES when CG fails) on Hessian-vector
         products, no dense Hessian (``copyavg.numeric.flow_krylov.krylov_polish``; ``rcond`` unused);
-        ``"auto"`` picks it when ``n + n d > KRYLOV_MIN_SIZE``.
+        ``"auto"`` picks it when ``n + n d > flow_krylov.KRYLOV_MIN_SIZE``.
 
     Returns
     -------
@@ -804,8 +765,8 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
         ``max_distance`` of each ``polish``, ``> 0``.
     route : {"auto", "dense", "krylov"}, default "auto"
         Dense Hessians, or the matrix-free route for the flow, the polish and the curvature test
-        (a Lanczos estimate of the smallest eigenvalue, ``flow_krylov.lanczos_extremes``); see
-        ``gradient_flow``. ``"auto"`` picks ``"krylov"`` when ``n + n d > KRYLOV_MIN_SIZE`` (and
+        (a Lanczos estimate of the smallest eigenvalue, ``curvature.lanczos_extremes``); see
+        ``gradient_flow``. ``"auto"`` picks ``"krylov"`` when ``n + n d > flow_krylov.KRYLOV_MIN_SIZE`` (and
         the method is BDF).
     **flow_kwargs
         Passed to ``gradient_flow`` (``method``, ``t_max``, ``max_steps``, ``max_wall``,
@@ -853,7 +814,7 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
             return False
         state["gm_checked"] = gm
         if route == "krylov":
-            return _no_negative_curvature(problem, y, n, neg_curvature)
+            return no_negative_curvature(problem, y, n, neg_curvature)
         H = problem.hessian(y[:n], y[n:].reshape(n, problem.d))
         H[np.diag_indices_from(H)] += neg_curvature
         try:
@@ -900,19 +861,6 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
         status, message = flow.status, f"flow: {flow.message}"
     return FlowPolishResult(a=a, W=W, loss=L, grad_max=gm, status=status, message=message, flow=flow,
                             polish=pol, wall_time=time.perf_counter() - t_start)
-
-
-def _no_negative_curvature(problem: Problem, y, n: int, neg_curvature: float) -> bool:
-    """Matrix-free handover test: the Lanczos estimate of the smallest Hessian eigenvalue, less its
-    residual bound, is at least ``-neg_curvature`` (False when Lanczos does not converge)."""
-    from .flow_krylov import lanczos_extremes
-    from .hvp import HessianOperator
-
-    try:
-        ext = lanczos_extremes(HessianOperator(problem, y[:n], y[n:].reshape(n, problem.d)), which=("SA",))
-    except (ValueError, FloatingPointError):
-        return False
-    return bool(ext["converged"] and ext["min"] - ext["residual_min"] >= -neg_curvature)
 
 
 def _merge_flows(flows: list[FlowResult]) -> FlowResult:

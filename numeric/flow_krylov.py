@@ -16,9 +16,7 @@ Lanczos curvature checks. Nothing here forms a dense Hessian: memory is ``O(n (n
   step ``H p = -g`` solved by CG (inexact Newton with forcing ``min(1e-4, sqrt(max|g|))``) or, when
   CG fails (singular or indefinite ``H``, e.g. a saddle), by MINRES, with the same backtracking on
   ``|g|``.
-- ``lanczos_extremes`` estimates the extreme eigenvalues by ``scipy.sparse.linalg.eigsh`` on the
-  operator, with residual bounds: for a symmetric matrix each returned Ritz value lies within its
-  residual norm ``|H x - theta x|`` of a true eigenvalue.
+- the curvature tests (handover, classification) are in ``copyavg.numeric.curvature``.
 """
 
 from __future__ import annotations
@@ -27,12 +25,13 @@ import numpy as np
 
 from .hvp import HessianOperator
 
-__all__ = ["endpoint_curvature", "krylov_bdf", "krylov_polish", "lanczos_extremes"]
+__all__ = ["KRYLOV_MIN_SIZE", "choose_route", "krylov_bdf", "krylov_polish"]
 
 #: tolerance of the MINRES solves inside the BDF Newton iteration (see ``solve_lu``): an inexact
 #: solve only slows the iteration's contraction, it does not move its fixed point (the solution of
-#: the BDF equations); 1e-3 gave the fewest products at (51, 50, 25) among 1e-2..1e-6 and CG
-KRYLOV_RTOL = 1e-3
+#: the BDF equations); 1e-3 is fastest at (51, 50, 25) but fails Newton often at (21, 20, 10) (3x the
+#: steps); 1e-4 is within 15% of the best at both (1e-2..1e-6 and CG tried)
+KRYLOV_RTOL = 1e-4
 KRYLOV_MAXITER = 300
 
 
@@ -188,77 +187,6 @@ def krylov_bdf(fun, t0, y0, t_bound, problem, n: int, *, rtol: float, atol: floa
     return solver, cnt
 
 
-def lanczos_extremes(op: HessianOperator, *, k: int = 1, tol: float = 1e-8, maxiter: int | None = None,
-                     which=("SA", "LA")) -> dict:
-    """Extreme eigenvalues of a Hessian operator by Lanczos (``scipy.sparse.linalg.eigsh``).
-
-    Each Ritz value ``theta`` comes with ``r = |H x - theta x|`` (unit ``x``): ``H`` has an
-    eigenvalue within ``r`` of ``theta``. The smallest Ritz value is a Rayleigh quotient, so
-    ``theta_min >= lambda_min`` always (a negative ``theta_min`` proves negative curvature); that
-    it *equals* ``lambda_min`` within ``r`` is a Lanczos estimate (it can miss an eigenvalue only
-    if the start vector, fixed random, has no component along it).
-
-    Parameters
-    ----------
-    op : HessianOperator
-        The Hessian.
-    k : int, default 1
-        Ritz pairs computed at each end.
-    tol : float, default 1e-8
-        ARPACK's relative tolerance.
-    maxiter : int, optional
-        ARPACK's iteration cap.
-    which : tuple of str, default ("SA", "LA")
-        The ends wanted: ``"SA"`` (smallest), ``"LA"`` (largest).
-
-    Returns
-    -------
-    dict
-        ``{"min", "residual_min", "max", "residual_max", "converged"}`` (the ends asked for);
-        an end ARPACK did not converge for has ``nan`` and ``inf`` residual, and
-        ``converged`` is False.
-
-    Raises
-    ------
-    ValueError
-        Bad ``k`` or ``which`` (from ``eigsh``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from copyavg.numeric import Problem
-    >>> from copyavg.numeric.hvp import HessianOperator
-    >>> P = Problem(np.ones(2), np.eye(2, 3))
-    >>> op = HessianOperator(P, np.ones(2), np.eye(2, 3))  # the teacher: a minimum
-    >>> ext = lanczos_extremes(op)
-    >>> lam = np.linalg.eigvalsh(P.hessian(np.ones(2), np.eye(2, 3)))
-    >>> bool(abs(ext["min"] - lam[0]) < 1e-8 and abs(ext["max"] - lam[-1]) < 1e-8)
-    True
-    """
-    from scipy.sparse.linalg import ArpackNoConvergence, eigsh
-
-    wanted = which
-    L = op.aslinearoperator()
-    out = {"converged": True}
-    v0 = np.random.default_rng(0).standard_normal(op.N)
-    for which, key in (("SA", "min"), ("LA", "max")):
-        if which not in wanted:
-            continue
-        try:
-            vals, vecs = eigsh(L, k=k, which=which, tol=tol, maxiter=maxiter, v0=v0)
-        except ArpackNoConvergence as exc:
-            vals, vecs = exc.eigenvalues, exc.eigenvectors
-            out["converged"] = False
-            if vals.size == 0:
-                out[key], out["residual_" + key] = float("nan"), float("inf")
-                continue
-        j = int(np.argmin(vals)) if key == "min" else int(np.argmax(vals))
-        x = vecs[:, j] / np.linalg.norm(vecs[:, j])
-        out[key] = float(vals[j])
-        out["residual_" + key] = float(np.linalg.norm(op.matvec(x) - vals[j] * x))
-    return out
-
-
 def _newton_direction(op: HessianOperator, g, forcing: float):
     """``p`` with ``|H p + g| <= forcing |g|``: CG (H positive definite near a minimum), else MINRES
     (singular or indefinite ``H``, e.g. a saddle) to a tight residual; ``-g`` if both fail."""
@@ -362,81 +290,44 @@ def krylov_polish(problem, y0, n: int, *, tol: float, max_iter: int, max_distanc
         gm = float(np.abs(g).max())
 
 
-def endpoint_curvature(problem, a, W, *, max_dense: int = 3000, rtol: float = 1e-11,
-                       lanczos_tol: float = 1e-10) -> dict:
-    """Second-order type of a critical point: from the dense Hessian where affordable, else from
-    a Lanczos estimate of the extreme eigenvalues (matrix-free).
+#: ``route="auto"`` takes the matrix-free route above this length of theta: at the paper's setting
+#: (d = k + 1, n = k / 2) the two routes take about the same time near N = 500 (d = 31); at
+#: N = 60 the dense route is 10x faster, at N = 1300 2-3x slower (benchmarks/bench_flow.py)
+KRYLOV_MIN_SIZE = 1000
 
-    Dense (``N = n + n d <= max_dense``): ``copyavg.numeric.classify.hessian_inertia`` (its
-    tolerance ``rtol max(1, |H|_2)`` and symmetry zero modes). Lanczos: ``lanczos_extremes`` with
-    ARPACK tolerance ``lanczos_tol``; with ``tol = rtol max(1, theta_max)`` the type is
-    ``"saddle"`` when ``theta_min < -tol - r_min`` (a Rayleigh quotient below zero: proved),
-    ``"minimum"`` when ``theta_min > tol + r_min`` (an estimate: Lanczos is assumed to have found
-    the smallest eigenvalue), else ``"undecided"`` (an eigenvalue within ``tol`` of zero or an
-    unconverged Lanczos run; zero modes are not resolved matrix-free).
+
+def choose_route(route: str, method: str, N: int) -> str:
+    """``"dense"`` or ``"krylov"`` for ``route`` (``"auto"``, ``"dense"``, ``"krylov"``), the
+    solver ``method`` and ``N = len(theta)``: ``"auto"`` is ``"krylov"`` for BDF above
+    ``KRYLOV_MIN_SIZE``, else ``"dense"``.
 
     Parameters
     ----------
-    problem : Problem
-        Teacher and activation.
-    a : array_like, shape (n,)
-        Outgoing weights of the critical point.
-    W : array_like, shape (n, d)
-        Incoming weights.
-    max_dense : int, default 3000
-        Largest ``N`` for the dense route (a dense Hessian takes ``8 N^2`` bytes).
-    rtol : float, default 1e-11
-        Relative zero tolerance (as ``hessian_inertia``).
-    lanczos_tol : float, default 1e-10
-        ARPACK tolerance of the Lanczos route.
+    route : str
+        ``"auto"``, ``"dense"`` or ``"krylov"``.
+    method : str
+        The solver; ``"krylov"`` needs ``"BDF"``.
+    N : int
+        Length of ``theta``.
 
     Returns
     -------
-    dict
-        ``{"method": "dense" | "lanczos", "classification", "eig_min", "eig_max", "tol",
-        "residual_min", "residual_max"}`` (residuals 0.0 for the dense route; its
-        classification is ``hessian_inertia``'s).
+    str
 
     Raises
     ------
     ValueError
-        As ``Problem.hessian``; ``max_dense`` negative.
+        Unknown ``route``, or ``"krylov"`` with another method than BDF.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from copyavg.numeric import Problem
-    >>> P = Problem(np.ones(2), np.eye(2, 3))
-    >>> endpoint_curvature(P, np.ones(2), np.eye(2, 3))["classification"]
-    'minimum'
-    >>> r = endpoint_curvature(P, np.ones(2), np.eye(2, 3), max_dense=0)
-    >>> r["method"], r["classification"]
-    ('lanczos', 'minimum')
+    >>> choose_route("auto", "BDF", 500), choose_route("auto", "BDF", 1300)
+    ('dense', 'krylov')
     """
-    if not isinstance(max_dense, (int, np.integer)) or max_dense < 0:
-        raise ValueError(f"max_dense must be a non-negative integer, got {max_dense!r}")
-    a = np.asarray(a, dtype=float)
-    W = np.asarray(W, dtype=float)
-    N = a.size + W.size
-    if N <= max_dense:
-        from .classify import hessian_inertia
-
-        inert = hessian_inertia(problem.hessian(a, W), a, W, problem.activation.name, rtol=rtol)
-        return {"method": "dense", "classification": inert.classification, "eig_min": inert.eig_min,
-                "eig_max": inert.eig_max, "tol": inert.tol, "residual_min": 0.0, "residual_max": 0.0}
-    op = HessianOperator(problem, a, W)
-    if op.kind != "exact":
-        raise ValueError("endpoint_curvature: the matrix-free route needs exact Hessian-vector products "
-                         f"(smooth activation at moderate norms); raise max_dense above N = {N}")
-    ext = lanczos_extremes(op, tol=lanczos_tol)
-    tol = rtol * max(1.0, abs(ext["max"]))
-    if not ext["converged"]:
-        kind = "undecided"
-    elif ext["min"] < -tol - ext["residual_min"]:
-        kind = "saddle"
-    elif ext["min"] > tol + ext["residual_min"]:
-        kind = "minimum"
-    else:
-        kind = "undecided"
-    return {"method": "lanczos", "classification": kind, "eig_min": ext["min"], "eig_max": ext["max"],
-            "tol": tol, "residual_min": ext["residual_min"], "residual_max": ext["residual_max"]}
+    if route not in ("auto", "dense", "krylov"):
+        raise ValueError(f"route must be 'auto', 'dense' or 'krylov', got {route!r}")
+    if route == "krylov" and method != "BDF":
+        raise ValueError(f"route='krylov' needs method='BDF', got {method!r}")
+    if route == "auto":
+        return "krylov" if method == "BDF" and N > KRYLOV_MIN_SIZE else "dense"
+    return route

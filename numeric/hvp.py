@@ -16,7 +16,7 @@ It covers the smooth families at the norms where ``Problem.hessian`` uses the ch
 erf family ``|w_i|^2 <= 100``); elsewhere (piecewise-linear family, larger erf norms) it falls back
 to central differences of the exact gradient (``kind == "difference"``, relative accuracy about
 1e-7), which is enough for the implicit integrator's iteration matrix and for inexact Newton,
-but not for classification (``copyavg.numeric.flow_krylov.lanczos_inertia`` refuses it).
+but not for classification (``copyavg.numeric.curvature.endpoint_curvature`` refuses it).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ MODULES = [
     "copyavg.numeric.oracles",
     "copyavg.numeric.flow",
     "copyavg.numeric.flow_krylov",
+    "copyavg.numeric.curvature",
     "copyavg.numeric.hvp",
     "copyavg.numeric.angular",
     "copyavg.numeric.effective",

@@ -14,7 +14,7 @@ from scipy.integrate import solve_ivp
 
 from copyavg.numeric import Problem
 from copyavg.numeric.flow import choose_route, flow_and_polish, glorot_init, gradient_flow, polish
-from copyavg.numeric.flow_krylov import endpoint_curvature, lanczos_extremes
+from copyavg.numeric.curvature import endpoint_curvature, lanczos_extremes
 from copyavg.numeric.hvp import HessianOperator
 
 
