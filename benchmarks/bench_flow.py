@@ -20,7 +20,8 @@ gives its peak resident memory, ``ru_maxrss``, which includes the interpreter wi
 about 60-80 MB); dense and LSODA are skipped at sizes where their N x N matrices do not fit
 (``--max-dense-N``, default 20000: 3.2 GB). The end point is classified by
 ``copyavg.numeric.curvature.endpoint_curvature`` (dense inertia for N <= 3000, else Lanczos),
-timed separately. Printed ratios: dense / krylov and lsoda / krylov median times, and median /
+timed separately. ``time s`` is the wall time of flow + polish; ``CPU s`` the child's user + system
+time after its imports (it includes the classification). Printed ratios: dense / krylov and lsoda / krylov median times, and median /
 target for the targets (<= 1 meets them): 1 s at d = 51, 10 s and 300 MB at d = 101.
 """
 
@@ -49,6 +50,10 @@ def _child(route: str, d: int, seed: int, cap: float) -> dict:
     a0, W0 = initial_point(RunSpec("erf2", k, n, d, seed))
     tol = 1e-10 if d > 200 else 1e-12
     out = {"route": route, "d": d, "k": k, "n": n, "seed": seed}
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    out["cpu_setup"] = ru.ru_utime + ru.ru_stime  # imports and set-up, not counted
     t0 = time.perf_counter()
     if route == "lsoda":
         from scipy.integrate import LSODA
@@ -98,9 +103,10 @@ def _run(route: str, d: int, seed: int, cap: float) -> dict:
     p.returncode = status
     if status != 0:
         return {"route": route, "d": d, "seed": seed, "status": f"child failed ({status})", "time": float("nan"),
-                "rss_mb": ru.ru_maxrss / 1024}
+                "cpu": float("nan"), "rss_mb": ru.ru_maxrss / 1024}
     rec = json.loads(out.strip().splitlines()[-1])
     rec["rss_mb"] = ru.ru_maxrss / 1024
+    rec["cpu"] = ru.ru_utime + ru.ru_stime - rec.pop("cpu_setup")
     return rec
 
 
@@ -132,6 +138,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-dense-N", type=int, default=20000, help="skip dense/LSODA above this n + n d")
     ap.add_argument("--quick", action="store_true", help="d = 51, seed 0, LSODA cap 20 s")
     ap.add_argument("--json", default=None, help="write the records to this file")
+    ap.add_argument("--cpu", action="store_true",
+                    help="medians and ratios of the runs' CPU time (user + system, imports excluded) instead of "
+                         "wall time: less sensitive to other jobs on a loaded machine")
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.seeds, args.lsoda_cap = "51", "0", 20.0
@@ -140,7 +149,7 @@ def main(argv=None) -> int:
     if any(r not in ("krylov", "dense", "lsoda") for r in routes) or any(d < 3 for d in sizes):
         ap.error("routes must be among krylov, dense, lsoda and sizes d >= 3")
     records = []
-    print(f"{'d':>4} {'k':>4} {'n':>4} {'route':>7} {'seed':>4} {'time s':>8} {'RSS MB':>7} {'steps':>6} "
+    print(f"{'d':>4} {'k':>4} {'n':>4} {'route':>7} {'seed':>4} {'time s':>8} {'CPU s':>8} {'RSS MB':>7} {'steps':>6} "
           f"{'max|grad|':>9} {'loss':>16}  status / endpoint")
     for d in sizes:
         k, n = d - 1, (d - 1) // 2
@@ -156,13 +165,14 @@ def main(argv=None) -> int:
                 records.append(r)
                 ep = (f"{r.get('classification')} ({r.get('class_method')}, {r.get('class_time', 0):.2f} s)"
                       if "classification" in r else "")
-                print(f"{d:>4} {k:>4} {n:>4} {route:>7} {seed:>4} {r['time']:>8.2f} {r['rss_mb']:>7.0f} "
+                print(f"{d:>4} {k:>4} {n:>4} {route:>7} {seed:>4} {r['time']:>8.2f} {r['cpu']:>8.2f} {r['rss_mb']:>7.0f} "
                       f"{r.get('steps', 0):>6} {r.get('grad_max', float('nan')):>9.2g} {r.get('loss', float('nan')):>16.12f}"
                       f"  {r['status']} {ep}", flush=True)
-        med = {rt: _median([r["time"] for r in records if r["d"] == d and r["route"] == rt]) for rt in routes}
+        key = "cpu" if args.cpu else "time"
+        med = {rt: _median([r[key] for r in records if r["d"] == d and r["route"] == rt]) for rt in routes}
         rss = {rt: max([r["rss_mb"] for r in records if r["d"] == d and r["route"] == rt], default=float("nan"))
                for rt in routes}
-        line = [f"d = {d}: median time " + ", ".join(f"{rt} {med[rt]:.2f} s" for rt in routes),
+        line = [f"d = {d}: median {'CPU ' if args.cpu else ''}time " + ", ".join(f"{rt} {med[rt]:.2f} s" for rt in routes),
                 "peak RSS " + ", ".join(f"{rt} {rss[rt]:.0f} MB" for rt in routes)]
         if "krylov" in routes:
             for rt in routes:
