@@ -121,27 +121,47 @@ class HessianOperator:
         self.Z = (2.0 * coef_od * G13) @ Y
         self.M33 = coef_od * G33
         self.Y = Y
+        # stacked forms for the product (fewer, larger NumPy calls): K [va; q] gives the a part's
+        # 2 G va + 4 g2 (a q) and the W rows' coefficients 4 a_i (g2^T va)_i + (A12 q)_i
+        self._K = np.block([[self.Gaa, 4.0 * self.G2o * a[None, :]],
+                            [4.0 * a[:, None] * self.G2o.T, self.A12]])
+        self._P2 = np.stack((2.0 * self.G3o * a[None, :], self.A13))
+        self._S = np.stack((W, self.Dg, self.Z))
+        self._G3s = (2.0 * a)[:, None] * self.G3o.T
+        m = Y.shape[0]
+        # T = [M33 * R (+ the W-W and W-a terms on the student columns) | A3 + diag(c1)] times [Y; X]
+        self._T = np.empty((n, m + n))
+        self._T[:, m:] = self.A3
+        self._T[:, m:][idx, idx] = self.c1
+        self._YX = np.empty((m + n, self.d))
+        self._YX[:m] = Y
 
     def _matvec_chain(self, v):
-        n, d, a, W = self.n, self.d, self.a, self.W
-        va, X = v[:n], v[n:].reshape(n, d)
-        q = np.einsum("ij,ij->i", W, X)  # w_l . x_l
+        n = self.n
+        m = self.Y.shape[0]
+        va, X = v[:n], v[n:].reshape(n, self.d)
+        q, dgx, zx = np.einsum("kij,ij->ki", self._S, X)  # w_l . x_l, Dg_l . x_l, z_l . x_l
         R = X @ self.Y.T  # [i, m] = y_m . x_i
         Pm = R[:, :n].T  # [i, l] = w_i . x_l
+        Kv = self._K @ np.concatenate((va, q))
+        rs = (self._P2 * Pm).sum(axis=-1)
         out = np.empty(self.N)
-        out[:n] = (self.Gaa @ va + 4.0 * (self.G2o @ (a * q)) + 2.0 * ((self.G3o * Pm) @ a)
-                   + np.einsum("ij,ij->i", self.Dg, X))
-        # every product with the rows of Y = [W; V] in one: the diagonal blocks' Y^T diag(M33_i) Y x_i,
-        # the off-diagonal W-W terms beta_il w_l and the W-a terms 2 a_l g3_il va_i w_i (row l)
-        T = self.M33 * R
-        T[:, :n] += self.A23 * q[None, :] + self.A33 * Pm + (2.0 * a)[:, None] * self.G3o.T * va[None, :]
-        alpha = (self.A12 @ q + np.einsum("il,il->i", self.A13, Pm))
-        zx = np.einsum("ij,ij->i", self.Z, X)
-        oW = out[n:].reshape(n, d)
-        np.dot(T, self.Y, out=oW)
-        oW += self.A3 @ X
-        oW += (4.0 * a * (self.G2o.T @ va) + alpha + self.c11 * q + zx)[:, None] * W
-        oW += q[:, None] * self.Z + self.c1[:, None] * X + self.Dg * va[:, None]
+        np.add(Kv[:n], rs[0] + dgx, out=out[:n])
+        # one product with the rows of [Y; X], Y = [W; V]: the diagonal blocks' Y^T diag(M33_i) Y x_i,
+        # the W-W terms beta_il w_l + A3_il x_l + c1_i x_i, the W-a terms 2 a_l g3_il va_i w_i, and
+        # (on the diagonal of the student columns) the coefficient of w_i
+        T = self._T
+        np.multiply(self.M33, R, out=T[:, :m])
+        Ts = T[:, :n]
+        Ts += self.A23 * q[None, :]
+        Ts += self.A33 * Pm
+        Ts += self._G3s * va[None, :]
+        Ts[np.arange(n), np.arange(n)] += Kv[n:] + rs[1] + self.c11 * q + zx
+        self._YX[m:] = X
+        oW = out[n:].reshape(n, self.d)
+        np.dot(T, self._YX, out=oW)
+        oW += q[:, None] * self.Z
+        oW += va[:, None] * self.Dg
         return out
 
     def diagonal(self) -> np.ndarray:
