@@ -18,6 +18,11 @@ the order of ``Problem.hessian``. NumPy/SciPy only.
 - ``flow_and_polish`` runs the flow until the gradient is small *and* the Hessian has no negative
   curvature the flow could still escape along within ``t_max``, then polishes; the polish is
   accepted only if it did not raise the loss (the flow only descends).
+- ``route="krylov"`` (chosen by ``route="auto"`` above ``flow_krylov.KRYLOV_MIN_SIZE`` parameters)
+  does all three without a dense Hessian: the same BDF solver with Newton-Krylov solves on exact
+  Hessian-vector products (``copyavg.numeric.hvp``, ``copyavg.numeric.flow_krylov``), Newton-CG
+  for the polish, a Lanczos estimate for the curvature test (``copyavg.numeric.curvature``);
+  memory ``O(n (n + k) + n d)`` besides the recorded trajectory (``n_save`` states).
 
 Speed notes (paper size d, k, n = 51, 50, 25, theta of length 1300): one Hessian costs ~5 ms, one
 LU of a 1300 x 1300 matrix ~30 ms, one gradient ~60 us; the stiff solver's cost is dominated by its

@@ -291,9 +291,9 @@ def krylov_polish(problem, y0, n: int, *, tol: float, max_iter: int, max_distanc
 
 
 #: ``route="auto"`` takes the matrix-free route above this length of theta: at the paper's setting
-#: (d = k + 1, n = k / 2) the two routes take about the same time near N = 500 (d = 31); at
-#: N = 60 the dense route is 10x faster, at N = 1300 2-3x slower (benchmarks/bench_flow.py)
-KRYLOV_MIN_SIZE = 1000
+#: (d = k + 1, n = k / 2, seed 0) the dense route was 1.3x faster at N = 480 (d = 31) and 1.4x
+#: slower at N = 840 (d = 41); 10x faster at N = 60, 2-3x slower at N = 1300 (benchmarks/bench_flow.py)
+KRYLOV_MIN_SIZE = 700
 
 
 def choose_route(route: str, method: str, N: int) -> str:
