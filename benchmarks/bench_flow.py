@@ -37,7 +37,7 @@ import time
 TARGETS = {51: {"time": 1.0}, 101: {"time": 10.0, "rss_mb": 300.0}}
 
 
-def _child(route: str, d: int, seed: int, cap: float) -> dict:
+def _child(route: str, d: int, seed: int, cap: float, max_wall: float) -> dict:
     import numpy as np
 
     from copyavg.experiments.sweep import RunSpec, initial_point
@@ -78,7 +78,7 @@ def _child(route: str, d: int, seed: int, cap: float) -> dict:
         out.update(time=time.perf_counter() - t0, status=status, grad_max=gm, steps=steps, t_final=float(s.t),
                    loss=float(P.loss(s.y[:n], s.y[n:].reshape(n, d))))
         return out
-    res = flow_and_polish(P, a0, W0, tol=tol, route=route, n_save=10)
+    res = flow_and_polish(P, a0, W0, tol=tol, route=route, n_save=10, max_wall=max_wall)
     out.update(time=time.perf_counter() - t0, status=res.status, grad_max=res.grad_max, loss=res.loss,
                steps=res.flow.n_steps, t_final=res.flow.t_final, n_rhs=res.flow.n_rhs, n_jac=res.flow.n_jac,
                n_lu=res.flow.n_lu, n_hvp=res.flow.n_hvp, flow_time=res.flow.wall_time,
@@ -94,9 +94,9 @@ def _child(route: str, d: int, seed: int, cap: float) -> dict:
     return out
 
 
-def _run(route: str, d: int, seed: int, cap: float) -> dict:
+def _run(route: str, d: int, seed: int, cap: float, max_wall: float) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    p = subprocess.Popen([sys.executable, __file__, "--child", route, str(d), str(seed), str(cap)],
+    p = subprocess.Popen([sys.executable, __file__, "--child", route, str(d), str(seed), str(cap), str(max_wall)],
                          stdout=subprocess.PIPE, text=True, env=env)
     out = p.stdout.read()
     _, status, ru = os.wait4(p.pid, 0)
@@ -127,14 +127,16 @@ def _median(xs):
 
 def main(argv=None) -> int:
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--child":
-        route, d, seed, cap = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-        print(json.dumps(_child(route, d, seed, cap)))
+        route, d, seed, cap, wall = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+        print(json.dumps(_child(route, d, seed, cap, wall)))
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="51,101,501", help="values of d (k = d - 1, n = k // 2)")
     ap.add_argument("--seeds", default=None, help="e.g. 0-9 or 0,3 (default: 0-2 at d <= 60, else 0)")
     ap.add_argument("--routes", default="krylov,dense,lsoda")
     ap.add_argument("--lsoda-cap", type=float, default=60.0, help="seconds per LSODA run")
+    ap.add_argument("--max-wall", type=float, default=3600.0,
+                    help="wall-clock budget of each flow (gradient_flow's max_wall), seconds")
     ap.add_argument("--max-dense-N", type=int, default=20000, help="skip dense/LSODA above this n + n d")
     ap.add_argument("--quick", action="store_true", help="d = 51, seed 0, LSODA cap 20 s")
     ap.add_argument("--json", default=None, help="write the records to this file")
@@ -161,7 +163,7 @@ def main(argv=None) -> int:
                 print(f"{d:>4} {k:>4} {n:>4} {route:>7}  skipped: memory (an N x N matrix, N = {N}, takes {gb:.0f} GB)")
                 continue
             for seed in seeds:
-                r = _run(route, d, seed, args.lsoda_cap)
+                r = _run(route, d, seed, args.lsoda_cap, args.max_wall)
                 records.append(r)
                 ep = (f"{r.get('classification')} ({r.get('class_method')}, {r.get('class_time', 0):.2f} s)"
                       if "classification" in r else "")
