@@ -1,5 +1,4 @@
-r"""Matrix-free route of the gradient flow: BDF with Newton-Krylov steps, Newton-MINRES polish,
-Lanczos curvature checks. Nothing here forms a dense Hessian: memory is ``O(n (n + k) + n d)``.
+r"""Matrix-free route of the gradient flow: BDF with Newton-Krylov steps and a Newton-CG polish. Nothing here forms a dense Hessian: memory is ``O(n (n + k) + n d)``.
 
 - ``krylov_bdf(fun, t0, y0, t_bound, problem, n, ...)`` is SciPy's ``BDF`` solver (the same
   variable-order method, step-size and error control, Newton iteration and Jacobian reuse as the
@@ -10,8 +9,14 @@ Lanczos curvature checks. Nothing here forms a dense Hessian: memory is ``O(n (n
   eigenvalue below ``-1/c``). An inexact solve changes the speed of the Newton iteration, not the
   point it converges to (its fixed point solves the BDF equations), so the trajectory is that of
   the dense route within the solver's tolerance. The preconditioner is block diagonal: the a-a
-  block ``I + 2 c G`` exactly (Cholesky, ``n x n``) and the W part by its diagonal (clipped below
-  at 1); the a-gradient is the stiff part at the start of the flow.
+  block ``I + 2 c G`` exactly (its inverse, ``n x n``) and the W part by its diagonal (clipped
+  below at 1); the a-gradient is the stiff part at the start of the flow. The solves stop on
+  MINRES's backward-error test with a tolerance scaled by ``1 / (1 + c max diag H)``, i.e. about
+  ``KRYLOV_RTOL`` relative to the right-hand side (see ``KRYLOV_RTOL``).
+- SciPy's ``BDF`` is used through its documented solver interface, with four of its attributes
+  replaced after construction (``J``, ``I``, ``lu``, ``solve_lu``: the Jacobian object, the identity
+  and the factor/solve pair that its step calls as ``lu(I - c J)`` and ``solve_lu(LU, b)``); it is
+  constructed with a placeholder sparse zero Jacobian so that it allocates no ``N x N`` array.
 - ``krylov_polish`` is Newton's method on ``grad L = 0`` like ``copyavg.numeric.flow.polish``, each
   step ``H p = -g`` solved by CG (inexact Newton with forcing ``min(1e-4, sqrt(max|g|))``) or, when
   CG fails (singular or indefinite ``H``, e.g. a saddle), by MINRES, with the same backtracking on
