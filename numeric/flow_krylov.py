@@ -158,6 +158,9 @@ def krylov_bdf(fun, t0, y0, t_bound, problem, n: int, *, rtol: float, atol: floa
 
     solver = BDF(fun, t0, y0, t_bound, rtol=rtol, atol=atol,
                  jac=lambda t, y: sp.csc_matrix((N, N)))  # placeholder: replaced below
+    missing = [name for name in ("J", "I", "lu", "solve_lu", "LU", "nlu", "njev") if not hasattr(solver, name)]
+    if missing:  # a SciPy whose BDF no longer has them: say so rather than integrate wrongly
+        raise RuntimeError(f"route='krylov' needs scipy.integrate.BDF attributes {missing}; use route='dense'")
     solver.J = _Jacobian(operator(y0))
     solver.I = _Identity()
 
