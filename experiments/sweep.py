@@ -198,7 +198,9 @@ def endpoint_hessian(prob, a, W, activation: str, grad_max: float, status: str =
                      train: str = "aW") -> dict:
     """``{"inertia": {...}, "hessian_type": ...}`` of an endpoint: the eigenvalue counts of the exact
     Hessian with the tolerance of ``copyavg.numeric.classify`` and the type up to the embedding's
-    critical directions (``copyavg.numeric.effective.endpoint_inertia``); ``hessian_type`` is
+    critical directions (``copyavg.numeric.effective.endpoint_inertia``), ``inertia["method"] ==
+    "dense"``; above ``MAX_DENSE_HESSIAN`` parameters a Lanczos estimate (``_endpoint_lanczos``,
+    ``inertia["method"] == "lanczos"``); ``hessian_type`` is
     ``not-critical`` when ``grad_max > CRITICAL_GRAD``; both are None when there is no Hessian
     (status ``nondifferentiable``: a neuron at the kink ``w_i = 0``). ``train="W"``: the
     ``W``-``W`` block with its own symmetry zero modes (``copyavg.numeric.classify.hessian_inertia``)."""
@@ -208,6 +210,8 @@ def endpoint_hessian(prob, a, W, activation: str, grad_max: float, status: str =
 
     if status == "nondifferentiable":
         return {"inertia": None, "hessian_type": None}
+    if np.size(a) + np.size(W) > MAX_DENSE_HESSIAN:
+        return _endpoint_lanczos(prob, a, W, grad_max)
     try:
         if train == "W":
             H = hessian_block(prob.hessian(a, W), len(a), "W")
@@ -218,8 +222,28 @@ def endpoint_hessian(prob, a, W, activation: str, grad_max: float, status: str =
         return {"inertia": None, "hessian_type": None}
     return {"inertia": {"negative": inert.n_negative, "zero": inert.n_zero, "positive": inert.n_positive,
                         "symmetry_zero": inert.n_symmetry_zero, "tol": inert.tol,
-                        "eig_min": inert.eig_min, "eig_max": inert.eig_max},
+                        "eig_min": inert.eig_min, "eig_max": inert.eig_max, "method": "dense"},
             "hessian_type": inert.classification if grad_max <= CRITICAL_GRAD else "not-critical"}
+
+
+#: above this n + n d the end point's Hessian is not formed (8 N^2 bytes): Lanczos estimate instead
+MAX_DENSE_HESSIAN = 3000
+
+
+def _endpoint_lanczos(prob, a, W, grad_max: float) -> dict:
+    """Matrix-free type of a large endpoint (``copyavg.numeric.curvature.endpoint_curvature``):
+    ``saddle`` (proved by a negative Rayleigh quotient), ``minimum`` (Lanczos estimate of the
+    smallest eigenvalue above its tolerance) or ``undecided``; ``inertia`` holds the extreme Ritz
+    values, their residual bounds, the tolerance and ``"method": "lanczos"`` (no counts)."""
+    from copyavg.numeric.curvature import endpoint_curvature
+
+    try:
+        c = endpoint_curvature(prob, a, W, max_dense=0)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        return {"inertia": None, "hessian_type": None}
+    inert = {key: c[key] for key in ("eig_min", "eig_max", "tol", "residual_min", "residual_max")}
+    inert["method"] = "lanczos"
+    return {"inertia": inert, "hessian_type": c["classification"] if grad_max <= CRITICAL_GRAD else "not-critical"}
 
 
 def _limit_blas_threads(n_threads: int) -> None:

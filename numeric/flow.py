@@ -18,6 +18,12 @@ the order of ``Problem.hessian``. NumPy/SciPy only.
   accepted only if it did not raise the loss (the flow only descends).
 - ``train="W"`` (all three): the first layer only, ``a`` held at the given value
   (``copyavg.numeric.training``): the soft committee machine and other fixed-second-layer models.
+- ``route="krylov"`` (chosen by ``route="auto"`` above ``flow_krylov.KRYLOV_MIN_SIZE`` parameters,
+  ``train="aW"`` only) does all three without a dense Hessian: the same BDF solver with
+  Newton-Krylov solves on exact Hessian-vector products (``copyavg.numeric.hvp``,
+  ``copyavg.numeric.flow_krylov``), Newton-CG for the polish, a Lanczos estimate for the curvature
+  test (``copyavg.numeric.curvature``); memory ``O(n (n + k) + n d)`` besides the recorded
+  trajectory (``n_save`` states).
 
 The result records live in ``copyavg.numeric.flow_results``, the shared helpers in
 ``copyavg.numeric._flow_base``; both are re-exported here.
@@ -37,11 +43,13 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.integrate import BDF, LSODA, Radau
 
+from .curvature import no_negative_curvature
 from ._flow_base import _Diverged, _Evaluator, _check_problem, _positive, _student, _symmetric_factorization
 from .flow_results import FlowPolishResult, FlowResult, PolishResult
-from .newton import polish
+from .newton import _route, polish
 from .population import Problem
 from .training import check_train, hessian_block
+
 
 __all__ = [
     "FlowPolishResult",
@@ -59,7 +67,7 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
                   t_max: float = 1e7, max_steps: int = 100_000, max_wall: float = 600.0,
                   rtol: float = 1e-3, atol: float = 1e-8, max_norm: float = 1e6,
                   n_save: int = 200, callback=None, factorization: str = "cholesky32", train: str = "aW",
-                  _handover=None, _t0: float = 0.0) -> FlowResult:
+                  _handover=None, _t0: float = 0.0, route: str = "auto") -> FlowResult:
     """Integrate ``theta' = -grad L`` from ``(a0, W0)`` (``L = E[(f - f*)^2]``, no 1/2).
 
     Parameters
@@ -79,6 +87,10 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     factorization : BDF only: ``"cholesky32"`` (default) factors the symmetric iteration matrix
         ``I + c H`` by a float32 Cholesky, ``"cholesky"`` in float64, ``"lu"`` leaves SciPy's LU;
         LU is the fallback whenever Cholesky fails (see ``_symmetric_factorization``).
+    route : ``"auto"`` (default), ``"dense"`` or ``"krylov"``: BDF with the dense Hessian, or
+        matrix-free BDF with Newton-Krylov solves on Hessian-vector products
+        (``copyavg.numeric.flow_krylov``; BDF and ``train="aW"`` only, no dense Hessian); ``"auto"``
+        picks ``"krylov"`` for BDF when ``n + n d > flow_krylov.KRYLOV_MIN_SIZE``. ``FlowResult.route`` records it.
     train : ``"aW"`` (default: both layers) or ``"W"``: the first layer only, ``a`` held at ``a0``
         (``copyavg.numeric.training``); ``tol`` then applies to ``max|dL/dW|``.
 
@@ -130,6 +142,8 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     y0 = ev.theta(a0, W0)
     N = a0.shape[0] * (1 + problem.d)
     counts = {"jac": 0}
+    route = _route(route, method, N, train)
+    kcounts = None
 
     def fun(t, y):
         try:
@@ -175,11 +189,15 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
             status, message = "converged", f"max|grad| = {gm:.3g} <= tol = {tol:g} at the start"
         else:
             try:
-                solver = _METHODS[method](fun, _t0, y0, t_max, rtol=rtol, atol=atol, jac=jac)
+                if route == "krylov":
+                    from .flow_krylov import krylov_bdf
+                    solver, kcounts = krylov_bdf(fun, _t0, y0, t_max, problem, a0.shape[0], rtol=rtol, atol=atol)
+                else:
+                    solver = _METHODS[method](fun, _t0, y0, t_max, rtol=rtol, atol=atol, jac=jac)
             except _Diverged as exc:
                 status, message = "diverged", str(exc)
             else:
-                if method == "BDF" and factorization != "lu":
+                if method == "BDF" and factorization != "lu" and route == "dense":
                     _symmetric_factorization(solver, single=factorization == "cholesky32")
         while status is None:
             try:
@@ -247,19 +265,22 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
                        f"{problem.activation.name!r} (|w| <= {float(norms[dying].max()):.2g}), at "
                        f"t = {t:.6g}: the loss has no gradient there ({message})")
     n_lu = int(getattr(solver, "nlu", 0)) if solver is not None else 0
+    if route == "krylov" and solver is not None:
+        counts["jac"] = int(solver.njev)
     return FlowResult(
         a=a.copy(), W=W.copy(), loss=float(L), grad_max=gm, t_final=float(t), status=status,
         message=message, method=method, n_steps=n_steps, n_rhs=ev.n_grad, n_jac=counts["jac"],
         n_lu=n_lu, wall_time=time.perf_counter() - t_start, t=np.array(rec_t),
         losses=np.array(rec_L), grad_maxes=np.array(rec_g), thetas=np.array(rec_y).reshape(-1, N),
-        train=train,
+        train=train, route=route, n_hvp=kcounts.n_matvec if kcounts is not None else 0,
     )
 
 
 # -- both ---------------------------------------------------------------------------------------
 def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol: float = 1e-5,
                     neg_curvature: float | None = None, polish_max_iter: int = 50,
-                    polish_max_distance: float = 1.0, train: str = "aW", **flow_kwargs) -> FlowPolishResult:
+                    polish_max_distance: float = 1.0, train: str = "aW", route: str = "auto",
+                    **flow_kwargs) -> FlowPolishResult:
     """Gradient flow until ``max|grad| <= switch_tol`` at a point where the Hessian has no
     eigenvalue below ``-neg_curvature``, then ``polish`` to ``max|grad| <= tol``.
 
@@ -295,6 +316,11 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
         ``max_iter`` of each ``polish``, a positive integer.
     polish_max_distance : float, default 1.0
         ``max_distance`` of each ``polish``, ``> 0``.
+    route : {"auto", "dense", "krylov"}, default "auto"
+        Dense Hessians, or the matrix-free route for the flow, the polish and the curvature test
+        (a Lanczos estimate of the smallest eigenvalue, ``curvature.lanczos_extremes``); see
+        ``gradient_flow``. ``"auto"`` picks ``"krylov"`` when ``n + n d > flow_krylov.KRYLOV_MIN_SIZE``
+        (BDF, ``train="aW"``).
     train : str, default "aW"
         ``"aW"``: both layers; ``"W"``: the first layer only, ``a`` held at ``a0``
         (``copyavg.numeric.training``); tolerances, the curvature test and ``polish`` then refer to
@@ -341,12 +367,15 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     check_train(train)
     n = a0.shape[0]
     state = {"gm_checked": math.inf, "switch": switch_tol}
+    route = _route(route, flow_kwargs.get("method", "BDF"), n * (1 + problem.d), train)
 
     def handover(t, a, W, gm):
         # test the curvature again only after the gradient has halved since the last test
         if gm > state["switch"] or gm > 0.5 * state["gm_checked"]:
             return False
         state["gm_checked"] = gm
+        if route == "krylov":
+            return no_negative_curvature(problem, np.concatenate((a, W.ravel())), n, neg_curvature)
         H = hessian_block(problem.hessian(a, W), n, train)
         H[np.diag_indices_from(H)] += neg_curvature
         try:
@@ -358,7 +387,7 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     def try_polish(fr):
         """Polish from the flow's end; accepted if converged without raising the loss past rounding."""
         cand = polish(problem, fr.a, fr.W, tol=tol, max_iter=polish_max_iter, max_distance=polish_max_distance,
-                      train=train)
+                      train=train, route=route)
         ok = cand.status == "converged" and cand.loss <= fr.loss + 1e-13 * max(1.0, abs(fr.loss))
         return cand if ok else None
 
@@ -368,7 +397,7 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     for _round in range(4):
         last = _round == 3
         fr = gradient_flow(problem, a, W, tol=tol, _handover=None if last else handover, _t0=t0,
-                           train=train, **flow_kwargs)
+                           train=train, route=route, **flow_kwargs)
         flows.append(fr)
         a, W, t0 = fr.a, fr.W, fr.t_final
         if fr.status != "handover":
@@ -408,6 +437,7 @@ def _merge_flows(flows: list[FlowResult]) -> FlowResult:
         n_jac=sum(f.n_jac for f in flows), n_lu=sum(f.n_lu for f in flows),
         wall_time=sum(f.wall_time for f in flows), t=cat("t"), losses=cat("losses"),
         grad_maxes=cat("grad_maxes"), thetas=cat("thetas"), train=last.train,
+        route=last.route, n_hvp=sum(f.n_hvp for f in flows),
     )
 
 

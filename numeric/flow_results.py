@@ -59,6 +59,10 @@ class FlowResult:
     train : str
         ``"aW"`` (both layers trained) or ``"W"`` (``a`` fixed; ``grad_max`` is then
         ``max|dL/dW|``).
+    route : str
+        ``"dense"`` (dense Hessian Jacobian) or ``"krylov"`` (matrix-free Newton-Krylov BDF).
+    n_hvp : int
+        Hessian-vector products (route ``"krylov"``; 0 otherwise).
 
     Examples
     --------
@@ -88,6 +92,8 @@ class FlowResult:
     grad_maxes: np.ndarray = field(repr=False)
     thetas: np.ndarray = field(repr=False)
     train: str = "aW"
+    route: str = "dense"
+    n_hvp: int = 0
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,8 @@ class PolishResult:
         Seconds spent.
     train : str
         ``"aW"`` or ``"W"`` (``a`` fixed).
+    route : str
+        ``"dense"`` (dense Hessian) or ``"krylov"`` (Newton-Krylov on Hessian-vector products).
 
     Examples
     --------
@@ -149,6 +157,7 @@ class PolishResult:
     grad_max_start: float
     wall_time: float
     train: str = "aW"
+    route: str = "dense"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ __all__ = ["polish"]
 
 
 def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
-           max_distance: float = 1.0, rcond: float = 1e-10, train: str = "aW") -> PolishResult:
+           max_distance: float = 1.0, rcond: float = 1e-10, train: str = "aW",
+           route: str = "auto") -> PolishResult:
     """Newton's method on ``grad L = 0`` with the exact Hessian, from ``(a, W)``.
 
     Each iteration solves ``H p = -g`` by Cholesky when ``H`` is positive definite with reciprocal
@@ -50,6 +51,10 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
     rcond : float, default 1e-10
         Cholesky is used when the reciprocal condition number exceeds ``rcond``; otherwise
         eigenvalues with ``|lambda| <= rcond * max|lambda|`` are dropped; ``> 0``.
+    route : {"auto", "dense", "krylov"}, default "auto"
+        ``"krylov"``: each Newton step is solved by CG (MINRES when CG fails) on Hessian-vector
+        products, no dense Hessian (``copyavg.numeric.flow_krylov.krylov_polish``; ``rcond`` unused);
+        ``"auto"`` picks it when ``n + n d > flow_krylov.KRYLOV_MIN_SIZE`` and ``train="aW"``.
     train : str, default "aW"
         ``"aW"``: Newton in ``theta = (a, W)``; ``"W"``: in ``W`` only, ``a`` held fixed
         (``copyavg.numeric.training``); ``grad``, ``H`` and ``max_distance`` then refer to ``W``.
@@ -92,6 +97,8 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
     except FloatingPointError as exc:
         raise ValueError(f"a, W: the loss is not finite here: {exc}") from None
     L0, gm0 = L, float(np.abs(g).max())
+    if _route(route, "BDF", y0.size, train) == "krylov":
+        return _krylov(problem, a, y0, L0, gm0, tol, max_iter, max_distance, t_start)
     gm = gm0
     status, message = None, ""
     it = 0
@@ -162,3 +169,29 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
         n_iter=it, n_grad=ev.n_grad, n_hess=ev.n_hess, distance=float(np.linalg.norm(y - y0)),
         loss_start=float(L0), grad_max_start=gm0, wall_time=time.perf_counter() - t_start, train=train,
     )
+
+
+def _route(route: str, method: str, N: int, train: str) -> str:
+    """``choose_route`` for the model: the matrix-free route trains both layers only."""
+    from .flow_krylov import choose_route
+
+    if train == "W":
+        if route == "krylov":
+            raise ValueError("route='krylov' needs train='aW' (the matrix-free route trains both layers)")
+        choose_route(route, method, N)  # checks the value of route
+        return "dense"
+    return choose_route(route, method, N)
+
+
+def _krylov(problem, a, y0, L0, gm0, tol, max_iter, max_distance, t_start) -> PolishResult:
+    """``polish(..., route="krylov")``: Newton-CG without a dense Hessian (``flow_krylov.krylov_polish``)."""
+    from .flow_krylov import krylov_polish
+
+    n = a.shape[0]
+    y, L, g, status, message, it, n_g, n_h = krylov_polish(problem, y0, n, tol=tol, max_iter=max_iter,
+                                                           max_distance=max_distance)
+    return PolishResult(
+        a=y[:n].copy(), W=y[n:].reshape(n, -1).copy(), loss=float(L), grad_max=float(np.abs(g).max()),
+        status=status, message=message, n_iter=it, n_grad=n_g + 1, n_hess=n_h,
+        distance=float(np.linalg.norm(y - y0)), loss_start=float(L0), grad_max_start=gm0,
+        wall_time=time.perf_counter() - t_start, route="krylov")
