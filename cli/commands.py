@@ -87,10 +87,15 @@ def _cmd_derive(args) -> int:
 
 
 def _check_activation(name: str) -> None:
-    from copyavg.numeric import ACTIVATIONS
+    """A catalogue name, or tanh/softplus/sigmoid/silu/an expression in z (quadrature-based kernel)."""
+    from copyavg.numeric import ACTIVATIONS, get_activation
 
-    if name not in ACTIVATIONS:
-        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
+    if name in ACTIVATIONS:
+        return
+    try:
+        get_activation(name)
+    except ValueError as exc:
+        raise UsageError(f"--activation: {exc}".replace("\n", " ")) from None
 
 
 def _check_one_neuron_activation(name: str, command: str) -> None:
@@ -286,7 +291,7 @@ def _cmd_flow(args) -> int:
             bar.update(1)
 
         rec = run_one(RunSpec(args.activation, args.k, args.n, d, args.seed), {"callback": step, **model}, teacher)
-    out = {key: rec[key] for key in ("status", "loss", "grad_max", "endpoint", "partition", "time_s", "distance",
+    out = {key: rec[key] for key in ("kernel", "status", "loss", "grad_max", "endpoint", "partition", "time_s", "distance",
                                      "effective_width", "reduction", "hessian_type", "inertia", "train")}
     out.update({key: rec[key] for key in ("a_fixed", "teacher_sha256") if key in rec})
     if rec.get("message"):

@@ -159,8 +159,9 @@ def _add_sweep_parser(sub) -> None:
                         "Several sweeps may write one store at once. Ctrl-C / SIGTERM store what has "
                         "finished and exit 130 / 143. Runs with --train W or --teacher are stored "
                         "under their own flow-options hash, apart from the default runs.")
-    sw.add_argument("--activation", default="erf2", choices=ACTIVATION_NAMES,
-                    help="activation (default: %(default)s)")
+    sw.add_argument("--activation", default="erf2", metavar="ACT",
+                    help="activation: " + ", ".join(ACTIVATION_NAMES) + "; tanh, softplus, sigmoid, silu or an "
+                    "expression in z, e.g. 'tanh(z)' (quadrature-based kernel) (default: %(default)s)")
     sw.add_argument("--k", type=int, default=None, help="teacher width, 2..1000 (required unless --teacher gives it; default: the teacher file's k)")
     sw.add_argument("--n", required=True, help="student widths in 1..k, e.g. 1..50 or 10,20,25 (required)")
     sw.add_argument("--d", type=int, default=None,

@@ -22,6 +22,9 @@ Accepted range (checked here, stated in the public docstrings):
   only for ``|w_i| <= 100`` (``HESSIAN_MAX_SQUARED_NORM``); likewise the normal_cdf Hessian, whose
   chain-rule W-W blocks cancel like the erf family's (~eps |w_i| of max|H|; the erf family has
   the cancellation-free form of ``copyavg.numeric._hessian_erf``, normal_cdf not yet);
+* quadrature family (any expression in z, ``copyavg.numeric.series``): ``|w_i|, |v_j| <=``
+  ``act.params["max_norm"]`` (1 .. 8), where the Gauss-Hermite quadrature of sigma and its first four
+  derivatives converges to the requested tolerance;
 * the loss scale ``S = sum_m |U_m| sqrt(E[sigma(y_m.x)^2]) <= MAX_LOSS_SCALE`` (1e150), with
   ``U = [a; -b]`` and ``Y = [W; V]``: every term of ``L`` is at most ``S^2`` in size.
 """
@@ -47,6 +50,17 @@ MAX_LOSS_SCALE = 1e150
 #: pairs with ``|cos| > _NEAR_COS`` get their Gram determinant from the projection
 #: ``|y^ - cos w^|^2`` (absolute error ~eps in ``sin``) instead of ``1 - cos^2`` (error ~eps in ``sin^2``)
 _NEAR_COS = 0.7
+
+
+def limits_key(act) -> str:
+    """The key of ``MAX_NORM`` for an activation: its family, or for the quadrature family (whose
+    accepted norm depends on the expression) ``"quadrature NAME"``, registered on first use."""
+    if act.family != "quadrature":
+        return act.family
+    key = f"quadrature {act.name}"
+    MAX_NORM[key] = act.params["max_norm"]
+    HESSIAN_MAX_SQUARED_NORM[key] = act.params["max_norm"] ** 2
+    return key
 
 
 def as_real_array(x, name: str, ndim: int) -> np.ndarray:

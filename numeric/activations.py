@@ -48,6 +48,9 @@ class Activation:
     odd : sigma(-z) = -sigma(z).
     smooth : the kernel is C^2 everywhere.
     kinks : points where sigma is not differentiable (quadrature splits there).
+    exact : the kernel is a closed form (False for the ``"quadrature"`` family: any expression in
+        ``z``, its kernel from a Hermite series with a stated error bound, ``copyavg.numeric.series``;
+        ``params`` then holds ``expr`` and ``max_norm``, the accepted ``|w|``).
 
     Examples
     --------
@@ -62,6 +65,7 @@ class Activation:
     odd: bool
     smooth: bool
     kinks: tuple
+    exact: bool = True
 
     def sigma(self, z):
         """``sigma(z)`` on NumPy arrays.
@@ -88,6 +92,8 @@ class Activation:
             return erf(self.params["lam"] * z)
         if self.name in _EXTRA:
             return _EXTRA[self.name][0](z)
+        if self.family == "quadrature":
+            return _compiled(self.name).values(0, z)
         return self.params["alpha"] * np.minimum(z, 0.0) + self.params["beta"] * np.maximum(z, 0.0)
 
     def sigma_mp(self, z):
@@ -107,6 +113,8 @@ class Activation:
         >>> print(get_activation("abs").sigma_mp(mpmath.mpf(-3)))
         3.0
         """
+        if self.family == "quadrature":
+            return _compiled(self.name).mp[0](mpmath.mpf(z))
         p = self.params_mp()
         if self.family == "erf":
             return mpmath.erf(p["lam"] * z)
@@ -127,6 +135,8 @@ class Activation:
         >>> print(get_activation("leaky_relu").params_mp()["alpha"])
         0.01
         """
+        if self.family == "quadrature":
+            return {}
         return {k: _MP_PARAMS[self.name][k]() for k in self.params}
 
 
@@ -194,6 +204,16 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
+def _compiled(name: str):
+    from .series import compile_expression  # SymPy is imported only for expressions
+
+    return compile_expression(name)
+
+
+#: names of quadrature-based activations (``copyavg.numeric.series.NAMED``); any expression in z too
+QUADRATURE_NAMES = ("tanh", "softplus", "sigmoid", "silu")
+
+
 def get_activation(activation: str) -> Activation:
     """Look up ``activation`` by name, with an error that lists the allowed names.
 
@@ -201,7 +221,10 @@ def get_activation(activation: str) -> Activation:
     ----------
     activation : str
         One of ``sorted(ACTIVATIONS)``: erf, erf2, relu, linear, abs, leaky_relu, hermite2 ..
-        hermite5, sin, cos, gaussian, normal_cdf.
+        hermite5, sin, cos, gaussian, normal_cdf (closed-form kernels); or tanh, softplus,
+        sigmoid, silu, or any SymPy expression in the single symbol ``z`` (e.g. ``"tanh(z)"``,
+        ``"z*exp(-z**2)"``) square-integrable under the standard Gaussian and four times
+        differentiable: the ``"quadrature"`` family (``exact=False``, ``copyavg.numeric.series``).
 
     Returns
     -------
@@ -210,20 +233,35 @@ def get_activation(activation: str) -> Activation:
     Raises
     ------
     ValueError
-        Unknown name (or not a string); the message lists the allowed names.
+        Unknown name (or not a string), an expression with other symbols than ``z``, not
+        square-integrable or not four times differentiable; the message names ``activation``.
 
     Examples
     --------
     >>> get_activation("erf2").params
     {'lam': 0.7071067811865475}
+    >>> act = get_activation("tanh(z)")
+    >>> act.family, act.exact, act.params["max_norm"]
+    ('quadrature', False, 1.5)
     >>> get_activation("ReLU")
     Traceback (most recent call last):
     ...
-    ValueError: activation must be one of ['abs', 'cos', 'erf', 'erf2', 'gaussian', 'hermite2', 'hermite3', 'hermite4', 'hermite5', 'leaky_relu', 'linear', 'normal_cdf', 'relu', 'sin'], got 'ReLU'
+    ValueError: activation must be one of ['abs', 'cos', 'erf', 'erf2', 'gaussian', 'hermite2', 'hermite3', 'hermite4', 'hermite5', 'leaky_relu', 'linear', 'normal_cdf', 'relu', 'sin'], or tanh, softplus, sigmoid, silu, or an expression in z, got 'ReLU'
     """
     try:
         return ACTIVATIONS[activation]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
-        ) from None
+        pass
+    if isinstance(activation, str) and (activation in QUADRATURE_NAMES or "z" in activation
+                                       or not activation.isidentifier()):
+        return _quadrature_activation(activation)
+    raise ValueError(
+        f"activation must be one of {sorted(ACTIVATIONS)}, or {', '.join(QUADRATURE_NAMES)}, or an "
+        f"expression in z, got {activation!r}"
+    ) from None
+
+
+def _quadrature_activation(text: str) -> Activation:
+    cp = _compiled(text)
+    return Activation(cp.name, "quadrature", {"expr": str(cp.expr), "max_norm": cp.max_norm}, odd=cp.odd,
+                      smooth=True, kinks=(), exact=False)

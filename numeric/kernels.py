@@ -103,6 +103,29 @@ def _check_cauchy_schwarz(C11, C22, C12) -> None:
                          f"of two vectors), up to relative rounding {CAUCHY_SCHWARZ_SLACK:g}")
 
 
+def _in_range(x, name, act):
+    limit = act.params["max_norm"] ** 2
+    if not np.all((x >= 0) & (x <= limit)):
+        raise ValueError(f"{name} (a squared norm) must lie in [0, {limit:g}] for the quadrature-based activation "
+                         f"{act.name!r} (|w| <= {act.params['max_norm']:g}, where its quadrature converges)")
+    return x
+
+
+def _quadrature(act, C11, C22, C12, order: int):
+    """Quadrature family (``copyavg.numeric.series``): element-wise over the broadcast arrays."""
+    from .series import _KernelFunctions, compile_expression
+
+    C11 = _in_range(_checked(C11, "C11", None), "C11", act)
+    C22 = _in_range(_checked(C22, "C22", None), "C22", act)
+    C12 = _checked(C12, "C12", None)
+    _check_cauchy_schwarz(C11, C22, C12)
+    C11, C22, C12 = np.broadcast_arrays(C11, C22, C12)
+    out = _KernelFunctions(compile_expression(act.name))[order](C11.ravel(), C22.ravel(), C12.ravel())
+    out = (out,) if order == 0 else out
+    out = tuple(np.array(o, dtype=float).reshape(C11.shape) for o in out)
+    return out[0] if order == 0 else out
+
+
 def _raw(activation: str, C11, C22, C12, D, order: int):
     fns = KERNELS[activation]
     out = fns[order](C11, C22, C12, D)
@@ -172,6 +195,8 @@ def pair_kernel(activation: str, C11, C22, C12, order: int = 0):
     act = get_activation(activation)
     if order not in (0, 1, 2):
         raise ValueError(f"order must be 0, 1 or 2, got {order!r}")
+    if act.family == "quadrature":
+        return _quadrature(act, C11, C22, C12, order)
     C11 = _checked(C11, "C11", act.family)
     C22 = _checked(C22, "C22", act.family)
     C12 = _checked(C12, "C12", None)
@@ -219,6 +244,11 @@ def diag_kernel(activation: str, q):
     [1.0, 0.5, 0.0]
     """
     act = get_activation(activation)
+    if act.family == "quadrature":
+        q = _checked(q, "q", None)
+        from .series import compile_expression
+
+        return compile_expression(act.name).diag(_in_range(q, "q", act))
     q = _checked(q, "q", act.family)
     with np.errstate(over="ignore", under="ignore"):  # s'' at huge q: its (negligible) 0
         return tuple(np.array(np.broadcast_to(o, q.shape), dtype=float) for o in KERNELS[activation][3](q))

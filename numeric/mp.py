@@ -21,6 +21,19 @@ from .population import NonDifferentiableError
 MIN_DPS = 15
 
 
+class _MpKernels(dict):
+    """``MP_KERNELS`` plus the quadrature family (any expression in z): nested ``mpmath.quad``."""
+
+    def __missing__(self, name):
+        from .series import _MpKernelFunctions, compile_expression
+
+        get_activation(name)  # refuses unknown names and bad expressions
+        return _MpKernelFunctions(compile_expression(name))
+
+
+MP_KERNELS = _MpKernels(MP_KERNELS)
+
+
 def _real(x, name):
     """``mpmath.mpf(x)`` for a finite real ``x`` (complex, NaN, inf and non-numbers refused)."""
     if isinstance(x, (complex, np.complexfloating)) or getattr(x, "imag", 0) != 0:

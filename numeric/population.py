@@ -141,18 +141,24 @@ class Problem:
             raise ValueError(f"V must have shape (k, d) = ({b.shape[0]}, d >= 1) to match b, got {V.shape}")
         geo_.check_outgoing(b, "b")
         self.homogeneous = self.activation.family == "piecewise_linear"
+        self._limits = geo_.limits_key(self.activation)  # key of MAX_NORM and the Hessian range
         # self term of the gradient through s'(|w_i|^2) above this |w_i|^2 (always beyond erf: the
         # pair pieces 2 g1 + g3 = s' cancel where s' is small, e.g. s' = e^{-2q} for sin)
         self._self_term_q = 1e3 if self.activation.family == "erf" else -1.0
         self.nv = geo_.row_norms(V)
-        geo_.check_norms(self.nv, "V", self.activation.family)
+        geo_.check_norms(self.nv, "V", self._limits)
         self.b = b.copy()
         self.V = V.copy()
         self.b.setflags(write=False)
         self.V.setflags(write=False)
         self.k, self.d = V.shape
-        self._fns = KERNELS[self.activation.name]
-        self._grad1 = GRADIENT[self.activation.name]  # (g, g1, g3): no g2 for loss and gradient
+        if self.activation.family == "quadrature":  # any expression in z: Hermite series (numeric/series.py)
+            from .series import _KernelFunctions, compile_expression
+
+            self._fns = _KernelFunctions(compile_expression(self.activation.name))
+        else:
+            self._fns = KERNELS[self.activation.name]
+            self._grad1 = GRADIENT[self.activation.name]  # (g, g1, g3): no g2 for loss and gradient
         self.Vdir = geo_.directions(V, self.nv)
         self._v_ordinary = bool(self.nv.min() >= 1e-140 and self.nv.max() <= 1e140)
         with np.errstate(under="ignore"):
@@ -259,7 +265,7 @@ class Problem:
         n = a.shape[0]
         Y = np.concatenate((W, self.V))
         U = np.concatenate((a, -self.b))
-        family = self.activation.family
+        family = self._limits
         if self.homogeneous:
             return self._prepare_homogeneous(a, W, n, Y, U, abs_a)
         if not np.abs(W).max() <= _MAX_ENTRY[self.d, family]:  # rare: maybe too large, NaN or inf
@@ -411,7 +417,7 @@ class Problem:
         >>> float(L), ga.tolist(), gW.tolist()
         (0.0, [0.0], [[0.0, 0.0]])
         """
-        if not self.homogeneous:
+        if not self.homogeneous and self.activation.exact:  # quadrature family: general path
             a, W = geo_.check_student(a, W, self.d)
             fast = self._erf_loss_and_gradient(a, W)
             if fast is not None:
@@ -491,7 +497,7 @@ class Problem:
                     total = H.sum()
                 geo_.check_finite("Hessian", total)
                 return H
-            qlim = geo_.HESSIAN_MAX_SQUARED_NORM.get(self.activation.family, 1e12)
+            qlim = geo_.HESSIAN_MAX_SQUARED_NORM.get(self._limits, 1e12)
             if not self.homogeneous and not (geom[0].max() <= qlim and geom[0].max() * geom[1].max() <= 1e150):
                 raise ValueError(f"W: the {self.activation.family} Hessian needs |w_i| <= {qlim ** 0.5:g} for every "
                                  "student row w_i (beyond, its W-W blocks cancel) and |w_i| |y_m| <= 1e75 for every "

@@ -34,6 +34,7 @@ MODULES = [
     "copyavg.numeric.training",
     "copyavg.numeric.angular",
     "copyavg.numeric.effective",
+    "copyavg.numeric.series",
 ]
 
 
