@@ -96,11 +96,25 @@ def _ca_reference(a, W, groups, k, activation):
     a_ref = np.empty_like(a)
     W_ref = np.zeros_like(W)
     for i, S in enumerate(groups):
-        norm, a_avg = average_point(activation, len(S))
-        sgn = 1.0 if a[i] >= 0 else -1.0
+        norm, a_avg, flip = _group_reference(activation, len(S))
+        sgn = 1.0 if a[i] >= 0 or not flip else -1.0
         a_ref[i] = sgn * a_avg
         W_ref[i, list(S)] = sgn * norm / np.sqrt(len(S))
     return a_ref, W_ref
+
+
+def _group_reference(activation: str, m: int) -> tuple[float, float, bool]:
+    """``(|w| or signed t, a, sign flip allowed)`` of one CA group: the closed form where it is
+    derived (``average_point``), else the numeric group optimum (``copyavg.numeric.references``),
+    whose sign flip ``(a, w) -> (-a, -w)`` is a symmetry only for odd activations."""
+    try:
+        norm, a_avg = average_point(activation, m)
+        return norm, a_avg, True
+    except ValueError:
+        from .references import group_point
+
+        t, a_avg, _ = group_point(activation, int(m))
+        return t, a_avg, bool(get_activation(activation).odd)
 
 
 def _reach(w, activation: str) -> np.ndarray:
