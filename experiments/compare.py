@@ -144,9 +144,20 @@ def _loss_panel(ax, recs, k: int, refs: list[dict]) -> None:
                        alpha=0.7, zorder=3)
     pn = [(r["n"] / k, r["pnc_loss"] / r["ca_loss"]) for r in refs if r["pnc_loss"] is not None and r["n"] > 1]
     if pn:
-        ax.plot(*zip(*pn), "--", color="tab:orange", lw=1, label="P-n-C point / CA")
-    ax.axhline(1.0, color="tab:blue", lw=1, label="best CA (n-1 copies + 1 average)")
+        ax.plot(*zip(*pn), "--", color="tab:orange", lw=1)
+    ax.axhline(1.0, color="tab:blue", lw=1)
     ax.set_yscale("log")
+
+
+def _legend(fig) -> None:
+    """One legend for all panels: the endpoint types (bars and points) and the reference lines."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=c, label=t) for t, c in COARSE_COLORS.items()]
+    handles += [Line2D([], [], color="tab:blue", lw=1, label="best CA (n-1 copies + 1 average)"),
+                Line2D([], [], color="tab:orange", lw=1, ls="--", label="P-n-C point")]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, -0.06))
 
 
 def plot_compare(records, outdir, references: dict, labels: dict | None = None) -> list[str]:
@@ -173,8 +184,7 @@ def plot_compare(records, outdir, references: dict, labels: dict | None = None) 
             axes[1, j].set_xlabel("n / k")
         axes[0, 0].set_ylabel("fraction of runs")
         axes[1, 0].set_ylabel("final loss / CA loss")
-        axes[0, -1].legend(fontsize=6, loc="lower right")
-        axes[1, -1].legend(fontsize=6, loc="lower left")
+        _legend(fig)
         fig.suptitle(f"k = {k}: gradient-flow endpoints across activations", fontsize=10)
         written += _save(fig, outdir, f"compare_k{k}")
         plt.close(fig)
