@@ -1,4 +1,4 @@
-r"""Copy-average (CA) reference points for any activation, numerically (docs/theory.md §11b).
+r"""Copy-average (CA) reference points for any activation, numerically (docs/theory.md §10.2).
 
 Teacher ``v_j = e_j`` (j = 1..k), ``b_j = 1``. A CA configuration for a partition of the teacher
 neurons into groups ``S_1, ..., S_n`` has one student neuron per group, ``w_i = t_i u_i`` with
@@ -143,8 +143,35 @@ def _stationary(name: str, m: int, lo: float, hi: float) -> float:
 
 def ca_configuration_any(activation: str, partition, d: int | None = None, signs=None):
     """``(a, W)`` built from the group optima (``group_point``), groups of consecutive teacher
-    neurons as in ``copyavg.numeric.one_neuron.ca_configuration``; ``signs[i] = -1`` flips neuron i
-    to ``(-a_i, -w_i)``."""
+    neurons as in ``copyavg.numeric.one_neuron.ca_configuration``.
+
+    Parameters
+    ----------
+    activation : str
+        Any activation accepted by ``copyavg.numeric.get_activation``.
+    partition : str or sequence of int
+        Group sizes, ``k = sum(partition)``.
+    d : int, optional
+        Input dimension (default ``k + 1``).
+    signs : sequence of {1, -1}, optional
+        ``signs[i] = -1`` flips neuron i to ``(-a_i, -w_i)`` (a symmetry for odd activations only).
+
+    Returns
+    -------
+    a : ndarray, shape (n,)
+    W : ndarray, shape (n, d)
+
+    Raises
+    ------
+    ValueError
+        Bad partition or unknown activation.
+
+    Examples
+    --------
+    >>> a, W = ca_configuration_any("erf2", "1,2")
+    >>> a.round(8).tolist(), W.shape
+    ([1.0, 2.0], (2, 4))
+    """
     parts = parse_partition(partition)
     k = sum(parts)
     d = k + 1 if d is None else int(d)

@@ -35,6 +35,7 @@ MODULES = [
     "copyavg.numeric.angular",
     "copyavg.numeric.effective",
     "copyavg.numeric.series",
+    "copyavg.numeric.references",
 ]
 
 
