@@ -95,14 +95,19 @@ def reclassify_store(path, progress=None) -> tuple[int, int]:
 
 def reference_rows(activation: str, k: int, d: int | None = None, pnc: bool = True) -> list[dict]:
     """Reference points for n = 1..k-1 (module docstring): ``{"n", "ca_loss", "ca_critical",
-    "pnc_loss", "pnc_type"}`` (P-n-C fields None where the solve fails or ``pnc`` is False)."""
+    "pnc_loss", "pnc_type", "note"}`` (P-n-C fields None where the solve fails or ``pnc`` is False;
+    CA fields None, with the reason in ``note``, where no CA reference exists in the kernel's range)."""
     from copyavg.numeric.pnc import solve_pnc
     from copyavg.numeric.references import ca_point
 
     rows = []
     for n in range(1, k):
-        ca = ca_point(activation, (1,) * (n - 1) + (k - n + 1,), d)
-        row = {"n": n, "ca_loss": ca["loss"], "ca_critical": ca["critical"], "pnc_loss": None, "pnc_type": None}
+        try:
+            ca = ca_point(activation, (1,) * (n - 1) + (k - n + 1,), d)
+        except ValueError as exc:  # e.g. the best averaging neuron lies beyond the kernel's accepted norm
+            ca = {"loss": None, "critical": None, "note": str(exc)}
+        row = {"n": n, "ca_loss": ca["loss"], "ca_critical": ca["critical"], "pnc_loss": None, "pnc_type": None,
+               "note": ca.get("note")}
         if pnc and n > 1:
             try:
                 p = solve_pnc(k, n, d, activation)
@@ -136,13 +141,14 @@ def _fractions_panel(ax, recs, k: int) -> None:
 
 
 def _loss_panel(ax, recs, k: int, refs: list[dict]) -> None:
-    ca = {r["n"]: r["ca_loss"] for r in refs}
+    ca = {r["n"]: r["ca_loss"] for r in refs if r["ca_loss"]}
     for t, color in COARSE_COLORS.items():
         sel = [r for r in recs if coarse_type(r) == t and r.get("loss") is not None and ca.get(r["n"])]
         if sel:
             ax.scatter([r["n"] / k for r in sel], [r["loss"] / ca[r["n"]] for r in sel], s=9, color=color,
                        alpha=0.7, zorder=3)
-    pn = [(r["n"] / k, r["pnc_loss"] / r["ca_loss"]) for r in refs if r["pnc_loss"] is not None and r["n"] > 1]
+    pn = [(r["n"] / k, r["pnc_loss"] / r["ca_loss"]) for r in refs
+          if r["pnc_loss"] is not None and r["ca_loss"] and r["n"] > 1]
     if pn:
         ax.plot(*zip(*pn), "--", color="tab:orange", lw=1)
     ax.axhline(1.0, color="tab:blue", lw=1)

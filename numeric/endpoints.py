@@ -191,8 +191,11 @@ def _classify_network(a, W, k: int, activation: str, ca_tol: float) -> Endpoint:
     groups = [tuple(np.flatnonzero(np.abs(W[i, :k]) > 1e-4 * max(norms[i], 1e-300))) for i in range(n)]
     flat = [j for S in groups for j in S]
     if all(groups) and len(flat) == len(set(flat)) == k:
-        a_ref, W_ref = _ca_reference(a, W, groups, k, activation)
-        dist = float(np.sqrt(np.sum((a - a_ref) ** 2) + np.sum((W - W_ref) ** 2)))
+        try:
+            a_ref, W_ref = _ca_reference(a, W, groups, k, activation)
+            dist = float(np.sqrt(np.sum((a - a_ref) ** 2) + np.sum((W - W_ref) ** 2)))
+        except ValueError:  # no CA group point inside the kernel's accepted range: not a CA point
+            dist = np.inf
         if dist <= ca_tol:
             sizes = tuple(sorted((len(S) for S in groups), reverse=True))
             optimal = sizes == (k - n + 1,) + (1,) * (n - 1)

@@ -86,7 +86,9 @@ def group_point(activation: str, m: int) -> tuple[float, float, float]:
     Raises
     ------
     ValueError
-        ``m`` not an integer ``>= 1``, or an unknown activation.
+        ``m`` not an integer ``>= 1``, an unknown activation, or no optimum inside the searched
+        range (the reduced loss still decreases at ``|t| = T``: the best neuron has a larger norm
+        than the kernel accepts).
 
     Examples
     --------
@@ -108,6 +110,10 @@ def group_point(activation: str, m: int) -> tuple[float, float, float]:
     grid = grid[np.abs(grid) > 1e-9]
     L, _ = _reduced(name, int(m), grid)
     i = int(np.nanargmin(L))
+    if i in (0, len(grid) - 1) and abs(grid[i]) >= T * (1 - 1e-12) and act.family != "piecewise_linear":
+        raise ValueError(f"activation {activation!r}, m = {m}: the reduced loss decreases up to the "
+                         f"searched |t| = {T:g} (the kernel's accepted norm or {T_MAX:g}): no group "
+                         "optimum inside the accepted range")
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
     t = _stationary(name, int(m), lo, hi)
     L1, a1 = _reduced(name, int(m), np.array([t]))
@@ -214,7 +220,8 @@ def ca_point(activation: str, partition, d: int | None = None, groups=None, star
     Raises
     ------
     ValueError
-        Bad partition or groups, ``d < k``, unknown activation.
+        Bad partition or groups, ``d < k``, unknown activation, or the best configuration has a
+        neuron at the norm bound of the search (beyond the kernel's accepted range).
 
     Examples
     --------
@@ -253,8 +260,14 @@ def ca_point(activation: str, partition, d: int | None = None, groups=None, star
         L, ga, gW = prob.loss_and_gradient(a, W)
         return L, np.concatenate([ga, np.sum(gW * U, axis=1)])
 
-    res = optimize.minimize(fg, x0, jac=True, method="BFGS", options={"gtol": 1e-12, "maxiter": 2000})
+    T = _t_range(get_activation(activation))
+    bounds = [(None, None)] * n + [(-T, T)] * n
+    res = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                            options={"gtol": 1e-13, "ftol": 1e-16, "maxiter": 5000})
     x = res.x if res.fun <= fg(x0)[0] else x0
+    if np.any(np.abs(x[n:]) >= T * (1 - 1e-9)):
+        raise ValueError(f"activation {activation!r}, partition {parts}: the best CA configuration "
+                         f"has a neuron at the searched norm bound {T:g} (beyond the accepted range)")
     a, W = x[:n], x[n:, None] * U
     L, ga, gW = prob.loss_and_gradient(a, W)
     gmax = float(max(np.max(np.abs(ga)), np.max(np.abs(gW))))
