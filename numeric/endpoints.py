@@ -19,7 +19,10 @@ optimal CA point of width n - 1 embedded in width n (its partition has n - 1 gro
 CA detection: each student neuron's support (teacher directions carrying more than ``1e-4`` of
 its norm) defines a group; the groups must be disjoint and cover every teacher neuron, and the
 point must be within ``ca_tol`` (Euclidean, in theta = (a, W)) of the CA configuration built from
-those groups (up to the sign flip (a_i, w_i) -> (-a_i, -w_i)). ``distance`` is the distance to
+those groups (up to the sign flip (a_i, w_i) -> (-a_i, -w_i), for activations without a derived
+one-neuron solution only when odd). Each group's ``(|w|, a)`` is the closed form where it is derived
+(``average_point``), else the numeric group optimum of ``copyavg.numeric.references``; where
+that optimum lies beyond the kernel's accepted norm (GELU) no point is CA. ``distance`` is the distance to
 the nearest reference point: that CA point, or the solved P-n-C point with the same copied
 teacher neurons.
 """
