@@ -151,6 +151,9 @@ def _add_results_parsers(sub) -> None:
     _add_sweep_parser(sub)
     _add_plot_parser(sub)
     _add_export_import_parsers(sub)
+    from copyavg.cli.compare import add_compare
+
+    add_compare(sub)
 
 
 def _add_sweep_parser(sub) -> None:

@@ -157,11 +157,9 @@ def run_one(spec: RunSpec, flow_options: dict | None = None, teacher=None) -> di
     try:
         res = flow_and_polish(prob, a0, W0, train=train, **opts)
     except NonDifferentiableError as exc:  # a ReLU neuron with a_i != 0 at the kink w_i = 0
-        return {"activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed,
-                "kernel": kernel_kind(prob.activation), "loss": None, "grad_max": None, "status": "nondifferentiable", "message": str(exc),
-                "endpoint": "other", "partition": None, "distance": None, "effective_width": None,
-                "reduction": None, "inertia": None, "hessian_type": None, **model,
-                "time_s": time.perf_counter() - t0, "curve_t": [], "curve_loss": []}
+        return _unfinished(spec, prob, model, "nondifferentiable", exc, t0)
+    except ValueError as exc:  # a weight left the kernel's accepted range (quadrature family: |w| <= max_norm)
+        return _unfinished(spec, prob, model, "out-of-range", exc, t0)
     kind, partition, distance, note, embedding = _endpoint(res, spec, train, "teacher_sha256" in model)
     hess = endpoint_hessian(prob, res.a, res.W, spec.activation, float(res.grad_max), res.status, train)
     traj = res.flow
@@ -174,6 +172,18 @@ def run_one(spec: RunSpec, flow_options: dict | None = None, teacher=None) -> di
         "curve_t": [float(x) for x in traj.t], "curve_loss": [float(x) for x in traj.losses],
         "a": [float(x) for x in res.a], "W": [[float(x) for x in row] for row in res.W],
     }
+
+
+def _unfinished(spec: RunSpec, prob, model: dict, status: str, exc: Exception, t0: float) -> dict:
+    """The record of a run that stopped without an endpoint: ``status`` "nondifferentiable" (a
+    neuron reached a kink) or "out-of-range" (the start or the trajectory left the accepted range of
+    the activation's kernel, e.g. ``|w| <= 1.5`` for the quadrature-based tanh); ``endpoint`` is
+    "other" and ``message`` the reason."""
+    return {"activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed,
+            "kernel": kernel_kind(prob.activation), "loss": None, "grad_max": None, "status": status,
+            "message": str(exc), "endpoint": "other", "partition": None, "distance": None,
+            "effective_width": None, "reduction": None, "inertia": None, "hessian_type": None, **model,
+            "time_s": time.perf_counter() - t0, "curve_t": [], "curve_loss": []}
 
 
 def _endpoint(res, spec: RunSpec, train: str, custom_teacher: bool) -> tuple:

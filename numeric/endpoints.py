@@ -19,7 +19,10 @@ optimal CA point of width n - 1 embedded in width n (its partition has n - 1 gro
 CA detection: each student neuron's support (teacher directions carrying more than ``1e-4`` of
 its norm) defines a group; the groups must be disjoint and cover every teacher neuron, and the
 point must be within ``ca_tol`` (Euclidean, in theta = (a, W)) of the CA configuration built from
-those groups (up to the sign flip (a_i, w_i) -> (-a_i, -w_i)). ``distance`` is the distance to
+those groups (up to the sign flip (a_i, w_i) -> (-a_i, -w_i), for activations without a derived
+one-neuron solution only when odd). Each group's ``(|w|, a)`` is the closed form where it is derived
+(``average_point``), else the numeric group optimum of ``copyavg.numeric.references``; where
+that optimum lies beyond the kernel's accepted norm (GELU) no point is CA. ``distance`` is the distance to
 the nearest reference point: that CA point, or the solved P-n-C point with the same copied
 teacher neurons.
 """
@@ -96,11 +99,25 @@ def _ca_reference(a, W, groups, k, activation):
     a_ref = np.empty_like(a)
     W_ref = np.zeros_like(W)
     for i, S in enumerate(groups):
-        norm, a_avg = average_point(activation, len(S))
-        sgn = 1.0 if a[i] >= 0 else -1.0
+        norm, a_avg, flip = _group_reference(activation, len(S))
+        sgn = 1.0 if a[i] >= 0 or not flip else -1.0
         a_ref[i] = sgn * a_avg
         W_ref[i, list(S)] = sgn * norm / np.sqrt(len(S))
     return a_ref, W_ref
+
+
+def _group_reference(activation: str, m: int) -> tuple[float, float, bool]:
+    """``(|w| or signed t, a, sign flip allowed)`` of one CA group: the closed form where it is
+    derived (``average_point``), else the numeric group optimum (``copyavg.numeric.references``),
+    whose sign flip ``(a, w) -> (-a, -w)`` is a symmetry only for odd activations."""
+    try:
+        norm, a_avg = average_point(activation, m)
+        return norm, a_avg, True
+    except ValueError:
+        from .references import group_point
+
+        t, a_avg, _ = group_point(activation, int(m))
+        return t, a_avg, bool(get_activation(activation).odd)
 
 
 def _reach(w, activation: str) -> np.ndarray:
@@ -177,8 +194,11 @@ def _classify_network(a, W, k: int, activation: str, ca_tol: float) -> Endpoint:
     groups = [tuple(np.flatnonzero(np.abs(W[i, :k]) > 1e-4 * max(norms[i], 1e-300))) for i in range(n)]
     flat = [j for S in groups for j in S]
     if all(groups) and len(flat) == len(set(flat)) == k:
-        a_ref, W_ref = _ca_reference(a, W, groups, k, activation)
-        dist = float(np.sqrt(np.sum((a - a_ref) ** 2) + np.sum((W - W_ref) ** 2)))
+        try:
+            a_ref, W_ref = _ca_reference(a, W, groups, k, activation)
+            dist = float(np.sqrt(np.sum((a - a_ref) ** 2) + np.sum((W - W_ref) ** 2)))
+        except ValueError:  # no CA group point inside the kernel's accepted range: not a CA point
+            dist = np.inf
         if dist <= ca_tol:
             sizes = tuple(sorted((len(S) for S in groups), reverse=True))
             optimal = sizes == (k - n + 1,) + (1,) * (n - 1)

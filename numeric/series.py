@@ -291,9 +291,9 @@ class _Diag:
 
     def __getitem__(self, j: int):
         if j not in self._out:
-            w = _tier_grid(self.M)[1] ** 2
             f = self._f
-            with np.errstate(under="ignore"):
+            with np.errstate(under="ignore"):  # squared tiny Gauss-Hermite weights flush to 0: harmless
+                w = _tier_grid(self.M)[1] ** 2
                 if j == 0:
                     v = (f(0) * f(0)) @ w
                 elif j == 1:
