@@ -52,16 +52,43 @@ MAX_NORM = 100.0
 #: largest accepted |bias| of a student or teacher neuron
 MAX_BIAS = 100.0
 #: activation families with biased kernels: closed forms, then Gauss-Hermite quadrature
-FAMILIES = ("erf", "normal_cdf", "piecewise_linear", "hermite", "trig")
+FAMILIES = ("erf", "normal_cdf", "piecewise_linear", "gaussian", "hermite", "trig", "quadrature")
 #: smaller norm limits: sin, cos by quadrature (64 x 64 Gauss-Hermite nodes; at |w|, |v| <= 3 the
 #: difference to 48 nodes, the error estimate, is below 1e-15; at 4 it reaches 3e-10 for nearly
 #: collinear pairs, at 5 1e-4)
 FAMILY_MAX_NORM = {"trig": 3.0}
 
 
-def _check_rows(X, name: str, pl: bool, family: str) -> np.ndarray:
+def norm_limit(act: Activation) -> float:
+    """Largest accepted ``|w_i|, |v_j|`` with biases for ``act``.
+
+    Parameters
+    ----------
+    act : Activation
+        An activation of one of ``FAMILIES``.
+
+    Returns
+    -------
+    float
+        ``MAX_NORM``; ``FAMILY_MAX_NORM`` for sin and cos; for the ``"quadrature"`` family the
+        norm up to which its error estimate is below ``1e-10`` of the scale
+        (``copyavg.numeric._bias_quadrature``, decided at first use).
+
+    Examples
+    --------
+    >>> norm_limit(get_activation("sin")), norm_limit(get_activation("gaussian"))
+    (3.0, 100.0)
+    """
+    if act.family == "quadrature":
+        from ._bias_quadrature import max_norm
+
+        return max_norm(act)
+    return FAMILY_MAX_NORM.get(act.family, MAX_NORM)
+
+
+def _check_rows(X, name: str, pl: bool, act: Activation) -> np.ndarray:
     q = np.einsum("ij,ij->i", X, X)
-    limit = FAMILY_MAX_NORM.get(family, MAX_NORM)
+    limit, family = norm_limit(act), act.family
     if not np.sqrt(q.max()) <= limit:
         raise ValueError(f"{name}: every row must have norm <= {limit:g} with biases ({family} family), "
                          f"got {np.sqrt(q.max()):.3g}")
@@ -128,7 +155,11 @@ class BiasedProblem:
         self.activation: Activation = get_activation(activation)
         if self.activation.family not in FAMILIES:
             raise ValueError(f"activation: biases are supported for erf2, erf, normal_cdf, relu, linear, abs, "
-                             f"leaky_relu, hermite2..hermite5, sin and cos, got {activation!r}")
+                             f"leaky_relu, gaussian, hermite2..hermite5, sin, cos and expressions in z, "
+                             f"got {activation!r}")
+        if self.activation.family == "quadrature" and norm_limit(self.activation) == 0:
+            raise ValueError(f"activation {activation!r}: the biased quadrature does not reach 1e-10 at |w| = 0.5 "
+                             "with 256 nodes per dimension")
         self._pl = self.activation.family == "piecewise_linear" and not self.activation.smooth  # zero rows refused
         b = geo_.as_real_array(b, "b", 1)
         V = geo_.as_real_array(V, "V", 2)
@@ -137,7 +168,7 @@ class BiasedProblem:
         geo_.check_outgoing(b, "b")
         self.k, self.d = V.shape
         e = np.zeros(self.k) if e is None else _check_bias(e, "e", self.k)
-        self.qv = _check_rows(V, "V", self._pl, self.activation.family)
+        self.qv = _check_rows(V, "V", self._pl, self.activation)
         self.b, self.V, self.e = b.copy(), V.copy(), e.copy()
         for arr in (self.b, self.V, self.e):
             arr.setflags(write=False)
@@ -164,7 +195,7 @@ class BiasedProblem:
         geo_.check_outgoing(a, "a")
         n = a.shape[0]
         c = _check_bias(c, "c", n)
-        qw = _check_rows(W, "W", self._pl, self.activation.family)
+        qw = _check_rows(W, "W", self._pl, self.activation)
         Y = np.concatenate((W, self.V))
         B = np.concatenate((c, self.e))
         U = np.concatenate((a, -self.b))
