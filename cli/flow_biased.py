@@ -17,7 +17,8 @@ from copyavg.cli.common import UsageError, check_range, emit, progress_bar
 def flow_biased(args, d: int, plot_curve) -> int:
     """Run the biased flow for parsed ``args`` (``k``, ``n``, ``d`` and ``--plot`` already checked)."""
     from copyavg.experiments.sweep import RunSpec, initial_point
-    from copyavg.numeric.biased import FAMILIES, MAX_BIAS, MAX_NORM, BiasedFlowProblem, BiasedProblem, norm_limit
+    from copyavg.numeric._bias_quadrature import norm_limit
+    from copyavg.numeric.biased import FAMILIES, MAX_BIAS, MAX_NORM, BiasedFlowProblem, BiasedProblem
     from copyavg.numeric.activations import get_activation
     from copyavg.numeric.flow import flow_and_polish
 

@@ -139,3 +139,31 @@ def nodes_for(act, norm: float) -> int:
         if norm <= tn * (1 + 1e-12):
             return nodes
     return t[-1][1] if t else TIER_NODES[-1]
+
+
+def norm_limit(act) -> float:
+    """Largest accepted ``|w_i|, |v_j|`` with biases for ``act``.
+
+    Parameters
+    ----------
+    act : Activation
+        An activation of one of ``FAMILIES``.
+
+    Returns
+    -------
+    float
+        ``MAX_NORM``; ``FAMILY_MAX_NORM`` for sin and cos; for the ``"quadrature"`` family the
+        norm up to which its error estimate is below ``1e-10`` of the scale
+        (``copyavg.numeric._bias_quadrature``, decided at first use).
+
+    Examples
+    --------
+    >>> from copyavg.numeric.activations import get_activation
+    >>> norm_limit(get_activation("sin")), norm_limit(get_activation("gaussian"))
+    (3.0, 100.0)
+    """
+    from .biased import FAMILY_MAX_NORM, MAX_NORM
+
+    if act.family == "quadrature":
+        return max_norm(act)
+    return FAMILY_MAX_NORM.get(act.family, MAX_NORM)

@@ -44,6 +44,7 @@ import numpy as np
 from . import _geometry as geo_
 from ._bias_hessian import assemble_hessian
 from ._bias_kernels import diag_moments, pair_moments
+from ._bias_quadrature import norm_limit
 from .activations import Activation, get_activation
 from .population import Problem
 
@@ -57,33 +58,6 @@ FAMILIES = ("erf", "normal_cdf", "piecewise_linear", "gaussian", "hermite", "tri
 #: difference to 48 nodes, the error estimate, is below 1e-15; at 4 it reaches 3e-10 for nearly
 #: collinear pairs, at 5 1e-4)
 FAMILY_MAX_NORM = {"trig": 3.0}
-
-
-def norm_limit(act: Activation) -> float:
-    """Largest accepted ``|w_i|, |v_j|`` with biases for ``act``.
-
-    Parameters
-    ----------
-    act : Activation
-        An activation of one of ``FAMILIES``.
-
-    Returns
-    -------
-    float
-        ``MAX_NORM``; ``FAMILY_MAX_NORM`` for sin and cos; for the ``"quadrature"`` family the
-        norm up to which its error estimate is below ``1e-10`` of the scale
-        (``copyavg.numeric._bias_quadrature``, decided at first use).
-
-    Examples
-    --------
-    >>> norm_limit(get_activation("sin")), norm_limit(get_activation("gaussian"))
-    (3.0, 100.0)
-    """
-    if act.family == "quadrature":
-        from ._bias_quadrature import max_norm
-
-        return max_norm(act)
-    return FAMILY_MAX_NORM.get(act.family, MAX_NORM)
 
 
 def _check_rows(X, name: str, pl: bool, act: Activation) -> np.ndarray:

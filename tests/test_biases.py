@@ -417,7 +417,7 @@ def test_cli_flow_with_biases(capsys):
     (["--teacher-bias", "0.5"], "--teacher-bias needs --biases"),
     (["--biases", "--teacher-bias", "500"], "--teacher-bias must satisfy -100 <= teacher-bias <= 100"),
     (["--biases", "--teacher-bias", "nan"], "--teacher-bias must satisfy"),
-    (["--biases", "--activation", "gaussian"], "--activation gaussian has no biased kernel"),
+    (["--biases", "--activation", "tanh(y)"], "the only symbol allowed is z"),
 ])
 def test_cli_flow_bias_errors_are_one_line(argv, needle, capsys):
     from copyavg.cli.main import main as cli
