@@ -328,7 +328,7 @@ def test_relu_collinear_pair_is_the_limit():
         ((np.ones(2), np.eye(2)), {"e": [0.1, np.nan]}, r"^e must be finite"),
         ((np.ones(2), np.eye(2)), {"e": [0.1, 101.0]}, r"^e: biases must satisfy \|e_i\| <= 100"),
         ((np.ones(2), 200 * np.eye(2)), {}, r"^V: every row must have norm <= 100"),
-        ((np.ones(2), np.eye(2)), {"activation": "gaussian"}, r"^activation: biases are supported"),
+        ((np.ones(2), 4 * np.eye(2)), {"activation": "tanh"}, r"^V: every row must have norm <= 1.5 .*quadrature"),
         ((np.ones(2), 4 * np.eye(2)), {"activation": "sin"}, r"^V: every row must have norm <= 3"),
         ((np.ones(2), np.zeros((2, 2))), {"activation": "relu"}, r"^V: piecewise-linear .* non-zero rows"),
         ((np.ones(2), np.eye(3)), {}, r"^b and V must have shapes"),
