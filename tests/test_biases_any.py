@@ -51,9 +51,9 @@ def test_gaussian_closed_form_matches_quadrature(case):
 
 
 def test_quadrature_family_has_a_norm_range():
-    # tanh's poles at u = +-i pi/2 limit it more than sigmoid (poles at +-i pi)
-    tanh, sig = get_activation("tanh"), get_activation("sigmoid")
-    assert 1.0 <= max_norm(tanh) <= max_norm(sig)
+    # tanh's poles at u = +-i pi/2 limit it: its range is decided at first use (1.5 with 512 nodes)
+    tanh = get_activation("tanh")
+    assert 1.0 <= max_norm(tanh) < 4.0
     assert norm_limit(get_activation("gaussian")) == 100.0
     P = BiasedProblem(np.ones(1), np.eye(1, 2), [0.1], "tanh")
     with pytest.raises(ValueError, match="W: every row must have norm"):
