@@ -76,7 +76,7 @@ def test_zero_biases_reproduce_problem(name):
 
 
 @pytest.mark.parametrize("name", ["tanh", "gaussian"])
-def test_gradient_matches_finite_differences(name):
+def test_gradient_and_hessian_match_finite_differences(name):
     rng = np.random.default_rng(4)
     P = BiasedProblem(np.array([1.0, -0.6]), 0.4 * rng.normal(size=(2, 2)), [0.3, -0.2], name)
     a, W, c = np.array([0.8, 0.3]), 0.4 * rng.normal(size=(2, 2)), np.array([0.1, -0.4])
@@ -90,6 +90,13 @@ def test_gradient_matches_finite_differences(name):
         f = [P.loss(t[:2], t[2:6].reshape(2, 2), t[6:]) for t in (theta + e, theta - e)]
         # central differences: h^2 L''' ~ 1e-10 plus rounding eps L / h ~ 1e-11
         assert abs((f[0] - f[1]) / (2 * h) - grad[i]) <= 1e-8, i
+    # Hessian (order a, W, c) against central differences of the gradient
+    def g(t):
+        return np.concatenate([x.ravel() for x in P.gradient(t[:2], t[2:6].reshape(2, 2), t[6:])])
+
+    H = P.hessian(a, W, c)
+    Hf = np.array([(g(theta + h * e) - g(theta - h * e)) / (2 * h) for e in np.eye(theta.size)])
+    assert np.abs(H - Hf).max() <= 1e-8  # same error budget as above; measured ~1e-10
 
 
 @pytest.mark.parametrize("name", ["erf2", "relu"])
