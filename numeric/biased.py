@@ -13,7 +13,12 @@ and all their partials are closed forms (``copyavg.numeric._bias_kernels``) for 
 family (``Phi``, ``phi`` and the same function); for hermite2..hermite5, sin and cos they come from
 64 x 64-node Gauss-Hermite quadrature in the Cholesky factor (exact for the polynomials; for sin and
 cos at ``|w| <= 3`` the error estimate ``_bias_kernels.quadrature_error``, 64 against 48 nodes, is
-below 1e-15). gaussian has no biased kernel (its integrand narrows like ``1/|w|``). Cost at the
+below 1e-15). gaussian has a closed form (a Gaussian integral and its Hermite mean-derivatives).
+Any activation given as an expression in ``z`` (tanh, softplus, ...) uses the Gauss-Hermite route
+with sigma's SymPy derivatives and a node count and accepted norm decided at first use
+(``copyavg.numeric._bias_quadrature``: error estimate <= 1e-10 of the scale; tanh ``|w| <= 1.5``
+with 512 nodes per dimension, hence much slower). ``_bias_mp.loss_mp`` is an independent mpmath
+reference for the loss. Cost at the
 paper's size (d, k, n) = (51, 50, 25), measured on a loaded machine: erf2 about 20 ms per loss and
 gradient and 0.7 s per Hessian; the quadrature route about 2 s for either (memory bounded by
 processing pairs in chunks). Partials in ``C`` are mean-derivatives by
@@ -22,9 +27,8 @@ the heat equation (``dg/dC12 = d^2 g/dm1 dm2``, ``dg/dC11 = 1/2 d^2 g/dm1^2``).
 Parameter order of ``hessian`` (and of the flat ``theta``): ``a_1..a_n``, ``w_1``, ..., ``w_n``,
 then ``c_1..c_n``. With all biases zero the values equal ``Problem``'s (tests/test_biases.py).
 
-Accepted range (``ValueError`` naming the argument outside it): activations of the erf,
-normal_cdf and piecewise-linear families; real finite entries; ``|a_i|, |b_j| <= 1e150``;
-``|w_i|, |v_j| <= 100`` (sin, cos: ``<= 3``) and biases ``|c_i|, |e_j| <= 100`` (``MAX_NORM``, ``MAX_BIAS``): the
+Accepted range (``ValueError`` naming the argument outside it): real finite entries; ``|a_i|, |b_j| <= 1e150``;
+``|w_i|, |v_j| <= 100`` (sin, cos: ``<= 3``; expressions in z: ``_bias_quadrature.norm_limit``) and biases ``|c_i|, |e_j| <= 100`` (``MAX_NORM``, ``MAX_BIAS``): the
 conditional means ``m2 - (C12/C11) m1`` of near-collinear pairs are differences of terms of size
 ``|m| C/C11``, so the absolute rounding error of the kernels can grow like ``eps |m| |w| |v|``
 beyond it. Within the range the kernel and its mean-derivatives up to order 2 agree with 30-digit
@@ -101,13 +105,13 @@ class BiasedProblem:
     b : array_like, shape (k,)
         Teacher outgoing weights, ``|b_j| <= 1e150``.
     V : array_like, shape (k, d)
-        Teacher incoming weights, ``|v_j| <= 100`` (sin, cos: 3; non-zero for the kinked
+        Teacher incoming weights, ``|v_j| <= 100`` (sin, cos: 3; expressions: ``norm_limit``; non-zero for the kinked
         piecewise-linear activations).
     e : array_like, shape (k,), optional
         Teacher biases, ``|e_j| <= 100``; zeros by default.
     activation : str, default "erf2"
-        erf2, erf, normal_cdf, relu, linear, abs, leaky_relu (closed forms), hermite2..hermite5, sin,
-        cos (quadrature).
+        erf2, erf, normal_cdf, relu, linear, abs, leaky_relu, gaussian (closed forms), hermite2..hermite5,
+        sin, cos, tanh, softplus, sigmoid, silu or an expression in z (quadrature).
 
     Raises
     ------
