@@ -146,3 +146,13 @@ def test_cli_flow_tanh_with_biases_converges(capsys):
     rc = main(["flow", "--biases", "--activation", "tanh(z)", "--k", "3", "--n", "2", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["status"] == "converged" and out["grad_max"] <= 1e-8
+
+
+@pytest.mark.slow
+def test_tanh_loss_matches_mpmath():
+    # one student and one teacher neuron: one 2-D 20-digit quadrature (~30 s on a loaded machine)
+    P = BiasedProblem(np.array([0.9]), np.array([[0.6, -0.5]]), [0.4], "tanh")
+    a, W, c = np.array([-0.7]), np.array([[0.3, 0.8]]), np.array([-0.25])
+    ref = loss_mp(P, a, W, c, dps=20)
+    L = P.loss(a, W, c)
+    assert abs(L - float(ref)) <= 1e-10 * (1 + abs(L))  # the accepted quadrature estimate: 1e-10 of the scale
