@@ -17,8 +17,8 @@ from copyavg.cli.common import UsageError, check_range, emit, progress_bar
 def flow_biased(args, d: int, plot_curve) -> int:
     """Run the biased flow for parsed ``args`` (``k``, ``n``, ``d`` and ``--plot`` already checked)."""
     from copyavg.experiments.sweep import RunSpec, initial_point
-    from copyavg.numeric.biased import (FAMILIES, FAMILY_MAX_NORM, MAX_BIAS, MAX_NORM, BiasedFlowProblem,
-                                        BiasedProblem)
+    from copyavg.numeric._bias_quadrature import norm_limit
+    from copyavg.numeric.biased import FAMILIES, MAX_BIAS, MAX_NORM, BiasedFlowProblem, BiasedProblem
     from copyavg.numeric.activations import get_activation
     from copyavg.numeric.flow import flow_and_polish
 
@@ -28,9 +28,10 @@ def flow_biased(args, d: int, plot_curve) -> int:
     check_range("--teacher-bias", e, lo=-MAX_BIAS, hi=MAX_BIAS)
     if get_activation(args.activation).family not in FAMILIES:
         raise UsageError(f"--biases: --activation {args.activation} has no biased kernel (use erf2, erf, "
-                         "normal_cdf, relu, linear, abs, leaky_relu, hermite2..hermite5, sin or cos)")
+                         "normal_cdf, relu, linear, abs, leaky_relu, gaussian, hermite2..hermite5, sin, cos or "
+                         "an expression in z)")
     a0, W0 = initial_point(RunSpec(args.activation, args.k, args.n, d, args.seed))
-    limit = FAMILY_MAX_NORM.get(get_activation(args.activation).family, MAX_NORM)
+    limit = norm_limit(get_activation(args.activation))
     if np.linalg.norm(W0, axis=1).max() > limit:  # Glorot rows have norm ~ sqrt(2 d / (d + n))
         raise UsageError(f"--biases: the initial |w_i| exceeds {limit:g}, the limit of {args.activation}")
     FP = BiasedFlowProblem(BiasedProblem(np.ones(args.k), np.eye(args.k, d), np.full(args.k, e), args.activation))

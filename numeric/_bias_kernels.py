@@ -157,6 +157,27 @@ def _cdf_family(act, top, C11, C22, C12, D, m1, m2):
     return M
 
 
+def _gaussian_family(top, C11, C22, C12, D, m1, m2):
+    """``M[a, b]`` for ``sigma = exp(-z^2/2)``: ``g = 2 pi N(m; 0, S) = det(S)^(-1/2) exp(-m'S^-1 m/2)``
+    with ``S = I + C`` (``det S = 1 + C11 + C22 + D >= 1``), and ``d^(a+b) g/dm1^a dm2^b = H_ab g``
+    with ``H_(a+1)b = -y1 H_ab - a P11 H_(a-1)b - b P12 H_a(b-1)`` (and its mirror), ``P = S^-1``,
+    ``y = P m`` (multivariate Hermite polynomials; checked against SymPy in tests/test_biases_any.py)."""
+    det = 1.0 + C11 + C22 + D
+    P11, P22, P12 = (1.0 + C22) / det, (1.0 + C11) / det, -C12 / det
+    y1, y2 = P11 * m1 + P12 * m2, P12 * m1 + P22 * m2
+    g = np.exp(-0.5 * (m1 * y1 + m2 * y2)) / np.sqrt(det)
+    H = {(0, 0): 1.0 + 0.0 * g}
+    for n in range(1, top + 1):
+        for a in range(n + 1):
+            b = n - a
+            if a:  # raise a from (a-1, b)
+                H[a, b] = (-y1 * H[a - 1, b] - ((a - 1) * P11 * H[a - 2, b] if a > 1 else 0.0)
+                           - (b * P12 * H[a - 1, b - 1] if b else 0.0))
+            else:
+                H[a, b] = -y2 * H[a, b - 1] - ((b - 1) * P22 * H[a, b - 2] if b > 1 else 0.0)
+    return {key: h * g for key, h in H.items()}
+
+
 def _relu_moments(top, C11, C22, C12, D, m1, m2):
     T = tower(m1, m2, C11, C22, C12, D, True, max(top - 2, 0))
     return {(a, b): T[a - 1, b - 1] for a in range(top + 1) for b in range(top + 1 - a)
@@ -192,6 +213,8 @@ def pair_moments(act, top, C11, C22, C12, D, m1, m2):
         return _pl_family(act, top, C11, C22, C12, D, m1, m2)
     if act.family in QUADRATURE_FAMILIES:
         return quadrature_moments(act, top, C11, C22, C12, D, m1, m2)
+    if act.family == "gaussian":
+        return _gaussian_family(top, C11, C22, C12, D, m1, m2)
     return _cdf_family(act, top, C11, C22, C12, D, m1, m2)
 
 
@@ -221,7 +244,10 @@ def diag_moments(act, top, q, c):
         return [be * be * p + al * al * (-1) ** k * m for k, (p, m) in enumerate(zip(plus, minus))]
     if act.family in QUADRATURE_FAMILIES:
         return quadrature_diag(act, top, q, c)
-    M = _cdf_family(act, top, q, q, q, np.zeros_like(q), c, c)
+    if act.family == "gaussian":
+        M = _gaussian_family(top, q, q, q, np.zeros_like(q), c, c)
+    else:
+        M = _cdf_family(act, top, q, q, q, np.zeros_like(q), c, c)
     return [sum(comb(k, j) * M[j, k - j] for j in range(k + 1)) for k in range(top + 1)]
 
 
@@ -230,9 +256,10 @@ def diag_moments(act, top, q, c):
 #: ``QUAD_NODES_COARSE`` nodes
 QUAD_NODES = 64
 QUAD_NODES_COARSE = 48
-#: families served by quadrature (gaussian is not: exp(-u^2/2) narrows like 1/|w| in the Gauss-Hermite
-#: variable, and 64 nodes leave errors ~1e-8 already at |w| = 1.5)
-QUADRATURE_FAMILIES = ("hermite", "trig")
+#: families served by quadrature; the "quadrature" family (expressions in z) takes its node count from
+#: ``_bias_quadrature.nodes_for`` (decided per activation at first use). gaussian has a closed form
+#: (``_gaussian_family``): its integrand narrows like 1/|w| in the Gauss-Hermite variable
+QUADRATURE_FAMILIES = ("hermite", "trig", "quadrature")
 
 
 def _sigma_derivs(act, u, top):
@@ -242,6 +269,11 @@ def _sigma_derivs(act, u, top):
 
         p = np.poly1d(_HERMITE[int(act.name[-1])])
         return [np.polyder(p, j)(u) if j else p(u) for j in range(top + 1)]
+    if act.family == "quadrature":
+        from .activations import _compiled
+
+        cp = _compiled(act.name)
+        return [cp.values(j, u) for j in range(top + 1)]
     if act.family == "trig":
         cyc = [np.sin(u), np.cos(u), -np.sin(u), -np.cos(u)]
         start = 0 if act.name == "sin" else 1
@@ -255,15 +287,27 @@ def _sigma_derivs(act, u, top):
 
 
 def _gh(N):
-    z, w = np.polynomial.hermite_e.hermegauss(N)
+    z, w = _sp().roots_hermitenorm(N)  # NumPy's hermegauss overflows beyond ~300 nodes
     return z, w / math.sqrt(2 * math.pi)
 
 
-def quadrature_moments(act, top, C11, C22, C12, D, m1, m2, nodes=QUAD_NODES):
+def _nodes(act, nodes, *sq):
+    if nodes is not None:
+        return nodes
+    if act.family != "quadrature":
+        return QUAD_NODES
+    from ._bias_quadrature import nodes_for
+
+    return nodes_for(act, math.sqrt(max(float(np.max(x, initial=0.0)) for x in sq)))
+
+
+def quadrature_moments(act, top, C11, C22, C12, D, m1, m2, nodes=None):
     """``M[a, b] = E[sigma^(a)(u1) sigma^(b)(u2)]`` (``a + b <= top``) by ``nodes x nodes``
     Gauss-Hermite quadrature in the Cholesky factor: ``u1 = m1 + L11 z1``,
     ``u2 = m2 + L21 z1 + L22 z2`` (exact for the hermite family). Pairs are processed in chunks
-    (``nodes^2`` values each) so that memory stays bounded."""
+    (``nodes^2`` values each) so that memory stays bounded. ``nodes=None``: ``QUAD_NODES``, or for
+    the "quadrature" family the count its tier needs (``_bias_quadrature.nodes_for``)."""
+    nodes = _nodes(act, nodes, C11, C22)
     C11, C22, C12, D, m1, m2 = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (C11, C22, C12, D, m1, m2)))
     shape = C11.shape
     C11, C22, C12, D, m1, m2 = (x.ravel() for x in (C11, C22, C12, D, m1, m2))
@@ -286,8 +330,9 @@ def quadrature_moments(act, top, C11, C22, C12, D, m1, m2, nodes=QUAD_NODES):
     return {key: v.reshape(shape) for key, v in out.items()}
 
 
-def quadrature_diag(act, top, q, c, nodes=QUAD_NODES):
+def quadrature_diag(act, top, q, c, nodes=None):
     """``s^(k)(q, c) = E[(sigma^2)^(k)(sqrt(q) z + c)]``, ``k = 0..top``, by Gauss-Hermite."""
+    nodes = _nodes(act, nodes, q)
     z, w = _gh(nodes)
     u = np.asarray(c, dtype=float)[..., None] + np.sqrt(np.asarray(q, dtype=float))[..., None] * z
     s = _sigma_derivs(act, u, top)

@@ -328,7 +328,7 @@ def test_relu_collinear_pair_is_the_limit():
         ((np.ones(2), np.eye(2)), {"e": [0.1, np.nan]}, r"^e must be finite"),
         ((np.ones(2), np.eye(2)), {"e": [0.1, 101.0]}, r"^e: biases must satisfy \|e_i\| <= 100"),
         ((np.ones(2), 200 * np.eye(2)), {}, r"^V: every row must have norm <= 100"),
-        ((np.ones(2), np.eye(2)), {"activation": "gaussian"}, r"^activation: biases are supported"),
+        ((np.ones(2), 4 * np.eye(2)), {"activation": "tanh"}, r"^V: every row must have norm <= 1.5 .*quadrature"),
         ((np.ones(2), 4 * np.eye(2)), {"activation": "sin"}, r"^V: every row must have norm <= 3"),
         ((np.ones(2), np.zeros((2, 2))), {"activation": "relu"}, r"^V: piecewise-linear .* non-zero rows"),
         ((np.ones(2), np.eye(3)), {}, r"^b and V must have shapes"),
@@ -417,7 +417,7 @@ def test_cli_flow_with_biases(capsys):
     (["--teacher-bias", "0.5"], "--teacher-bias needs --biases"),
     (["--biases", "--teacher-bias", "500"], "--teacher-bias must satisfy -100 <= teacher-bias <= 100"),
     (["--biases", "--teacher-bias", "nan"], "--teacher-bias must satisfy"),
-    (["--biases", "--activation", "gaussian"], "--activation gaussian has no biased kernel"),
+    (["--biases", "--activation", "tanh(y)"], "the only symbol allowed is z"),
 ])
 def test_cli_flow_bias_errors_are_one_line(argv, needle, capsys):
     from copyavg.cli.main import main as cli
