@@ -63,6 +63,7 @@ def test_cli_check_exits_nonzero_on_tampered_file(tmp_path, monkeypatch):
     assert cli_main.main(["derive", "--check"]) == 0
 
 
+@pytest.mark.slow  # a second full derivation (~40 s); CI's main job runs `copyavg derive --check` itself
 def test_cli_derive_check_subprocess():
     r = subprocess.run([sys.executable, "-m", "copyavg.cli.main", "derive", "--check"],
                        capture_output=True, text=True, timeout=300)
