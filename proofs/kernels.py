@@ -100,7 +100,7 @@ def kernel_closed_form(name: str) -> Certificate:
         evidence += ode_evidence + (quadrature_evidence(name, ref),)
         method += ("; and, independently, the closed form solves Price's equation d2g/dC12^2 = "
                    "E[sigma''(X) sigma''(Y)] with the boundary values of g and dg/dC12 at C12 = 0 "
-                   "(exact simplification; unique solution); 2-D quadrature as evidence")
+                   "(exact simplification; unique solution); 1-D quadrature as evidence")
         if ode_status is not Status.PROVED:
             status, residual = ode_status, f"{residual}; ODE: {ode_residual}"
     return Certificate(
