@@ -168,9 +168,13 @@ def endpoint_curvature(problem, a, W, *, max_dense: int = 3000, rtol: float = 1e
             "tol": tol, "residual_min": ext["residual_min"], "residual_max": ext["residual_max"]}
 
 
-def no_negative_curvature(problem, y, n: int, neg_curvature: float) -> bool:
-    """Matrix-free handover test of ``flow_and_polish``: the Lanczos estimate of the smallest Hessian
-    eigenvalue, less its residual bound, is at least ``-neg_curvature``.
+def no_negative_curvature(problem, y, n: int, neg_curvature: float, *, max_dense: int = 3000) -> bool:
+    """Handover test of ``flow_and_polish``'s matrix-free route: ``H + neg_curvature I`` is positive
+    definite. Up to ``N = max_dense`` parameters by a Cholesky factorization of the dense Hessian
+    (exact up to rounding; at ``N = 2548`` about 0.3 s against 10-15 s for Lanczos, whose smallest
+    Ritz value converges slowly when the small eigenvalues cluster near a minimum); above it, the
+    Lanczos estimate of the smallest Hessian eigenvalue, less its residual bound, is at least
+    ``-neg_curvature``.
 
     Parameters
     ----------
@@ -182,6 +186,8 @@ def no_negative_curvature(problem, y, n: int, neg_curvature: float) -> bool:
         Student width.
     neg_curvature : float
         Curvature threshold, ``> 0``.
+    max_dense : int, default 3000
+        Largest ``N = n + n d`` for the dense test (its Hessian takes ``8 N^2`` bytes).
 
     Returns
     -------
@@ -195,8 +201,19 @@ def no_negative_curvature(problem, y, n: int, neg_curvature: float) -> bool:
     >>> P = Problem(np.ones(2), np.eye(2, 3))
     >>> no_negative_curvature(P, np.concatenate((np.ones(2), np.eye(2, 3).ravel())), 2, 1e-6)
     True
+    >>> no_negative_curvature(P, np.concatenate((np.ones(2), np.eye(2, 3).ravel())), 2, 1e-6, max_dense=0)
+    True
     """
+    if y.size <= max_dense:
+        import scipy.linalg as sla
 
+        try:
+            H = problem.hessian(y[:n], y[n:].reshape(n, problem.d))
+            H[np.diag_indices_from(H)] += neg_curvature
+            sla.cho_factor(H, check_finite=False, overwrite_a=True)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError, sla.LinAlgError):
+            return False
+        return True
     try:
         ext = lanczos_extremes(HessianOperator(problem, y[:n], y[n:].reshape(n, problem.d)), which=("SA",))
     except (ValueError, FloatingPointError):

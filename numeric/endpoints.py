@@ -30,6 +30,7 @@ teacher neurons.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -182,6 +183,17 @@ def classify_endpoint(a, W, k: int, activation: str = "erf2", ca_tol: float = 1e
     return replace(ep, width=red.width, reduction=red.summary())
 
 
+@lru_cache(maxsize=256)
+def _pnc_reference(k: int, n: int, d: int, activation: str):
+    """``solve_pnc(k, n, d, activation)``, remembered: it depends on the sizes alone, and at large
+    ``n`` (dense Hessians of ``N = n + n d`` parameters, their spectrum) it costs more than a flow,
+    so a sweep's process solves it once per width rather than once per seed (a ``ValueError``,
+    no reference point, is not remembered)."""
+    from .pnc import solve_pnc
+
+    return solve_pnc(k, n, d, activation)
+
+
 def _classify_network(a, W, k: int, activation: str, ca_tol: float) -> Endpoint:
     """The classification of the module docstring, for a network without embedded neurons."""
     n, d = W.shape
@@ -213,7 +225,7 @@ def _classify_network(a, W, k: int, activation: str, ca_tol: float) -> Endpoint:
         from .pnc import solve_pnc, unpack
 
         try:
-            p = solve_pnc(k, n, d, activation)
+            p = _pnc_reference(k, n, d, activation) if isinstance(activation, str) else solve_pnc(k, n, d, activation)
         except ValueError:  # no reference point in the family (e.g. non-differentiable there)
             return Endpoint("pnc", None, None, tuple(float(x) for x in maxcos))
         a_p, W_p = unpack([p.alpha, p.beta, p.gamma, p.c], k, n, d)

@@ -22,8 +22,10 @@ the order of ``Problem.hessian``. NumPy/SciPy only.
   ``train="aW"`` only) does all three without a dense Hessian: the same BDF solver with
   Newton-Krylov solves on exact Hessian-vector products (``copyavg.numeric.hvp``,
   ``copyavg.numeric.flow_krylov``), Newton-CG for the polish, a Lanczos estimate for the curvature
-  test (``copyavg.numeric.curvature``); memory ``O(n (n + k) + n d)`` besides the recorded
-  trajectory (``n_save`` states).
+  test (``copyavg.numeric.curvature``; up to ``N = 3000`` parameters a Cholesky factorization of
+  the dense Hessian instead, much faster than Lanczos near minima with clustered small
+  eigenvalues); memory ``O(n (n + k) + n d)`` besides the recorded trajectory (``n_save`` states)
+  and, up to ``N = 3000``, that Hessian (72 MB).
 
 The result records live in ``copyavg.numeric.flow_results``, the shared helpers in
 ``copyavg.numeric._flow_base``; both are re-exported here.
@@ -318,7 +320,8 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
         ``max_distance`` of each ``polish``, ``> 0``.
     route : {"auto", "dense", "krylov"}, default "auto"
         Dense Hessians, or the matrix-free route for the flow, the polish and the curvature test
-        (a Lanczos estimate of the smallest eigenvalue, ``curvature.lanczos_extremes``); see
+        (``curvature.no_negative_curvature``: dense Cholesky up to 3000 parameters, else a Lanczos
+        estimate of the smallest eigenvalue, ``curvature.lanczos_extremes``); see
         ``gradient_flow``. ``"auto"`` picks ``"krylov"`` when ``n + n d > flow_krylov.KRYLOV_MIN_SIZE``
         (BDF, ``train="aW"``).
     train : str, default "aW"

@@ -189,3 +189,24 @@ def test_sweep_records_carry_inertia_and_the_table_shows_the_type(tmp_path):
     old = {k: v for k, v in recs["erf"].items() if k not in ("inertia", "hessian_type", "reduction", "effective_width")}
     old_row = markdown_fractions([old]).splitlines()[2]
     assert old_row.count("n/a") == 4
+
+
+def test_pnc_reference_is_remembered_and_unchanged():
+    # the P-n-C point of solve_pnc (k = 20, n = 10, d = 21; cosines 0.97 > COPY_COSINE), with its
+    # teacher columns permuted and perturbed by 1e-9: classified "pnc" at distance ~1e-9 both
+    # times; the second call reuses the remembered reference point (a cache hit) and gives the same
+    # distance to the last bit
+    from copyavg.numeric import endpoints
+    from copyavg.numeric.pnc import solve_pnc, unpack
+
+    k, n, d = 20, 10, 21
+    p = solve_pnc(k, n, d)
+    a, W = unpack([p.alpha, p.beta, p.gamma, p.c], k, n, d)
+    perm = np.r_[np.arange(k)[::-1], k]  # student i copies teacher k - 1 - i
+    W = W[:, np.argsort(perm)] + 1e-9
+    endpoints._pnc_reference.cache_clear()
+    e1 = classify_endpoint(a, W, k, "erf2")
+    e2 = classify_endpoint(a, W, k, "erf2")
+    info = endpoints._pnc_reference.cache_info()
+    assert e1.kind == e2.kind == "pnc" and info.misses == 1 and info.hits == 1
+    assert e1.distance == e2.distance and e1.distance < 1e-7  # |perturbation| = 1e-9 * sqrt(210)

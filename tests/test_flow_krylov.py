@@ -15,7 +15,7 @@ from scipy.integrate import solve_ivp
 from copyavg.numeric import Problem
 from copyavg.numeric.flow import flow_and_polish, glorot_init, gradient_flow, polish
 from copyavg.numeric.flow_krylov import choose_route
-from copyavg.numeric.curvature import endpoint_curvature, lanczos_extremes
+from copyavg.numeric.curvature import endpoint_curvature, lanczos_extremes, no_negative_curvature
 from copyavg.numeric.hvp import HessianOperator
 
 
@@ -150,6 +150,23 @@ def test_lanczos_proves_a_saddle():
     assert abs(r["eig_min"] - lam[0]) <= 1e-8  # ARPACK tol 1e-10 relative, |H| ~ 1
     ext = lanczos_extremes(HessianOperator(P, a, W), which=("SA",))
     assert "max" not in ext and ext["min"] >= lam[0] - 1e-10  # a Rayleigh quotient
+
+
+@pytest.mark.parametrize("max_dense", [0, 3000])
+def test_handover_test_dense_and_lanczos_agree_with_the_spectrum(max_dense):
+    # reference: numpy's full spectrum of the dense Hessian; the test says "no eigenvalue below
+    # -neg_curvature", decided by Cholesky (max_dense = 3000) or Lanczos (max_dense = 0)
+    P = Problem(np.ones(3), np.eye(3, 4))
+    a, W = np.array([0.4, 0.4, -0.2]), np.eye(3, 4)[[0, 0, 1]] * 0.7  # a saddle (test above)
+    y = np.concatenate((a, W.ravel()))
+    lam0 = float(np.linalg.eigvalsh(P.hessian(a, W))[0])
+    assert lam0 < -1e-3
+    # thresholds 10% either side of |lambda_min|: far beyond rounding (1e-15) and ARPACK's 1e-8
+    assert no_negative_curvature(P, y, 3, 0.9 * -lam0, max_dense=max_dense) is False
+    assert no_negative_curvature(P, y, 3, 1.1 * -lam0, max_dense=max_dense) is True
+    yc = np.concatenate((np.ones(3), np.eye(3, 4).ravel()))  # the teacher: a minimum
+    lamc = float(np.linalg.eigvalsh(P.hessian(np.ones(3), np.eye(3, 4)))[0])
+    assert lamc > 1e-3 and no_negative_curvature(P, yc, 3, 1e-6, max_dense=max_dense) is True
 
 
 @pytest.mark.slow
