@@ -114,7 +114,7 @@ def test_ca_matches_high_precision(capsys, k, partition, expected):
     ["ca", "--k", "3", "--partition", "0,3"],            # m < 1
     ["ca", "--k", "3", "--partition", "1,2", "--d", "2"],  # d < k
     ["one-neuron", "--m", "0.5"],                        # m < 1
-    ["one-neuron", "--m", "2", "--activation", "tanh"],  # unknown activation
+    ["one-neuron", "--m", "2", "--activation", "tanh(y)"],  # not an expression in z
     ["verify", "no-such-theorem"],
 ])
 def test_bad_arguments_exit_2_with_one_line(capsys, argv):
