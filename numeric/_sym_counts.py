@@ -162,7 +162,12 @@ def _weights(N: int) -> tuple[list[int], int]:
 
 @lru_cache(maxsize=256)
 def counts(sector: str, tau: str, N: int, extra: bool) -> tuple[np.ndarray, np.ndarray]:
-    """``(C, G)`` at any N (direct for small N, the exact polynomial beyond, in integers)."""
+    """``(C, G)`` at any N (direct for small N, the exact polynomial beyond, in integers); a
+    non-integer real ``N >= 4`` evaluates the same polynomials in floating point (the continuation
+    of the blocks to real group sizes, ``copyavg.numeric.thresholds_continuous``)."""
+    if float(N) != int(N):
+        return _counts_real(sector, tau, float(N), extra)
+    N = int(N)
     if N <= _DIRECT_MAX:
         return direct_counts(sector, tau, N, extra)
     w, den = _weights(N)
@@ -171,6 +176,19 @@ def counts(sector: str, tau: str, N: int, extra: bool) -> tuple[np.ndarray, np.n
         res = np.zeros(shape)
         tot = [sum(wi * v[j] for wi, v in zip(w, vals)) for j in range(len(nz[0]))]
         res[nz] = [t // den for t in tot]  # exact: every count is an integer
+        out.append(res)
+    return out[0], out[1]
+
+
+def _counts_real(sector: str, tau: str, N: float, extra: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The count polynomials (exact on integers ``N >= 4``) at a real ``N >= 4``, in floats."""
+    if not N >= _FIT[0]:
+        raise ValueError(f"N must be >= {_FIT[0]} for real group sizes, got {N!r}")
+    ell = np.array([np.prod([(N - xj) / (xi - xj) for xj in _FIT if xj != xi]) for xi in _FIT])
+    out = []
+    for shape, nz, vals in _fit_tables(sector, tau, extra):
+        res = np.zeros(shape)
+        res[nz] = ell @ np.array(vals, dtype=float)
         out.append(res)
     return out[0], out[1]
 
