@@ -138,7 +138,7 @@ def _solve_at(act, k, N, guess):
         return _reduced_gradient(Window(st(x)))[1]
 
     x, g = _newton(grad, hess, gmax, guess, 1e-13, 30)
-    if g > 1e-9 or float(np.max(np.abs(x - guess))) > 0.05 * (1 + float(np.max(np.abs(guess)))):
+    if g > 1e-8 or float(np.max(np.abs(x - guess))) > 0.05 * (1 + float(np.max(np.abs(guess)))):
         raise ValueError(f"no P-n-C point found at real n = {N} (k = {k}): max|grad| = {g:.2e}, "
                          "or Newton left the continued branch")
     return x, g
