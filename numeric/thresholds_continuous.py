@@ -33,9 +33,18 @@ from .one_neuron import average_point
 from .pnc_reduced import _newton, _reduced_gradient, _reduced_hessian, solve_pnc_reduced
 from .symmetry import symmetry_blocks
 
-__all__ = ["ca_margin", "pnc_margin", "loss_gap", "threshold", "THRESHOLDS"]
+__all__ = ["ca_margin", "pnc_margin", "loss_gap", "threshold", "THRESHOLDS", "CA_SADDLE_C", "CA_SADDLE_D"]
 
 THRESHOLDS = ("pnc_minimum", "ca_saddle", "loss_crossing")
+
+#: erf2: the CA point turns into a saddle at the group size ``m* = CA_SADDLE_C sqrt(k) + CA_SADDLE_D
+#: + O(k^-1/2)`` (``m* = k - n* + 1``), i.e. ``n*/k = 1 - CA_SADDLE_C / sqrt(k) + (1 - CA_SADDLE_D) / k
+#: + O(k^-3/2)``. From the real-n root at ``k = 10^3 .. 10^9`` (the CA margin costs the same at
+#: every k): ``m*/sqrt(k)`` approaches its limit by factors of ``sqrt(10)`` per decade, and a
+#: least-squares fit of ``c + d k^-1/2 + e k^-1`` on ``k = 10^5 .. 10^9`` gives these values
+#: (changing the fitted range moves c by < 1e-7, d by < 3e-4); computed, not derived in closed form.
+CA_SADDLE_C = 0.8988954
+CA_SADDLE_D = -0.404
 
 
 def _size(x):

@@ -1,0 +1,108 @@
+"""Thresholds at real n (copyavg.numeric.thresholds_continuous).
+
+Independent routes: the dense threshold table (``copyavg.numeric.pnc.threshold_table``: full
+Hessian of the whole network, its smallest eigenvalue by ``eigvalsh``, dense P-n-C solve) at the
+integers next to each root; the one-neuron closed form ``L*(m)`` for the CA loss at real n
+(window sums never use it); the exact integer counts of ``_sym_counts`` for the real-N polynomial
+route.
+"""
+
+import numpy as np
+import pytest
+
+from copyavg.numeric import thresholds_continuous as tc
+from copyavg.numeric._sym_counts import IRREPS, SECTORS, _counts_real, direct_counts
+from copyavg.numeric._sym_window import Window
+from copyavg.numeric.one_neuron import one_neuron
+from copyavg.numeric.pnc import threshold_table
+
+#: integer change points (lo, hi) read off the dense table below, per k
+BRACKETS = {10: {"pnc_minimum": (5, 6), "ca_saddle": (8, 9), "loss_crossing": (7, 8)},
+            20: {"pnc_minimum": (9, 10), "ca_saddle": (17, 18), "loss_crossing": (14, 15)}}
+
+
+@pytest.mark.parametrize("k", [10, 20])
+def test_real_n_thresholds_lie_between_the_dense_integer_change_points(k):
+    ns = sorted({n for b in BRACKETS[k].values() for n in b})
+    rows = {r["n"]: r for r in threshold_table(k, ns=ns)}
+    gap = {n: rows[n]["pnc_loss"] - rows[n]["ca_loss"] for n in ns}
+    b = BRACKETS[k]
+    lo, hi = b["pnc_minimum"]
+    assert rows[lo]["pnc_type"] == "saddle" and rows[hi]["pnc_type"] == "minimum"
+    lo, hi = b["ca_saddle"]
+    assert rows[lo]["ca_type"] == "minimum" and rows[hi]["ca_type"] == "saddle"
+    lo, hi = b["loss_crossing"]
+    assert gap[lo] > 0 > gap[hi]
+    for which, (lo, hi) in b.items():
+        f = tc._FUNCS[which]
+        x = tc.threshold(k, which, (lo, hi))
+        assert lo < x < hi
+        # the scalar changes sign at x: evaluated 1e-3 either side (far above the 1e-9 root
+        # tolerance, far below the spacing of the integers)
+        assert f(k, x - 1e-3) * f(k, x + 1e-3) < 0
+
+
+def test_scalars_at_integers_carry_the_dense_signs():
+    k = 10
+    rows = {r["n"]: r for r in threshold_table(k, ns=[5, 6, 8, 9])}
+    for n in (5, 6):
+        assert (tc.pnc_margin(k, n) > 0) == (rows[n]["pnc_eig_min"] > 0)
+    for n in (8, 9):
+        assert (tc.ca_margin(k, n) > 0) == (rows[n]["ca_eig_min"] > 0)
+        # loss gap at integer n is the dense one; both are sums of the same kernels in float64,
+        # the dense one over ~100 neuron pairs: 1e-12 absolute
+        assert tc.loss_gap(k, n) == pytest.approx(rows[n]["pnc_loss"] - rows[n]["ca_loss"], abs=1e-12)
+
+
+@pytest.mark.parametrize("n", [6.3, 7.75, 8.5])
+def test_ca_loss_at_real_n_is_the_one_neuron_closed_form(n):
+    k = 10
+    got = float(Window(tc._ca(k, n, "erf2")).loss())
+    # closed form L*(m) at m = k - n + 1; the window loss is a difference of O(k^2) kernel sums:
+    # 1e-12 absolute is ~100 roundings of O(1) numbers
+    assert got == pytest.approx(one_neuron("erf2", k - n + 1)["loss"], abs=1e-12)
+
+
+def test_real_count_polynomials_are_exact_at_integers():
+    for sector in SECTORS:
+        for tau in IRREPS:
+            for extra in (False, True):
+                for N in (4, 7, 11):
+                    C, G = direct_counts(sector, tau, N, extra)
+                    Cr, Gr = _counts_real(sector, tau, float(N), extra)
+                    # integers up to ~1e4 from a degree-5 Lagrange sum in float64: 1e-6 absolute
+                    assert np.allclose(Cr, C, atol=1e-6) and np.allclose(Gr, G, atol=1e-6)
+
+
+def test_pnc_branch_is_continuous_in_n():
+    """Along real n the P-n-C point and its loss move continuously (no jump to another branch)."""
+    k = 10
+    ns = np.linspace(5, 6, 11)
+    losses = [float(Window(tc._pnc(k, n, "erf2")).loss()) for n in ns]
+    steps = np.abs(np.diff(losses))
+    # a jump to another critical point would be O(loss) = O(1e-2); the smooth branch moves by
+    # about (L(6) - L(5)) / 10 per step; allow a factor 3 of curvature
+    assert steps.max() <= 3 * abs(losses[-1] - losses[0]) / 10
+
+
+def test_ca_saddle_limit_at_large_k():
+    """m* = c sqrt(k) + d + O(k^-1/2) (docs/theory.md §8; c, d from k = 1e5..1e9) checked at
+    k = 10^4, outside the range they came from, against the integer change point of the
+    thresholds table (9911 minimum, 9912 saddle)."""
+    k = 10000
+    x = tc.threshold(k, "ca_saddle", (9911, 9912))
+    assert 9911 < x < 9912
+    m_star = k - x + 1
+    # the O(k^-1/2) remainder, e/sqrt(k) with |e| < 1 (fit: e ~ 0.5), is < 0.01 at k = 10^4
+    assert m_star == pytest.approx(tc.CA_SADDLE_C * np.sqrt(k) + tc.CA_SADDLE_D, abs=0.01)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="n must be real"):
+        tc.ca_margin(10, 3.5)
+    with pytest.raises(ValueError, match="k must be"):
+        tc.ca_margin(5, 4.5)
+    with pytest.raises(ValueError, match="which must be"):
+        tc.threshold(10, "nope", (8, 9))
+    with pytest.raises(ValueError, match="no sign change"):
+        tc.threshold(10, "ca_saddle", (5, 6))
