@@ -1,16 +1,17 @@
 """The three thresholds at real n (copyavg.numeric.thresholds_continuous) against k, with fits of
 their k -> infinity behaviour, and the figure docs/figures/thresholds_continuous.png (+ .svg).
 
-    python benchmarks/thresholds_continuous.py docs/figures/thresholds_continuous [k ...]
+    python benchmarks/thresholds_continuous.py [--activation=erf] docs/figures/thresholds_continuous [k ...]
 
 Brackets: the integer change point is searched from a prediction (the previous k's n/k) by
 stepping in integers until the scalar changes sign; brentq then refines between the two integers.
-Prints one line per k and the fitted constants. erf2 only (the activation argument of the
-functions takes "erf" as well).
+Prints one line per k and the fitted constants; writes the n*/k values to ``<out>.json``. The
+figure's title names the activation; the CA line uses the erf2 constants of the module.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -22,9 +23,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from copyavg.numeric.thresholds_continuous import THRESHOLDS, _FUNCS, threshold  # noqa: E402
+from copyavg.numeric.thresholds_continuous import (CA_SADDLE_C, CA_SADDLE_D, THRESHOLDS, _FUNCS,  # noqa: E402
+                                                     threshold)
 
-KS = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+KS = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 300000, 1000000)
 LABELS = {"pnc_minimum": "P-n-C a minimum", "ca_saddle": "optimal CA a saddle",
           "loss_crossing": "P-n-C loss lower"}
 
@@ -66,25 +68,28 @@ def compute(ks, act="erf2"):
 
 
 def fits(res):
-    """Least-squares fits on k >= 100 (k >= 50 for the power law), with 1-sigma errors."""
-    ks = np.array(sorted(res))
+    """The k -> infinity forms, least squares with 1-sigma errors (from the residuals).
+
+    CA saddle: m* = k - n* + 1 = c sqrt(k) + d + e k^-1/2 (k >= 1000); loss crossing:
+    n*/k = r + b/k (k >= 2000); P-n-C minimum: n*/k = A k^-p (k >= 5000, a local exponent).
+    """
+    ks = np.array(sorted(res), float)
     out = {}
-    big = ks >= 100
-    x = ks[big] ** -0.5
-    y = 1 - np.array([res[k]["ca_saddle"] for k in ks[big]])  # = (m* - 1)/k with m* = k - n* + 1
-    # 1 - n*/k = c k^(-1/2) + e k^(-1)
-    A = np.stack([x, x ** 2], 1)
-    (c, e), cov = _lsq(A, y)
-    out["ca_saddle"] = ("1 - n/k = c k^-1/2 + e/k", {"c": (c, cov[0]), "e": (e, cov[1])})
-    y = np.array([res[k]["loss_crossing"] for k in ks[big]])
-    A = np.stack([np.ones_like(x), x, x ** 2], 1)
-    (r, a, b), cov = _lsq(A, y)
-    out["loss_crossing"] = ("n/k = r + a k^-1/2 + b/k", {"r": (r, cov[0]), "a": (a, cov[1]), "b": (b, cov[2])})
-    sel = ks >= 50
+    sel = ks >= 1000
+    m = ks[sel] * (1 - np.array([res[k]["ca_saddle"] for k in ks[sel]])) + 1
+    A = np.stack([np.sqrt(ks[sel]), np.ones(sel.sum()), ks[sel] ** -0.5], 1)
+    (c, d, e), err = _lsq(A, m)
+    out["ca_saddle"] = ("m* = c sqrt(k) + d + e/sqrt(k)", {"c": (c, err[0]), "d": (d, err[1]), "e": (e, err[2])})
+    sel = ks >= 2000
+    y = np.array([res[k]["loss_crossing"] for k in ks[sel]])
+    A = np.stack([np.ones(sel.sum()), 1 / ks[sel]], 1)
+    (r, b), err = _lsq(A, y)
+    out["loss_crossing"] = ("n/k = r + b/k", {"r": (r, err[0]), "b": (b, err[1])})
+    sel = ks >= 5000
     y = np.log([res[k]["pnc_minimum"] for k in ks[sel]])
     A = np.stack([np.ones(sel.sum()), -np.log(ks[sel])], 1)
-    (la, p), cov = _lsq(A, y)
-    out["pnc_minimum"] = ("n/k = A k^-p", {"A": (np.exp(la), np.exp(la) * cov[0]), "p": (p, cov[1])})
+    (la, p), err = _lsq(A, y)
+    out["pnc_minimum"] = ("n/k = A k^-p", {"A": (np.exp(la), np.exp(la) * err[0]), "p": (p, err[1])})
     return out
 
 
@@ -96,7 +101,7 @@ def _lsq(A, y):
     return coef, np.sqrt(np.diag(cov))
 
 
-def plot(res, fit, out):
+def plot(res, fit, out, act="erf2"):
     ks = np.array(sorted(res))
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     kk = np.logspace(1, np.log10(ks.max()) + 0.3, 200)
@@ -104,32 +109,38 @@ def plot(res, fit, out):
         col = f"C{j}"
         ax.semilogx(ks, [res[k][which] for k in ks], "o", color=col, label=LABELS[which])
         form, par = fit[which]
-        if which == "ca_saddle":
-            ax.semilogx(kk, 1 - par["c"][0] * kk ** -0.5 - par["e"][0] / kk, "-", color=col, lw=0.8)
+        if which == "ca_saddle":  # the constants of the module (from k up to 1e9)
+            ax.semilogx(kk, 1 - (CA_SADDLE_C * np.sqrt(kk) + CA_SADDLE_D - 1) / kk, "-", color=col, lw=0.8)
             ax.axhline(1.0, color=col, ls=":", lw=0.8)
         elif which == "loss_crossing":
-            r, a, b = (par[q][0] for q in "rab")
-            ax.semilogx(kk, r + a * kk ** -0.5 + b / kk, "-", color=col, lw=0.8)
+            r, b = par["r"][0], par["b"][0]
+            ax.semilogx(kk, r + b / kk, "-", color=col, lw=0.8)
             ax.axhline(r, color=col, ls=":", lw=0.8)
         else:
             ax.semilogx(kk, par["A"][0] * kk ** -par["p"][0], "-", color=col, lw=0.8)
     ax.plot([50] * 3, [0.44, 0.6, 0.8], "kx", ms=8, label="paper's readings at k = 50")
     ax.set_xlabel("k (teacher neurons)")
     ax.set_ylabel("threshold n / k (real n)")
-    ax.set_title("erf2: thresholds at real n; lines: fits, dotted: limits")
+    ax.set_title(f"{act}: thresholds at real n; lines: k -> oo forms, dotted: limits")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     for ext in ("png", "svg"):
         fig.savefig(f"{out}.{ext}", dpi=120, bbox_inches="tight")
 
 
-def main(out, ks):
-    res = compute(ks)
+def main(out, ks, act="erf2"):
+    res = compute(ks, act)
+    with open(f"{out}.json", "w") as fh:
+        json.dump({"activation": act, "n_over_k": {str(k): v for k, v in res.items()}}, fh, indent=1)
     fit = fits(res)
     for which, (form, par) in fit.items():
         print(which, form, {q: f"{v:.4f} +- {e:.4f}" for q, (v, e) in par.items()})
-    plot(res, fit, out)
+    plot(res, fit, out, act)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], [int(a) for a in sys.argv[2:]] or KS)
+    args = sys.argv[1:]
+    act = "erf2"
+    if args and args[0].startswith("--activation="):
+        act = args.pop(0).split("=", 1)[1]
+    main(args[0], [int(a) for a in args[1:]] or KS, act)

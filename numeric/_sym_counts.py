@@ -27,7 +27,7 @@ IRREPS = ("trivial", "standard", "wedge", "sym2")
 _FIT = tuple(range(4, 10))
 _CHECK = (10, 11)
 _DIRECT_MAX = 11
-_BIG = 10 ** 5  # beyond: rational evaluation (the integer route overflows int64 near N ~ 1e6)
+_BIG = 10 ** 4  # beyond: rational evaluation (the integer route overflows int64 near N ~ 5e4)
 
 
 def irrep_dim(tau: str, N: int) -> int:

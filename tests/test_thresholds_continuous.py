@@ -106,3 +106,12 @@ def test_bad_input():
         tc.threshold(10, "nope", (8, 9))
     with pytest.raises(ValueError, match="no sign change"):
         tc.threshold(10, "ca_saddle", (5, 6))
+
+
+def test_loss_crossing_limit_at_large_k():
+    """n*/k = r + b/k (docs/theory.md §8: r = 0.76623, b ~ 1.5, fitted on k = 2e3..1e6) at k = 1e5,
+    bracketed by the integers 76621 (P-n-C loss higher) and 76622 (lower)."""
+    k = 100000
+    x = tc.threshold(k, "loss_crossing", (76621, 76622), xtol=1e-6)
+    # r is known to 1e-5 and b/k = 1.5e-5 here: 3e-5 covers both with a margin of 1.5
+    assert x / k == pytest.approx(0.76623 - 1.5 / k, abs=3e-5)
