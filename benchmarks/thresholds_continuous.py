@@ -1,7 +1,7 @@
 """The three thresholds at real n (copyavg.numeric.thresholds_continuous) against k, with fits of
 their k -> infinity behaviour, and the figure docs/figures/thresholds_continuous.png (+ .svg).
 
-    python benchmarks/thresholds_continuous.py [--activation=erf] docs/figures/thresholds_continuous [k ...]
+    python benchmarks/thresholds_continuous.py [--activation=erf] [--replot] docs/figures/thresholds_continuous [k ...]
 
 Brackets: the integer change point is searched from a prediction (the previous k's n/k) by
 stepping in integers until the scalar changes sign; brentq then refines between the two integers.
@@ -105,6 +105,7 @@ def plot(res, fit, out, act="erf2"):
     ks = np.array(sorted(res))
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     kk = np.logspace(1, np.log10(ks.max()) + 0.3, 200)
+    kf = kk[kk >= 1000]  # the fitted forms only where they were fitted
     for j, which in enumerate(THRESHOLDS):
         col = f"C{j}"
         ax.semilogx(ks, [res[k][which] for k in ks], "o", color=col, label=LABELS[which])
@@ -114,11 +115,12 @@ def plot(res, fit, out, act="erf2"):
             ax.axhline(1.0, color=col, ls=":", lw=0.8)
         elif which == "loss_crossing":
             r, b = par["r"][0], par["b"][0]
-            ax.semilogx(kk, r + b / kk, "-", color=col, lw=0.8)
+            ax.semilogx(kf, r + b / kf, "-", color=col, lw=0.8)
             ax.axhline(r, color=col, ls=":", lw=0.8)
         else:
-            ax.semilogx(kk, par["A"][0] * kk ** -par["p"][0], "-", color=col, lw=0.8)
+            ax.semilogx(kf, par["A"][0] * kf ** -par["p"][0], "-", color=col, lw=0.8)
     ax.plot([50] * 3, [0.44, 0.6, 0.8], "kx", ms=8, label="paper's readings at k = 50")
+    ax.set_ylim(0, 1.05)
     ax.set_xlabel("k (teacher neurons)")
     ax.set_ylabel("threshold n / k (real n)")
     ax.set_title(f"{act}: thresholds at real n; lines: k -> oo forms, dotted: limits")
@@ -128,19 +130,28 @@ def plot(res, fit, out, act="erf2"):
         fig.savefig(f"{out}.{ext}", dpi=120, bbox_inches="tight")
 
 
-def main(out, ks, act="erf2"):
-    res = compute(ks, act)
-    with open(f"{out}.json", "w") as fh:
-        json.dump({"activation": act, "n_over_k": {str(k): v for k, v in res.items()}}, fh, indent=1)
+def main(out, ks, act="erf2", replot=False):
+    if replot:  # figure and fits from an earlier run's <out>.json
+        with open(f"{out}.json") as fh:
+            data = json.load(fh)
+        act, res = data["activation"], {int(k): v for k, v in data["n_over_k"].items()}
+    else:
+        res = compute(ks, act)
+        with open(f"{out}.json", "w") as fh:
+            json.dump({"activation": act, "n_over_k": {str(k): v for k, v in res.items()}}, fh, indent=1)
     fit = fits(res)
     for which, (form, par) in fit.items():
-        print(which, form, {q: f"{v:.4f} +- {e:.4f}" for q, (v, e) in par.items()})
+        print(which, form, {q: f"{v:.7g} +- {e:.2g}" for q, (v, e) in par.items()})
     plot(res, fit, out, act)
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    act = "erf2"
-    if args and args[0].startswith("--activation="):
-        act = args.pop(0).split("=", 1)[1]
-    main(args[0], [int(a) for a in args[1:]] or KS, act)
+    act, replot = "erf2", False
+    while args and args[0].startswith("--"):
+        opt = args.pop(0)
+        if opt == "--replot":
+            replot = True
+        else:
+            act = opt.split("=", 1)[1]
+    main(args[0], [int(a) for a in args[1:]] or KS, act, replot)

@@ -109,7 +109,7 @@ def test_bad_input():
 
 
 def test_loss_crossing_limit_at_large_k():
-    """n*/k = r + b/k (docs/theory.md §8: r = 0.76623, b ~ 1.5, fitted on k = 2e3..1e6) at k = 1e5,
+    """n*/k = r + b/k (docs/theory.md §8: r = 0.76623, b = -1.46, fitted on k = 2e3..1e6) at k = 1e5,
     bracketed by the integers 76621 (P-n-C loss higher) and 76622 (lower)."""
     k = 100000
     x = tc.threshold(k, "loss_crossing", (76621, 76622), xtol=1e-6)
