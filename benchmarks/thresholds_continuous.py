@@ -6,7 +6,7 @@ their k -> infinity behaviour, and the figure docs/figures/thresholds_continuous
 Brackets: the integer change point is searched from a prediction (the previous k's n/k) by
 stepping in integers until the scalar changes sign; brentq then refines between the two integers.
 Prints one line per k and the fitted constants; writes the n*/k values to ``<out>.json``. The
-figure's title names the activation; the CA line uses the erf2 constants of the module.
+figure's title names the activation.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from copyavg.numeric.thresholds_continuous import (CA_SADDLE_C, CA_SADDLE_D, THRESHOLDS, _FUNCS,  # noqa: E402
-                                                     threshold)
+from copyavg.numeric.thresholds_continuous import THRESHOLDS, _FUNCS, threshold  # noqa: E402
 
 KS = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 300000, 1000000)
 LABELS = {"pnc_minimum": "P-n-C a minimum", "ca_saddle": "optimal CA a saddle",
@@ -110,8 +109,9 @@ def plot(res, fit, out, act="erf2"):
         col = f"C{j}"
         ax.semilogx(ks, [res[k][which] for k in ks], "o", color=col, label=LABELS[which])
         form, par = fit[which]
-        if which == "ca_saddle":  # the constants of the module (from k up to 1e9)
-            ax.semilogx(kk, 1 - (CA_SADDLE_C * np.sqrt(kk) + CA_SADDLE_D - 1) / kk, "-", color=col, lw=0.8)
+        if which == "ca_saddle":  # fitted c, d (erf2: CA_SADDLE_C, CA_SADDLE_D to 1e-7 / 1e-4)
+            c, d = par["c"][0], par["d"][0]
+            ax.semilogx(kk, 1 - (c * np.sqrt(kk) + d - 1) / kk, "-", color=col, lw=0.8)
             ax.axhline(1.0, color=col, ls=":", lw=0.8)
         elif which == "loss_crossing":
             r, b = par["r"][0], par["b"][0]
