@@ -33,7 +33,8 @@ from .one_neuron import average_point
 from .pnc_reduced import _newton, _reduced_gradient, _reduced_hessian, solve_pnc_reduced
 from .symmetry import symmetry_blocks
 
-__all__ = ["ca_margin", "pnc_margin", "loss_gap", "threshold", "THRESHOLDS", "CA_SADDLE_C", "CA_SADDLE_D"]
+__all__ = ["ca_margin", "pnc_margin", "loss_gap", "threshold", "THRESHOLDS", "CA_SADDLE_C", "CA_SADDLE_D",
+           "CA_SADDLE_CONSTANTS"]
 
 THRESHOLDS = ("pnc_minimum", "ca_saddle", "loss_crossing")
 
@@ -45,6 +46,8 @@ THRESHOLDS = ("pnc_minimum", "ca_saddle", "loss_crossing")
 #: (changing the fitted range moves c by < 1e-7, d by < 3e-4); computed, not derived in closed form.
 CA_SADDLE_C = 0.8988954
 CA_SADDLE_D = -0.404
+#: ``(c, d)`` of the same form per activation (erf: the same fit, ``k = 10^5 .. 10^9``)
+CA_SADDLE_CONSTANTS = {"erf2": (CA_SADDLE_C, CA_SADDLE_D), "erf": (0.8065084, -0.3252)}
 
 
 def _size(x):

@@ -18,15 +18,16 @@ from copyavg.numeric.pnc import threshold_table
 
 #: integer change points (lo, hi) read off the dense table below, per k
 BRACKETS = {10: {"pnc_minimum": (5, 6), "ca_saddle": (8, 9), "loss_crossing": (7, 8)},
-            20: {"pnc_minimum": (9, 10), "ca_saddle": (17, 18), "loss_crossing": (14, 15)}}
+            20: {"pnc_minimum": (9, 10), "ca_saddle": (17, 18), "loss_crossing": (14, 15)},
+            ("erf", 10): {"pnc_minimum": (6, 7), "ca_saddle": (8, 9), "loss_crossing": (7, 8)}}
 
 
-@pytest.mark.parametrize("k", [10, 20])
-def test_real_n_thresholds_lie_between_the_dense_integer_change_points(k):
-    ns = sorted({n for b in BRACKETS[k].values() for n in b})
-    rows = {r["n"]: r for r in threshold_table(k, ns=ns)}
+@pytest.mark.parametrize("k, act", [(10, "erf2"), (20, "erf2"), (10, "erf")])
+def test_real_n_thresholds_lie_between_the_dense_integer_change_points(k, act):
+    b = BRACKETS[k if act == "erf2" else (act, k)]
+    ns = sorted({n for br in b.values() for n in br})
+    rows = {r["n"]: r for r in threshold_table(k, activation=act, ns=ns)}
     gap = {n: rows[n]["pnc_loss"] - rows[n]["ca_loss"] for n in ns}
-    b = BRACKETS[k]
     lo, hi = b["pnc_minimum"]
     assert rows[lo]["pnc_type"] == "saddle" and rows[hi]["pnc_type"] == "minimum"
     lo, hi = b["ca_saddle"]
@@ -35,11 +36,11 @@ def test_real_n_thresholds_lie_between_the_dense_integer_change_points(k):
     assert gap[lo] > 0 > gap[hi]
     for which, (lo, hi) in b.items():
         f = tc._FUNCS[which]
-        x = tc.threshold(k, which, (lo, hi))
+        x = tc.threshold(k, which, (lo, hi), act)
         assert lo < x < hi
         # the scalar changes sign at x: evaluated 1e-3 either side (far above the 1e-9 root
         # tolerance, far below the spacing of the integers)
-        assert f(k, x - 1e-3) * f(k, x + 1e-3) < 0
+        assert f(k, x - 1e-3, act) * f(k, x + 1e-3, act) < 0
 
 
 def test_scalars_at_integers_carry_the_dense_signs():
