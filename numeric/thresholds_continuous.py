@@ -33,7 +33,7 @@ from .one_neuron import average_point
 from .pnc_reduced import _newton, _reduced_gradient, _reduced_hessian, solve_pnc_reduced
 from .symmetry import symmetry_blocks
 
-__all__ = ["ca_margin", "pnc_margin", "loss_gap", "threshold", "THRESHOLDS", "CA_SADDLE_C", "CA_SADDLE_D",
+__all__ = ["ca_margin", "pnc_margin", "loss_gap", "threshold", "from_rows", "THRESHOLDS", "CA_SADDLE_C", "CA_SADDLE_D",
            "CA_SADDLE_CONSTANTS"]
 
 THRESHOLDS = ("pnc_minimum", "ca_saddle", "loss_crossing")
@@ -257,3 +257,57 @@ def threshold(k: int, which: str, bracket, activation: str = "erf2", xtol: float
     if not flo * fhi < 0:
         raise ValueError(f"bracket {bracket!r}: no sign change of {which} ({flo:.3g}, {fhi:.3g})")
     return float(optimize.brentq(lambda x: f(k, x, activation), lo, hi, xtol=xtol))
+
+
+def _change(rows, test):
+    """Adjacent rows ``(lo, hi)`` where ``test`` goes from False to True (the last such pair)."""
+    out = None
+    for a, b in zip(rows, rows[1:]):
+        if not test(a) and test(b) and b["n"] - a["n"] == 1:
+            out = (a["n"], b["n"])
+    return out
+
+
+def from_rows(k: int, rows, activation: str = "erf2") -> dict:
+    """Real-n thresholds between the integer change points of a thresholds table.
+
+    Parameters
+    ----------
+    k : int
+        ``k >= 6``.
+    rows : list of dict
+        From ``copyavg.numeric.thresholds_reduced.table`` or ``scan`` (keys ``n``, ``pnc_type``,
+        ``ca_type``, ``pnc_loss``, ``ca_loss``), sorted by n.
+    activation : str, default "erf2"
+        The activation of the table.
+
+    Returns
+    -------
+    dict
+        For each name of ``THRESHOLDS``: ``{"n", "n_over_k", "bracket"}``, or ``None`` when the
+        table has no such change or it lies below ``n = 5`` (the real-N counts need 4 copies).
+
+    Raises
+    ------
+    ValueError
+        Bad ``k`` or activation, or a failed solve inside a bracket.
+
+    Examples
+    --------
+    >>> from copyavg.numeric.thresholds_reduced import table
+    >>> out = from_rows(10, table(10, ns=range(5, 10)))
+    >>> out["ca_saddle"]["bracket"], round(out["ca_saddle"]["n"], 4)
+    ((8, 9), 8.4185)
+    """
+    tests = {"pnc_minimum": lambda r: r["pnc_type"] == "minimum",
+             "ca_saddle": lambda r: r["ca_type"] == "saddle",
+             "loss_crossing": lambda r: r["pnc_loss"] < r["ca_loss"]}
+    out = {}
+    for which in THRESHOLDS:
+        br = _change(list(rows), tests[which])
+        if br is None or br[0] < 5:
+            out[which] = None
+            continue
+        x = threshold(k, which, br, activation)
+        out[which] = {"n": x, "n_over_k": x / k, "bracket": br}
+    return out

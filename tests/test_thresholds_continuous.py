@@ -116,3 +116,19 @@ def test_loss_crossing_limit_at_large_k():
     x = tc.threshold(k, "loss_crossing", (76621, 76622), xtol=1e-6)
     # r is known to 1e-5 and b/k = 1.5e-5 here: 3e-5 covers both with a margin of 1.5
     assert x / k == pytest.approx(0.76623 - 1.5 / k, abs=3e-5)
+
+
+def test_cli_continuous(capsys):
+    from copyavg.cli.main import main as cli
+
+    assert cli(["thresholds", "--k", "10", "--quiet", "--continuous", "--json"]) == 0
+    import json
+
+    cont = json.loads(capsys.readouterr().out)["continuous"]
+    assert [cont[w]["bracket"] for w in tc.THRESHOLDS] == [[5, 6], [8, 9], [7, 8]]
+    assert 8 < cont["ca_saddle"]["n"] < 9
+    # checked before any work: one line, non-zero exit
+    assert cli(["thresholds", "--k", "5", "--continuous"]) == 2
+    assert cli(["thresholds", "--k", "10", "--continuous", "--activation", "relu"]) == 1
+    err = capsys.readouterr().err
+    assert "--k must satisfy 6 <= k" in err and "--continuous needs the symmetry blocks" in err
