@@ -40,14 +40,14 @@ THRESHOLDS = ("pnc_minimum", "ca_saddle", "loss_crossing")
 
 #: erf2: the CA point turns into a saddle at the group size ``m* = CA_SADDLE_C sqrt(k) + CA_SADDLE_D
 #: + O(k^-1/2)`` (``m* = k - n* + 1``), i.e. ``n*/k = 1 - CA_SADDLE_C / sqrt(k) + (1 - CA_SADDLE_D) / k
-#: + O(k^-3/2)``. From the real-n root at ``k = 10^3 .. 10^9`` (the CA margin costs the same at
-#: every k): ``m*/sqrt(k)`` approaches its limit by factors of ``sqrt(10)`` per decade, and a
-#: least-squares fit of ``c + d k^-1/2 + e k^-1`` on ``k = 10^5 .. 10^9`` gives these values
-#: (changing the fitted range moves c by < 1e-7, d by < 3e-4); computed, not derived in closed form.
-CA_SADDLE_C = 0.8988954
-CA_SADDLE_D = -0.404
-#: ``(c, d)`` of the same form per activation (erf: the same fit, ``k = 10^5 .. 10^9``)
-CA_SADDLE_CONSTANTS = {"erf2": (CA_SADDLE_C, CA_SADDLE_D), "erf": (0.8065084, -0.3252)}
+#: + O(k^-3/2)``. Derived (``copyavg.symbolic.ca_saddle.saddle_asymptotics``):
+#: ``C = 3^(1/4) (1 + sqrt 3) / 4``, ``D = -3/16 - sqrt(3)/8``; the real-n roots at ``k = 10^3 .. 10^9``
+#: agree (fit: 0.8988954, -0.40400).
+CA_SADDLE_C = 3 ** 0.25 * (1 + math.sqrt(3)) / 4
+CA_SADDLE_D = -3 / 16 - math.sqrt(3) / 8
+#: ``(C, D)`` per activation; erf: ``5^(1/4) (1 + sqrt 5) / 6``, ``-5/36 - sqrt(5)/12``
+CA_SADDLE_CONSTANTS = {"erf2": (CA_SADDLE_C, CA_SADDLE_D),
+                       "erf": (5 ** 0.25 * (1 + math.sqrt(5)) / 6, -5 / 36 - math.sqrt(5) / 12)}
 
 
 def _size(x):

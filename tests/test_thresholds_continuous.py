@@ -132,3 +132,53 @@ def test_cli_continuous(capsys):
     assert cli(["thresholds", "--k", "10", "--continuous", "--activation", "relu"]) == 1
     err = capsys.readouterr().err
     assert "--k must satisfy 6 <= k" in err and "--continuous needs the symmetry blocks" in err
+
+
+def test_closed_form_xp_block_matches_the_numeric_block():
+    """The SymPy 2 x 2 block (symbolic.ca_saddle) against the xp trivial block of the numeric
+    symmetry reduction at a non-integer n: two independent constructions."""
+    import sympy as sp
+
+    from copyavg.numeric.symmetry import symmetry_blocks
+    from copyavg.symbolic import ca_saddle as cs
+
+    k, n = 10, 8.4
+    H = cs.xp_block()
+    Nv, mv = n - 1, k - n + 1
+    Hn = np.array(H.subs({cs.N: Nv, cs.m: mv}).evalf(30).tolist(), dtype=float)
+    Hn[0, :] /= np.sqrt(Nv)
+    Hn[:, 0] /= np.sqrt(Nv)  # orthonormal basis: each copy moves by s / sqrt(N)
+    blk = next(b for b in symmetry_blocks(tc._ca(k, n, "erf2")) if (b.sector, b.irrep) == ("xp", "trivial"))
+    # float64 eigenvalues of a 2 x 2 block with entries ~10: 1e-9 relative to the largest
+    assert np.allclose(np.linalg.eigvalsh(Hn), np.linalg.eigvalsh(blk.matrix), rtol=0, atol=1e-9 * np.abs(Hn).max())
+    assert sp.simplify(cs.xp_determinant().subs({cs.N: 7, cs.m: 3})) > 0
+
+
+@pytest.mark.parametrize("k, act, Y, br", [(10, "erf2", 1, (8, 9)), (50, "erf2", 1, (44, 45)), (10, "erf", 2, (8, 9))])
+def test_ca_threshold_is_the_root_of_the_closed_form_determinant(k, act, Y, br):
+    import mpmath
+    import sympy as sp
+
+    from copyavg.symbolic import ca_saddle as cs
+
+    f = sp.lambdify((cs.N, cs.m), cs.xp_determinant(Y), "mpmath")
+    with mpmath.workdps(30):
+        root = mpmath.findroot(lambda n: f(n - 1, k - n + 1), sum(br) / 2)
+    # brentq stops at 1e-9 in n; the margin's float64 noise near the root moves it by < 1e-9 more
+    assert tc.threshold(k, "ca_saddle", br, act) == pytest.approx(float(root), abs=1e-8)
+
+
+def test_derived_ca_asymptotics_match_the_constants_and_the_roots():
+    import sympy as sp
+
+    from copyavg.symbolic import ca_saddle as cs
+
+    C, D = cs.saddle_asymptotics(1)
+    assert float(C) == pytest.approx(tc.CA_SADDLE_C, rel=1e-14)  # same closed form, float rounding
+    assert float(D) == pytest.approx(tc.CA_SADDLE_D, rel=1e-14)
+    # against the real-n root at k = 1e6, computed here from the numeric blocks (never used in the
+    # derivation): the remainder is e k^-1/2 in m* with e ~ 0.47 (fit), 4.7e-4 here
+    k = 10 ** 6
+    x = tc.threshold(k, "ca_saddle", (k - 898, k - 897))
+    assert k - x + 1 == pytest.approx(float(C) * np.sqrt(k) + float(D), abs=1e-3)
+    assert sp.simplify(C**2 - (3 + 2 * sp.sqrt(3)) / 8) == 0
