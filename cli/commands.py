@@ -288,16 +288,47 @@ def _cmd_thresholds(args) -> int:
     _check_one_neuron_activation(args.activation, "thresholds")
     check_range("--grid", args.grid, lo=2, hi=K_MAX, what="grid size")
     act = get_activation(args.activation)
-    if args.dense or not act.smooth or not act.exact:  # blocks: closed-form smooth kernels only
-        rows = _thresholds_dense(args)
-    else:
-        rows = _thresholds_blocks(args)
+    blocks = not (args.dense or not act.smooth or not act.exact)  # closed-form smooth kernels only
+    if getattr(args, "continuous", False):
+        if not blocks:
+            raise CommandFailed("--continuous needs the symmetry blocks: a smooth activation with a closed-form "
+                                f"kernel (erf family) and no --dense (got {args.activation!r})")
+        check_range("--k", args.k, lo=6, hi=K_MAX, what="k for --continuous")
+    rows = _thresholds_blocks(args) if blocks else _thresholds_dense(args)
     summary = summarize_thresholds(rows)
+    cont = _thresholds_continuous(args, rows) if getattr(args, "continuous", False) else None
     if args.json:
-        print(dumps({"k": args.k, "activation": args.activation, "rows": rows, "summary": summary}))
+        out = {"k": args.k, "activation": args.activation, "rows": rows, "summary": summary}
+        if cont is not None:
+            out["continuous"] = cont
+        print(dumps(out))
     else:
         print_thresholds(rows, summary)
+        if cont is not None:
+            _print_continuous(args.k, cont)
     return 0
+
+
+def _thresholds_continuous(args, rows) -> dict:
+    from copyavg.numeric.thresholds_continuous import from_rows
+
+    try:
+        return from_rows(args.k, rows, args.activation)
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from None
+
+
+def _print_continuous(k, cont) -> None:
+    names = {"pnc_minimum": "P-n-C a minimum from", "ca_saddle": "optimal CA a saddle from",
+             "loss_crossing": "P-n-C loss lower from"}
+    print(f"thresholds at real n (k = {k}; docs/theory.md §8):")
+    for which, label in names.items():
+        r = cont[which]
+        if r is None:
+            print(f"  {label}: no change at n >= 5")
+        else:
+            print(f"  {label} n = {r['n']:.6f} (n/k = {r['n_over_k']:.6f}; between n = {r['bracket'][0]} "
+                  f"and {r['bracket'][1]})")
 
 
 def _thresholds_dense(args) -> list:

@@ -107,6 +107,9 @@ def add_points(sub) -> None:
                     help="blocks route: every n even when k > 201 (default there: a grid of --grid "
                          "values of n, bisected down to adjacent n wherever a type or the loss order changes)")
     th.add_argument("--grid", type=int, default=48, help="blocks route, k > 201: grid size, >= 2 (default: 48)")
+    th.add_argument("--continuous", action="store_true",
+                    help="also the thresholds at real n (blocks route, k >= 6): roots of the smallest "
+                         "block eigenvalue and of the loss difference between the integer change points")
     _json(th)
     th.set_defaults(func=cmd._cmd_thresholds)
 

@@ -27,6 +27,7 @@ IRREPS = ("trivial", "standard", "wedge", "sym2")
 _FIT = tuple(range(4, 10))
 _CHECK = (10, 11)
 _DIRECT_MAX = 11
+_BIG = 10 ** 4  # beyond: rational evaluation (the integer route overflows int64 near N ~ 5e4)
 
 
 def irrep_dim(tau: str, N: int) -> int:
@@ -162,7 +163,12 @@ def _weights(N: int) -> tuple[list[int], int]:
 
 @lru_cache(maxsize=256)
 def counts(sector: str, tau: str, N: int, extra: bool) -> tuple[np.ndarray, np.ndarray]:
-    """``(C, G)`` at any N (direct for small N, the exact polynomial beyond, in integers)."""
+    """``(C, G)`` at any N (direct for small N, the exact polynomial beyond, in integers); a
+    non-integer real ``N >= 4`` evaluates the same polynomials in floating point (the continuation
+    of the blocks to real group sizes, ``copyavg.numeric.thresholds_continuous``)."""
+    if float(N) != int(N) or N > _BIG:
+        return _counts_real(sector, tau, float(N), extra)
+    N = int(N)
     if N <= _DIRECT_MAX:
         return direct_counts(sector, tau, N, extra)
     w, den = _weights(N)
@@ -171,6 +177,27 @@ def counts(sector: str, tau: str, N: int, extra: bool) -> tuple[np.ndarray, np.n
         res = np.zeros(shape)
         tot = [sum(wi * v[j] for wi, v in zip(w, vals)) for j in range(len(nz[0]))]
         res[nz] = [t // den for t in tot]  # exact: every count is an integer
+        out.append(res)
+    return out[0], out[1]
+
+
+def _counts_real(sector: str, tau: str, N: float, extra: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The count polynomials (exact on integers ``N >= 4``) at a real ``N >= 4``: exact rational
+    evaluation at the binary value of ``N``, rounded once to float."""
+    if not N >= _FIT[0]:
+        raise ValueError(f"N must be >= {_FIT[0]} for real group sizes, got {N!r}")
+    x = Fraction(N)  # exact: the Lagrange weights at N ~ 1e4 are ~1e17 and cancel
+    ell = []
+    for xi in _FIT:
+        term = Fraction(1)
+        for xj in _FIT:
+            if xj != xi:
+                term *= (x - xj) / (xi - xj)
+        ell.append(term)
+    out = []
+    for shape, nz, vals in _fit_tables(sector, tau, extra):
+        res = np.zeros(shape)
+        res[nz] = [float(sum(e * v[j] for e, v in zip(ell, vals))) for j in range(len(nz[0]))]
         out.append(res)
     return out[0], out[1]
 
