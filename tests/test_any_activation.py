@@ -156,6 +156,7 @@ def test_cli_flow_quadrature_and_bad_expression():
     assert "kernel: quadrature" in ok.stdout, ok.stdout + ok.stderr
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_reference_against_30_digit_mpmath():
     """The 2-D Gauss-Legendre reference against nested mpmath.quad at 30 digits (tanh, one point)."""
@@ -170,6 +171,7 @@ def test_reference_against_30_digit_mpmath():
     assert abs(float(pair_kernel("tanh", C11, C22, C12)) - float(want)) <= TOL
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_mp_route_kernel():
     """copyavg.numeric.mp for an expression (nested mpmath.quad) against the closed form of sin at

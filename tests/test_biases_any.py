@@ -126,6 +126,7 @@ def _shift(a, W, c, da, dW, dc, h):
     return mv(a, da), [mv(r, s) for r, s in zip(W, dW)], mv(c, dc)
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["tanh", "softplus", "gaussian"])
 def test_pair_kernel_matches_20_digit_quadrature(name):
@@ -138,6 +139,7 @@ def test_pair_kernel_matches_20_digit_quadrature(name):
     assert abs(v - ref) <= 1e-10 * (1 + abs(ref))  # the accepted error estimate is 1e-10 of the scale
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_cli_flow_tanh_with_biases_converges(capsys):
     # several minutes on a loaded machine: 512 x 512 nodes per pair at |w| ~ 1.5

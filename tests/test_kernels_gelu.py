@@ -41,6 +41,7 @@ def test_new_activations_are_registered():
     np.testing.assert_allclose(ACTIVATIONS["monomial3"].sigma(z), z**3, rtol=0)
 
 
+@pytest.mark.heavy
 @pytest.mark.slow  # ~1-2 minutes per point (2-D quadrature at 30 digits)
 @pytest.mark.parametrize("C", [_POINTS[2], _POINTS[4]])
 def test_gelu_mp_kernel_matches_quadrature_30_digits(C):
