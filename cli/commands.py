@@ -206,12 +206,32 @@ def _cmd_ca(args) -> int:
         bar.set_postfix_str("Hessian and its inertia", refresh=True)
         out.update(_classify_point(P, a, W, out["grad_max"], args.activation))
         bar.update(1)
+        if getattr(args, "blocks", False):
+            out["blocks"] = _ca_blocks(parts, args.activation, d, a, W, args.json)
         if args.polish:
             bar.set_postfix_str("flow to the nearby critical point", refresh=True)
             out["polished"] = _polish_near(P, a, W, args)
             bar.update(1)
     emit(out, args.json)
     return 0
+
+
+def _ca_blocks(parts, activation, d, a, W, as_json) -> dict:
+    """The Hessian's symmetry blocks at the CA point: ``"sector / irreducible"`` -> size,
+    multiplicity and smallest eigenvalue (``copyavg.numeric.symmetry_partition``; one line each
+    in text)."""
+    from copyavg.numeric import NonDifferentiableError
+    from copyavg.numeric.symmetry_partition import partition_classification
+
+    try:
+        c = partition_classification(parts, activation, d, point=(a, W))
+    except (ValueError, NonDifferentiableError) as exc:
+        raise CommandFailed(f"--blocks: {exc}") from None
+    if not as_json:
+        return {f"{b['sector']} / {b['irrep']}": f"size {b['size']}, multiplicity {b['multiplicity']}, "
+                f"eig_min {b['eig_min']:.6g}" for b in c["blocks"]}
+    return {f"{b['sector']} / {b['irrep']}": {"size": b["size"], "multiplicity": b["multiplicity"],
+                                               "eig_min": b["eig_min"]} for b in c["blocks"]}
 
 
 def _classify_point(P, a, W, grad_max: float, activation: str) -> dict:

@@ -88,6 +88,9 @@ def add_points(sub) -> None:
     c.add_argument("--polish", action="store_true",
                    help="also find the critical point gradient flow reaches from it "
                         "(ReLU: CA points are not critical)")
+    c.add_argument("--blocks", action="store_true",
+                   help="also the Hessian's symmetry blocks: per sector and irreducible type of the "
+                        "permutations of equal-size groups, block size, multiplicity, smallest eigenvalue")
     c.set_defaults(func=cmd._cmd_ca)
     pn = sub.add_parser("pnc", parents=common, help="solve the perturbed n-copy family and classify the point")
     _activation(pn)

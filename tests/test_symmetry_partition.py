@@ -107,3 +107,16 @@ def test_bad_input():
         sp.partition_blocks((1, 1, 2), point=(a[:2], W))
     with pytest.raises(ValueError, match="partition|m_i|group"):
         sp.partition_blocks("1,0")
+
+
+def test_cli_ca_blocks(capsys):
+    """``copyavg ca --blocks``: the blocks' inertia equals the dense inertia the command prints."""
+    import json
+
+    from copyavg.cli.main import main as cli
+
+    assert cli(["ca", "--k", "6", "--partition", "1,1,2,2", "--blocks", "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    blocks = out["blocks"].values()
+    assert sum(b["size"] * b["multiplicity"] for b in blocks) == 4 + 4 * 7
+    assert min(b["eig_min"] for b in blocks) == pytest.approx(out["hessian_eigs_min"], abs=1e-10)
