@@ -308,10 +308,11 @@ def _cmd_thresholds(args) -> int:
     _check_one_neuron_activation(args.activation, "thresholds")
     check_range("--grid", args.grid, lo=2, hi=K_MAX, what="grid size")
     act = get_activation(args.activation)
-    blocks = not (args.dense or not act.smooth or not act.exact)  # closed-form smooth kernels only
+    # closed-form kernels, smooth or piecewise-linear (collinear pairs: weight-space second derivatives)
+    blocks = act.exact and (act.smooth or act.family == "piecewise_linear") and not args.dense
     if getattr(args, "continuous", False):
-        if not blocks:
-            raise CommandFailed("--continuous needs the symmetry blocks: a smooth activation with a closed-form "
+        if not (blocks and act.smooth):
+            raise CommandFailed("--continuous needs the symmetry blocks of a smooth activation with a closed-form "
                                 f"kernel (erf family) and no --dense (got {args.activation!r})")
         check_range("--k", args.k, lo=6, hi=K_MAX, what="k for --continuous")
     rows = _thresholds_blocks(args) if blocks else _thresholds_dense(args)

@@ -104,8 +104,8 @@ def add_points(sub) -> None:
     _activation(th)
     th.add_argument("--k", type=int, required=True, help="number of teacher neurons, k >= 2 (required)")
     th.add_argument("--dense", action="store_true",
-                    help="classify by the dense Hessian of every point (the only route for relu; "
-                         "minutes at k = 50) instead of its symmetry blocks")
+                    help="classify by the dense Hessian of every point (minutes at k = 50) instead of "
+                         "its symmetry blocks (the only route for kernels without a closed form)")
     th.add_argument("--all", action="store_true",
                     help="blocks route: every n even when k > 201 (default there: a grid of --grid "
                          "values of n, bisected down to adjacent n wherever a type or the loss order changes)")
