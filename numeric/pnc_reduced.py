@@ -123,6 +123,7 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
         Continuation: try plain Newton from here first (e.g. the point at n - 1) and keep its
         result if it converges to a point whose reduced Hessian is positive definite (a minimum
         within the family, as the descent from ``x0`` gives); otherwise solve from ``x0``.
+        Ignored for the piecewise-linear family (Newton can slide to ``w = 0, a = 0`` there).
 
     Returns
     -------
@@ -147,7 +148,10 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     st(x)  # checks sizes and activation before the solve
     try:
         with np.errstate(all="raise", under="ignore"):
-            y, gy = (None, np.inf) if guess is None else _newton(grad, hess, gmax, np.array(guess, float), tol, 10)
+            # homogeneous: plain Newton from a guess can slide along the scaling curve to w = 0, a = 0
+            # (a critical point), so the descent from x0 is always used, as by solve_pnc
+            y, gy = ((None, np.inf) if guess is None or homogeneous
+                     else _newton(grad, hess, gmax, np.array(guess, float), tol, 10))
             if gy <= 1e-12 and _family_minimum(hess(y), n, homogeneous):
                 x = y
             else:
