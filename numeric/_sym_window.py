@@ -216,8 +216,10 @@ class Window:
         against the weight-space dense Hessian in tests/test_symmetry_relu.py."""
         from .activations import get_activation
 
-        if get_activation(self.st.activation).family != "piecewise_linear" or abs(c) < (1 - 1e-14) * np.sqrt(q1 * q2):
-            raise ValueError(f"the kernel's second partials are not finite at (C11, C22, C12) = ({q1}, {q2}, {c})")
+        pl = get_activation(self.st.activation).family == "piecewise_linear"
+        if not pl or abs(c) < (1 - 1e-14) * np.sqrt(q1 * q2):
+            raise ValueError(f"the kernel's second partials are not finite at (C11, C22, C12) = "
+                             f"({q1}, {q2}, {c})")
         return list(out[:4]) + [0.0] * 6
 
     def _partials(self, q1, q2, c):

@@ -114,7 +114,7 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     d : int, optional
         ``>= k`` (default ``k + 1``).
     activation : str, default "erf2"
-        A smooth activation (erf family).
+        Erf family or piecewise-linear (relu, leaky_relu, abs).
     x0 : sequence of 4 floats, optional
         Start ``(alpha, beta, gamma, c)`` (default the n-copy point ``(1, 0, 0, 1)``).
     tol : float, default 1e-13
@@ -134,7 +134,7 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     Raises
     ------
     ValueError
-        Bad sizes, a non-smooth activation, or the solve failed.
+        Bad sizes, an activation neither smooth nor piecewise-linear, or the solve failed.
 
     Examples
     --------
@@ -182,7 +182,7 @@ def ca_point_reduced(k: int, n: int, d: int | None = None, activation: str = "er
     d : int, optional
         ``>= k`` (default ``k + 1``).
     activation : str, default "erf2"
-        A smooth activation (erf family).
+        Erf family or piecewise-linear (relu, leaky_relu, abs).
 
     Returns
     -------
@@ -192,7 +192,7 @@ def ca_point_reduced(k: int, n: int, d: int | None = None, activation: str = "er
     Raises
     ------
     ValueError
-        Bad sizes or a non-smooth activation.
+        Bad sizes or an activation neither smooth nor piecewise-linear.
 
     Examples
     --------

@@ -81,7 +81,8 @@ def ca_structure(k: int, n: int, d: int | None = None, activation: str = "erf2")
     d : int, optional
         ``>= k`` (default ``k + 1``).
     activation : str, default "erf2"
-        A smooth activation with a one-neuron solution (erf family).
+        An activation with a one-neuron solution and a closed-form kernel: erf family or
+        piecewise-linear (relu, leaky_relu, abs).
 
     Returns
     -------
@@ -90,7 +91,7 @@ def ca_structure(k: int, n: int, d: int | None = None, activation: str = "erf2")
     Raises
     ------
     ValueError
-        Bad sizes or a non-smooth activation.
+        Bad sizes or an activation neither smooth nor piecewise-linear.
 
     Examples
     --------
@@ -116,7 +117,7 @@ def pnc_structure(k: int, n: int, x, d: int | None = None, activation: str = "er
     d : int, optional
         ``>= k`` (default ``k + 1``).
     activation : str, default "erf2"
-        A smooth activation.
+        Smooth, or piecewise-linear (collinear pairs: weight-space limit).
 
     Returns
     -------
@@ -125,7 +126,7 @@ def pnc_structure(k: int, n: int, x, d: int | None = None, activation: str = "er
     Raises
     ------
     ValueError
-        Bad sizes, ``x`` not 4 finite numbers, or a non-smooth activation.
+        Bad sizes, ``x`` not 4 finite numbers, or an activation neither smooth nor piecewise-linear.
 
     Examples
     --------
