@@ -195,7 +195,8 @@ def _cmd_ca(args) -> int:
     check_range("--d", d, lo=args.k, hi=K_MAX, what=f"input dimension, at least k = {args.k}")
     check_memory(args, f"ca --k {args.k} with {len(parts)} student neurons in d = {d}", args.k, len(parts), d,
                  hessian_copies=4 if args.polish else 2)
-    with progress_bar(args, total=3 if args.polish else 2, desc="ca", unit="stage") as bar:
+    blocks = getattr(args, "blocks", False)
+    with progress_bar(args, total=2 + bool(args.polish) + bool(blocks), desc="ca", unit="stage") as bar:
         bar.set_postfix_str("loss and gradient", refresh=True)
         a, W, b, V = ca_configuration(args.activation, parts, d=d)
         P = Problem(b, V, args.activation)
@@ -206,8 +207,10 @@ def _cmd_ca(args) -> int:
         bar.set_postfix_str("Hessian and its inertia", refresh=True)
         out.update(_classify_point(P, a, W, out["grad_max"], args.activation))
         bar.update(1)
-        if getattr(args, "blocks", False):
+        if blocks:
+            bar.set_postfix_str("symmetry blocks", refresh=True)
             out["blocks"] = _ca_blocks(parts, args.activation, d, a, W, args.json)
+            bar.update(1)
         if args.polish:
             bar.set_postfix_str("flow to the nearby critical point", refresh=True)
             out["polished"] = _polish_near(P, a, W, args)
