@@ -195,7 +195,8 @@ def _cmd_ca(args) -> int:
     check_range("--d", d, lo=args.k, hi=K_MAX, what=f"input dimension, at least k = {args.k}")
     check_memory(args, f"ca --k {args.k} with {len(parts)} student neurons in d = {d}", args.k, len(parts), d,
                  hessian_copies=4 if args.polish else 2)
-    with progress_bar(args, total=3 if args.polish else 2, desc="ca", unit="stage") as bar:
+    blocks = getattr(args, "blocks", False)
+    with progress_bar(args, total=2 + bool(args.polish) + bool(blocks), desc="ca", unit="stage") as bar:
         bar.set_postfix_str("loss and gradient", refresh=True)
         a, W, b, V = ca_configuration(args.activation, parts, d=d)
         P = Problem(b, V, args.activation)
@@ -206,12 +207,34 @@ def _cmd_ca(args) -> int:
         bar.set_postfix_str("Hessian and its inertia", refresh=True)
         out.update(_classify_point(P, a, W, out["grad_max"], args.activation))
         bar.update(1)
+        if blocks:
+            bar.set_postfix_str("symmetry blocks", refresh=True)
+            out["blocks"] = _ca_blocks(parts, args.activation, d, a, W, args.json)
+            bar.update(1)
         if args.polish:
             bar.set_postfix_str("flow to the nearby critical point", refresh=True)
             out["polished"] = _polish_near(P, a, W, args)
             bar.update(1)
     emit(out, args.json)
     return 0
+
+
+def _ca_blocks(parts, activation, d, a, W, as_json) -> dict:
+    """The Hessian's symmetry blocks at the CA point: ``"sector / irreducible"`` -> size,
+    multiplicity and smallest eigenvalue (``copyavg.numeric.symmetry_partition``; one line each
+    in text)."""
+    from copyavg.numeric import NonDifferentiableError
+    from copyavg.numeric.symmetry_partition import partition_classification
+
+    try:
+        c = partition_classification(parts, activation, d, point=(a, W))
+    except (ValueError, NonDifferentiableError) as exc:
+        raise CommandFailed(f"--blocks: {exc}") from None
+    if not as_json:
+        return {f"{b['sector']} / {b['irrep']}": f"size {b['size']}, multiplicity {b['multiplicity']}, "
+                f"eig_min {b['eig_min']:.6g}" for b in c["blocks"]}
+    return {f"{b['sector']} / {b['irrep']}": {"size": b["size"], "multiplicity": b["multiplicity"],
+                                               "eig_min": b["eig_min"]} for b in c["blocks"]}
 
 
 def _classify_point(P, a, W, grad_max: float, activation: str) -> dict:
@@ -288,10 +311,11 @@ def _cmd_thresholds(args) -> int:
     _check_one_neuron_activation(args.activation, "thresholds")
     check_range("--grid", args.grid, lo=2, hi=K_MAX, what="grid size")
     act = get_activation(args.activation)
-    blocks = not (args.dense or not act.smooth or not act.exact)  # closed-form smooth kernels only
+    # closed-form kernels, smooth or piecewise-linear (collinear pairs: weight-space second derivatives)
+    blocks = act.exact and (act.smooth or act.family == "piecewise_linear") and not args.dense
     if getattr(args, "continuous", False):
-        if not blocks:
-            raise CommandFailed("--continuous needs the symmetry blocks: a smooth activation with a closed-form "
+        if not (blocks and act.smooth):
+            raise CommandFailed("--continuous needs the symmetry blocks of a smooth activation with a closed-form "
                                 f"kernel (erf family) and no --dense (got {args.activation!r})")
         check_range("--k", args.k, lo=6, hi=K_MAX, what="k for --continuous")
     rows = _thresholds_blocks(args) if blocks else _thresholds_dense(args)

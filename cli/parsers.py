@@ -88,6 +88,9 @@ def add_points(sub) -> None:
     c.add_argument("--polish", action="store_true",
                    help="also find the critical point gradient flow reaches from it "
                         "(ReLU: CA points are not critical)")
+    c.add_argument("--blocks", action="store_true",
+                   help="also the Hessian's symmetry blocks: per sector and irreducible type of the "
+                        "permutations of equal-size groups, block size, multiplicity, smallest eigenvalue")
     c.set_defaults(func=cmd._cmd_ca)
     pn = sub.add_parser("pnc", parents=common, help="solve the perturbed n-copy family and classify the point")
     _activation(pn)
@@ -101,8 +104,8 @@ def add_points(sub) -> None:
     _activation(th)
     th.add_argument("--k", type=int, required=True, help="number of teacher neurons, k >= 2 (required)")
     th.add_argument("--dense", action="store_true",
-                    help="classify by the dense Hessian of every point (the only route for relu; "
-                         "minutes at k = 50) instead of its symmetry blocks")
+                    help="classify by the dense Hessian of every point (minutes at k = 50) instead of "
+                         "its symmetry blocks (the only route for kernels without a closed form)")
     th.add_argument("--all", action="store_true",
                     help="blocks route: every n even when k > 201 (default there: a grid of --grid "
                          "values of n, bisected down to adjacent n wherever a type or the loss order changes)")

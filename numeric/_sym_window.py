@@ -199,10 +199,28 @@ class Window:
             if out is None:
                 cc = min(c, float(np.sqrt(q1 * q2)))
                 out = [float(x) for x in pair_kernel(self.st.activation, q1, q2, cc, order=2)]
+            if order == 2 and not all(np.isfinite(out[4:])):
+                out = self._collinear(q1, q2, c, out)
             return out[0] if order == 0 else out[:(4, 10)[order - 1]]
         with mpmath.workdps(self.dps):
             out = pair_kernel_mp(self.st.activation, q1, q2, min(c, mpmath.sqrt(q1 * q2)), order=order)
         return out if order == 0 else list(out)
+
+    def _collinear(self, q1, q2, c, out):
+        """Piecewise-linear family at collinear vectors (``|c| = sqrt(q1 q2)`` up to rounding): the
+        second partials in ``(C11, C22, C12)`` are infinite there, but near such a pair the kernel is
+        a linear function of ``C12`` (plus a multiple of ``|w_1| |w_2|`` that is linear in
+        ``C12`` along the ray) up to ``O(theta^3)``, so the weight-space second derivatives are
+        those of the chain rule with every second partial set to 0 and the finite first partials
+        (``copyavg.numeric.angular``: the ``e``-terms vanish at ``theta = 0, pi``). Checked
+        against the weight-space dense Hessian in tests/test_symmetry_relu.py."""
+        from .activations import get_activation
+
+        pl = get_activation(self.st.activation).family == "piecewise_linear"
+        if not pl or abs(c) < (1 - 1e-14) * np.sqrt(q1 * q2):
+            raise ValueError(f"the kernel's second partials are not finite at (C11, C22, C12) = "
+                             f"({q1}, {q2}, {c})")
+        return list(out[:4]) + [0.0] * 6
 
     def _partials(self, q1, q2, c):
         return self._kernel(q1, q2, c, 2)

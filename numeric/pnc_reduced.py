@@ -4,7 +4,9 @@ Same family and start as ``copyavg.numeric.pnc.solve_pnc`` (teacher ``v_j = e_j`
 ``w_i = alpha e_i + gamma sum_{j <= n, j != i} e_j + beta sum_{j > n} e_j``, ``a_i = c``), but the
 reduced loss, gradient and Hessian come from the orbit sums of ``copyavg.numeric._sym_window``
 (one copy student stands for all n) and the Hessian's type from the symmetry blocks
-(``copyavg.numeric.symmetry``): nothing of size n or k is formed. Smooth activations only.
+(``copyavg.numeric.symmetry``): nothing of size n or k is formed. Smooth activations and the
+piecewise-linear family (whose P-n-C points form a curve under positive homogeneity: the balanced
+one ``|c| = |w_i|`` is returned, as by ``solve_pnc``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from scipy import optimize
 
 from ._sym_counts import orbit_keys
 from ._sym_window import Window
+from .activations import get_activation
+from .pnc import _balanced
 from .symmetry import _pencils, block_classification, ca_structure, pnc_structure
 
 __all__ = ["solve_pnc_reduced", "ca_point_reduced"]
@@ -42,9 +46,13 @@ def _reduced_hessian(st, window=None) -> np.ndarray:
     return P.T @ M @ P
 
 
-def _family_minimum(Hr, n) -> bool:
-    """Is the reduced Hessian positive definite (gamma left out at n = 1, where it does not enter)?"""
+def _family_minimum(Hr, n, homogeneous=False) -> bool:
+    """Is the reduced Hessian positive definite (gamma left out at n = 1, where it does not enter;
+    ``c`` held fixed for a positively homogeneous activation, whose loss is constant along
+    ``(alpha, beta, gamma, c) -> (alpha / s, beta / s, gamma / s, c s)``)?"""
     keep = [0, 1, 3] if n == 1 else [0, 1, 2, 3]
+    if homogeneous:
+        keep = keep[:-1]
     return bool(np.all(np.linalg.eigvalsh(Hr[np.ix_(keep, keep)]) > 0))
 
 
@@ -106,7 +114,7 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     d : int, optional
         ``>= k`` (default ``k + 1``).
     activation : str, default "erf2"
-        A smooth activation (erf family).
+        Erf family or piecewise-linear (relu, leaky_relu, abs).
     x0 : sequence of 4 floats, optional
         Start ``(alpha, beta, gamma, c)`` (default the n-copy point ``(1, 0, 0, 1)``).
     tol : float, default 1e-13
@@ -115,6 +123,7 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
         Continuation: try plain Newton from here first (e.g. the point at n - 1) and keep its
         result if it converges to a point whose reduced Hessian is positive definite (a minimum
         within the family, as the descent from ``x0`` gives); otherwise solve from ``x0``.
+        Ignored for the piecewise-linear family (Newton can slide to ``w = 0, a = 0`` there).
 
     Returns
     -------
@@ -125,7 +134,7 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     Raises
     ------
     ValueError
-        Bad sizes, a non-smooth activation, or the solve failed.
+        Bad sizes, an activation neither smooth nor piecewise-linear, or the solve failed.
 
     Examples
     --------
@@ -134,12 +143,16 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     ('saddle', 0.025964)
     """
     st, loss, grad, hess, gmax = _functions(k, n, d, activation)
+    homogeneous = get_activation(activation).family == "piecewise_linear"
     x = np.array([1.0, 0.0, 0.0, 1.0] if x0 is None else x0, float)
     st(x)  # checks sizes and activation before the solve
     try:
         with np.errstate(all="raise", under="ignore"):
-            y, gy = (None, np.inf) if guess is None else _newton(grad, hess, gmax, np.array(guess, float), tol, 10)
-            if gy <= 1e-12 and _family_minimum(hess(y), n):
+            # homogeneous: plain Newton from a guess can slide along the scaling curve to w = 0, a = 0
+            # (a critical point), so the descent from x0 is always used, as by solve_pnc
+            y, gy = ((None, np.inf) if guess is None or homogeneous
+                     else _newton(grad, hess, gmax, np.array(guess, float), tol, 10))
+            if gy <= 1e-12 and _family_minimum(hess(y), n, homogeneous):
                 x = y
             else:
                 x = optimize.minimize(loss, x, jac=grad, hess=hess, method="trust-exact", options={"gtol": tol}).x
@@ -147,6 +160,8 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     except (FloatingPointError, np.linalg.LinAlgError) as exc:
         raise ValueError(f"no P-n-C point found for activation {activation!r}, k = {k}, n = {n}: "
                          f"the reduced solve failed ({exc})") from None
+    if homogeneous:
+        x = _balanced(x, k, n)
     s = st(x)
     w = Window(s)
     _, gmax = _reduced_gradient(w)
@@ -167,7 +182,7 @@ def ca_point_reduced(k: int, n: int, d: int | None = None, activation: str = "er
     d : int, optional
         ``>= k`` (default ``k + 1``).
     activation : str, default "erf2"
-        A smooth activation (erf family).
+        Erf family or piecewise-linear (relu, leaky_relu, abs).
 
     Returns
     -------
@@ -177,7 +192,7 @@ def ca_point_reduced(k: int, n: int, d: int | None = None, activation: str = "er
     Raises
     ------
     ValueError
-        Bad sizes or a non-smooth activation.
+        Bad sizes or an activation neither smooth nor piecewise-linear.
 
     Examples
     --------

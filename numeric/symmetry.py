@@ -30,7 +30,7 @@ from .activations import get_activation
 from .one_neuron import average_point
 
 __all__ = ["Block", "Structure", "ca_structure", "pnc_structure", "symmetry_blocks", "block_spectrum",
-           "block_classification"]
+           "block_classification", "symmetry_zero_modes"]
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,9 @@ def _check(k, n, d, smooth_activation):
     if not isinstance(d, (int, np.integer)) or d < k:
         raise ValueError(f"d must be an integer >= k = {k}, got {d!r}")
     act = get_activation(smooth_activation)
-    if not act.smooth:
+    if not (act.smooth or act.family == "piecewise_linear"):
         raise ValueError(f"activation {act.name!r}: the symmetry-reduced Hessian needs a smooth activation "
-                         "(second partials of the kernel at collinear pairs)")
+                         "or the piecewise-linear family (second partials of the kernel at collinear pairs)")
     return int(k), int(n), int(d), act.name
 
 
@@ -81,7 +81,8 @@ def ca_structure(k: int, n: int, d: int | None = None, activation: str = "erf2")
     d : int, optional
         ``>= k`` (default ``k + 1``).
     activation : str, default "erf2"
-        A smooth activation with a one-neuron solution (erf family).
+        An activation with a one-neuron solution and a closed-form kernel: erf family or
+        piecewise-linear (relu, leaky_relu, abs).
 
     Returns
     -------
@@ -90,7 +91,7 @@ def ca_structure(k: int, n: int, d: int | None = None, activation: str = "erf2")
     Raises
     ------
     ValueError
-        Bad sizes or a non-smooth activation.
+        Bad sizes or an activation neither smooth nor piecewise-linear.
 
     Examples
     --------
@@ -116,7 +117,7 @@ def pnc_structure(k: int, n: int, x, d: int | None = None, activation: str = "er
     d : int, optional
         ``>= k`` (default ``k + 1``).
     activation : str, default "erf2"
-        A smooth activation.
+        Smooth, or piecewise-linear (collinear pairs: weight-space limit).
 
     Returns
     -------
@@ -125,7 +126,7 @@ def pnc_structure(k: int, n: int, x, d: int | None = None, activation: str = "er
     Raises
     ------
     ValueError
-        Bad sizes, ``x`` not 4 finite numbers, or a non-smooth activation.
+        Bad sizes, ``x`` not 4 finite numbers, or an activation neither smooth nor piecewise-linear.
 
     Examples
     --------
@@ -254,8 +255,9 @@ def block_classification(st: Structure, rtol: float = 1e-11) -> dict:
     the averaging neuron makes the unscaled blocks badly scaled (``a ~ m``, ``|w| ~ m^(-1/2)``),
     with a smallest eigenvalue near ``1e-21 ||H||`` at ``k = 10^4``, while the scaled smallest
     eigenvalue stays near ``1e-9`` there and agrees with a 40-digit evaluation of the same block
-    to ``1e-7`` relative (``tests/test_symmetry.py``). No symmetry zero modes are discounted: for
-    the erf family every ``a_i != 0`` and no ``w_i`` is zero or duplicated at these points.
+    to ``1e-7`` relative (``tests/test_symmetry.py``). Zero eigenvalues beyond the symmetry zero
+    modes (:func:`symmetry_zero_modes`: none for the erf family, one per student for the
+    piecewise-linear family) make the point ``"degenerate"``, as for the dense route.
 
     Parameters
     ----------
@@ -283,11 +285,36 @@ def block_classification(st: Structure, rtol: float = 1e-11) -> dict:
         raise ValueError(f"rtol must be in (0, 1), got {rtol}")
     neg = zero = pos = 0
     lo, hi = np.inf, -np.inf
+    zsym = symmetry_zero_modes(st)
     for b in symmetry_blocks(st):
         bn, bz, bp = _scaled_inertia(b.matrix, rtol)
         neg, zero, pos = neg + bn * b.multiplicity, zero + bz * b.multiplicity, pos + bp * b.multiplicity
         ev = np.linalg.eigvalsh(b.matrix)
         lo, hi = min(lo, float(ev[0])), max(hi, float(ev[-1]))
-    cls = "saddle" if neg and pos else "degenerate" if zero else "minimum" if neg == 0 else "maximum"
+    cls = "saddle" if neg and pos else "degenerate" if zero > zsym else "minimum" if neg == 0 else "maximum"
     return {"n_negative": neg, "n_zero": zero, "n_positive": pos, "eig_min": lo, "eig_max": hi,
-            "classification": cls}
+            "classification": cls, "symmetry_zero_modes": zsym}
+
+
+def symmetry_zero_modes(st: Structure) -> int:
+    """Exact zero modes from symmetries, as ``copyavg.numeric.classify.symmetry_zero_modes`` counts
+    them at these points: for the piecewise-linear family one per student (positive homogeneity,
+    ``(a_i, w_i) -> (a_i / s, s w_i)``; in the core trivial and standard blocks), otherwise none
+    (every ``a_i != 0``, no ``w_i`` zero or repeated).
+
+    Parameters
+    ----------
+    st : Structure
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> symmetry_zero_modes(ca_structure(10, 4, activation="relu")), symmetry_zero_modes(ca_structure(10, 4))
+    (4, 0)
+    """
+    if get_activation(st.activation).family != "piecewise_linear":
+        return 0
+    return st.N + (1 if st.extra else 0)

@@ -44,7 +44,8 @@ def table(k: int, activation: str = "erf2", ns=None, callback=None) -> list[dict
     k : int
         ``k >= 2``.
     activation : str, default "erf2"
-        A smooth activation with a one-neuron solution (erf family).
+        An activation with a one-neuron solution and a closed-form kernel: erf family or
+        piecewise-linear (relu, leaky_relu, abs).
     ns : iterable of int, optional
         Increasing student widths in ``1..k-1``.
     callback : callable, optional
@@ -58,7 +59,7 @@ def table(k: int, activation: str = "erf2", ns=None, callback=None) -> list[dict
     Raises
     ------
     ValueError
-        Bad ``k``/``n`` or a non-smooth activation.
+        Bad ``k``/``n`` or an activation neither smooth nor piecewise-linear.
 
     Examples
     --------
@@ -89,7 +90,8 @@ def scan(k: int, activation: str = "erf2", grid: int = 48, callback=None) -> lis
     k : int
         ``k >= 2``.
     activation : str, default "erf2"
-        A smooth activation with a one-neuron solution (erf family).
+        An activation with a one-neuron solution and a closed-form kernel: erf family or
+        piecewise-linear (relu, leaky_relu, abs).
     grid : int, default 48
         Number of grid points (``>= 2``); all n when ``k - 1 <= grid``.
     callback : callable, optional
@@ -103,7 +105,7 @@ def scan(k: int, activation: str = "erf2", grid: int = 48, callback=None) -> lis
     Raises
     ------
     ValueError
-        Bad ``k``, ``grid`` or a non-smooth activation.
+        Bad ``k``, ``grid`` or an activation neither smooth nor piecewise-linear.
 
     Examples
     --------

@@ -41,6 +41,7 @@ MODULES = [
     "copyavg.numeric.series",
     "copyavg.numeric.biased",
     "copyavg.numeric.symmetry",
+    "copyavg.numeric.symmetry_partition",
     "copyavg.numeric.pnc_reduced",
     "copyavg.numeric.thresholds_reduced",
     "copyavg.numeric.thresholds_continuous",

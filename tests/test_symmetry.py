@@ -147,8 +147,9 @@ def test_scan_finds_the_same_changes_as_the_full_table():
 def test_bad_input():
     with pytest.raises(ValueError, match="n must be < k"):
         ca_structure(5, 5)
-    with pytest.raises(ValueError, match="smooth"):
-        ca_structure(5, 2, activation="relu")
+    with pytest.raises(ValueError, match="activation"):
+        ca_structure(5, 2, activation="no-such-activation")
+    assert ca_structure(5, 2, activation="relu").N == 1  # piecewise-linear: tests/test_symmetry_relu.py
     with pytest.raises(ValueError, match="d must be"):
         pnc_structure(5, 2, [1, 0, 0, 1], d=3)
     with pytest.raises(ValueError, match="x must be 4"):
