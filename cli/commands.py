@@ -17,7 +17,7 @@ from copyavg.cli.common import (
     emit,
     progress_bar,
 )
-from copyavg.cli.display import print_certificates, print_thresholds
+from copyavg.cli.display import print_certificates, print_search, print_thresholds
 
 M_MAX = 1e15  # one-neuron: m up to 1e15 (integers exact in float64, closed form accurate)
 # teacher norm: the float64 closed form (erf family) agrees with a 60-digit evaluation to ~1e-10
@@ -286,7 +286,8 @@ def _cmd_thresholds(args) -> int:
 
     _check_kn(args)
     _check_one_neuron_activation(args.activation, "thresholds")
-    check_range("--grid", args.grid, lo=2, hi=K_MAX, what="grid size")
+    if args.grid is not None:
+        check_range("--grid", args.grid, lo=2, hi=K_MAX, what="grid size")
     act = get_activation(args.activation)
     blocks = not (args.dense or not act.smooth or not act.exact)  # closed-form smooth kernels only
     if getattr(args, "continuous", False):
@@ -294,16 +295,20 @@ def _cmd_thresholds(args) -> int:
             raise CommandFailed("--continuous needs the symmetry blocks: a smooth activation with a closed-form "
                                 f"kernel (erf family) and no --dense (got {args.activation!r})")
         check_range("--k", args.k, lo=6, hi=K_MAX, what="k for --continuous")
-    rows = _thresholds_blocks(args) if blocks else _thresholds_dense(args)
+    rows, search = _thresholds_blocks(args) if blocks else (_thresholds_dense(args), None)
     summary = summarize_thresholds(rows)
     cont = _thresholds_continuous(args, rows) if getattr(args, "continuous", False) else None
     if args.json:
         out = {"k": args.k, "activation": args.activation, "rows": rows, "summary": summary}
+        if search is not None:
+            out["search"] = search
         if cont is not None:
             out["continuous"] = cont
         print(dumps(out))
     else:
         print_thresholds(rows, summary)
+        if search is not None:
+            print_search(search)
         if cont is not None:
             _print_continuous(args.k, cont)
     return 0
@@ -345,7 +350,9 @@ def _thresholds_dense(args) -> list:
     return rows
 
 
-def _thresholds_blocks(args) -> list:
+def _thresholds_blocks(args) -> tuple[list, dict | None]:
+    """Rows of the blocks route and, for the bisection search, its description (else None)."""
+    from copyavg.numeric.thresholds_locate import locate
     from copyavg.numeric.thresholds_reduced import scan, table
 
     every = args.all or args.k - 1 <= 200
@@ -356,10 +363,15 @@ def _thresholds_blocks(args) -> list:
 
         try:
             if every:
-                return table(args.k, args.activation, callback=step)
-            return scan(args.k, args.activation, grid=args.grid, callback=step)
+                return table(args.k, args.activation, callback=step), None
+            if args.grid is not None:
+                return scan(args.k, args.activation, grid=args.grid, callback=step), None
+            out = locate(args.k, args.activation, callback=step)
         except ValueError as exc:
             raise CommandFailed(str(exc)) from None
+    search = {"method": "bisection", "evaluated": out["evaluated"], "widths": args.k - 1, "checks": 8,
+              "brackets": out["brackets"], "consistent": out["consistent"]}
+    return out["rows"], search
 
 
 def _cmd_flow(args) -> int:

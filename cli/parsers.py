@@ -104,9 +104,11 @@ def add_points(sub) -> None:
                     help="classify by the dense Hessian of every point (the only route for relu; "
                          "minutes at k = 50) instead of its symmetry blocks")
     th.add_argument("--all", action="store_true",
-                    help="blocks route: every n even when k > 201 (default there: a grid of --grid "
-                         "values of n, bisected down to adjacent n wherever a type or the loss order changes)")
-    th.add_argument("--grid", type=int, default=48, help="blocks route, k > 201: grid size, >= 2 (default: 48)")
+                    help="blocks route: every n even when k > 201 (default there: the three change points "
+                         "by bracketing and bisection in n from their predicted places, O(log k) rows)")
+    th.add_argument("--grid", type=int, default=None,
+                    help="blocks route, k > 201: instead of the default search, a grid of GRID >= 2 values of n "
+                         "bisected down to adjacent n wherever a type or the loss order changes")
     th.add_argument("--continuous", action="store_true",
                     help="also the thresholds at real n (blocks route, k >= 6): roots of the smallest "
                          "block eigenvalue and of the loss difference between the integer change points")
