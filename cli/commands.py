@@ -117,15 +117,20 @@ def _cmd_verify(args) -> int:
         check_range("--examples", args.examples, lo=1, hi=10**6)
         args.make_progress = lambda **kw: progress_bar(args, desc="properties", unit="property", **kw)
         return cli_properties(args)
-    from copyavg.proofs.registry import all_checks
+    from copyavg.proofs.registry import all_checks, heavy_checks
 
     checks = all_checks()
+    heavy = heavy_checks()
+    if args.heavy:
+        checks.update(heavy)
     selected = list(checks)
     if args.theorems:
         selected = [t for t in checks if any(fnmatch.fnmatch(t, pat) or t == pat for pat in args.theorems)]
         unknown = [p for p in args.theorems if not any(fnmatch.fnmatch(t, p) for t in checks)]
         if unknown:
-            raise UsageError(f"unknown theorem(s) {', '.join(unknown)}; known: {', '.join(checks)}")
+            hint = "" if args.heavy or not any(fnmatch.fnmatch(t, p) for t in heavy for p in unknown) else \
+                " (some are in the opt-in set: add --heavy)"
+            raise UsageError(f"unknown theorem(s) {', '.join(unknown)}{hint}; known: {', '.join(checks)}")
     if args.markdown:
         check_output_file("--markdown", args.markdown)
     certs = _run_checks(args, selected, checks)
