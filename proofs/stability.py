@@ -355,7 +355,7 @@ def pnc_ca_loss_crossing(k: int = 50, n: int = 37) -> Certificate:
         with _prec():
             diff = pnc_loss_arb(k, nn, X) - ArbWindow(ca_structure_exact(k, nn)).loss()
         signs[nn] = "P-n-C higher" if diff > 0 else "P-n-C lower" if diff < 0 else "undecided"
-        evidence.append(f"n = {nn}: L_pnc - L_ca in {diff.str(5, radius=True)}; {info}")
+        evidence.append(f"n = {nn}: L_pnc - L_ca = {float(diff.mid()):.8e} +/- {float(diff.rad()):.1e}; {info}")
     ok = signs == {n: "P-n-C higher", n + 1: "P-n-C lower"}
     return _cert(f"pnc-ca-loss-crossing:erf2-k{k}",
                  f"erf2, k = {k} (d = {k + 1}): the P-n-C loss exceeds the optimal CA loss L*(k - n + 1) at "
