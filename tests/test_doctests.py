@@ -43,6 +43,7 @@ MODULES = [
     "copyavg.numeric.symmetry",
     "copyavg.numeric.pnc_reduced",
     "copyavg.numeric.thresholds_reduced",
+    "copyavg.numeric.thresholds_locate",
     "copyavg.numeric.thresholds_continuous",
     "copyavg.numeric.references",
 ]
