@@ -49,7 +49,7 @@ def _family_minimum(Hr, n) -> bool:
 
 
 def _functions(k, n, d, activation):
-    """``st, loss, grad, hess, gmax`` of the family member x; one window per x (kept for the
+    """``st, win, loss, grad, hess, gmax`` of the family member x; one window per x (kept for the
     last few x: the solvers ask for loss, gradient and Hessian at the same point)."""
     cache: dict = {}
 
@@ -77,7 +77,7 @@ def _functions(k, n, d, activation):
     def gmax(x):
         return _reduced_gradient(win(x))[1]
 
-    return st, loss, grad, hess, gmax
+    return st, win, loss, grad, hess, gmax
 
 
 def _newton(grad, hess, gmax, x, tol, steps):
@@ -133,7 +133,7 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     >>> p["classification"], round(p["loss"], 6)
     ('saddle', 0.025964)
     """
-    st, loss, grad, hess, gmax = _functions(k, n, d, activation)
+    st, win, loss, grad, hess, gmax = _functions(k, n, d, activation)
     x = np.array([1.0, 0.0, 0.0, 1.0] if x0 is None else x0, float)
     st(x)  # checks sizes and activation before the solve
     try:
@@ -147,10 +147,10 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     except (FloatingPointError, np.linalg.LinAlgError) as exc:
         raise ValueError(f"no P-n-C point found for activation {activation!r}, k = {k}, n = {n}: "
                          f"the reduced solve failed ({exc})") from None
-    s = st(x)
-    w = Window(s)
+    w = win(x)
+    s = w.st
     _, gmax = _reduced_gradient(w)
-    cls = block_classification(s)
+    cls = block_classification(s, window=w)
     label = cls["classification"] if gmax <= 1e-8 else "not-critical"
     return {"alpha": float(x[0]), "beta": float(x[1]), "gamma": float(x[2]), "c": float(x[3]),
             "loss": float(w.loss()), "grad_max": float(gmax), "classification": label,
@@ -191,7 +191,7 @@ def ca_point_reduced(k: int, n: int, d: int | None = None, activation: str = "er
         ga, gw = w.gradient(stud)
         gmax = max(gmax, abs(float(ga)), float(np.max(np.abs(gw[:-3]))) if len(gw) > 3 else 0.0,
                    abs(float(gw[-3])) / np.sqrt(s.M))
-    cls = block_classification(s)
+    cls = block_classification(s, window=w)
     label = cls["classification"] if gmax <= 1e-8 else "not-critical"
     return {"loss": float(w.loss()), "grad_max": float(gmax), "classification": label,
             "eig_min": cls["eig_min"], "eig_max": cls["eig_max"]}
