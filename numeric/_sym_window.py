@@ -221,8 +221,11 @@ class Window:
 
     def _self(self, s):
         """``s(q), s'(q), s''(q)`` at ``q = |w_s|^2``."""
-        if self.dps is None:
-            return [float(np.asarray(x).ravel()[0]) for x in diag_kernel(self.st.activation, np.array([self.q(s)]))]
+        if self.dps is None:  # once per student and window
+            cache = self.__dict__.setdefault("_diag", {})
+            if s not in cache:
+                cache[s] = [float(np.asarray(x).ravel()[0]) for x in diag_kernel(self.st.activation, np.array([self.q(s)]))]
+            return cache[s]
         q = self.q(s)
         g, g1, g2, g3, g11, g12, g13, g22, g23, g33 = self._kernel(q, q, q, 2)
         return [g, g1 + g2 + g3, g11 + g22 + g33 + 2 * (g12 + g13 + g23)]
@@ -249,7 +252,9 @@ class Window:
             ra = slice(nS + i * D, nS + (i + 1) * D)
             row = 2.0 * a_s * s1 * ws
             blk = a_s * a_s * (4.0 * s2 * _outer(ws, ws) + 2.0 * s1 * eye)
-            for nb in self.others(s):
+            if self.dps is None:  # float: all classes at once
+                row, blk = self._classes_sum(s, ws, a_s, row, blk, eye)
+            for nb in (self.others(s) if self.dps is not None else ()):
                 g, g1, g2, g3, g11, g12, g13, g22, g23, g33 = self._partials(self.q(s), nb.Q, nb.C)
                 row = row + nb.U * (2.0 * g1 * nb.count * ws + g3 * nb.first)
                 cw = 2.0 * a_s * nb.U
@@ -262,6 +267,23 @@ class Window:
                 if l != s:
                     self._pair_block(H, i, j, s, l)
         return H
+
+    def _classes_sum(self, s, ws, a_s, row, blk, eye):
+        """Float route of the sums over the neuron classes in ``_hessian`` (the same terms as the
+        loop of the mpmath / arb routes, summed as arrays)."""
+        nbs = self.others(s)
+        P = np.array([self._partials(self.q(s), nb.Q, nb.C) for nb in nbs])  # classes x 10
+        U = np.array([nb.U for nb in nbs])
+        cnt = np.array([nb.count for nb in nbs], dtype=float)
+        F = np.array([nb.first for nb in nbs])
+        S2 = np.array([nb.second for nb in nbs])
+        g1, g3, g11, g13, g33 = P[:, 1], P[:, 3], P[:, 4], P[:, 6], P[:, 9]
+        cw = 2.0 * a_s * U
+        row = row + float(np.sum(2.0 * U * g1 * cnt)) * ws + (U * g3) @ F
+        v = (cw * 2.0 * g13) @ F
+        blk = (blk + float(np.sum(cw * cnt * 4.0 * g11)) * _outer(ws, ws) + float(np.sum(cw * cnt * 2.0 * g1)) * eye
+               + _outer(ws, v) + _outer(v, ws) + np.tensordot(cw * g33, S2, axes=1))
+        return row, blk
 
     def _pair_block(self, H, i, j, s, l) -> None:
         """Entries between students ``s != l`` (a-a, a_s-W_l, W_s-W_l)."""

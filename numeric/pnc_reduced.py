@@ -9,6 +9,8 @@ reduced loss, gradient and Hessian come from the orbit sums of ``copyavg.numeric
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import optimize
 
@@ -133,6 +135,20 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     >>> p["classification"], round(p["loss"], 6)
     ('saddle', 0.025964)
     """
+    if x0 is None and guess is None:  # the default solve is deterministic: cached
+        try:
+            return dict(_solve_default(k, n, d, activation, tol))
+        except TypeError:  # unhashable argument: checked below
+            pass
+    return _solve(k, n, d, activation, x0, tol, guess)
+
+
+@lru_cache(maxsize=4096)
+def _solve_default(k, n, d, activation, tol):
+    return _solve(k, n, d, activation, None, tol, None)
+
+
+def _solve(k, n, d, activation, x0, tol, guess) -> dict:
     st, win, loss, grad, hess, gmax = _functions(k, n, d, activation)
     x = np.array([1.0, 0.0, 0.0, 1.0] if x0 is None else x0, float)
     st(x)  # checks sizes and activation before the solve
