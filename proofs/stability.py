@@ -244,7 +244,9 @@ def krawczyk_pnc(k: int, n: int, rel_radius: float | None = None):
     for r in radii:
         X, inside = _krawczyk_box(k, n, xt, r)
         if inside:
-            return X, f"unique zero of the reduced gradient in the box (half-widths {r:g} max(1, |x_i|))"
+            centre = ", ".join(f"{v:.17g}" for v in xt)
+            return X, (f"unique zero of the reduced gradient in the box with centre (alpha, beta, gamma, c) = "
+                       f"({centre}) and half-widths {r:g} max(1, |x_i|)")
     if inside is None:
         return None, "Krawczyk image not inside the box (Jacobian enclosure unusable)"
     return None, "Krawczyk image not inside the box"
