@@ -224,7 +224,8 @@ class Window:
         if self.dps is None:  # once per student and window
             cache = self.__dict__.setdefault("_diag", {})
             if s not in cache:
-                cache[s] = [float(np.asarray(x).ravel()[0]) for x in diag_kernel(self.st.activation, np.array([self.q(s)]))]
+                out = diag_kernel(self.st.activation, np.array([self.q(s)]))
+                cache[s] = [float(np.asarray(x).ravel()[0]) for x in out]
             return cache[s]
         q = self.q(s)
         g, g1, g2, g3, g11, g12, g13, g22, g23, g33 = self._kernel(q, q, q, 2)
