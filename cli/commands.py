@@ -17,7 +17,7 @@ from copyavg.cli.common import (
     emit,
     progress_bar,
 )
-from copyavg.cli.display import print_certificates, print_thresholds
+from copyavg.cli.display import print_certificates, print_search, print_thresholds
 
 M_MAX = 1e15  # one-neuron: m up to 1e15 (integers exact in float64, closed form accurate)
 # teacher norm: the float64 closed form (erf family) agrees with a 60-digit evaluation to ~1e-10
@@ -117,15 +117,20 @@ def _cmd_verify(args) -> int:
         check_range("--examples", args.examples, lo=1, hi=10**6)
         args.make_progress = lambda **kw: progress_bar(args, desc="properties", unit="property", **kw)
         return cli_properties(args)
-    from copyavg.proofs.registry import all_checks
+    from copyavg.proofs.registry import all_checks, heavy_checks
 
     checks = all_checks()
+    heavy = heavy_checks()
+    if args.heavy:
+        checks.update(heavy)
     selected = list(checks)
     if args.theorems:
         selected = [t for t in checks if any(fnmatch.fnmatch(t, pat) or t == pat for pat in args.theorems)]
         unknown = [p for p in args.theorems if not any(fnmatch.fnmatch(t, p) for t in checks)]
         if unknown:
-            raise UsageError(f"unknown theorem(s) {', '.join(unknown)}; known: {', '.join(checks)}")
+            hint = "" if args.heavy or not any(fnmatch.fnmatch(t, p) for t in heavy for p in unknown) else \
+                " (some are in the opt-in set: add --heavy)"
+            raise UsageError(f"unknown theorem(s) {', '.join(unknown)}{hint}; known: {', '.join(checks)}")
     if args.markdown:
         check_output_file("--markdown", args.markdown)
     certs = _run_checks(args, selected, checks)
@@ -309,7 +314,8 @@ def _cmd_thresholds(args) -> int:
 
     _check_kn(args)
     _check_one_neuron_activation(args.activation, "thresholds")
-    check_range("--grid", args.grid, lo=2, hi=K_MAX, what="grid size")
+    if args.grid is not None:
+        check_range("--grid", args.grid, lo=2, hi=K_MAX, what="grid size")
     act = get_activation(args.activation)
     # closed-form kernels, smooth or piecewise-linear (collinear pairs: weight-space second derivatives)
     blocks = act.exact and (act.smooth or act.family == "piecewise_linear") and not args.dense
@@ -318,16 +324,20 @@ def _cmd_thresholds(args) -> int:
             raise CommandFailed("--continuous needs the symmetry blocks of a smooth activation with a closed-form "
                                 f"kernel (erf family) and no --dense (got {args.activation!r})")
         check_range("--k", args.k, lo=6, hi=K_MAX, what="k for --continuous")
-    rows = _thresholds_blocks(args) if blocks else _thresholds_dense(args)
+    rows, search = _thresholds_blocks(args) if blocks else (_thresholds_dense(args), None)
     summary = summarize_thresholds(rows)
     cont = _thresholds_continuous(args, rows) if getattr(args, "continuous", False) else None
     if args.json:
         out = {"k": args.k, "activation": args.activation, "rows": rows, "summary": summary}
+        if search is not None:
+            out["search"] = search
         if cont is not None:
             out["continuous"] = cont
         print(dumps(out))
     else:
         print_thresholds(rows, summary)
+        if search is not None:
+            print_search(search)
         if cont is not None:
             _print_continuous(args.k, cont)
     return 0
@@ -369,7 +379,9 @@ def _thresholds_dense(args) -> list:
     return rows
 
 
-def _thresholds_blocks(args) -> list:
+def _thresholds_blocks(args) -> tuple[list, dict | None]:
+    """Rows of the blocks route and, for the bisection search, its description (else None)."""
+    from copyavg.numeric.thresholds_locate import locate
     from copyavg.numeric.thresholds_reduced import scan, table
 
     every = args.all or args.k - 1 <= 200
@@ -380,10 +392,15 @@ def _thresholds_blocks(args) -> list:
 
         try:
             if every:
-                return table(args.k, args.activation, callback=step)
-            return scan(args.k, args.activation, grid=args.grid, callback=step)
+                return table(args.k, args.activation, callback=step), None
+            if args.grid is not None:
+                return scan(args.k, args.activation, grid=args.grid, callback=step), None
+            out = locate(args.k, args.activation, callback=step)
         except ValueError as exc:
             raise CommandFailed(str(exc)) from None
+    search = {"method": "bisection", "evaluated": out["evaluated"], "widths": args.k - 1, "checks": 8,
+              "brackets": out["brackets"], "consistent": out["consistent"]}
+    return out["rows"], search
 
 
 def _cmd_flow(args) -> int:

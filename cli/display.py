@@ -41,3 +41,16 @@ def print_thresholds(rows, summary) -> None:
         print(f"{labels.get(key, key)}:")
         for item in val or ["none"]:
             print(f"  {item}")
+
+
+def print_search(search) -> None:
+    """What the default bisection search of ``thresholds`` (k > 201) did and did not check."""
+    verdict = ("all of them agree with one change each" if search["consistent"] else
+               "WARNING: they contradict a single change; run with --all")
+    lines = [f"search: bisection in n from the predicted change points, not every n ({search['evaluated']} of "
+             f"{search['widths']} widths evaluated, {search['checks']} of them evenly spaced checks; {verdict}).",
+             "Each change lies between adjacent evaluated n (property false below, true above); further changes "
+             "between evaluated n are not excluded: --all evaluates every n."]
+    lines += [f"{which}: no change found" for which, br in search["brackets"].items() if br is None]
+    for line in lines:
+        print(textwrap.fill(line, width=LINE_WIDTH, subsequent_indent="  "))

@@ -55,6 +55,9 @@ def add_derive_verify(sub) -> None:
     v.add_argument("--json", action="store_true", help="print the certificates as strict JSON")
     v.add_argument("--markdown", metavar="FILE",
                    help="also write the certificates as a Markdown report to FILE (default: none)")
+    v.add_argument("--heavy", action="store_true",
+                   help="also the opt-in certificates: the thresholds change points of docs/theory.md §8 at "
+                        "k = 100, 200, 500, 1000, 10^4 (default: only k = 50)")
     v.add_argument("--properties", action="store_true",
                    help="run the hypothesis property suite of the numeric kernels instead")
     v.add_argument("--examples", type=int, default=50, help="examples per property, 1..1e6 (with --properties)")
@@ -107,9 +110,11 @@ def add_points(sub) -> None:
                     help="classify by the dense Hessian of every point (minutes at k = 50) instead of "
                          "its symmetry blocks (the only route for kernels without a closed form)")
     th.add_argument("--all", action="store_true",
-                    help="blocks route: every n even when k > 201 (default there: a grid of --grid "
-                         "values of n, bisected down to adjacent n wherever a type or the loss order changes)")
-    th.add_argument("--grid", type=int, default=48, help="blocks route, k > 201: grid size, >= 2 (default: 48)")
+                    help="blocks route: every n even when k > 201 (default there: the three change points "
+                         "by bracketing and bisection in n from their predicted places, O(log k) rows)")
+    th.add_argument("--grid", type=int, default=None,
+                    help="blocks route, k > 201: instead of the default search, a grid of GRID >= 2 values of n "
+                         "bisected down to adjacent n wherever a type or the loss order changes")
     th.add_argument("--continuous", action="store_true",
                     help="also the thresholds at real n (blocks route, k >= 6): roots of the smallest "
                          "block eigenvalue and of the loss difference between the integer change points")

@@ -146,6 +146,7 @@ def _fit_tables(sector: str, tau: str, extra: bool):
     return out
 
 
+@lru_cache(maxsize=64)
 def _weights(N: int) -> tuple[list[int], int]:
     """Lagrange weights on the fit points at N, as integers over a common denominator."""
     ells = []

@@ -25,6 +25,11 @@ from .kernels import diag_kernel, pair_kernel
 from .mp import pair_kernel_mp
 
 
+def _outer(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``np.outer`` of two 1-D arrays (same products, without its per-call overhead)."""
+    return x[:, None] * y[None, :]
+
+
 @dataclass(frozen=True)
 class Structure:
     """A symmetric point: see the module docstring (``extra``: is there an extra student)."""
@@ -152,7 +157,14 @@ class Window:
         return self.cce if "E" in (s, l) else self.ccc
 
     def others(self, s) -> list[_Neuron]:
-        """Every neuron except student ``s`` itself, grouped into classes."""
+        """Every neuron except student ``s`` itself, grouped into classes (built once per window:
+        the loss, gradient, Hessian and kernel prefetch all walk them; read-only)."""
+        cache = self.__dict__.setdefault("_others", {})
+        if s not in cache:
+            cache[s] = self._classes(s)
+        return cache[s]
+
+    def _classes(self, s) -> list[_Neuron]:
         st, w, D, f = self.st, self.st.window, self.D, self.num
         out = [self._neuron(1, self.a(l), self.q(l), self.c(s, l), self.vec[l]) for l in self.students if l != s]
         rest = self.zeros(D)  # window coordinates of a copy student outside the window
@@ -168,14 +180,14 @@ class Window:
         out.append(self._neuron(st.N - w, -one, one, f(st.tE if s == "E" else st.t), self.zeros(D), True))
         uu = self.zeros(D)
         uu[w] = one
-        second = np.outer(uu, uu)
+        second = _outer(uu, uu)
         second[w + 1, w + 1] = one  # sum_j (v_j.xp)^2 = 1, sum_j (v_j.u)(v_j.xp) = 0
         out.append(_Neuron(st.M, -one, one, f(st.pE if s == "E" else st.p), self.sqrtM * uu, second, True))
         return [n for n in out if n.count > 0]
 
     @staticmethod
     def _neuron(count, U, Q, C, y, teacher=False) -> _Neuron:
-        return _Neuron(count, U, Q, C, count * y, count * np.outer(y, y), teacher)
+        return _Neuron(count, U, Q, C, count * y, count * _outer(y, y), teacher)
 
     def _prefetch(self) -> None:
         """Float route: every pair geometry the window needs, in one vectorised kernel call."""
@@ -227,17 +239,25 @@ class Window:
 
     def _self(self, s):
         """``s(q), s'(q), s''(q)`` at ``q = |w_s|^2``."""
-        if self.dps is None:
-            return [float(np.asarray(x).ravel()[0]) for x in diag_kernel(self.st.activation, np.array([self.q(s)]))]
+        if self.dps is None:  # once per student and window
+            cache = self.__dict__.setdefault("_diag", {})
+            if s not in cache:
+                out = diag_kernel(self.st.activation, np.array([self.q(s)]))
+                cache[s] = [float(np.asarray(x).ravel()[0]) for x in out]
+            return cache[s]
         q = self.q(s)
         g, g1, g2, g3, g11, g12, g13, g22, g23, g33 = self._kernel(q, q, q, 2)
         return [g, g1 + g2 + g3, g11 + g22 + g33 + 2 * (g12 + g13 + g23)]
 
     # -- derivatives on the window -------------------------------------------------------------
     def hessian(self) -> np.ndarray:
-        """The Hessian restricted to ``self.coords`` (exact entries of the full network's Hessian)."""
-        with self.context():
-            return self._hessian()
+        """The Hessian restricted to ``self.coords`` (exact entries of the full network's Hessian;
+        computed once per window, a read-only array)."""
+        if getattr(self, "_H", None) is None:
+            with self.context():
+                self._H = self._hessian()
+            self._H.setflags(write=False)
+        return self._H
 
     def _hessian(self) -> np.ndarray:
         S, D = self.students, self.D
@@ -250,13 +270,15 @@ class Window:
             H[i, i] = 2.0 * sv
             ra = slice(nS + i * D, nS + (i + 1) * D)
             row = 2.0 * a_s * s1 * ws
-            blk = a_s * a_s * (4.0 * s2 * np.outer(ws, ws) + 2.0 * s1 * eye)
-            for nb in self.others(s):
+            blk = a_s * a_s * (4.0 * s2 * _outer(ws, ws) + 2.0 * s1 * eye)
+            if self.dps is None:  # float: all classes at once
+                row, blk = self._classes_sum(s, ws, a_s, row, blk, eye)
+            for nb in (self.others(s) if self.dps is not None else ()):
                 g, g1, g2, g3, g11, g12, g13, g22, g23, g33 = self._partials(self.q(s), nb.Q, nb.C)
                 row = row + nb.U * (2.0 * g1 * nb.count * ws + g3 * nb.first)
                 cw = 2.0 * a_s * nb.U
-                blk = blk + cw * (nb.count * (4.0 * g11 * np.outer(ws, ws) + 2.0 * g1 * eye)
-                                  + 2.0 * g13 * (np.outer(ws, nb.first) + np.outer(nb.first, ws))
+                blk = blk + cw * (nb.count * (4.0 * g11 * _outer(ws, ws) + 2.0 * g1 * eye)
+                                  + 2.0 * g13 * (_outer(ws, nb.first) + _outer(nb.first, ws))
                                   + g33 * nb.second)
             H[i, ra] = H[ra, i] = 2.0 * row
             H[ra, ra] = blk
@@ -264,6 +286,23 @@ class Window:
                 if l != s:
                     self._pair_block(H, i, j, s, l)
         return H
+
+    def _classes_sum(self, s, ws, a_s, row, blk, eye):
+        """Float route of the sums over the neuron classes in ``_hessian`` (the same terms as the
+        loop of the mpmath / arb routes, summed as arrays)."""
+        nbs = self.others(s)
+        P = np.array([self._partials(self.q(s), nb.Q, nb.C) for nb in nbs])  # classes x 10
+        U = np.array([nb.U for nb in nbs])
+        cnt = np.array([nb.count for nb in nbs], dtype=float)
+        F = np.array([nb.first for nb in nbs])
+        S2 = np.array([nb.second for nb in nbs])
+        g1, g3, g11, g13, g33 = P[:, 1], P[:, 3], P[:, 4], P[:, 6], P[:, 9]
+        cw = 2.0 * a_s * U
+        row = row + float(np.sum(2.0 * U * g1 * cnt)) * ws + (U * g3) @ F
+        v = (cw * 2.0 * g13) @ F
+        blk = (blk + float(np.sum(cw * cnt * 4.0 * g11)) * _outer(ws, ws) + float(np.sum(cw * cnt * 2.0 * g1)) * eye
+               + _outer(ws, v) + _outer(v, ws) + np.tensordot(cw * g33, S2, axes=1))
+        return row, blk
 
     def _pair_block(self, H, i, j, s, l) -> None:
         """Entries between students ``s != l`` (a-a, a_s-W_l, W_s-W_l)."""
@@ -276,7 +315,7 @@ class Window:
         T1 = aa * (4.0 * g12 * wl + 2.0 * g13 * ws)
         T2 = aa * (2.0 * g23 * wl + g33 * ws)
         H[nS + i * D:nS + (i + 1) * D, nS + j * D:nS + (j + 1) * D] = (
-            np.outer(ws, T1) + np.outer(wl, T2) + aa * g3 * np.eye(D, dtype=float if self.dps is None else object))
+            _outer(ws, T1) + _outer(wl, T2) + aa * g3 * np.eye(D, dtype=float if self.dps is None else object))
 
     def gradient(self, s) -> tuple[float, np.ndarray]:
         """``(dL/da_s, dL/dw_s)`` (window coordinates) of student ``s``."""

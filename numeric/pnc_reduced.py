@@ -11,6 +11,8 @@ one ``|c| = |w_i|`` is returned, as by ``solve_pnc``).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import optimize
 
@@ -57,7 +59,7 @@ def _family_minimum(Hr, n, homogeneous=False) -> bool:
 
 
 def _functions(k, n, d, activation):
-    """``st, loss, grad, hess, gmax`` of the family member x; one window per x (kept for the
+    """``st, win, loss, grad, hess, gmax`` of the family member x; one window per x (kept for the
     last few x: the solvers ask for loss, gradient and Hessian at the same point)."""
     cache: dict = {}
 
@@ -85,7 +87,7 @@ def _functions(k, n, d, activation):
     def gmax(x):
         return _reduced_gradient(win(x))[1]
 
-    return st, loss, grad, hess, gmax
+    return st, win, loss, grad, hess, gmax
 
 
 def _newton(grad, hess, gmax, x, tol, steps):
@@ -142,7 +144,21 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
     >>> p["classification"], round(p["loss"], 6)
     ('saddle', 0.025964)
     """
-    st, loss, grad, hess, gmax = _functions(k, n, d, activation)
+    if x0 is None and guess is None:  # the default solve is deterministic: cached
+        try:
+            return dict(_solve_default(k, n, d, activation, tol))
+        except TypeError:  # unhashable argument: checked below
+            pass
+    return _solve(k, n, d, activation, x0, tol, guess)
+
+
+@lru_cache(maxsize=4096)
+def _solve_default(k, n, d, activation, tol):
+    return _solve(k, n, d, activation, None, tol, None)
+
+
+def _solve(k, n, d, activation, x0, tol, guess) -> dict:
+    st, win, loss, grad, hess, gmax = _functions(k, n, d, activation)
     homogeneous = get_activation(activation).family == "piecewise_linear"
     x = np.array([1.0, 0.0, 0.0, 1.0] if x0 is None else x0, float)
     st(x)  # checks sizes and activation before the solve
@@ -162,10 +178,10 @@ def solve_pnc_reduced(k: int, n: int, d: int | None = None, activation: str = "e
                          f"the reduced solve failed ({exc})") from None
     if homogeneous:
         x = _balanced(x, k, n)
-    s = st(x)
-    w = Window(s)
+    w = win(x)
+    s = w.st
     _, gmax = _reduced_gradient(w)
-    cls = block_classification(s)
+    cls = block_classification(s, window=w)
     label = cls["classification"] if gmax <= 1e-8 else "not-critical"
     return {"alpha": float(x[0]), "beta": float(x[1]), "gamma": float(x[2]), "c": float(x[3]),
             "loss": float(w.loss()), "grad_max": float(gmax), "classification": label,
@@ -206,7 +222,7 @@ def ca_point_reduced(k: int, n: int, d: int | None = None, activation: str = "er
         ga, gw = w.gradient(stud)
         gmax = max(gmax, abs(float(ga)), float(np.max(np.abs(gw[:-3]))) if len(gw) > 3 else 0.0,
                    abs(float(gw[-3])) / np.sqrt(s.M))
-    cls = block_classification(s)
+    cls = block_classification(s, window=w)
     label = cls["classification"] if gmax <= 1e-8 else "not-critical"
     return {"loss": float(w.loss()), "grad_max": float(gmax), "classification": label,
             "eig_min": cls["eig_min"], "eig_max": cls["eig_max"]}

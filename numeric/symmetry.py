@@ -180,13 +180,15 @@ def _pencils(st: Structure, dps: int | None = None, window: Window | None = None
                 yield sector, tau, np.dot(C, h), G, mult
 
 
-def symmetry_blocks(st: Structure) -> list[Block]:
+def symmetry_blocks(st: Structure, window: Window | None = None) -> list[Block]:
     """Every block of the reduced Hessian at the symmetric point ``st``.
 
     Parameters
     ----------
     st : Structure
         From ``ca_structure`` or ``pnc_structure``.
+    window : Window, optional
+        A float ``Window(st)`` already built (its Hessian is reused).
 
     Returns
     -------
@@ -200,7 +202,7 @@ def symmetry_blocks(st: Structure) -> list[Block]:
     True
     """
     out = []
-    for sector, tau, M, G, mult in _pencils(st):
+    for sector, tau, M, G, mult in _pencils(st, window=window):
         B = _reduce(M, G)
         if B.size:
             out.append(Block(sector, tau, B, mult))
@@ -248,7 +250,7 @@ def _scaled_inertia(B: np.ndarray, rtol: float) -> tuple[int, int, int]:
     return neg, len(mu) - neg - pos, pos
 
 
-def block_classification(st: Structure, rtol: float = 1e-11) -> dict:
+def block_classification(st: Structure, rtol: float = 1e-11, window: Window | None = None) -> dict:
     """Type of the point from the inertia of its blocks.
 
     Each block's inertia is read off its diagonally scaled form ``D B D`` (same inertia):
@@ -264,6 +266,8 @@ def block_classification(st: Structure, rtol: float = 1e-11) -> dict:
     st : Structure
     rtol : float, default 1e-11
         Scaled eigenvalues with ``|mu| <= rtol * max(1, ||D B D||_2)`` count as zero.
+    window : Window, optional
+        A float ``Window(st)`` already built (its Hessian is reused).
 
     Returns
     -------
@@ -286,7 +290,7 @@ def block_classification(st: Structure, rtol: float = 1e-11) -> dict:
     neg = zero = pos = 0
     lo, hi = np.inf, -np.inf
     zsym = symmetry_zero_modes(st)
-    for b in symmetry_blocks(st):
+    for b in symmetry_blocks(st, window):
         bn, bz, bp = _scaled_inertia(b.matrix, rtol)
         neg, zero, pos = neg + bn * b.multiplicity, zero + bz * b.multiplicity, pos + bp * b.multiplicity
         ev = np.linalg.eigvalsh(b.matrix)

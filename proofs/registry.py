@@ -13,3 +13,10 @@ def all_checks() -> dict:
                    optimal_ca, universal_ca, stability):
         checks.update(module.all_checks())
     return checks
+
+
+def heavy_checks() -> dict:
+    """Opt-in checks (``copyavg verify --heavy``): the change points of docs/theory.md §8 at k = 100 ... 10^4."""
+    from . import stability
+
+    return stability.heavy_checks()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import inspect
 import time
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 from flint import arb, ctx, fmpz_mat
@@ -158,7 +159,9 @@ def _pnc_struct(k, n, x, d=None) -> Structure:
 
 
 def _reduced_gradient_arb(k, n, x):
-    w = ArbWindow(_pnc_struct(k, n, [arb(v) for v in x]))
+    """The reduced gradient (derivatives of the family's loss in alpha, beta, gamma, c) in arb; ``x``
+    floats (a point) or arb balls (an enclosure over the box)."""
+    w = ArbWindow(_pnc_struct(k, n, [v if isinstance(v, arb) else arb(float(v)) for v in x]))
     with _prec():
         ga, gw = w.gradient(0)
         N, M = n, k - n
@@ -177,32 +180,29 @@ def _reduced_jacobian_arb(k, n, X):
         return P.T @ M @ P
 
 
-def krawczyk_pnc(k: int, n: int, rel_radius: float = 1e-10):
-    """Box ``X`` around the float P-n-C point that contains exactly one zero of the reduced
-    gradient (Krawczyk), or ``None`` with the reason.
+def _refine(k, n, xt, Y, steps=2):
+    """Newton steps on the float point with the reduced gradient in arb (256 bits) and a fixed
+    float inverse Jacobian ``Y``: the float64 solve stops near ``cond(J) eps``; this reaches the
+    rounding of x itself, so that a small box still holds the zero. Only the centre moves."""
+    for _ in range(steps):
+        with _prec():
+            f = np.array([float(v.mid()) for v in _reduced_gradient_arb(k, n, xt)])
+        xt = xt - Y @ f
+    return xt
 
-    Parameters
-    ----------
-    k, n : int
-        ``3 <= n < k`` (erf2).
-    rel_radius : float
-        Half-width of the box relative to ``max(1, |x_i|)``.
 
-    Returns
-    -------
-    (X, info) : list of arb or None, str
-    """
-    p = solve_pnc_reduced(k, n)
-    xt = np.array([p["alpha"], p["beta"], p["gamma"], p["c"]])
+def _krawczyk_box(k, n, xt, rel_radius):
+    """``(X, inside)``: the box of half-widths ``rel_radius * max(1, |x_i|)`` around ``xt`` and
+    whether its Krawczyk image lies inside it (None: Jacobian enclosure unusable)."""
     rho = rel_radius * np.maximum(1.0, np.abs(xt))
     with _prec():
         X = [arb(float(v), float(r)) for v, r in zip(xt, rho)]
-        f = _reduced_gradient_arb(k, n, xt)
         J = _reduced_jacobian_arb(k, n, X)
         Jmid = np.array([[float(v.mid()) for v in row] for row in J])
         if not np.isfinite(Jmid).all() or np.linalg.cond(Jmid) > 1e12:
-            return None, "Krawczyk image not inside the box (Jacobian enclosure unusable)"
+            return X, None
         Y = np.linalg.inv(Jmid)
+        f = _reduced_gradient_arb(k, n, xt)
         K = []
         for i in range(4):
             acc = arb(float(xt[i])) - sum(arb(float(Y[i, j])) * f[j] for j in range(4))
@@ -211,13 +211,66 @@ def krawczyk_pnc(k: int, n: int, rel_radius: float = 1e-10):
                 acc += cij * (X[j] - arb(float(xt[j])))
             K.append(acc)
         inside = all(abs((K[i] - arb(float(xt[i]))).mid()) + K[i].rad() < arb(float(rho[i])) for i in range(4))
-    if not inside:
-        return None, "Krawczyk image not inside the box"
-    return X, f"unique zero of the reduced gradient in the box (half-widths {rel_radius:g} max(1, |x_i|))"
+    return X, inside
 
 
-# -- certificates: the k = 50 change points of docs/theory.md §8 claim 15 ------------------------
-_K = 50
+def krawczyk_pnc(k: int, n: int, rel_radius: float | None = None):
+    """Box ``X`` around the float P-n-C point that contains exactly one zero of the reduced
+    gradient (Krawczyk), or ``None`` with the reason.
+
+    Parameters
+    ----------
+    k, n : int
+        ``3 <= n < k`` (erf2).
+    rel_radius : float, optional
+        Half-width of the box relative to ``max(1, |x_i|)``. Default: the float point is first
+        refined by Newton with the gradient in arb, then 1e-10, 1e-12, 1e-14 are tried in turn
+        (large k: the Jacobian enclosure widens with the box, ``cond(J) ~ 1e10`` at ``k = 10^4``).
+
+    Returns
+    -------
+    (X, info) : list of arb or None, str
+    """
+    p = solve_pnc_reduced(k, n)
+    xt = np.array([p["alpha"], p["beta"], p["gamma"], p["c"]])
+    radii = (1e-10, 1e-12, 1e-14) if rel_radius is None else (rel_radius,)
+    if rel_radius is None:
+        with _prec():
+            J = _reduced_jacobian_arb(k, n, [arb(float(v)) for v in xt])
+        Jmid = np.array([[float(v.mid()) for v in row] for row in J])
+        if np.isfinite(Jmid).all() and np.linalg.cond(Jmid) < 1e12:
+            xt = _refine(k, n, xt, np.linalg.inv(Jmid))
+    inside = None
+    for r in radii:
+        X, inside = _krawczyk_box(k, n, xt, r)
+        if inside:
+            centre = ", ".join(f"{v:.17g}" for v in xt)
+            return X, (f"unique zero of the reduced gradient in the box with centre (alpha, beta, gamma, c) = "
+                       f"({centre}) and half-widths {r:g} max(1, |x_i|)")
+    if inside is None:
+        return None, "Krawczyk image not inside the box (Jacobian enclosure unusable)"
+    return None, "Krawczyk image not inside the box"
+
+
+def pnc_loss_arb(k: int, n: int, X) -> arb:
+    """Enclosure of the family's loss at the zero in the box ``X`` by the mean-value form
+    ``L(c) + sum_i g_i(X) (X_i - c_i)`` (``c`` the box centre, ``g`` the reduced gradient over ``X``):
+    the plain interval loss over X overestimates by the O(k^2) terms' dependence on X."""
+    with _prec():
+        c = [arb(x.mid()) for x in X]
+        g = _reduced_gradient_arb(k, n, X)
+        base = ArbWindow(_pnc_struct(k, n, c)).loss()
+        return base + sum(g[i] * (X[i] - c[i]) for i in range(4))
+
+
+# -- certificates: the change points of docs/theory.md §8 claim 15 ------------------------------
+#: k -> (n_pnc, n_ca, n_loss): the P-n-C point turns from a saddle at n_pnc into a minimum at
+#: n_pnc + 1, the optimal CA point from a minimum at n_ca into a saddle at n_ca + 1, and the P-n-C loss
+#: drops below the CA loss between n_loss and n_loss + 1 (``copyavg thresholds --k K``). k = 50 runs in
+#: the default ``copyavg verify``; the others with ``--heavy``.
+CHANGE_POINTS = {50: (21, 44, 37), 100: (41, 92, 75), 200: (73, 188, 151), 500: (142, 481, 381),
+                 1000: (223, 972, 764), 10000: (840, 9911, 7660)}
+DEFAULT_K = (50,)
 
 
 def _type(inert: dict, size: int) -> str:
@@ -242,73 +295,94 @@ _METHOD = ("symmetry blocks of the Hessian (docs/theory.md §8) with arb entries
            "pivot's sign decided; Sylvester's law of inertia")
 
 
-def ca_stability_change() -> Certificate:
-    """Optimal CA point, erf2, k = 50: a strict local minimum at n = 44, a saddle at n = 45."""
+def _check_kn(k, n):
+    if not isinstance(k, int) or not isinstance(n, int) or not 4 <= n < k - 1:
+        raise ValueError(f"need integers k, n with 4 <= n <= k - 2, got k = {k!r}, n = {n!r}")
+
+
+def ca_stability_change(k: int = 50, n: int = 44) -> Certificate:
+    """Optimal CA point, erf2: a strict local minimum at ``n``, a saddle at ``n + 1`` (default k = 50)."""
+    _check_kn(k, n)
     t0 = time.perf_counter()
     got = {}
-    for n in (44, 45):
-        got[n] = _type(certified_inertia(ca_structure_exact(_K, n)), n + n * (_K + 1))
-    ok = got == {44: "minimum", 45: "saddle"}
-    return _cert("ca-stability-change:erf2-k50",
-                 "erf2, teacher e_1..e_50 (b = 1, d = 51): the optimal CA point is a strict local minimum "
-                 "of the population loss at n = 44 and a saddle at n = 45",
+    for nn in (n, n + 1):
+        got[nn] = _type(certified_inertia(ca_structure_exact(k, nn)), nn + nn * (k + 1))
+    ok = got == {n: "minimum", n + 1: "saddle"}
+    return _cert(f"ca-stability-change:erf2-k{k}",
+                 f"erf2, teacher e_1..e_{k} (b = 1, d = {k + 1}): the optimal CA point is a strict local minimum "
+                 f"of the population loss at n = {n} and a saddle at n = {n + 1}",
                  ("exact point |w_n|^2 = 1/(2m - 1), a_n = m (m = k - n + 1), an exact critical point "
                   "(certificate ca-critical:erf2)", _BLOCKS), ok, _METHOD, f"types {got}",
-                 [f"n = {n}: {t}" for n, t in got.items()], t0)
+                 [f"n = {nn}: {t}" for nn, t in got.items()], t0)
 
 
-def _pnc_box(n):
-    X, info = krawczyk_pnc(_K, n)
+def _pnc_box(k, n):
+    X, info = krawczyk_pnc(k, n)
     if X is None:
         return None, info, "undecided"
-    st = Structure("erf2", _K, _K + 1, n, X[0], X[2], X[1], X[3])
-    return st, info, _type(certified_inertia(st), n + n * (_K + 1))
+    st = Structure("erf2", k, k + 1, n, X[0], X[2], X[1], X[3])
+    return st, info, _type(certified_inertia(st), n + n * (k + 1))
 
 
-def pnc_stability_change() -> Certificate:
-    """P-n-C point, erf2, k = 50: a saddle at n = 21, a strict local minimum at n = 22."""
+def pnc_stability_change(k: int = 50, n: int = 21) -> Certificate:
+    """P-n-C point, erf2: a saddle at ``n``, a strict local minimum at ``n + 1`` (default k = 50)."""
+    _check_kn(k, n)
     t0 = time.perf_counter()
     got, evidence = {}, []
-    for n in (21, 22):
-        st, info, got[n] = _pnc_box(n)
-        evidence.append(f"n = {n}: {info}; type {got[n]}")
-    ok = got == {21: "saddle", 22: "minimum"}
-    return _cert("pnc-stability-change:erf2-k50",
-                 "erf2, teacher e_1..e_50 (b = 1, d = 51): the P-n-C point (the zero of the reduced equations "
-                 "next to the computed one) is a saddle at n = 21 and a strict local minimum at n = 22",
+    for nn in (n, n + 1):
+        st, info, got[nn] = _pnc_box(k, nn)
+        evidence.append(f"n = {nn}: {info}; type {got[nn]}")
+    ok = got == {n: "saddle", n + 1: "minimum"}
+    return _cert(f"pnc-stability-change:erf2-k{k}",
+                 f"erf2, teacher e_1..e_{k} (b = 1, d = {k + 1}): the P-n-C point (the zero of the reduced "
+                 f"equations next to the computed one) is a saddle at n = {n} and a strict local minimum at "
+                 f"n = {n + 1}",
                  ("the zero of the four reduced equations is a critical point of the full loss: the gradient "
                   "at a symmetric point is symmetric, and the symmetric subspace is the family's image", _BLOCKS),
                  ok, "Krawczyk test in arb (existence and uniqueness in the box); " + _METHOD + " over the box",
                  f"types {got}", evidence, t0)
 
 
-def pnc_ca_loss_crossing() -> Certificate:
-    """Loss order, erf2, k = 50: the optimal CA point is lower at n = 37, the P-n-C point at n = 38."""
+def pnc_ca_loss_crossing(k: int = 50, n: int = 37) -> Certificate:
+    """Loss order, erf2: the optimal CA point is lower at ``n``, the P-n-C point at ``n + 1`` (default k = 50)."""
+    _check_kn(k, n)
     t0 = time.perf_counter()
     signs, evidence = {}, []
-    for n in (37, 38):
-        X, info = krawczyk_pnc(_K, n)
+    for nn in (n, n + 1):
+        X, info = krawczyk_pnc(k, nn)
         if X is None:
-            signs[n] = "undecided"
-            evidence.append(f"n = {n}: {info}")
+            signs[nn] = "undecided"
+            evidence.append(f"n = {nn}: {info}")
             continue
         with _prec():
-            diff = (ArbWindow(Structure("erf2", _K, _K + 1, n, X[0], X[2], X[1], X[3])).loss()
-                    - ArbWindow(ca_structure_exact(_K, n)).loss())
-        signs[n] = "P-n-C higher" if diff > 0 else "P-n-C lower" if diff < 0 else "undecided"
-        evidence.append(f"n = {n}: L_pnc - L_ca in {diff.str(5, radius=True)}; {info}")
-    ok = signs == {37: "P-n-C higher", 38: "P-n-C lower"}
-    return _cert("pnc-ca-loss-crossing:erf2-k50",
-                 "erf2, k = 50 (d = 51): the P-n-C loss exceeds the optimal CA loss L*(k - n + 1) at n = 37 "
-                 "and is below it at n = 38", ("P-n-C point as in pnc-stability-change:erf2-k50",
-                                                "loss as orbit sums of the pair kernel (docs/theory.md §8)"), ok,
-                 "Krawczyk box of the P-n-C point; loss from orbit sums in arb over the box, CA loss at the "
-                 "exact point", f"{signs}", evidence, t0)
+            diff = pnc_loss_arb(k, nn, X) - ArbWindow(ca_structure_exact(k, nn)).loss()
+        signs[nn] = "P-n-C higher" if diff > 0 else "P-n-C lower" if diff < 0 else "undecided"
+        evidence.append(f"n = {nn}: L_pnc - L_ca = {float(diff.mid()):.8e} +/- {float(diff.rad()):.1e}; {info}")
+    ok = signs == {n: "P-n-C higher", n + 1: "P-n-C lower"}
+    return _cert(f"pnc-ca-loss-crossing:erf2-k{k}",
+                 f"erf2, k = {k} (d = {k + 1}): the P-n-C loss exceeds the optimal CA loss L*(k - n + 1) at "
+                 f"n = {n} and is below it at n = {n + 1}",
+                 (f"P-n-C point as in pnc-stability-change:erf2-k{k}",
+                  "loss as orbit sums of the pair kernel (docs/theory.md §8)"), ok,
+                 "Krawczyk box of the P-n-C point; loss from orbit sums in arb, mean-value form over the box "
+                 "(reduced gradient enclosed over the box), CA loss at the exact point", f"{signs}", evidence, t0)
+
+
+def _checks(ks) -> dict:
+    out = {}
+    for k in ks:
+        n_pnc, n_ca, n_loss = CHANGE_POINTS[k]
+        out[f"ca-stability-change:erf2-k{k}"] = partial(ca_stability_change, k, n_ca)
+        out[f"pnc-stability-change:erf2-k{k}"] = partial(pnc_stability_change, k, n_pnc)
+        out[f"pnc-ca-loss-crossing:erf2-k{k}"] = partial(pnc_ca_loss_crossing, k, n_loss)
+    return out
 
 
 def all_checks() -> dict:
-    return {
-        "ca-stability-change:erf2-k50": ca_stability_change,
-        "pnc-stability-change:erf2-k50": pnc_stability_change,
-        "pnc-ca-loss-crossing:erf2-k50": pnc_ca_loss_crossing,
-    }
+    """The k = 50 change points (default ``copyavg verify``)."""
+    return _checks(DEFAULT_K)
+
+
+def heavy_checks() -> dict:
+    """The change points at the other k of ``CHANGE_POINTS`` (``copyavg verify --heavy``)."""
+    return _checks([k for k in CHANGE_POINTS if k not in DEFAULT_K])

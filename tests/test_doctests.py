@@ -44,6 +44,7 @@ MODULES = [
     "copyavg.numeric.symmetry_partition",
     "copyavg.numeric.pnc_reduced",
     "copyavg.numeric.thresholds_reduced",
+    "copyavg.numeric.thresholds_locate",
     "copyavg.numeric.thresholds_continuous",
     "copyavg.numeric.references",
 ]
