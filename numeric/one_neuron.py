@@ -146,8 +146,9 @@ def average_point(activation: str, m, teacher_norm=1.0) -> tuple[float, float]:
     Returns
     -------
     norm : float
-        ``|w|`` (1.0 by convention for the piecewise-linear family, where only ``a |w|`` is
-        fixed).
+        ``|w|`` (1.0 by convention for the piecewise-linear and monomial families, where only
+        ``a |w|`` or ``a |w|^p`` is fixed; for gelu, m > 1, whose average profile has no finite
+        optimum, the best point with ``|w| <= 8``).
     a : float
         The outgoing weight (``a |w|`` for the piecewise-linear family).
 
@@ -168,6 +169,13 @@ def average_point(activation: str, m, teacher_norm=1.0) -> tuple[float, float]:
     if _generic(activation, m, teacher_norm):
         from .one_neuron_any import one_neuron_any
 
+        if get_activation(activation).name == "gelu" and float(m) > 1:
+            # no finite optimum (the profile decreases towards |w| -> infinity): the best point with
+            # |w| <= 8, the end of the profile search
+            from .one_neuron_any import profile_optimum
+
+            sol = profile_optimum("gelu", m, "average")
+            return sol["norm"], sol["a"]
         sol = one_neuron_any(activation, m)
         return sol["norm_average"], sol["a_average"]
     _, _, (norm2, a, ar, _, ar_avg, _) = _values(activation, m, teacher_norm)

@@ -55,12 +55,16 @@ GLOBAL_DIRECTION = {
     "hermite5": ("copy", "proved"), "normal_cdf": ("average", "proved"),
     "sin": ("average", "proved"), "cos": ("copy", "numeric evidence"),
     "gaussian": ("copy", "numeric evidence"),
+    "monomial2": ("any", "proved"), "monomial3": ("average", "proved"), "monomial4": ("copy", "proved"),
+    "monomial5": ("split", "the KKT families proved, their 1-D maxima numeric; average and copy refuted"),
+    "gelu": ("average", "infimum not attained (|w| -> infinity); average vs copy only, numeric evidence"),
 }
 
 _DIRECTION_TEXT = {
     "average": "w along v_1 + ... + v_m (average of all m teacher neurons)",
     "copy": "w along one v_j (copy one teacher neuron)",
     "any": "any unit w in the span of v_1 .. v_m (all tie; the average is one of them)",
+    "split": "w with one large and m - 1 equal small components along the v_j (neither copy nor average)",
 }
 
 
@@ -326,6 +330,14 @@ def one_neuron_any(activation: str, m) -> dict:
 
     act = get_activation(activation)
     mf = _check_m(m)
+    if act.family == "monomial":
+        from .one_neuron_limits import _monomial_solution
+
+        return _monomial_solution(act.name, m, mf)
+    if act.name == "gelu":
+        from .one_neuron_limits import _gelu_solution
+
+        return _gelu_solution(m, mf)
     with mpmath.workdps(60):  # the closed forms cancel to ~m^-2 relative at large m (m <= 1e15)
         if act.name in CLOSED_FORMS:
             n2, a, L = (float(x) for x in CLOSED_FORMS[act.name](mpmath.mpf(mf), mpmath.mp))
@@ -347,11 +359,22 @@ def one_neuron_any(activation: str, m) -> dict:
         best = avg
     if mf == 1:
         direction, best = "average", avg  # the copy and the average are the same point
+    elif act.name in ("silu", "softplus"):  # sigma(tz)/t -> relu(z): the |w| -> infinity limits
+        from .one_neuron_limits import _with_limits
+
+        direction, best, avg, status = _with_limits(act.name, mf, direction, best, avg, status)
     out = {"activation": act.name, "m": m, "teacher_norm": 1.0, "norm": best["norm"], "a": best["a"],
            "loss": best["loss"], "direction": direction, "direction_text": _DIRECTION_TEXT[direction],
            "closed_form": act.name in CLOSED_FORMS and (direction != "copy" or act.name.startswith("hermite")),
            "norm_average": avg["norm"], "a_average": avg["a"], "loss_average": avg["loss"],
            "optimum_status": status}
+    if best.get("at_infinity"):
+        out.update({"only_product_fixed": True, "attained": False})
+    elif best.get("boundary") or avg.get("boundary"):
+        lim = act.params.get("max_norm", 8.0)
+        out["optimum_status"] = (f"{status}; the search ended at |w| = {lim:g} (the largest |w| it accepts): "
+                                 "the infimum may lie beyond it, the values are upper bounds")
+        out["boundary"] = True
     return out
 
 
