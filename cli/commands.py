@@ -159,14 +159,16 @@ def _cmd_one_neuron(args) -> int:
 def _one_neuron_table(args) -> int:
     """``one-neuron --table FILE``: L*(m), |w|, a for every activation, m = 1..--m-max (Markdown)."""
     from copyavg.numeric import ACTIVATIONS
+    from copyavg.numeric.activations import QUADRATURE_NAMES
     from copyavg.numeric.one_neuron import one_neuron
     from copyavg.numeric.one_neuron_any import render_table
 
     check_range("--m-max", args.m_max, lo=1, hi=200, what="largest m in the table")
     check_output_file("--table", args.table)
     rows = {}
-    with progress_bar(args, total=len(ACTIVATIONS), desc="one-neuron table", unit="activation") as bar:
-        for name in ACTIVATIONS:
+    names = [*ACTIVATIONS, *QUADRATURE_NAMES]
+    with progress_bar(args, total=len(names), desc="one-neuron table", unit="activation") as bar:
+        for name in names:
             bar.set_postfix_str(name, refresh=True)
             rows[name] = [one_neuron(name, mm) for mm in range(1, args.m_max + 1)]
             bar.update(1)

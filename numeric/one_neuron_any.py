@@ -412,11 +412,20 @@ def render_table(rows: dict) -> str:
            "`L = E[(f - f*)^2]` (no 1/2), `b_j = 1`, `v_j = e_j`. `L*` is the optimum over all `(a, w)` in the "
            "direction stated; the `average` columns are the best point with `w` along `v_1 + .. + v_m` (the group "
            "neuron of a copy-average point). Piecewise-linear family: only `a|w|` is fixed, `|w| = 1` is "
-           "reported. Status of the optimal direction: docs/theory.md §4.", ""]
+           "reported. Homogeneous family `monomialP` (`z^p`): only `a|w|^p` is fixed, `|w| = 1` is reported and "
+           "`a` is `a|w|^p`. `|w| = inf`: the infimum is the limit `|w| -> infinity` (not attained; gelu, and silu "
+           "from m = 3 on), `a` is the limit of `a|w|`. Status of the optimal direction: docs/theory.md §4 and "
+           "§11.", ""]
     for name, sols in rows.items():
         first = sols[-1]
-        status = first.get("optimum_status", _STATUS_OF_GENERATED.get(name, "proved"))
-        out += [f"## {name}", "", f"Optimal direction (m >= 2): {first['direction_text']} ({status}).", "",
+        statuses = list(dict.fromkeys(s.get("optimum_status", _STATUS_OF_GENERATED.get(name, "proved"))
+                                      for s in sols if float(s["m"]) > 1)) or ["proved"]
+        statuses = [st for st in statuses if not any(o != st and o.startswith(st) for o in statuses)]
+        texts = list(dict.fromkeys(s["direction_text"] for s in sols if float(s["m"]) > 1)) or [first["direction_text"]]
+        lines = [f"Optimal direction (m >= 2): {' / '.join(texts)} ({'; '.join(statuses)})."]
+        if len(texts) > 1:
+            lines.append("By m: " + ", ".join(f"{s['m']}: {s['direction']}" for s in sols if float(s["m"]) > 1) + ".")
+        out += [f"## {name}", "", *lines, "",
                 "| m | L*(m) | \\|w\\| | a | L average | \\|w\\| average | a average |", "|---|---|---|---|---|---|---|"]
         for s in sols:
             if "loss_average" in s and "norm_average" in s:

@@ -117,14 +117,15 @@ def _with_limits(name: str, mf: float, direction, best: dict, avg: dict, status:
 def _gelu_solution(m, mf: float) -> dict:
     """``one_neuron_any`` for gelu: the infimum of each profile is its limit ``|w| -> infinity``
     (``GELU_LIMITS``); ``norm`` is ``inf`` and ``a`` the limit of ``a |w|``."""
+    from .one_neuron_any import _DIRECTION_TEXT, GLOBAL_DIRECTION
+
     if mf == 1:  # the student can copy the teacher neuron exactly
         return {"activation": "gelu", "m": m, "teacher_norm": 1.0, "norm": 1.0, "a": 1.0, "loss": 0.0,
                 "direction": "average", "direction_text": _DIRECTION_TEXT["average"], "closed_form": True,
                 "norm_average": 1.0, "a_average": 1.0, "loss_average": 0.0, "optimum_status": "proved (L = 0)"}
-    from .one_neuron_any import _DIRECTION_TEXT, GLOBAL_DIRECTION
 
     pts = {k: (lambda r: (r["a"], r["loss"]))(relu_limit("gelu", mf, k)) for k in ("average", "copy")}
-    direction = "average" if pts["average"][1] <= pts["copy"][1] or mf == 1 else "copy"
+    direction = "average" if pts["average"][1] <= pts["copy"][1] else "copy"
     return {"activation": "gelu", "m": m, "teacher_norm": 1.0, "norm": math.inf, "a": pts[direction][0],
             "loss": pts[direction][1], "direction": direction, "direction_text": _DIRECTION_TEXT[direction],
             "closed_form": True, "only_product_fixed": True, "attained": False, "norm_average": math.inf,
