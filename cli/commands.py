@@ -78,7 +78,7 @@ def _cmd_derive(args) -> int:
 
         for path in write_docs(args.docs):
             print(f"wrote {path}")
-        checks = all_checks()
+        checks = all_checks(heavy=True)
         proofs_md = Path(args.docs) / "proofs.md"
         write_markdown(proofs_md, _run_checks(args, list(checks), checks), timings=False,
                        title="Proofs: the paper's claims machine-checked, step by step")
@@ -119,7 +119,10 @@ def _cmd_verify(args) -> int:
         return cli_properties(args)
     from copyavg.proofs.registry import all_checks
 
-    checks = all_checks()
+    checks = all_checks(heavy=args.heavy)
+    if args.theorems and not args.heavy:  # a heavy check named exactly runs without --heavy
+        heavy = all_checks(heavy=True)
+        checks.update({t: heavy[t] for t in args.theorems if t in heavy and t not in checks})
     selected = list(checks)
     if args.theorems:
         selected = [t for t in checks if any(fnmatch.fnmatch(t, pat) or t == pat for pat in args.theorems)]
