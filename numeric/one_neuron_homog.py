@@ -25,6 +25,10 @@ import math
 import numpy as np
 
 
+#: largest integer m whose KKT families are searched (monomial5; beyond: average vs copy only)
+FAMILY_M_MAX = 200
+
+
 def hermite_weights(p: int) -> dict:
     """``{k: c_k^2 k!}`` with ``z^p = sum_k c_k He_k(z)``: ``E[z1^p z2^p] = sum_k c_k^2 k! c^k``.
 
@@ -107,7 +111,8 @@ def homogeneous_one_neuron(activation: str, m) -> dict:
     dict
         ``norm`` (1.0: only ``a |w|^p`` is fixed), ``a`` (``= a |w|^p``), ``loss``, ``direction``
         (``"average"``, ``"copy"``, ``"any"`` or ``"split"``), ``cosines`` (the sorted ``|u_j|``
-        of the optimum, integer ``m``), and the average point ``norm_average`` (1.0),
+        of the optimum, integer ``m <= FAMILY_M_MAX``, else None), ``families_searched`` (False for
+        monomial5 with ``m > FAMILY_M_MAX``: average vs copy only), and the average point ``norm_average`` (1.0),
         ``a_average``, ``loss_average``; ``only_product_fixed`` is True.
 
     Raises
@@ -138,8 +143,14 @@ def homogeneous_one_neuron(activation: str, m) -> dict:
         if p == 2:
             best["direction"] = "any"
         elif p == 4:
-            best = {"G": G_copy, "direction": "copy", "cosines": [1.0] + [0.0] * (mi - 1)}
-        else:  # odd p: the KKT families (module docstring)
+            best = {"G": G_copy, "direction": "copy", "cosines": None}
+        elif p == 3:  # the average is the unique optimum (one-neuron-optimum:monomial3)
+            pass
+        elif mi > FAMILY_M_MAX:
+            best["direction"] = "average" if G_avg >= G_copy else "copy"
+            best["G"] = max(G_avg, G_copy)
+            best["unsearched"] = True
+        else:  # p = 5: the KKT families (module docstring)
             fam = [_family_best(p, mi, k) for k in range(1, mi + 1)]
             k = int(np.argmax([f[0] for f in fam]))
             G, s1, s2 = fam[k]
@@ -150,8 +161,9 @@ def homogeneous_one_neuron(activation: str, m) -> dict:
                         "cosines": sorted([s2] * k + [s1] * (mi - k), reverse=True)}
     elif not mf.is_integer() and G_copy > G_avg:  # real m: the formal copy profile only
         best = {"G": G_copy, "direction": "copy", "cosines": None}
-    if best["cosines"] is None and mf.is_integer():
-        best["cosines"] = [1 / math.sqrt(mf)] * int(mf)
+    if best["cosines"] is None and mf.is_integer() and mf <= FAMILY_M_MAX:
+        best["cosines"] = ([1.0] + [0.0] * (int(mf) - 1)) if best["direction"] == "copy" else [1 / math.sqrt(mf)] * int(mf)
     return {"norm": 1.0, "a": float(best["G"] / s), "loss": float(T - best["G"] ** 2 / s), "direction": best["direction"],
             "cosines": [float(c) for c in best["cosines"]] if best["cosines"] else None, "norm_average": 1.0, "a_average": G_avg / s,
-            "loss_average": T - G_avg**2 / s, "only_product_fixed": True}
+            "loss_average": T - G_avg**2 / s, "only_product_fixed": True,
+            "families_searched": not best.get("unsearched", False)}

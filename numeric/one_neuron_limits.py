@@ -93,6 +93,8 @@ def _monomial_solution(name: str, m, mf: float) -> dict:
     direction, status = GLOBAL_DIRECTION[name]
     if not mf.is_integer():
         status = "real m: average vs the formal copy profile only"
+    elif not sol["families_searched"]:
+        status = "m too large for the family search: average vs copy only"
     direction = sol["direction"] if mf > 1 else "average"
     return {"activation": name, "m": m, "teacher_norm": 1.0, "norm": 1.0, "a": sol["a"], "loss": sol["loss"],
             "direction": direction, "direction_text": _DIRECTION_TEXT[direction], "closed_form": direction != "split",
