@@ -14,7 +14,10 @@ loss ``E[(f - f*)^2]`` (no 1/2). For a fixed ``w`` the best ``a`` is ``G(w) / s(
 For the catalogue activations beyond the erf and piecewise-linear families the average optimum
 has a closed form (``CLOSED_FORMS``, proved by the ``one-neuron:*`` certificates); which direction
 is globally optimal is recorded in ``GLOBAL_DIRECTION`` (proved, refuted or numeric evidence, see
-the ``one-neuron-optimum:*`` certificates).
+the ``one-neuron-optimum:*`` certificates). The homogeneous ``monomialP`` (only ``a |w|^p`` fixed)
+are solved in ``copyavg.numeric.one_neuron_homog``; gelu, and silu / softplus where it is lower,
+take the ``|w| -> infinity`` limit of ``copyavg.numeric.one_neuron_limits`` (``norm = inf``, ``a``
+the limit of ``a |w|``).
 """
 
 from __future__ import annotations
@@ -56,8 +59,10 @@ GLOBAL_DIRECTION = {
     "sin": ("average", "proved"), "cos": ("copy", "numeric evidence"),
     "gaussian": ("copy", "numeric evidence"),
     "monomial2": ("any", "proved"), "monomial3": ("average", "proved"), "monomial4": ("copy", "proved"),
-    "monomial5": ("split", "the KKT families proved, their 1-D maxima numeric; average and copy refuted"),
-    "gelu": ("average", "infimum not attained (|w| -> infinity); average vs copy only, numeric evidence"),
+    "monomial5": ("split", "average refuted by an exact witness at m = 2 that also beats the copy; the optimum "
+                           "is the best of the proved KKT families, maximised numerically"),
+    "gelu": ("average", "no minimiser, the infimum is the |w| -> infinity limit: proved for m = 2..20 "
+                        "(one-neuron:gelu); the direction: average vs copy only, numeric evidence"),
 }
 
 _DIRECTION_TEXT = {
@@ -313,7 +318,10 @@ def one_neuron_any(activation: str, m) -> dict:
     dict
         Keys as ``copyavg.numeric.one_neuron.one_neuron`` (``norm``, ``a``, ``loss``,
         ``direction``, ``direction_text``, ``closed_form``) plus ``norm_average``, ``a_average``,
-        ``loss_average`` and ``optimum_status``.
+        ``loss_average`` and ``optimum_status``; ``only_product_fixed`` (monomials: ``a`` is
+        ``a |w|^p``, ``norm`` 1; at ``norm = inf``: ``a`` is the limit of ``a |w|``), ``attained``
+        (False at ``norm = inf``), ``cosines`` (monomials), ``boundary`` (the search ended at the
+        largest accepted ``|w|``).
 
     Raises
     ------

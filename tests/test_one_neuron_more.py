@@ -170,3 +170,27 @@ def test_cli_reports_the_invariant_scale(capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["norm"] == 1.0 and d["only_product_fixed"] is True
     assert abs(d["a"] - 11 * math.sqrt(3) / 15) < 1e-12  # A = 3 h(1/sqrt 3)/15, h(c) = 9c + 6c^3
+
+
+def test_verify_runs_heavy_checks_only_when_asked(capsys, monkeypatch):
+    """Default verify skips the opt-in set; --heavy or naming a heavy id exactly runs it."""
+    from copyavg.cli.main import main
+    from copyavg.proofs import registry
+    from copyavg.proofs.certificates import Certificate
+
+    ran = []
+
+    def cert(name):
+        def run():
+            ran.append(name)
+            return Certificate(theorem=name, statement="s", assumptions=(), method="m", status=Status.PROVED)
+        return run
+
+    monkeypatch.setattr(registry, "all_checks",
+                        lambda heavy=False: {"light": cert("light"), **({"heavy": cert("heavy")} if heavy else {})})
+    assert main(["verify", "--quiet"]) == 0 and ran == ["light"]
+    ran.clear()
+    assert main(["verify", "--quiet", "heavy"]) == 0 and ran == ["heavy"]
+    ran.clear()
+    assert main(["verify", "--quiet", "--heavy"]) == 0 and ran == ["light", "heavy"]
+    capsys.readouterr()
