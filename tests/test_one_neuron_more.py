@@ -123,6 +123,11 @@ def test_gelu_profile_decreases_to_its_limit():
         assert 0 < float(Ls[-1]) - lim < 1e-6
         sol = one_neuron("gelu", m)
         assert sol["norm"] == math.inf and sol["attained"] is False and sol["loss"] == lim
+        # CA configurations need a finite group point: the end of the profile search, |w| = 8
+        from copyavg.numeric.one_neuron import average_point
+
+        norm, a = average_point("gelu", m)
+        assert norm == 8.0 and math.isfinite(a)
 
 
 @pytest.mark.slow
@@ -132,6 +137,9 @@ def test_silu_table_switches_to_the_limit():
     s2, s3 = one_neuron("silu", 2), one_neuron("silu", 3)
     assert math.isfinite(s2["norm"]) and s2["loss"] < relu_limit("silu", 2)["loss"]
     assert s3["norm"] == math.inf and s3["loss"] == relu_limit("silu", 3)["loss"]
+    from copyavg.numeric.one_neuron import average_point
+
+    assert average_point("silu", 3)[0] == 4.0  # finite: the end of the accepted range
 
 
 def test_monomial_certificates():
