@@ -127,7 +127,7 @@ def test_gelu_profile_decreases_to_its_limit():
         from copyavg.numeric.one_neuron import average_point
 
         norm, a = average_point("gelu", m)
-        assert norm == 8.0 and math.isfinite(a)
+        assert abs(norm - 8.0) < 1e-12 and math.isfinite(a)  # the grid end, up to its float rounding
 
 
 @pytest.mark.slow
@@ -139,7 +139,7 @@ def test_silu_table_switches_to_the_limit():
     assert s3["norm"] == math.inf and s3["loss"] == relu_limit("silu", 3)["loss"]
     from copyavg.numeric.one_neuron import average_point
 
-    assert average_point("silu", 3)[0] == 4.0  # finite: the end of the accepted range
+    assert abs(average_point("silu", 3)[0] - 4.0) < 1e-12  # finite: the end of the accepted range
 
 
 def test_monomial_certificates():
