@@ -56,8 +56,9 @@ def add_derive_verify(sub) -> None:
     v.add_argument("--markdown", metavar="FILE",
                    help="also write the certificates as a Markdown report to FILE (default: none)")
     v.add_argument("--heavy", action="store_true",
-                   help="also the opt-in certificates: the thresholds change points of docs/theory.md §8 at "
-                        "k = 100, 200, 500, 1000, 10^4 (default: only k = 50)")
+                   help="also run the opt-in certificate sets: the thresholds change points at k = 100, 200, "
+                        "500, 1000, 10^4 (docs/theory.md §8); one-neuron evidence for tanh, softplus, sigmoid, "
+                        "silu; one-neuron:gelu at m = 2..20 (a minute or two more)")
     v.add_argument("--properties", action="store_true",
                    help="run the hypothesis property suite of the numeric kernels instead")
     v.add_argument("--examples", type=int, default=50, help="examples per property, 1..1e6 (with --properties)")

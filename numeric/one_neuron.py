@@ -146,8 +146,9 @@ def average_point(activation: str, m, teacher_norm=1.0) -> tuple[float, float]:
     Returns
     -------
     norm : float
-        ``|w|`` (1.0 by convention for the piecewise-linear family, where only ``a |w|`` is
-        fixed).
+        ``|w|`` (1.0 by convention for the piecewise-linear and monomial families, where only
+        ``a |w|`` or ``a |w|^p`` is fixed; where the average profile has no finite optimum - gelu
+        for m > 1, silu from m = 3 - the best point of the profile search, ``|w| <= 8`` resp. 4).
     a : float
         The outgoing weight (``a |w|`` for the piecewise-linear family).
 
@@ -169,6 +170,13 @@ def average_point(activation: str, m, teacher_norm=1.0) -> tuple[float, float]:
         from .one_neuron_any import one_neuron_any
 
         sol = one_neuron_any(activation, m)
+        if math.isinf(sol["norm_average"]):
+            # no finite optimum (gelu; silu from m = 3: the infimum is the |w| -> infinity limit): the
+            # best point of the profile search, which ends at |w| = 8 (gelu) or the accepted norm (silu)
+            from .one_neuron_any import profile_optimum
+
+            sol = profile_optimum(get_activation(activation).name, m, "average")
+            return sol["norm"], sol["a"]
         return sol["norm_average"], sol["a_average"]
     _, _, (norm2, a, ar, _, ar_avg, _) = _values(activation, m, teacher_norm)
     return (1.0, ar_avg) if math.isnan(norm2) else (math.sqrt(norm2), a)

@@ -14,7 +14,10 @@ loss ``E[(f - f*)^2]`` (no 1/2). For a fixed ``w`` the best ``a`` is ``G(w) / s(
 For the catalogue activations beyond the erf and piecewise-linear families the average optimum
 has a closed form (``CLOSED_FORMS``, proved by the ``one-neuron:*`` certificates); which direction
 is globally optimal is recorded in ``GLOBAL_DIRECTION`` (proved, refuted or numeric evidence, see
-the ``one-neuron-optimum:*`` certificates).
+the ``one-neuron-optimum:*`` certificates). The homogeneous ``monomialP`` (only ``a |w|^p`` fixed)
+are solved in ``copyavg.numeric.one_neuron_homog``; gelu, and silu / softplus where it is lower,
+take the ``|w| -> infinity`` limit of ``copyavg.numeric.one_neuron_limits`` (``norm = inf``, ``a``
+the limit of ``a |w|``).
 """
 
 from __future__ import annotations
@@ -55,12 +58,18 @@ GLOBAL_DIRECTION = {
     "hermite5": ("copy", "proved"), "normal_cdf": ("average", "proved"),
     "sin": ("average", "proved"), "cos": ("copy", "numeric evidence"),
     "gaussian": ("copy", "numeric evidence"),
+    "monomial2": ("any", "proved"), "monomial3": ("average", "proved"), "monomial4": ("copy", "proved"),
+    "monomial5": ("split", "average refuted by an exact witness at m = 2 that also beats the copy; the optimum "
+                           "is the best of the proved KKT families, maximised numerically"),
+    "gelu": ("average", "no minimiser, the infimum is the |w| -> infinity limit: proved for m = 2..20 "
+                        "(one-neuron:gelu); the direction: average vs copy only, numeric evidence"),
 }
 
 _DIRECTION_TEXT = {
     "average": "w along v_1 + ... + v_m (average of all m teacher neurons)",
     "copy": "w along one v_j (copy one teacher neuron)",
     "any": "any unit w in the span of v_1 .. v_m (all tie; the average is one of them)",
+    "split": "w with one large and m - 1 equal small components along the v_j (neither copy nor average)",
 }
 
 
@@ -309,7 +318,10 @@ def one_neuron_any(activation: str, m) -> dict:
     dict
         Keys as ``copyavg.numeric.one_neuron.one_neuron`` (``norm``, ``a``, ``loss``,
         ``direction``, ``direction_text``, ``closed_form``) plus ``norm_average``, ``a_average``,
-        ``loss_average`` and ``optimum_status``.
+        ``loss_average`` and ``optimum_status``; ``only_product_fixed`` (monomials: ``a`` is
+        ``a |w|^p``, ``norm`` 1; at ``norm = inf``: ``a`` is the limit of ``a |w|``), ``attained``
+        (False at ``norm = inf``), ``cosines`` (monomials), ``boundary`` (the search ended at the
+        largest accepted ``|w|``).
 
     Raises
     ------
@@ -326,6 +338,14 @@ def one_neuron_any(activation: str, m) -> dict:
 
     act = get_activation(activation)
     mf = _check_m(m)
+    if act.family == "monomial":
+        from .one_neuron_limits import _monomial_solution
+
+        return _monomial_solution(act.name, m, mf)
+    if act.name == "gelu":
+        from .one_neuron_limits import _gelu_solution
+
+        return _gelu_solution(m, mf)
     with mpmath.workdps(60):  # the closed forms cancel to ~m^-2 relative at large m (m <= 1e15)
         if act.name in CLOSED_FORMS:
             n2, a, L = (float(x) for x in CLOSED_FORMS[act.name](mpmath.mpf(mf), mpmath.mp))
@@ -347,11 +367,22 @@ def one_neuron_any(activation: str, m) -> dict:
         best = avg
     if mf == 1:
         direction, best = "average", avg  # the copy and the average are the same point
+    elif act.name in ("silu", "softplus"):  # sigma(tz)/t -> relu(z): the |w| -> infinity limits
+        from .one_neuron_limits import _with_limits
+
+        direction, best, avg, status = _with_limits(act.name, mf, direction, best, avg, status)
     out = {"activation": act.name, "m": m, "teacher_norm": 1.0, "norm": best["norm"], "a": best["a"],
            "loss": best["loss"], "direction": direction, "direction_text": _DIRECTION_TEXT[direction],
            "closed_form": act.name in CLOSED_FORMS and (direction != "copy" or act.name.startswith("hermite")),
            "norm_average": avg["norm"], "a_average": avg["a"], "loss_average": avg["loss"],
            "optimum_status": status}
+    if best.get("at_infinity"):
+        out.update({"only_product_fixed": True, "attained": False})
+    elif best.get("boundary") or avg.get("boundary"):
+        lim = act.params.get("max_norm", 8.0)
+        out["optimum_status"] = (f"{status}; the search ended at |w| = {lim:g} (the largest |w| it accepts): "
+                                 "the infimum may lie beyond it, the values are upper bounds")
+        out["boundary"] = True
     return out
 
 
@@ -389,11 +420,20 @@ def render_table(rows: dict) -> str:
            "`L = E[(f - f*)^2]` (no 1/2), `b_j = 1`, `v_j = e_j`. `L*` is the optimum over all `(a, w)` in the "
            "direction stated; the `average` columns are the best point with `w` along `v_1 + .. + v_m` (the group "
            "neuron of a copy-average point). Piecewise-linear family: only `a|w|` is fixed, `|w| = 1` is "
-           "reported. Status of the optimal direction: docs/theory.md §4.", ""]
+           "reported. Homogeneous family `monomialP` (`z^p`): only `a|w|^p` is fixed, `|w| = 1` is reported and "
+           "`a` is `a|w|^p`. `|w| = inf`: the infimum is the limit `|w| -> infinity` (not attained; gelu, and silu "
+           "from m = 3 on), `a` is the limit of `a|w|`. Status of the optimal direction: docs/theory.md §4 and "
+           "§11.", ""]
     for name, sols in rows.items():
         first = sols[-1]
-        status = first.get("optimum_status", _STATUS_OF_GENERATED.get(name, "proved"))
-        out += [f"## {name}", "", f"Optimal direction (m >= 2): {first['direction_text']} ({status}).", "",
+        statuses = list(dict.fromkeys(s.get("optimum_status", _STATUS_OF_GENERATED.get(name, "proved"))
+                                      for s in sols if float(s["m"]) > 1)) or ["proved"]
+        statuses = [st for st in statuses if not any(o != st and o.startswith(st) for o in statuses)]
+        texts = list(dict.fromkeys(s["direction_text"] for s in sols if float(s["m"]) > 1)) or [first["direction_text"]]
+        lines = [f"Optimal direction (m >= 2): {' / '.join(texts)} ({'; '.join(statuses)})."]
+        if len(texts) > 1:
+            lines.append("By m: " + ", ".join(f"{s['m']}: {s['direction']}" for s in sols if float(s["m"]) > 1) + ".")
+        out += [f"## {name}", "", *lines, "",
                 "| m | L*(m) | \\|w\\| | a | L average | \\|w\\| average | a average |", "|---|---|---|---|---|---|---|"]
         for s in sols:
             if "loss_average" in s and "norm_average" in s:

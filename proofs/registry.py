@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 
-def all_checks() -> dict:
-    """theorem id -> zero-argument callable returning a Certificate."""
-    from . import (ca_critical, collinear, from_loss, kernels, one_neuron, one_neuron_pl, optimal_ca, stability,
-                   universal_ca, universal_one_neuron)
+def all_checks(heavy: bool = False) -> dict:
+    """theorem id -> zero-argument callable returning a Certificate.
+
+    ``heavy``: also the heavier certificate sets (``copyavg verify --heavy``; ``copyavg derive
+    --docs``): the quadrature-family one-neuron evidence, one-neuron:gelu at m = 2..20 and the
+    thresholds change points at k = 100 ... 10^4 (``heavy_checks``).
+    """
+    from . import (ca_critical, collinear, from_loss, kernels, one_neuron, one_neuron_gelu, one_neuron_monomial,
+                   one_neuron_pl, optimal_ca, stability, universal_ca, universal_one_neuron)
 
     checks = {}
-    for module in (kernels, collinear, one_neuron, one_neuron_pl, universal_one_neuron, ca_critical, from_loss,
-                   optimal_ca, universal_ca, stability):
+    for module in (kernels, collinear, one_neuron, one_neuron_pl, universal_one_neuron, one_neuron_monomial):
         checks.update(module.all_checks())
+    checks.update(one_neuron_gelu.all_checks(heavy))
+    for module in (ca_critical, from_loss, optimal_ca, universal_ca, stability):
+        checks.update(module.all_checks())
+    if heavy:
+        checks.update(stability.heavy_checks())
     return checks
 
 
 def heavy_checks() -> dict:
-    """Opt-in checks (``copyavg verify --heavy``): the change points of docs/theory.md §8 at k = 100 ... 10^4."""
+    """The opt-in thresholds checks (part of ``all_checks(heavy=True)``): the change points of docs/theory.md §8 at k = 100 ... 10^4."""
     from . import stability
 
     return stability.heavy_checks()

@@ -178,7 +178,7 @@ def test_unwritable_output_path_fails_before_the_work(capsys, monkeypatch, not_a
     def no_work(*args, **kwargs):
         raise AssertionError("the work started before the output path was checked")
 
-    monkeypatch.setattr(registry, "all_checks", lambda: {"x": no_work})
+    monkeypatch.setattr(registry, "all_checks", lambda heavy=False: {"x": no_work})
     monkeypatch.setattr("copyavg.experiments.sweep.run_one", no_work)
     monkeypatch.setattr("copyavg.symbolic.codegen.check_generated", no_work)
     t0 = time.perf_counter()
@@ -350,7 +350,7 @@ def test_derive_docs_writes_only_under_dir(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(codegen, "write_generated", forbidden)
     monkeypatch.setattr(docs, "render_kernels_markdown", lambda: "# kernels\n")
-    monkeypatch.setattr(registry, "all_checks", lambda: {"t:1": lambda: _cert(1.0)})
+    monkeypatch.setattr(registry, "all_checks", lambda heavy=False: {"t:1": lambda: _cert(1.0)})
     monkeypatch.setattr(commands, "_derive_all", lambda args: None)
     out = tmp_path / "new" / "docs"
     assert cli(["derive", "--docs", str(out), "--quiet"]) == 0

@@ -27,6 +27,8 @@ MODULES = [
     "copyavg.numeric.endpoints",
     "copyavg.numeric.one_neuron",
     "copyavg.numeric.one_neuron_any",
+    "copyavg.numeric.one_neuron_homog",
+    "copyavg.numeric.one_neuron_limits",
     "copyavg.numeric.pnc",
     "copyavg.numeric.oracles",
     "copyavg.numeric.flow",
