@@ -61,3 +61,41 @@ HEAVY = [(1, 3), (13, 2), (14, 7), (17, 0), (23, 0), (23, 5), (24, 1), (24, 6), 
 @pytest.mark.parametrize("n,seed", HEAVY)
 def test_sweep_runs_reproduce_committed_endpoints(n, seed):
     _check(n, seed)
+
+
+def test_symmetric_end_points_share_the_hessian_record_of_their_own_spectrum(monkeypatch):
+    """End points at one P-n-C/CA point up to the symmetries get the first one's Hessian record
+    (experiments/_symmetric_endpoints.py); it must match each end point's own dense spectrum."""
+    import numpy as np
+
+    from copyavg.experiments import _symmetric_endpoints as se
+    from copyavg.experiments.sweep import endpoint_hessian
+    from copyavg.numeric import Problem
+
+    monkeypatch.setattr(se, "_RECORDS", {})
+    calls = []
+    real = se.shared_hessian_record
+
+    def spy(*args):
+        rec = real(*args)
+        calls.append(rec)
+        return rec
+
+    monkeypatch.setattr(se, "shared_hessian_record", spy)
+    k, n = 10, 5
+    P = Problem(np.ones(k), np.eye(k, k + 1), "erf2")
+    kinds = []
+    for seed in range(4):
+        rec = run_one(RunSpec("erf2", k, n, k + 1, seed))
+        own = endpoint_hessian(P, np.array(rec["a"]), np.array(rec["W"]), "erf2", rec["grad_max"])
+        kinds.append((rec["endpoint"], tuple(rec["partition"] or ()), rec["distance"] <= 1e-8))
+        assert rec["hessian_type"] == own["hessian_type"]
+        for key in ("negative", "zero", "positive", "symmetry_zero"):
+            assert rec["inertia"][key] == own["inertia"][key], key
+        for key in ("eig_min", "eig_max", "tol"):
+            # a shared record is another polished image of the same point: its eigenvalues agree to
+            # ~distance x |third derivatives| + rounding (distances here <= 1e-10, |H| ~ 10)
+            assert abs(rec["inertia"][key] - own["inertia"][key]) <= 1e-8, key
+    assert len(calls) == 4
+    # all four end at one CA point (partition (6, 1, 1, 1, 1)) up to symmetry: one record, three shared
+    assert len(set(kinds)) == 1 and kinds[0][2] and len(se._RECORDS) == 1, kinds
