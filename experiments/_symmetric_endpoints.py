@@ -9,10 +9,11 @@ reference point after mapping it by such a symmetry. When that distance is at mo
 Hessian is the reference point's Hessian conjugated by a signed permutation matrix (the same
 spectrum) up to a perturbation of order ``distance * |third derivatives|``: the order by which any
 polished end point's own Hessian already differs from that of the exact critical point (the end
-points of the committed erf2 k = 50 sweep lie 8e-13 to 9e-10 from their reference points). All such end points of one width,
-type and partition (at n = 45 all 20 seeds end at the one P-n-C point) then get the Hessian
-record (inertia counts, extreme eigenvalues, type) of the first one that this process classified,
-rather than one dense spectrum each (``O(N^3)``: about 1.4 s at ``N = 2548``, a third of a run).
+points of the committed erf2 k = 50 sweep lie 8e-13 to 9e-10 from their reference points). All
+such end points of one width, type and partition (at n = 45 all 20 seeds end at the one P-n-C
+point) then get the Hessian record (inertia counts, extreme eigenvalues, type) of the first one
+that this process classified, rather than one dense spectrum each (``O(N^3)``: about 1.4 s at
+``N = 2548``, a third of a run).
 """
 
 from __future__ import annotations
