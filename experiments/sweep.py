@@ -152,6 +152,8 @@ def run_one(spec: RunSpec, flow_options: dict | None = None, teacher=None) -> di
     from copyavg.numeric import NonDifferentiableError
     from copyavg.numeric.flow import flow_and_polish
 
+    from ._symmetric_endpoints import shared_hessian_record
+
     t0 = time.perf_counter()
     prob, a0, W0, train, opts, model = _model(spec, flow_options, teacher)
     try:
@@ -161,7 +163,15 @@ def run_one(spec: RunSpec, flow_options: dict | None = None, teacher=None) -> di
     except ValueError as exc:  # a weight left the kernel's accepted range (quadrature family: |w| <= max_norm)
         return _unfinished(spec, prob, model, "out-of-range", exc, t0)
     kind, partition, distance, note, embedding = _endpoint(res, spec, train, "teacher_sha256" in model)
-    hess = endpoint_hessian(prob, res.a, res.W, spec.activation, float(res.grad_max), res.status, train)
+
+    def hessian_record():
+        return endpoint_hessian(prob, res.a, res.W, spec.activation, float(res.grad_max), res.status, train)
+
+    if train == "aW" and teacher is None and res.status == "converged":  # images of one point: one spectrum
+        hess = shared_hessian_record(spec, kind, partition, distance, res.a, float(res.loss), float(res.grad_max),
+                                     hessian_record)
+    else:
+        hess = hessian_record()
     traj = res.flow
     return {
         "activation": spec.activation, "k": spec.k, "n": spec.n, "d": spec.d, "seed": spec.seed, **model,

@@ -188,10 +188,11 @@ def _pnc_reference(k: int, n: int, d: int, activation: str):
     """``solve_pnc(k, n, d, activation)``, remembered: it depends on the sizes alone, and at large
     ``n`` (dense Hessians of ``N = n + n d`` parameters, their spectrum) it costs more than a flow,
     so a sweep's process solves it once per width rather than once per seed (a ``ValueError``,
-    no reference point, is not remembered)."""
+    no reference point, is not remembered). Only the point is used: its Hessian type is not
+    computed (``classify=False``: no spectrum of the full Hessian)."""
     from .pnc import solve_pnc
 
-    return solve_pnc(k, n, d, activation)
+    return solve_pnc(k, n, d, activation, classify=False)
 
 
 def _classify_network(a, W, k: int, activation: str, ca_tol: float) -> Endpoint:

@@ -178,7 +178,10 @@ def krylov_bdf(fun, t0, y0, t_bound, problem, n: int, *, rtol: float, atol: floa
 
         def mv(x):
             cnt.n_matvec += 1
-            return x + c * op.matvec(x)
+            y = op.matvec(x)
+            y *= c
+            y += x
+            return y
 
         cnt.n_solve += 1
         # MINRES's stopping test is a backward error, |r| <= rtol (|A| |x| + |b|): lax in the stiff

@@ -126,8 +126,12 @@ class HessianOperator:
         self._K = np.block([[self.Gaa, 4.0 * self.G2o * a[None, :]],
                             [4.0 * a[:, None] * self.G2o.T, self.A12]])
         self._P2 = np.stack((2.0 * self.G3o * a[None, :], self.A13))
-        self._S = np.stack((W, self.Dg, self.Z))
-        self._G3s = (2.0 * a)[:, None] * self.G3o.T
+        # rows dotted with x_l: w_l (gives q_l), Dg_l, and c11_l w_l + z_l (the diagonal's c11 q + z.x)
+        self._S = np.stack((W, self.Dg, self.c11[:, None] * W + self.Z))
+        # column scalings of the student block by (q, va), and row terms q_i z_i + va_i Dg_i
+        self._B2 = np.stack((self.A23, (2.0 * a)[:, None] * self.G3o.T))
+        self._ZD = np.stack((self.Z, self.Dg))
+        self._YT = np.ascontiguousarray(Y.T)
         m = Y.shape[0]
         # T = [M33 * R (+ the W-W and W-a terms on the student columns) | A3 + diag(c1)] times [Y; X]
         self._T = np.empty((n, m + n))
@@ -135,33 +139,35 @@ class HessianOperator:
         self._T[:, m:][idx, idx] = self.c1
         self._YX = np.empty((m + n, self.d))
         self._YX[:m] = Y
+        self._Tdiag = self._T.reshape(-1)[:: m + n + 1]  # T[i, i], i < n (a view)
 
     def _matvec_chain(self, v):
         n = self.n
         m = self.Y.shape[0]
         va, X = v[:n], v[n:].reshape(n, self.d)
-        q, dgx, zx = np.einsum("kij,ij->ki", self._S, X)  # w_l . x_l, Dg_l . x_l, z_l . x_l
-        R = X @ self.Y.T  # [i, m] = y_m . x_i
-        Pm = R[:, :n].T  # [i, l] = w_i . x_l
-        Kv = self._K @ np.concatenate((va, q))
-        rs = (self._P2 * Pm).sum(axis=-1)
+        q, dgx, cz = np.einsum("kij,ij->ki", self._S, X)  # w_l . x_l, Dg_l . x_l, c11_l q_l + z_l . x_l
+        R = np.dot(X, self._YT)  # [i, m] = y_m . x_i
+        Rs = R[:, :n]  # [l, i] = w_i . x_l
+        vq = np.concatenate((va, q))
+        qv = vq.reshape(2, n)[::-1]  # rows q, va
+        Kv = np.dot(self._K, vq)
+        rs = np.einsum("kil,li->ki", self._P2, Rs)
         out = np.empty(self.N)
-        np.add(Kv[:n], rs[0] + dgx, out=out[:n])
+        np.add(Kv[:n], rs[0], out=out[:n])
+        out[:n] += dgx
         # one product with the rows of [Y; X], Y = [W; V]: the diagonal blocks' Y^T diag(M33_i) Y x_i,
         # the W-W terms beta_il w_l + A3_il x_l + c1_i x_i, the W-a terms 2 a_l g3_il va_i w_i, and
         # (on the diagonal of the student columns) the coefficient of w_i
         T = self._T
         np.multiply(self.M33, R, out=T[:, :m])
         Ts = T[:, :n]
-        Ts += self.A23 * q[None, :]
-        Ts += self.A33 * Pm
-        Ts += self._G3s * va[None, :]
-        Ts[np.arange(n), np.arange(n)] += Kv[n:] + rs[1] + self.c11 * q + zx
+        Ts += self.A33 * Rs.T
+        Ts += np.einsum("kil,kl->il", self._B2, qv)  # A23_il q_l + 2 a_i g3_li va_l
+        self._Tdiag[:n] += Kv[n:] + rs[1] + cz
         self._YX[m:] = X
         oW = out[n:].reshape(n, self.d)
         np.dot(T, self._YX, out=oW)
-        oW += q[:, None] * self.Z
-        oW += va[:, None] * self.Dg
+        oW += np.einsum("ki,kij->ij", qv, self._ZD)  # q_i z_i + va_i Dg_i
         return out
 
     def diagonal(self) -> np.ndarray:

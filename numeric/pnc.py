@@ -14,12 +14,14 @@ of the full loss; we check that by the full gradient anyway. The embedding
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
 
 from .classify import hessian_inertia
+from .hvp import HessianOperator
 from .one_neuron import ca_configuration
 from .population import Problem
 
@@ -117,11 +119,11 @@ class PncPoint:
         ``L`` at the point.
     grad_max : float
         ``max|dL/dtheta|`` of the full network.
-    classification : str
+    classification : str or None
         ``"minimum"``, ``"saddle"``, ``"maximum"``, ``"degenerate"`` (``hessian_inertia``), or
-        ``"not-critical"`` when ``grad_max > 1e-8``.
+        ``"not-critical"`` when ``grad_max > 1e-8``; None when solved with ``classify=False``.
     eig_min, eig_max : float
-        Smallest and largest eigenvalue of the full Hessian.
+        Smallest and largest eigenvalue of the full Hessian (NaN with ``classify=False``).
 
     Examples
     --------
@@ -188,7 +190,7 @@ def _newton_refine(fun, jac, x, tol, homogeneous: bool, steps: int = 8):
 
 
 def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0=None, tol: float = 1e-13,
-              callback=None) -> PncPoint:
+              callback=None, classify: bool = True) -> PncPoint:
     """Solve the 4-unknown symmetric system for the P-n-C point (start: the n-copy point).
 
     For the piecewise-linear family only the products ``c alpha``, ``c beta``, ``c gamma`` are fixed
@@ -207,6 +209,10 @@ def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0
         Newton stops at ``max |reduced gradient| <= tol``.
     callback : callable, optional
         Called with no arguments after every gradient or Hessian evaluation (progress).
+    classify : bool, default True
+        Classify the point by the spectrum of the full Hessian (``hessian_inertia``); with False
+        (only the point is wanted, e.g. as a reference for ``copyavg.numeric.endpoints``) that
+        ``O(N^3)`` step is skipped and ``classification`` is None, ``eig_min`` and ``eig_max`` NaN.
 
     Returns
     -------
@@ -242,7 +248,13 @@ def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0
 
     def jac(x):
         a, W = unpack(x, k, n, d)
-        H = P.T @ prob.hessian(a, W) @ P
+        op = HessianOperator(prob, a, W)
+        if op.kind == "exact":  # P^T H P from four Hessian-vector products: no N x N Hessian
+            HP = np.column_stack([op.matvec(P[:, j]) for j in range(P.shape[1])])
+            H = P.T @ HP
+            H = 0.5 * (H + H.T)
+        else:
+            H = P.T @ prob.hessian(a, W) @ P
         if callback is not None:
             callback()
         return H
@@ -265,11 +277,13 @@ def solve_pnc(k: int, n: int, d: int | None = None, activation: str = "erf2", x0
                 x = _balanced(x, k, n)
             a, W = unpack(x, k, n, d)
             L, ga, gW = prob.loss_and_gradient(a, W)
-            H = prob.hessian(a, W)
+            H = prob.hessian(a, W) if classify else None
     except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
         raise ValueError(f"no P-n-C point found for activation {activation!r}, k = {k}, n = {n}: "
                          f"the solve within the family failed ({exc})") from None
     gmax = float(max(np.max(np.abs(ga)), np.max(np.abs(gW))))
+    if not classify:
+        return PncPoint(k, n, d, activation, *map(float, x), float(L), gmax, None, math.nan, math.nan)
     inert = hessian_inertia(H, a, W, activation)
     cls = inert.classification if gmax <= 1e-8 else "not-critical"
     return PncPoint(k, n, d, activation, *map(float, x), float(L), gmax, cls, inert.eig_min, inert.eig_max)

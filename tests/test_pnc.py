@@ -58,6 +58,18 @@ def test_pnc_matches_independent_reduced_solution(capsys, k, n):
     assert out["grad_max"] < 1e-12  # a critical point of the full loss, not only of the family
 
 
+def test_pnc_without_classification_matches_independent_reduced_solution():
+    """``classify=False`` (the endpoint classifier's reference point) skips the full spectrum only."""
+    p = solve_pnc(10, 5, classify=False)
+    assert p.classification is None and np.isnan(p.eig_min) and np.isnan(p.eig_max)
+    x, L, res = _solve_mp(10, 5, [p.alpha + 1e-3, p.beta - 1e-3, p.gamma + 1e-3, p.c * 1.001])
+    assert res < 1e-25
+    for v, ref in zip((p.alpha, p.beta, p.gamma, p.c), x):
+        assert abs(v - float(ref)) < 1e-10  # float64 Newton on a well-conditioned 4x4 system (~1e-13)
+    assert abs(p.loss - float(L)) < 1e-13 * max(1.0, float(L))
+    assert p.grad_max < 1e-12  # a critical point of the full loss
+
+
 @pytest.mark.parametrize("act,k,n", [("relu", 10, 5), ("leaky_relu", 10, 5), ("abs", 5, 3), ("abs", 10, 5),
                                      ("relu", 6, 3), ("relu", 20, 9)])
 def test_pnc_piecewise_linear_matches_independent_reduced_solution(capsys, act, k, n):
