@@ -386,6 +386,14 @@ class Grad1:
 
     def __init__(self, cp):
         self.cp = cp
+        self.plans: dict = {}  # per tier: copyavg.numeric._series_grad.Plan
+
+    def loss_and_gradient(self, P, a, W):
+        """``(L, dL/da, dL/dW)`` of ``Problem`` ``P`` without the kernel matrices
+        (``copyavg.numeric._series_grad``), or None."""
+        from ._series_grad import loss_and_gradient
+
+        return loss_and_gradient(self, P, a, W)
 
     def __reduce__(self):  # picklable (a Problem is): rebuilt from the name
         return (_grad1_from_name, (self.cp.name,))

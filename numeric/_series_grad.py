@@ -1,0 +1,269 @@
+r"""Fast loss and gradient of the quadrature family (``Problem.loss_and_gradient``).
+
+The same series, truncation tests and error budget as ``_series_fast.fast_pairs(bounds=False)``
+(which ``_series_fast.Grad1`` feeds to ``copyavg.numeric._fast_erf``), arranged for the three
+uses the loss and its gradient make of the kernels (docs/theory.md §2):
+
+* ``g`` and ``g1`` enter only through the products ``G (2U)``, ``G_st b`` and ``G1 (2U)``, and their
+  series share the column coefficients (those of sigma) and the powers: with ``x = rho^step`` and
+  ``Z[t] = x^t rho^p``, ``(G u)_i = sum_t A0[i, t] (Z[t] (B0[:, t] u))_i`` is one batched
+  matrix product over the terms for all three vectors, not a matrix of kernel values per term;
+* ``g3`` is needed as a matrix (``dL/dW = M [W; V]``); it is summed over the terms with the
+  powers computed once for both;
+* per call only the students' interpolated coefficients are evaluated (one Chebyshev basis
+  matrix times the needed columns of the interpolant); the teacher's, and their tails, are
+  kept per tier;
+* a neuron paired with itself takes the interpolated diagonal kernels (``g = s``,
+  ``g1 = s' / 2``, ``g3 = 0``: the general path's self term), the pairs with
+  ``FAR_RHO < |rho| <= MID_RHO`` the tier's ``Ns`` terms (gathered), when the truncation tests
+  of ``fast_pairs`` pass for them.
+
+Anything else (a pair needing more terms or the direct route, a norm outside the interpolants'
+range, a failed truncation test, the erf family's range checks) returns None, and the route of
+``copyavg.numeric._fast_erf`` with ``fast_pairs`` decides (and in turn the general path).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _geometry as geo_
+from ._series_pairs import QUAD_SAFETY, TOL
+
+#: kernels (kA, kB) of Price's theorem used by the loss and gradient: g, 2 g1, g3
+KS = ((0, 0), (2, 0), (1, 1))
+
+
+class Plan:
+    """One tier's data for ``loss_and_gradient``: the interpolant's columns it needs, as rows of
+    ``values``: ``c[sigma'']`` (the terms of ``2 g1``), ``c[sigma]`` (of ``g``; also the column side
+    of both), ``c[sigma']`` (of ``g3``, both sides), ``sqrt(E f^2)`` of the same three, then the
+    diagonal kernels ``(0, 0)``, ``(1, 1)``, ``(0, 2)``.
+
+    For an odd sigma only every other coefficient is nonzero (``step = 2``, ``n = p + 2 t``;
+    ``p = 1`` for ``g`` and ``g1``, 0 for ``g3``), else ``step = 1``, ``p = 0``; ``T`` terms each
+    (``n <= Ns``, as ``_series_fast._Layout``). ``e3``: ``2 QUAD_SAFETY`` times the coefficients'
+    error (quadrature and interpolation) of the three, as in ``_series_fast._tails``."""
+
+    def __init__(self, cp, t: int, it):
+        from ._series_fast import DIAG_PAIRS
+
+        L = it.Ns + 1
+        self.step = 2 if it.parity else 1
+        self.p = 1 if it.parity else 0  # g and g1 (kA = 0, 2); g3 (kA = 1) has p = 0
+        self.T = T = (L - 1 - self.p) // self.step + 1
+        ar = self.step * np.arange(T)
+        cols = np.concatenate((2 * (L + 1) + self.p + ar, self.p + ar, (L + 1) + ar,
+                               [2 * (L + 1) + L, L, (L + 1) + L],
+                               [5 * (L + 1) + DIAG_PAIRS.index(pair) for pair in ((0, 0), (1, 1), (0, 2))]))
+        self.coefT = np.ascontiguousarray(it.coef[:, cols].T)
+        self.arD = np.arange(self.coefT.shape[1], dtype=float)
+        self.arT = np.arange(T, dtype=float)
+        self.rlo, self.half = it.rlo, 2.0 / (it.rmax - it.rlo)
+        self.qlo = it.qlo
+        e_k = np.asarray(cp.tiers[t][3]) + it.interp_err
+        self.e3 = (2 * QUAD_SAFETY) * e_k[[2, 0, 1]]
+        self.eA, self.eB = e_k[[a for a, _ in KS]], e_k[[b for _, b in KS]]
+        self.it = it
+        self.ok = TOL / 4 + QUAD_SAFETY * max(e_k[a] + e_k[b] for a, b in KS) <= TOL  # as fast_pairs
+        self.exps = self.step * np.arange(1, T + 1)  # |rho|^(step (Nd + 1)): the first omitted power
+        self.teacher: tuple | None = None  # (qv bytes, sqrt(qv), rows c[sigma], c[sigma'], tails)
+
+    def values(self, q):
+        """Interpolated rows (class docstring) at squared norms ``q`` within ``[qlo, q_t]``, shape
+        ``(rows, q.size)``."""
+        x = np.sqrt(q)
+        x -= self.rlo
+        x *= self.half
+        x -= 1.0
+        np.clip(x, -1.0, 1.0, out=x)
+        return np.dot(self.coefT, np.cos(np.multiply.outer(self.arD, np.arccos(x))))
+
+    def rel_tails(self, V):
+        """``max_rows T[t] / S`` for the three coefficient blocks, shape ``(3, T)``: ``T = max(S -
+        sum_{terms <= t} c^2, 4 eps S) + 2 QUAD_SAFETY e S`` (``_series_fast._tails``)."""
+        n, T = V.shape[1], self.T
+        C3 = V[: 3 * T].reshape(3, T, n)
+        S = V[3 * T: 3 * T + 3, None, :]
+        S = S * S
+        tail = np.maximum(S - np.cumsum(C3 * C3, axis=1), 4e-16 * S)
+        tail += self.e3[:, None, None] * S
+        tail /= np.maximum(S, 1e-300)
+        return tail.max(2)
+
+    def teacher_part(self, qv):
+        """``(sqrt(qv), rows c[sigma] and c[sigma'], their largest tails)`` of the teacher (kept),
+        or None below the interpolants' range."""
+        key = qv.tobytes()
+        kept = self.teacher
+        if kept is None or kept[0] != key:
+            if not qv.min() >= self.qlo:
+                return None
+            V = self.values(qv)
+            rel = self.rel_tails(V)
+            self.teacher_full, self.teacher_q = self.it._eval(qv), qv.copy()  # for _mid_pairs_full
+            kept = self.teacher = (key, np.sqrt(qv), V[self.T: 3 * self.T].copy(), np.maximum(rel[1], rel[2]))
+        return kept[1:]
+
+
+def plan(grad1, t: int):
+    """The tier's ``Plan`` (kept on ``grad1``), or None when the tier has no interpolant."""
+    hit = grad1.plans.get(t, False)
+    if hit is False:
+        it = grad1.cp.interp(t)
+        hit = grad1.plans[t] = None if it is None else Plan(grad1.cp, t, it)
+    return hit
+
+
+def _buffers(P, n: int, m: int, T: int):
+    """This thread's scratch (made on first use, the last shape kept): three arrays ``(T, n, m)``
+    for the powers and the products over the terms, one ``(n, m)`` for ``g3``."""
+    s = getattr(P._tls, "series", None)
+    if s is None or s[0] != (n, m, T):
+        s = P._tls.series = ((n, m, T), np.empty((T, n, m)), np.empty((T, n, m)), np.empty((T, n, m)),
+                             np.empty((n, m)))
+    return s[1:]
+
+
+def loss_and_gradient(grad1, P, a, W):
+    """``(L, dL/da, dL/dW)`` of ``Problem`` ``P`` (quadrature family) by the route of the module
+    docstring; None: ``copyavg.numeric._fast_erf`` with ``fast_pairs`` decides; False: the general
+    path (``fast_pairs`` would decline too). ``a``, ``W``: checked arrays.
+
+    The kernels are the series of ``fast_pairs`` with the same numbers of terms and the same
+    truncation tests, so every kernel value used is within ``TOL`` of its scale."""
+    from ._fast_erf import scratch
+
+    cp, n = grad1.cp, a.shape[0]
+    _, Y, YT, UU, *_rest = scratch(P, n)
+    with np.errstate(all="ignore"):
+        if not n * float(np.dot(a, a)) <= P._a_sq_limit:  # also NaN and inf
+            return None
+        Y[:n] = W
+        YT[:, :n] = W.T
+        np.add(a, a, out=UU[0, :n])  # UU = [2U; (0, b)]
+        C = np.dot(W, YT)  # C12 = w_i . y_m
+        qw = geo_._diagonal(C).copy()  # |w_i|^2 as on the diagonal: rho_ii = 1 up to rounding
+        qmax = max(float(qw.max()), P._qv_max)
+        if not qmax <= cp.tiers[-1][0]:  # also NaN
+            return None
+        pl = plan(grad1, cp.tier(qmax))
+        if pl is None or not pl.ok or not qw.min() >= pl.qlo:
+            return None
+        teacher = pl.teacher_part(P.qv)
+        if teacher is None:
+            return None
+        out = _series_terms(pl, teacher, qw, C, UU, _buffers(P, n, C.shape[1], pl.T))
+        if not out:  # None: fast_pairs decides; False: the general path
+            return out
+        GU, G1U2, G3U, d00 = out
+        if P.activation.family not in geo_.BOUNDED_SECOND_MOMENT:  # loss scale sum |a_i| sqrt(s(q_i)) + ...
+            if not float(np.dot(np.abs(a), np.sqrt(np.maximum(d00, 0.0)))) + P.teacher_scale <= geo_.MAX_LOSS_SCALE:
+                return None
+        aR = np.dot(GU, a)
+        L = 0.5 * float(aR[0]) - float(aR[1]) + P.teacher_loss  # a.(G U) - a.(G_st b) + T
+        G3U *= UU[0, :n, None]  # 2 a_i U_m g3_im (g3_ii = 0)
+        geo_._diagonal(G3U)[:] = G1U2 * a  # 4 a_i (G1 U)_i, the term of w_i
+        gW = np.dot(G3U, Y)
+        if not math.isfinite(L + float(np.sum(gW))):
+            return None
+    return L, GU[0], gW
+
+
+def _series_terms(pl, teacher, qw, C, UU, bufs):
+    """``(GU, G1U2, G3U, s)``: ``GU`` rows ``G (2U)`` and ``G_st b``, ``G1U2 = (2 G1)(2U)``, ``G3U =
+    g3_im U_m`` (self pairs 0; a scratch array), ``s`` the diagonal kernel; None or False when a
+    truncation test fails or a pair is not covered (``loss_and_gradient``)."""
+    from ._series_fast import FAR_RHO, MID_RHO
+
+    sB, BT_teacher, relT = teacher
+    T, n, m = pl.T, qw.size, C.shape[1]
+    VT = pl.values(qw)
+    sA = np.sqrt(qw)
+    rho = C / np.multiply.outer(sA, np.concatenate((sA, sB)))
+    np.clip(rho, -1.0, 1.0, out=rho)
+    absr = np.abs(rho)
+    si, sm = np.nonzero(absr > FAR_RHO)
+    other = si != sm
+    mi, mm = si[other], sm[other]
+    if si.size - mi.size != n or not geo_._diagonal(rho).min() >= 1 - 1e-13:
+        return None  # every self pair is collinear (rho_ii = 1 up to rounding) and not far
+    rm = float(absr[mi, mm].max()) if mi.size else 0.0
+    absr[si, sm] = 0.0
+    r_far = float(absr.max())  # the largest |rho| <= FAR_RHO
+    rel3 = pl.rel_tails(VT)
+    rel = np.sqrt(rel3.max(0) * np.maximum(np.maximum(rel3[1], rel3[2]), relT))
+    ok = np.flatnonzero(r_far ** pl.exps * rel <= TOL / 10)
+    if not ok.size:
+        return False  # fast_pairs declines too: the general path
+    K = int(ok[0]) + 1  # terms of the far pairs
+    full = None  # the mid pairs' values when the tier's Ns terms do not meet TOL / 4
+    if mi.size:
+        if not rm <= MID_RHO:
+            return False  # the direct route (fast_pairs declines too): the general path
+        if not np.any(rm ** pl.exps * rel <= TOL / 4):
+            full = _mid_pairs_full(pl, qw, rho, mi, mm)
+            if full is None:
+                return False
+    X, Z, O, G3U = bufs
+    X, Z, O = X[:K], Z[:K], O[:K]
+    x = rho * rho if pl.step == 2 else rho
+    X[0] = 1.0
+    if K > 1:
+        X[1] = x
+    for t in range(2, K):
+        np.multiply(X[t - 1], x, out=X[t])
+    BT = np.concatenate((VT[T: 3 * T], BT_teacher), axis=1)  # rows c[sigma], c[sigma'] of every column
+    U = 0.5 * UU[0]
+    if pl.p:
+        np.multiply(X, rho, out=Z)
+    else:
+        np.copyto(Z, X)
+    Z *= BT[:K, None, :]
+    Z[:, si, sm] = 0.0  # the pairs taken below
+    H = np.dot(Z.reshape(-1, m), UU.T).reshape(K, n, 2)  # sum_m Z[t, i, m] B0[m, t] (2U, (0, b))_m
+    GU = np.einsum("ti,tic->ci", VT[T: T + K], H)
+    G1U2 = np.einsum("ti,ti->i", VT[:K], H[:, :, 0])
+    np.multiply(X, (BT[T: T + K] * U)[:, None, :], out=O)
+    O *= VT[2 * T: 2 * T + K, :, None]
+    np.sum(O, axis=0, out=G3U)
+    d00, d11, d02 = VT[-3], VT[-2], VT[-1]
+    GU[0] += d00 * UU[0, :n]  # self pairs: g = s, 2 g1 = s', g3 = 0
+    G1U2 += (d11 + d02) * UU[0, :n]
+    G3U[si, sm] = 0.0
+    if mi.size:
+        if full is None:  # FAR_RHO < |rho| <= MID_RHO: all T terms
+            pw = np.power(x[mi, mm], pl.arT[:, None])
+            A3 = VT[: 3 * T].reshape(3, T, n)[:, :, mi]
+            B2 = BT.reshape(2, T, m)[:, :, mm]
+            g1, g0, g3 = np.einsum("jtp,jtp,tp->jp", A3, B2[[0, 0, 1]], pw)
+            if pl.p:
+                r = rho[mi, mm]
+                g0 *= r
+                g1 *= r
+        else:
+            g0, g1, g3 = full
+        G3U[mi, mm] = g3 * U[mm]
+        GU[0] += np.bincount(mi, g0 * UU[0, mm], n)
+        GU[1] += np.bincount(mi, g0 * UU[1, mm], n)
+        G1U2 += np.bincount(mi, g1 * UU[0, mm], n)
+    return GU, G1U2, G3U, d00
+
+
+def _mid_pairs_full(pl, qw, rho, mi, mm):
+    """``(g, 2 g1, g3)`` of the pairs ``(mi, mm)`` from the interpolated coefficients up to
+    ``Nint`` (``_series_fast._mid_pairs``, its truncation test at ``TOL / 10``), or None."""
+    from ._series_fast import _mid_pairs
+
+    it, n = pl.it, qw.size
+    VA = it._eval(qw)
+    VB = np.concatenate((VA, pl.teacher_full))
+    qB = np.concatenate((qw, pl.teacher_q))
+    mid = np.zeros(rho.shape, dtype=bool)
+    mid[mi, mm] = True
+    val = np.empty((3,) + rho.shape)
+    if not _mid_pairs(it, KS, qw, qB, VA, VB, rho, mid, pl.eA, pl.eB, val, None):
+        return None
+    return val[0, mi, mm], val[1, mi, mm], val[2, mi, mm]
