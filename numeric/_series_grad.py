@@ -61,7 +61,8 @@ class Plan:
         self.coefT = np.ascontiguousarray(it.coef[:, cols].T)
         self.arD = np.arange(self.coefT.shape[1], dtype=float)
         self.arT = np.arange(T, dtype=float)
-        self.rlo, self.half = it.rlo, 2.0 / (it.rmax - it.rlo)
+        self.half = 2.0 / (it.rmax - it.rlo)  # x = (|w| - rlo) half - 1 in [-1, 1]
+        self.shift = it.rlo * self.half + 1.0
         self.qlo = it.qlo
         e_k = np.asarray(cp.tiers[t][3]) + it.interp_err
         self.e3 = (2 * QUAD_SAFETY) * e_k[[2, 0, 1]]
@@ -75,23 +76,23 @@ class Plan:
         """Interpolated rows (class docstring) at squared norms ``q`` within ``[qlo, q_t]``, shape
         ``(rows, q.size)``."""
         x = np.sqrt(q)
-        x -= self.rlo
         x *= self.half
-        x -= 1.0
-        np.clip(x, -1.0, 1.0, out=x)
+        x -= self.shift
+        np.minimum(np.maximum(x, -1.0, out=x), 1.0, out=x)
         return np.dot(self.coefT, np.cos(np.multiply.outer(self.arD, np.arccos(x))))
 
     def rel_tails(self, V):
-        """``max_rows T[t] / S`` for the three coefficient blocks, shape ``(3, T)``: ``T = max(S -
-        sum_{terms <= t} c^2, 4 eps S) + 2 QUAD_SAFETY e S`` (``_series_fast._tails``)."""
+        """``max_rows T[t] / S`` for the three coefficient blocks, shape ``(3, T)``: with ``T = S -
+        sum_{terms <= t} c^2`` floored at ``4 eps S`` plus ``2 QUAD_SAFETY e S`` (``_series_fast._tails``),
+        as ``max(1 - min_rows sum c^2 / S, 4 eps) + 2 QUAD_SAFETY e``."""
         n, T = V.shape[1], self.T
-        C3 = V[: 3 * T].reshape(3, T, n)
-        S = V[3 * T: 3 * T + 3, None, :]
-        S = S * S
-        tail = np.maximum(S - np.cumsum(C3 * C3, axis=1), 4e-16 * S)
-        tail += self.e3[:, None, None] * S
-        tail /= np.maximum(S, 1e-300)
-        return tail.max(2)
+        y = V[: 3 * T].reshape(3, T, n) / V[3 * T: 3 * T + 3, None, :]
+        y *= y
+        rel = np.cumsum(y, axis=1).min(2)
+        np.subtract(1.0, rel, out=rel)
+        np.maximum(rel, 4e-16, out=rel)
+        rel += self.e3[:, None]
+        return rel
 
     def teacher_part(self, qv):
         """``(sqrt(qv), rows c[sigma] and c[sigma'], their largest tails)`` of the teacher (kept),
@@ -118,12 +119,11 @@ def plan(grad1, t: int):
 
 
 def _buffers(P, n: int, m: int, T: int):
-    """This thread's scratch (made on first use, the last shape kept): three arrays ``(T, n, m)``
-    for the powers and the products over the terms, one ``(n, m)`` for ``g3``."""
+    """This thread's scratch (made on first use, the last shape kept): two arrays ``(T, n, m)``
+    (the powers, their products with ``rho^p``), one ``(n, m)`` for ``g3``."""
     s = getattr(P._tls, "series", None)
     if s is None or s[0] != (n, m, T):
-        s = P._tls.series = ((n, m, T), np.empty((T, n, m)), np.empty((T, n, m)), np.empty((T, n, m)),
-                             np.empty((n, m)))
+        s = P._tls.series = ((n, m, T), np.empty((T, n, m)), np.empty((T, n, m)), np.empty((n, m)))
     return s[1:]
 
 
@@ -175,7 +175,13 @@ def loss_and_gradient(grad1, P, a, W):
 def _series_terms(pl, teacher, qw, C, UU, bufs):
     """``(GU, G1U2, G3U, s)``: ``GU`` rows ``G (2U)`` and ``G_st b``, ``G1U2 = (2 G1)(2U)``, ``G3U =
     g3_im U_m`` (self pairs 0; a scratch array), ``s`` the diagonal kernel; None or False when a
-    truncation test fails or a pair is not covered (``loss_and_gradient``)."""
+    truncation test fails or a pair is not covered (``loss_and_gradient``).
+
+    Far pairs (``|rho| <= FAR_RHO``) take the fewest terms meeting ``TOL / 10`` at their largest
+    ``|rho|`` (as ``fast_pairs``); when other pairs with ``|rho| <= MID_RHO`` are present and the
+    tier's T terms meet ``TOL / 4`` for them, every pair takes all T terms (more terms than
+    needed only shrink the far pairs' truncation error); else those pairs take the coefficients
+    up to ``Nint`` (``_mid_pairs_full``). Self pairs take the diagonal kernels."""
     from ._series_fast import FAR_RHO, MID_RHO
 
     sB, BT_teacher, relT = teacher
@@ -183,7 +189,7 @@ def _series_terms(pl, teacher, qw, C, UU, bufs):
     VT = pl.values(qw)
     sA = np.sqrt(qw)
     rho = C / np.multiply.outer(sA, np.concatenate((sA, sB)))
-    np.clip(rho, -1.0, 1.0, out=rho)
+    np.minimum(np.maximum(rho, -1.0, out=rho), 1.0, out=rho)
     absr = np.abs(rho)
     si, sm = np.nonzero(absr > FAR_RHO)
     other = si != sm
@@ -199,57 +205,55 @@ def _series_terms(pl, teacher, qw, C, UU, bufs):
     if not ok.size:
         return False  # fast_pairs declines too: the general path
     K = int(ok[0]) + 1  # terms of the far pairs
-    full = None  # the mid pairs' values when the tier's Ns terms do not meet TOL / 4
+    full = None  # the mid pairs' values when the tier's T terms do not meet TOL / 4
     if mi.size:
         if not rm <= MID_RHO:
             return False  # the direct route (fast_pairs declines too): the general path
-        if not np.any(rm ** pl.exps * rel <= TOL / 4):
+        if np.any(rm ** pl.exps * rel <= TOL / 4):
+            K, mi, mm = T, mi[:0], mm[:0]  # the mid pairs in the sweep, all T terms
+        else:
             full = _mid_pairs_full(pl, qw, rho, mi, mm)
             if full is None:
                 return False
-    X, Z, O, G3U = bufs
-    X, Z, O = X[:K], Z[:K], O[:K]
-    x = rho * rho if pl.step == 2 else rho
-    X[0] = 1.0
-    if K > 1:
-        X[1] = x
-    for t in range(2, K):
-        np.multiply(X[t - 1], x, out=X[t])
+    X, Z, G3U = bufs
+    X, Z = X[:K], Z[:K]
+    _powers(rho * rho if pl.step == 2 else rho, X)
     BT = np.concatenate((VT[T: 3 * T], BT_teacher), axis=1)  # rows c[sigma], c[sigma'] of every column
     U = 0.5 * UU[0]
-    if pl.p:
-        np.multiply(X, rho, out=Z)
-    else:
-        np.copyto(Z, X)
-    Z *= BT[:K, None, :]
-    Z[:, si, sm] = 0.0  # the pairs taken below
-    H = np.dot(Z.reshape(-1, m), UU.T).reshape(K, n, 2)  # sum_m Z[t, i, m] B0[m, t] (2U, (0, b))_m
-    GU = np.einsum("ti,tic->ci", VT[T: T + K], H)
-    G1U2 = np.einsum("ti,ti->i", VT[:K], H[:, :, 0])
-    np.multiply(X, (BT[T: T + K] * U)[:, None, :], out=O)
-    O *= VT[2 * T: 2 * T + K, :, None]
-    np.sum(O, axis=0, out=G3U)
+    R = rho.copy() if pl.p else np.ones_like(rho)  # rho^p of g and g1
+    geo_._diagonal(R)[:] = 0.0  # the self pairs and the pairs of _mid_pairs_full: taken below
+    R[mi, mm] = 0.0
+    np.multiply(X, R, out=Z)
+    H = np.matmul(Z, BT[:K, :, None] * UU.T)  # (K, n, 2): sum_m Z[t, i, m] B0[m, t] (2U, (0, b))_m
+    GU2 = np.einsum("jti,tic->jci", VT[: 2 * T].reshape(2, T, n)[:, :K], H)  # rows c[sigma''], c[sigma]
+    GU, G1U2 = GU2[1], GU2[0, 0]
+    np.einsum("ti,tim,tm->im", VT[2 * T: 2 * T + K], X, BT[T: T + K] * U, out=G3U)
     d00, d11, d02 = VT[-3], VT[-2], VT[-1]
     GU[0] += d00 * UU[0, :n]  # self pairs: g = s, 2 g1 = s', g3 = 0
     G1U2 += (d11 + d02) * UU[0, :n]
-    G3U[si, sm] = 0.0
+    geo_._diagonal(G3U)[:] = 0.0
     if mi.size:
-        if full is None:  # FAR_RHO < |rho| <= MID_RHO: all T terms
-            pw = np.power(x[mi, mm], pl.arT[:, None])
-            A3 = VT[: 3 * T].reshape(3, T, n)[:, :, mi]
-            B2 = BT.reshape(2, T, m)[:, :, mm]
-            g1, g0, g3 = np.einsum("jtp,jtp,tp->jp", A3, B2[[0, 0, 1]], pw)
-            if pl.p:
-                r = rho[mi, mm]
-                g0 *= r
-                g1 *= r
-        else:
-            g0, g1, g3 = full
+        g0, g1, g3 = full
         G3U[mi, mm] = g3 * U[mm]
         GU[0] += np.bincount(mi, g0 * UU[0, mm], n)
         GU[1] += np.bincount(mi, g0 * UU[1, mm], n)
         G1U2 += np.bincount(mi, g1 * UU[0, mm], n)
     return GU, G1U2, G3U, d00
+
+
+def _powers(x, X):
+    """``X[t] = x^t`` for ``t < len(X)`` by doubling (two products per doubling of ``t``)."""
+    K = X.shape[0]
+    X[0] = 1.0
+    if K > 1:
+        X[1] = x
+    j = 2
+    while j < K:
+        np.multiply(X[j - 1], x, out=X[j])
+        hi = min(2 * j, K)
+        if hi > j + 1:
+            np.multiply(X[1: hi - j], X[j], out=X[j + 1: hi])
+        j = hi
 
 
 def _mid_pairs_full(pl, qw, rho, mi, mm):
