@@ -30,6 +30,8 @@ import math
 import numpy as np
 
 from . import _geometry as geo_
+from ._fast_erf import scratch
+from ._series_fast import FAR_RHO, MID_RHO
 from ._series_pairs import QUAD_SAFETY, TOL
 
 #: kernels (kA, kB) of Price's theorem used by the loss and gradient: g, 2 g1, g3
@@ -70,7 +72,7 @@ class Plan:
         self.it = it
         self.ok = TOL / 4 + QUAD_SAFETY * max(e_k[a] + e_k[b] for a, b in KS) <= TOL  # as fast_pairs
         self.exps = self.step * np.arange(1, T + 1)  # |rho|^(step (Nd + 1)): the first omitted power
-        self.teacher: tuple | None = None  # (qv bytes, sqrt(qv), rows c[sigma], c[sigma'], tails)
+        self.teacher: tuple | None = None  # (qv, sqrt(qv), rows c[sigma], c[sigma'], tails)
 
     def values(self, q):
         """Interpolated rows (class docstring) at squared norms ``q`` within ``[qlo, q_t]``, shape
@@ -97,15 +99,14 @@ class Plan:
     def teacher_part(self, qv):
         """``(sqrt(qv), rows c[sigma] and c[sigma'], their largest tails)`` of the teacher (kept),
         or None below the interpolants' range."""
-        key = qv.tobytes()
         kept = self.teacher
-        if kept is None or kept[0] != key:
+        if kept is None or kept[0] is not qv:  # the Problem's own array: the same teacher
             if not qv.min() >= self.qlo:
                 return None
             V = self.values(qv)
             rel = self.rel_tails(V)
             self.teacher_full, self.teacher_q = self.it._eval(qv), qv.copy()  # for _mid_pairs_full
-            kept = self.teacher = (key, np.sqrt(qv), V[self.T: 3 * self.T].copy(), np.maximum(rel[1], rel[2]))
+            kept = self.teacher = (qv, np.sqrt(qv), V[self.T: 3 * self.T].copy(), np.maximum(rel[1], rel[2]))
         return kept[1:]
 
 
@@ -134,8 +135,6 @@ def loss_and_gradient(grad1, P, a, W):
 
     The kernels are the series of ``fast_pairs`` with the same numbers of terms and the same
     truncation tests, so every kernel value used is within ``TOL`` of its scale."""
-    from ._fast_erf import scratch
-
     cp, n = grad1.cp, a.shape[0]
     _, Y, YT, UU, *_rest = scratch(P, n)
     with np.errstate(all="ignore"):
@@ -158,8 +157,9 @@ def loss_and_gradient(grad1, P, a, W):
         out = _series_terms(pl, teacher, qw, C, UU, _buffers(P, n, C.shape[1], pl.T))
         if not out:  # None: fast_pairs decides; False: the general path
             return out
-        GU, G1U2, G3U, d00 = out
-        if P.activation.family not in geo_.BOUNDED_SECOND_MOMENT:  # loss scale sum |a_i| sqrt(s(q_i)) + ...
+        GU2, G3U, d00 = out
+        GU, G1U2 = GU2[1], GU2[0, 0]
+        if not d00.max() <= 1.0:  # else loss scale sum |a_i| sqrt(s(q_i)) + ... <= sum |a_i| + ... <= 1e150
             if not float(np.dot(np.abs(a), np.sqrt(np.maximum(d00, 0.0)))) + P.teacher_scale <= geo_.MAX_LOSS_SCALE:
                 return None
         aR = np.dot(GU, a)
@@ -173,47 +173,45 @@ def loss_and_gradient(grad1, P, a, W):
 
 
 def _series_terms(pl, teacher, qw, C, UU, bufs):
-    """``(GU, G1U2, G3U, s)``: ``GU`` rows ``G (2U)`` and ``G_st b``, ``G1U2 = (2 G1)(2U)``, ``G3U =
-    g3_im U_m`` (self pairs 0; a scratch array), ``s`` the diagonal kernel; None or False when a
-    truncation test fails or a pair is not covered (``loss_and_gradient``).
+    """``(GU2, G3U, s)``: ``GU2[j, c]`` the products of ``2 G1`` (j = 0) and ``G`` (j = 1) with
+    ``2U`` (c = 0) and ``(0, b)`` (c = 1); ``G3U = g3_im U_m`` (self pairs 0; a scratch array);
+    ``s`` the diagonal kernel. None or False when a truncation test fails or a pair is not
+    covered (``loss_and_gradient``).
 
-    Far pairs (``|rho| <= FAR_RHO``) take the fewest terms meeting ``TOL / 10`` at their largest
-    ``|rho|`` (as ``fast_pairs``); when other pairs with ``|rho| <= MID_RHO`` are present and the
-    tier's T terms meet ``TOL / 4`` for them, every pair takes all T terms (more terms than
-    needed only shrink the far pairs' truncation error); else those pairs take the coefficients
-    up to ``Nint`` (``_mid_pairs_full``). Self pairs take the diagonal kernels."""
-    from ._series_fast import FAR_RHO, MID_RHO
-
+    One sweep over all pairs (but a neuron with itself: the diagonal kernels) with the fewest
+    terms meeting ``TOL / 10`` at the largest ``|rho| <= FAR_RHO`` and ``TOL / 4`` at the largest
+    ``|rho| <= MID_RHO`` (``fast_pairs``: far pairs at ``TOL / 10``, the others with all T terms
+    once T meet ``TOL / 4``; more terms only shrink a truncation bound). When T terms do not
+    meet ``TOL / 4``, the pairs above ``FAR_RHO`` take the coefficients up to ``Nint``
+    (``_mid_pairs_full``)."""
     sB, BT_teacher, relT = teacher
     T, n, m = pl.T, qw.size, C.shape[1]
     VT = pl.values(qw)
     sA = np.sqrt(qw)
-    rho = C / np.multiply.outer(sA, np.concatenate((sA, sB)))
-    np.minimum(np.maximum(rho, -1.0, out=rho), 1.0, out=rho)
+    rho = C / np.multiply.outer(sA, np.concatenate((sA, sB)))  # not clipped: |rho| > 1 only by rounding
+    if not geo_._diagonal(rho).min() >= 1 - 1e-13:
+        return None  # every self pair is collinear (rho_ii = 1 up to rounding)
     absr = np.abs(rho)
-    si, sm = np.nonzero(absr > FAR_RHO)
-    other = si != sm
-    mi, mm = si[other], sm[other]
-    if si.size - mi.size != n or not geo_._diagonal(rho).min() >= 1 - 1e-13:
-        return None  # every self pair is collinear (rho_ii = 1 up to rounding) and not far
-    rm = float(absr[mi, mm].max()) if mi.size else 0.0
-    absr[si, sm] = 0.0
-    r_far = float(absr.max())  # the largest |rho| <= FAR_RHO
-    rel3 = pl.rel_tails(VT)
-    rel = np.sqrt(rel3.max(0) * np.maximum(np.maximum(rel3[1], rel3[2]), relT))
-    ok = np.flatnonzero(r_far ** pl.exps * rel <= TOL / 10)
-    if not ok.size:
-        return False  # fast_pairs declines too: the general path
-    K = int(ok[0]) + 1  # terms of the far pairs
-    full = None  # the mid pairs' values when the tier's T terms do not meet TOL / 4
-    if mi.size:
-        if not rm <= MID_RHO:
+    geo_._diagonal(absr)[:] = 0.0  # self pairs: the diagonal kernels
+    r_far = r_top = float(absr.max())
+    if r_top > FAR_RHO:
+        if not r_top <= MID_RHO:
             return False  # the direct route (fast_pairs declines too): the general path
-        if np.any(rm ** pl.exps * rel <= TOL / 4):
-            K, mi, mm = T, mi[:0], mm[:0]  # the mid pairs in the sweep, all T terms
-        else:
-            full = _mid_pairs_full(pl, qw, rho, mi, mm)
-            if full is None:
+        r_far = float(np.max(absr, where=absr <= FAR_RHO, initial=0.0))
+    rel3 = pl.rel_tails(VT)
+    rel = np.sqrt(rel3.max(0) * np.maximum(rel3[1:].max(0), relT))
+    K = _terms(r_far, pl, rel, TOL / 10)
+    if K is None:
+        return False  # fast_pairs declines too: the general path
+    mid = None
+    if r_top > FAR_RHO:
+        Km = _terms(r_top, pl, rel, TOL / 4)
+        if Km is not None:
+            K = max(K, Km)
+        else:  # the pairs above FAR_RHO from the coefficients up to Nint
+            mi, mm = np.nonzero(absr > FAR_RHO)
+            mid = _mid_pairs_full(pl, qw, rho, mi, mm)
+            if mid is None:
                 return False
     X, Z, G3U = bufs
     X, Z = X[:K], Z[:K]
@@ -221,24 +219,29 @@ def _series_terms(pl, teacher, qw, C, UU, bufs):
     BT = np.concatenate((VT[T: 3 * T], BT_teacher), axis=1)  # rows c[sigma], c[sigma'] of every column
     U = 0.5 * UU[0]
     R = rho.copy() if pl.p else np.ones_like(rho)  # rho^p of g and g1
-    geo_._diagonal(R)[:] = 0.0  # the self pairs and the pairs of _mid_pairs_full: taken below
-    R[mi, mm] = 0.0
+    geo_._diagonal(R)[:] = 0.0  # the self pairs (and those of _mid_pairs_full): taken below
+    if mid is not None:
+        R[mi, mm] = 0.0
     np.multiply(X, R, out=Z)
     H = np.matmul(Z, BT[:K, :, None] * UU.T)  # (K, n, 2): sum_m Z[t, i, m] B0[m, t] (2U, (0, b))_m
     GU2 = np.einsum("jti,tic->jci", VT[: 2 * T].reshape(2, T, n)[:, :K], H)  # rows c[sigma''], c[sigma]
-    GU, G1U2 = GU2[1], GU2[0, 0]
     np.einsum("ti,tim,tm->im", VT[2 * T: 2 * T + K], X, BT[T: T + K] * U, out=G3U)
     d00, d11, d02 = VT[-3], VT[-2], VT[-1]
-    GU[0] += d00 * UU[0, :n]  # self pairs: g = s, 2 g1 = s', g3 = 0
-    G1U2 += (d11 + d02) * UU[0, :n]
+    GU2[1, 0] += d00 * UU[0, :n]  # self pairs: g = s, 2 g1 = s', g3 = 0
+    GU2[0, 0] += (d11 + d02) * UU[0, :n]
     geo_._diagonal(G3U)[:] = 0.0
-    if mi.size:
-        g0, g1, g3 = full
-        G3U[mi, mm] = g3 * U[mm]
-        GU[0] += np.bincount(mi, g0 * UU[0, mm], n)
-        GU[1] += np.bincount(mi, g0 * UU[1, mm], n)
-        G1U2 += np.bincount(mi, g1 * UU[0, mm], n)
-    return GU, G1U2, G3U, d00
+    if mid is not None:  # rows 2 g1, g, g3
+        G3U[mi, mm] = mid[2] * U[mm]
+        E = np.zeros((mi.size, n))
+        E[np.arange(mi.size), mi] = 1.0
+        GU2 += np.matmul(mid[:2, None, :] * UU[:, mm], E)
+    return GU2, G3U, d00
+
+
+def _terms(r, pl, rel, tol):
+    """Fewest terms ``K`` with ``r^(step K) rel[K - 1] <= tol`` (the truncation test), or None."""
+    ok = np.flatnonzero(r ** pl.exps * rel <= tol)
+    return int(ok[0]) + 1 if ok.size else None
 
 
 def _powers(x, X):
@@ -257,7 +260,7 @@ def _powers(x, X):
 
 
 def _mid_pairs_full(pl, qw, rho, mi, mm):
-    """``(g, 2 g1, g3)`` of the pairs ``(mi, mm)`` from the interpolated coefficients up to
+    """``(2 g1, g, g3)`` of the pairs ``(mi, mm)`` from the interpolated coefficients up to
     ``Nint`` (``_series_fast._mid_pairs``, its truncation test at ``TOL / 10``), or None."""
     from ._series_fast import _mid_pairs
 
@@ -270,4 +273,4 @@ def _mid_pairs_full(pl, qw, rho, mi, mm):
     val = np.empty((3,) + rho.shape)
     if not _mid_pairs(it, KS, qw, qB, VA, VB, rho, mid, pl.eA, pl.eB, val, None):
         return None
-    return val[0, mi, mm], val[1, mi, mm], val[2, mi, mm]
+    return val[[1, 0, 2]][:, mi, mm]  # 2 g1, g, g3
