@@ -3,7 +3,9 @@
 Per-thread scratch buffers hold ``[W; V]``, its transpose and ``U`` with the teacher parts filled
 in once; the generated ``NAME_grad1`` kernels give ``(g, g1, g3)`` without the unused ``g2``. Any
 input outside the common case returns None and the general path of ``Problem`` decides (the
-refusals and the extreme-magnitude formulas live there).
+refusals and the extreme-magnitude formulas live there). The quadrature family first tries its
+own route (``Grad1.loss_and_gradient``, ``copyavg.numeric._series_grad``), then the kernel
+matrices of ``Grad1`` here.
 """
 
 from __future__ import annotations
