@@ -191,28 +191,12 @@ def _series_terms(pl, teacher, qw, C, UU, bufs):
     rho = C / np.multiply.outer(sA, np.concatenate((sA, sB)))  # not clipped: |rho| > 1 only by rounding
     if not geo_._diagonal(rho).min() >= 1 - 1e-13:
         return None  # every self pair is collinear (rho_ii = 1 up to rounding)
-    absr = np.abs(rho)
-    geo_._diagonal(absr)[:] = 0.0  # self pairs: the diagonal kernels
-    r_far = r_top = float(absr.max())
-    if r_top > FAR_RHO:
-        if not r_top <= MID_RHO:
-            return False  # the direct route (fast_pairs declines too): the general path
-        r_far = float(np.max(absr, where=absr <= FAR_RHO, initial=0.0))
-    rel3 = pl.rel_tails(VT)
-    rel = np.sqrt(rel3.max(0) * np.maximum(rel3[1:].max(0), relT))
-    K = _terms(r_far, pl, rel, TOL / 10)
-    if K is None:
-        return False  # fast_pairs declines too: the general path
-    mid = None
-    if r_top > FAR_RHO:
-        Km = _terms(r_top, pl, rel, TOL / 4)
-        if Km is not None:
-            K = max(K, Km)
-        else:  # the pairs above FAR_RHO from the coefficients up to Nint
-            mi, mm = np.nonzero(absr > FAR_RHO)
-            mid = _mid_pairs_full(pl, qw, rho, mi, mm)
-            if mid is None:
-                return False
+    terms = _term_counts(pl, VT, relT, qw, rho)
+    if not terms:
+        return terms
+    K, mid = terms
+    if mid is not None:
+        mi, mm, mid = mid
     X, Z, G3U = bufs
     X, Z = X[:K], Z[:K]
     _powers(rho * rho if pl.step == 2 else rho, X)
@@ -236,6 +220,32 @@ def _series_terms(pl, teacher, qw, C, UU, bufs):
         E[np.arange(mi.size), mi] = 1.0
         GU2 += np.matmul(mid[:2, None, :] * UU[:, mm], E)
     return GU2, G3U, d00
+
+
+def _term_counts(pl, VT, relT, qw, rho):
+    """``(K, mid)``: the sweep's terms and, when the tier's terms do not meet ``TOL / 4`` for the
+    pairs above ``FAR_RHO``, ``(rows, columns, values)`` of those pairs (``_mid_pairs_full``);
+    False when a test fails or a pair lies above ``MID_RHO`` (``_series_terms``)."""
+    absr = np.abs(rho)
+    geo_._diagonal(absr)[:] = 0.0  # self pairs: the diagonal kernels
+    r_far = r_top = float(absr.max())
+    if r_top > FAR_RHO:
+        if not r_top <= MID_RHO:
+            return False  # the direct route (fast_pairs declines too): the general path
+        r_far = float(np.max(absr, where=absr <= FAR_RHO, initial=0.0))
+    rel3 = pl.rel_tails(VT)
+    rel = np.sqrt(rel3.max(0) * np.maximum(rel3[1:].max(0), relT))
+    K = _terms(r_far, pl, rel, TOL / 10)
+    if K is None:
+        return False  # fast_pairs declines too: the general path
+    if r_top > FAR_RHO:
+        Km = _terms(r_top, pl, rel, TOL / 4)
+        if Km is None:  # the pairs above FAR_RHO from the coefficients up to Nint
+            mi, mm = np.nonzero(absr > FAR_RHO)
+            vals = _mid_pairs_full(pl, qw, rho, mi, mm)
+            return False if vals is None else (K, (mi, mm, vals))
+        K = max(K, Km)
+    return K, None
 
 
 def _terms(r, pl, rel, tol):
