@@ -106,7 +106,7 @@ class BiasedProblem:
     b : array_like, shape (k,)
         Teacher outgoing weights, ``|b_j| <= 1e150``.
     V : array_like, shape (k, d)
-        Teacher incoming weights, ``|v_j| <= 100`` (sin, cos: 3; expressions: ``norm_limit``; non-zero for the kinked
+        Teacher incoming weights, ``|v_j| <= 100`` (sin, cos: 3; expressions, gelu: ``norm_limit``; non-zero for the kinked
         piecewise-linear activations).
     e : array_like, shape (k,), optional
         Teacher biases, ``|e_j| <= 100``; zeros by default.
