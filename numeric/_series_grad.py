@@ -36,6 +36,8 @@ from ._series_pairs import QUAD_SAFETY, TOL
 
 #: kernels (kA, kB) of Price's theorem used by the loss and gradient: g, 2 g1, g3
 KS = ((0, 0), (2, 0), (1, 1))
+#: numbers held by each of the sweep's two scratch arrays (terms x rows x columns), at most
+BUFFER_SIZE = 2 ** 20
 
 
 class Plan:
@@ -120,11 +122,13 @@ def plan(grad1, t: int):
 
 
 def _buffers(P, n: int, m: int, T: int):
-    """This thread's scratch (made on first use, the last shape kept): two arrays ``(T, n, m)``
-    (the powers, their products with ``rho^p``), one ``(n, m)`` for ``g3``."""
+    """This thread's scratch (made on first use, the last shape kept): two arrays ``(T, rows, m)``
+    (the powers, their products with ``rho^p``; ``rows <= n`` such that each holds at most
+    ``BUFFER_SIZE`` numbers, the sweep then takes the rows in blocks), one ``(n, m)`` for ``g3``."""
     s = getattr(P._tls, "series", None)
     if s is None or s[0] != (n, m, T):
-        s = P._tls.series = ((n, m, T), np.empty((T, n, m)), np.empty((T, n, m)), np.empty((n, m)))
+        rows = max(1, min(n, BUFFER_SIZE // (T * m)))
+        s = P._tls.series = ((n, m, T), np.empty((T, rows, m)), np.empty((T, rows, m)), np.empty((n, m)))
     return s[1:]
 
 
@@ -198,18 +202,26 @@ def _series_terms(pl, teacher, qw, C, UU, bufs):
     if mid is not None:
         mi, mm, mid = mid
     X, Z, G3U = bufs
-    X, Z = X[:K], Z[:K]
-    _powers(rho * rho if pl.step == 2 else rho, X)
     BT = np.concatenate((VT[T: 3 * T], BT_teacher), axis=1)  # rows c[sigma], c[sigma'] of every column
     U = 0.5 * UU[0]
     R = rho.copy() if pl.p else np.ones_like(rho)  # rho^p of g and g1
     geo_._diagonal(R)[:] = 0.0  # the self pairs (and those of _mid_pairs_full): taken below
     if mid is not None:
         R[mi, mm] = 0.0
-    np.multiply(X, R, out=Z)
-    H = np.matmul(Z, BT[:K, :, None] * UU.T)  # (K, n, 2): sum_m Z[t, i, m] B0[m, t] (2U, (0, b))_m
-    GU2 = np.einsum("jti,tic->jci", VT[: 2 * T].reshape(2, T, n)[:, :K], H)  # rows c[sigma''], c[sigma]
-    np.einsum("ti,tim,tm->im", VT[2 * T: 2 * T + K], X, BT[T: T + K] * U, out=G3U)
+    x = rho * rho if pl.step == 2 else rho
+    W2 = BT[:K, :, None] * UU.T  # (K, m, 2): B0[m, t] (2U, (0, b))_m
+    B1U = BT[T: T + K] * U
+    A2 = VT[: 2 * T].reshape(2, T, n)[:, :K]  # rows c[sigma''], c[sigma]
+    GU2 = np.empty((2, 2, n))
+    rows = X.shape[1]
+    for lo in range(0, n, rows):  # blocks of rows: the buffers stay within BUFFER_SIZE
+        hi = min(lo + rows, n)
+        Xb, Zb = X[:K, : hi - lo], Z[:K, : hi - lo]
+        _powers(x[lo:hi], Xb)
+        np.multiply(Xb, R[lo:hi], out=Zb)
+        H = np.matmul(Zb, W2)  # (K, rows, 2): sum_m Z[t, i, m] B0[m, t] (2U, (0, b))_m
+        GU2[:, :, lo:hi] = np.einsum("jti,tic->jci", A2[:, :, lo:hi], H)
+        np.einsum("ti,tim,tm->im", VT[2 * T: 2 * T + K, lo:hi], Xb, B1U, out=G3U[lo:hi])
     d00, d11, d02 = VT[-3], VT[-2], VT[-1]
     GU2[1, 0] += d00 * UU[0, :n]  # self pairs: g = s, 2 g1 = s', g3 = 0
     GU2[0, 0] += (d11 + d02) * UU[0, :n]

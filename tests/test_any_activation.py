@@ -356,3 +356,19 @@ def test_own_loss_gradient_route_branches(act, rho, norm, route, monkeypatch):
     # values: at most 2e-10 times the loss's scale sum |U_m| |U_m'| (~9) apart; seen ~1e-14
     tol = 2e-10 * 2.5 * 9
     assert abs(L - L0) <= tol and np.abs(ga - ga0).max() <= tol and np.abs(gW - gW0).max() <= tol
+
+
+def test_own_loss_gradient_route_rows_in_blocks(monkeypatch):
+    """Large problems take the sweep's rows in blocks (scratch arrays of at most BUFFER_SIZE
+    numbers): one row at a time gives the same loss and gradient."""
+    from copyavg.numeric import Problem
+    from copyavg.numeric import _series_grad as sg
+
+    a, W, b, V = _route_point(0.45, 1.2)
+    L, ga, gW = Problem(b, V, "tanh").loss_and_gradient(a, W)
+    monkeypatch.setattr(sg, "BUFFER_SIZE", 1)
+    P = Problem(b, V, "tanh")
+    out = sg.loss_and_gradient(P._grad1, P, a, W)
+    assert isinstance(out, tuple) and P._tls.series[1].shape[1] == 1  # one row per block
+    # the same operations on the same numbers, but matrix products of other shapes: rounding only
+    assert abs(out[0] - L) <= 1e-14 and np.abs(out[1] - ga).max() <= 1e-14 and np.abs(out[2] - gW).max() <= 1e-14
