@@ -73,7 +73,6 @@ class Plan:
         self.eA, self.eB = e_k[[a for a, _ in KS]], e_k[[b for _, b in KS]]
         self.it = it
         self.ok = TOL / 4 + QUAD_SAFETY * max(e_k[a] + e_k[b] for a, b in KS) <= TOL  # as fast_pairs
-        self.exps = self.step * np.arange(1, T + 1)  # |rho|^(step (Nd + 1)): the first omitted power
         self.teacher: tuple | None = None  # (qv, sqrt(qv), rows c[sigma], c[sigma'], tails)
 
     def values(self, q):
@@ -244,9 +243,9 @@ def _term_counts(pl, VT, relT, qw, rho):
     if r_top > FAR_RHO:
         if not r_top <= MID_RHO:
             return False  # the direct route (fast_pairs declines too): the general path
-        r_far = float(np.max(absr, where=absr <= FAR_RHO, initial=0.0))
+        r_far = float((absr * (absr <= FAR_RHO)).max())
     rel3 = pl.rel_tails(VT)
-    rel = np.sqrt(rel3.max(0) * np.maximum(rel3[1:].max(0), relT))
+    rel = np.sqrt(rel3.max(0) * np.maximum(rel3[1:].max(0), relT)).tolist()
     K = _terms(r_far, pl, rel, TOL / 10)
     if K is None:
         return False  # fast_pairs declines too: the general path
@@ -261,9 +260,12 @@ def _term_counts(pl, VT, relT, qw, rho):
 
 
 def _terms(r, pl, rel, tol):
-    """Fewest terms ``K`` with ``r^(step K) rel[K - 1] <= tol`` (the truncation test), or None."""
-    ok = np.flatnonzero(r ** pl.exps * rel <= tol)
-    return int(ok[0]) + 1 if ok.size else None
+    """Fewest terms ``K`` with ``r^(step K) rel[K - 1] <= tol`` (the truncation test), or None
+    (``rel`` a list: a few floats, compared in Python)."""
+    for K, v in enumerate(rel, 1):
+        if r ** (pl.step * K) * v <= tol:
+            return K
+    return None
 
 
 def _powers(x, X):
