@@ -28,8 +28,8 @@ def flow_biased(args, d: int, plot_curve) -> int:
     check_range("--teacher-bias", e, lo=-MAX_BIAS, hi=MAX_BIAS)
     if get_activation(args.activation).family not in FAMILIES:
         raise UsageError(f"--biases: --activation {args.activation} has no biased kernel (use erf2, erf, "
-                         "normal_cdf, relu, linear, abs, leaky_relu, gaussian, hermite2..hermite5, sin, cos or "
-                         "an expression in z)")
+                         "normal_cdf, relu, linear, abs, leaky_relu, gaussian, hermite2..hermite5, sin, cos, gelu "
+                         "or an expression in z)")
     a0, W0 = initial_point(RunSpec(args.activation, args.k, args.n, d, args.seed))
     limit = norm_limit(get_activation(args.activation))
     if np.linalg.norm(W0, axis=1).max() > limit:  # Glorot rows have norm ~ sqrt(2 d / (d + n))

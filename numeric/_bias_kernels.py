@@ -251,7 +251,7 @@ def diag_moments(act, top, q, c):
     return [sum(comb(k, j) * M[j, k - j] for j in range(k + 1)) for k in range(top + 1)]
 
 
-# -- quadrature route: hermite, trig (sin, cos), gaussian ---------------------------------------
+# -- quadrature route: hermite, trig (sin, cos), gelu, expressions in z ---------------------------
 #: Gauss-Hermite nodes per dimension of the quadrature route; ``quadrature_error`` compares with
 #: ``QUAD_NODES_COARSE`` nodes
 QUAD_NODES = 64
@@ -259,7 +259,11 @@ QUAD_NODES_COARSE = 48
 #: families served by quadrature; the "quadrature" family (expressions in z) takes its node count from
 #: ``_bias_quadrature.nodes_for`` (decided per activation at first use). gaussian has a closed form
 #: (``_gaussian_family``): its integrand narrows like 1/|w| in the Gauss-Hermite variable
-QUADRATURE_FAMILIES = ("hermite", "trig", "quadrature")
+QUADRATURE_FAMILIES = ("hermite", "trig", "quadrature", "gelu")
+#: families whose node count and accepted norm are decided per activation at first use
+#: (``copyavg.numeric._bias_quadrature``): expressions in z and gelu (``z Phi(z)``, whose
+#: derivatives ``z phi^(k-1) + k phi^(k-2)`` are written out in ``_sigma_derivs``)
+TIERED_FAMILIES = ("quadrature", "gelu")
 
 
 def _sigma_derivs(act, u, top):
@@ -274,6 +278,15 @@ def _sigma_derivs(act, u, top):
 
         cp = _compiled(act.name)
         return [cp.values(j, u) for j in range(top + 1)]
+    if act.family == "gelu":  # z Phi(z): sigma^(k) = z phi^(k-1) + k phi^(k-2), phi^(j) = (-1)^j He_j phi
+        ph = _phi(u)
+        he = [np.ones_like(u), u]
+        for j in range(1, top):
+            he.append(u * he[j] - j * he[j - 1])
+        out = [u * _sp().ndtr(u), _sp().ndtr(u) + u * ph]
+        for k in range(2, top + 1):
+            out.append(((-1) ** (k - 1) * u * he[k - 1] + (-1) ** k * k * he[k - 2]) * ph)
+        return out[: top + 1]
     if act.family == "trig":
         cyc = [np.sin(u), np.cos(u), -np.sin(u), -np.cos(u)]
         start = 0 if act.name == "sin" else 1
@@ -294,7 +307,7 @@ def _gh(N):
 def _nodes(act, nodes, *sq):
     if nodes is not None:
         return nodes
-    if act.family != "quadrature":
+    if act.family not in TIERED_FAMILIES:
         return QUAD_NODES
     from ._bias_quadrature import nodes_for
 

@@ -3,7 +3,9 @@
 Per-thread scratch buffers hold ``[W; V]``, its transpose and ``U`` with the teacher parts filled
 in once; the generated ``NAME_grad1`` kernels give ``(g, g1, g3)`` without the unused ``g2``. Any
 input outside the common case returns None and the general path of ``Problem`` decides (the
-refusals and the extreme-magnitude formulas live there).
+refusals and the extreme-magnitude formulas live there). The quadrature family first tries its
+own route (``Grad1.loss_and_gradient``, ``copyavg.numeric._series_grad``), then the kernel
+matrices of ``Grad1`` here.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ def erf_loss_and_gradient(P, a, W):
     Everything runs with floating-point warnings off: input outside the range shows up as a
     failed check or a non-finite result, and the general path then raises as documented.
     """
+    own = getattr(P._grad1, "loss_and_gradient", None)  # the quadrature family's own route
+    if own is not None:
+        out = own(P, a, W)
+        if out is not None:  # False: the general path (a pair needs the direct route)
+            return out or None
     n = a.shape[0]
     _, Y, YT, UU, C11, C22, D, T, Z, zeros = scratch(P, n)
     with np.errstate(all="ignore"):

@@ -19,6 +19,8 @@ relative error of an interpolant of a vanishing function would grow), keeps the 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ._series_pairs import NEAR_RHO, QUAD_SAFETY, TOL, _near_pairs, _tier_grid
@@ -370,6 +372,13 @@ def fast_diag(cp, q):
     return (d[0, 0], d[1, 1] + d[0, 2], (3 * d[2, 2] + 4 * d[1, 3] + d[0, 4]) / 2)
 
 
+@functools.lru_cache(maxsize=1)
+def _own_route():
+    from ._series_grad import loss_and_gradient  # imports this module
+
+    return loss_and_gradient
+
+
 def _grad1_from_name(name: str) -> "Grad1":
     from .series import compile_expression
 
@@ -386,6 +395,12 @@ class Grad1:
 
     def __init__(self, cp):
         self.cp = cp
+        self.plans: dict = {}  # per tier: copyavg.numeric._series_grad.Plan
+
+    def loss_and_gradient(self, P, a, W):
+        """``(L, dL/da, dL/dW)`` of ``Problem`` ``P`` without the kernel matrices
+        (``copyavg.numeric._series_grad``), or None (or False: the general path)."""
+        return _own_route()(self, P, a, W)
 
     def __reduce__(self):  # picklable (a Problem is): rebuilt from the name
         return (_grad1_from_name, (self.cp.name,))

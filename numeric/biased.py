@@ -14,8 +14,9 @@ family (``Phi``, ``phi`` and the same function); for hermite2..hermite5, sin and
 64 x 64-node Gauss-Hermite quadrature in the Cholesky factor (exact for the polynomials; for sin and
 cos at ``|w| <= 3`` the error estimate ``_bias_kernels.quadrature_error``, 64 against 48 nodes, is
 below 1e-15). gaussian has a closed form (a Gaussian integral and its Hermite mean-derivatives).
-Any activation given as an expression in ``z`` (tanh, softplus, ...) uses the Gauss-Hermite route
-with sigma's SymPy derivatives and a node count and accepted norm decided at first use
+Any activation given as an expression in ``z`` (tanh, softplus, ...) and gelu (``z Phi(z)``, its
+derivatives in closed form; ``|w| <= 3`` with up to 384 nodes per dimension) use the Gauss-Hermite
+route with sigma's derivatives and a node count and accepted norm decided at first use
 (``copyavg.numeric._bias_quadrature``: error estimate <= 1e-10 of the scale; tanh ``|w| <= 1.5``
 with 512 nodes per dimension, hence much slower). ``_bias_mp.loss_mp`` is an independent mpmath
 reference for the loss. Cost at the
@@ -28,7 +29,7 @@ Parameter order of ``hessian`` (and of the flat ``theta``): ``a_1..a_n``, ``w_1`
 then ``c_1..c_n``. With all biases zero the values equal ``Problem``'s (tests/test_biases.py).
 
 Accepted range (``ValueError`` naming the argument outside it): real finite entries; ``|a_i|, |b_j| <= 1e150``;
-``|w_i|, |v_j| <= 100`` (sin, cos: ``<= 3``; expressions in z: ``_bias_quadrature.norm_limit``) and biases ``|c_i|, |e_j| <= 100`` (``MAX_NORM``, ``MAX_BIAS``): the
+``|w_i|, |v_j| <= 100`` (sin, cos: ``<= 3``; expressions in z and gelu: ``_bias_quadrature.norm_limit``) and biases ``|c_i|, |e_j| <= 100`` (``MAX_NORM``, ``MAX_BIAS``): the
 conditional means ``m2 - (C12/C11) m1`` of near-collinear pairs are differences of terms of size
 ``|m| C/C11``, so the absolute rounding error of the kernels can grow like ``eps |m| |w| |v|``
 beyond it. Within the range the kernel and its mean-derivatives up to order 2 agree with 30-digit
@@ -47,7 +48,7 @@ import numpy as np
 
 from . import _geometry as geo_
 from ._bias_hessian import assemble_hessian
-from ._bias_kernels import diag_moments, pair_moments
+from ._bias_kernels import TIERED_FAMILIES, diag_moments, pair_moments
 from ._bias_quadrature import norm_limit
 from .activations import Activation, get_activation
 from .population import Problem
@@ -57,7 +58,7 @@ MAX_NORM = 100.0
 #: largest accepted |bias| of a student or teacher neuron
 MAX_BIAS = 100.0
 #: activation families with biased kernels: closed forms, then Gauss-Hermite quadrature
-FAMILIES = ("erf", "normal_cdf", "piecewise_linear", "gaussian", "hermite", "trig", "quadrature")
+FAMILIES = ("erf", "normal_cdf", "piecewise_linear", "gaussian", "hermite", "trig", "quadrature", "gelu")
 #: smaller norm limits: sin, cos by quadrature (64 x 64 Gauss-Hermite nodes; at |w|, |v| <= 3 the
 #: difference to 48 nodes, the error estimate, is below 1e-15; at 4 it reaches 3e-10 for nearly
 #: collinear pairs, at 5 1e-4)
@@ -105,13 +106,13 @@ class BiasedProblem:
     b : array_like, shape (k,)
         Teacher outgoing weights, ``|b_j| <= 1e150``.
     V : array_like, shape (k, d)
-        Teacher incoming weights, ``|v_j| <= 100`` (sin, cos: 3; expressions: ``norm_limit``; non-zero for the kinked
+        Teacher incoming weights, ``|v_j| <= 100`` (sin, cos: 3; expressions, gelu: ``norm_limit``; non-zero for the kinked
         piecewise-linear activations).
     e : array_like, shape (k,), optional
         Teacher biases, ``|e_j| <= 100``; zeros by default.
     activation : str, default "erf2"
         erf2, erf, normal_cdf, relu, linear, abs, leaky_relu, gaussian (closed forms), hermite2..hermite5,
-        sin, cos, tanh, softplus, sigmoid, silu or an expression in z (quadrature).
+        sin, cos, gelu, tanh, softplus, sigmoid, silu or an expression in z (quadrature).
 
     Raises
     ------
@@ -133,9 +134,9 @@ class BiasedProblem:
         self.activation: Activation = get_activation(activation)
         if self.activation.family not in FAMILIES:
             raise ValueError(f"activation: biases are supported for erf2, erf, normal_cdf, relu, linear, abs, "
-                             f"leaky_relu, gaussian, hermite2..hermite5, sin, cos and expressions in z, "
+                             f"leaky_relu, gaussian, hermite2..hermite5, sin, cos, gelu and expressions in z, "
                              f"got {activation!r}")
-        if self.activation.family == "quadrature" and norm_limit(self.activation) == 0:
+        if self.activation.family in TIERED_FAMILIES and norm_limit(self.activation) == 0:
             raise ValueError(f"activation {activation!r}: the biased quadrature does not reach 1e-10 at |w| = 0.5 "
                              "with 256 nodes per dimension")
         self._pl = self.activation.family == "piecewise_linear" and not self.activation.smooth  # zero rows refused

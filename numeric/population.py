@@ -391,8 +391,8 @@ class Problem:
 
         Erf family at ordinary magnitudes: a fast path (``copyavg.numeric._fast_erf``: per-thread
         scratch buffers, the same formulas, about 50 us at (d, k, n) = (51, 50, 25)); the
-        quadrature family takes it too (kernels from interpolated coefficients,
-        ``copyavg.numeric._series_fast``); everything else, including every refusal and every
+        quadrature family has its own (interpolated coefficients, no kernel matrices,
+        ``copyavg.numeric._series_grad``); everything else, including every refusal and every
         kernel whose error bound exceeds its tolerance, goes through the general path.
 
         Parameters

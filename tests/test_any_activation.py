@@ -10,6 +10,7 @@ the CLI complete the checks.
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import warnings
@@ -43,18 +44,23 @@ def _grid():
     return X, Wt * np.exp(-X * X / 2) / np.sqrt(2 * np.pi)
 
 
-def reference(expr: str, C11, C22, C12):
-    """The ten outputs by 2-D Gauss-Legendre quadrature (error ~1e-16 for these smooth integrands)."""
+@functools.lru_cache(maxsize=8)
+def _derivatives(expr: str):
     z = sp.Symbol("z")
     e = sp.sympify(expr, locals={"z": z})
-    f = [sp.lambdify(z, sp.diff(e, z, k), modules=["scipy", "numpy"]) for k in range(5)]
+    return [sp.lambdify(z, sp.diff(e, z, k), modules=["scipy", "numpy"]) for k in range(5)]
+
+
+def reference(expr: str, C11, C22, C12, names=NAMES):
+    """The outputs ``names`` by 2-D Gauss-Legendre quadrature (error ~1e-16 for these smooth integrands)."""
+    f = _derivatives(expr)
     X, w = _grid()
     a, b = np.sqrt(C11), np.sqrt(C22)
     rho = C12 / (a * b) if a * b > 0 else 0.0
     s = np.sqrt(max(1 - rho * rho, 0.0))
     u1, u2 = a * X[:, None], b * (rho * X[:, None] + s * X[None, :])
     out = []
-    for name in NAMES:
+    for name in names:
         kA, kB, fac = PRICE[name]
         FA = np.broadcast_to(f[kA](u1), u2.shape)
         FB = np.broadcast_to(f[kB](u2), u2.shape)
@@ -279,3 +285,90 @@ def test_fast_loss_gradient_route_flags_only_bounded_kernels():
     # same kernels up to the order of summation: rounding ~1e-15 of the loss's scale
     assert abs(L - L2) <= 1e-12 * (1 + abs(L)) and np.allclose(ga, ga2, rtol=0, atol=1e-12)
     assert np.allclose(gW, gW2, rtol=0, atol=1e-12)
+
+
+def _route_point(rho, norm, seed=0):
+    """Three students in R^8 against the teacher e1, e2: student 0 at correlation ``rho`` with
+    e1, the others generic (|rho| <= 0.4 with everything); every |w_i| = ``norm``."""
+    rng = np.random.default_rng(seed)
+    W = np.zeros((3, 8))
+    W[0, 0], W[0, 5] = rho, np.sqrt(1 - rho * rho)
+    W[1, [2, 3, 6]] = rng.normal(size=3)
+    W[2, [1, 4, 7]] = rng.normal(size=3) * np.array([0.2, 1.0, 1.0])
+    W *= norm / np.linalg.norm(W, axis=1)[:, None]
+    return np.array([0.7, -0.4, 0.9]), W, np.ones(2), np.eye(2, 8)
+
+
+def test_own_loss_gradient_route_against_2d_quadrature():
+    """The quadrature family's own loss and gradient (numeric/_series_grad.py: g and g1 only
+    through products with U, a sweep over all pairs with the mid pair's terms, self pairs from the
+    diagonal kernels) against L = U^T G U, dL/da = 2 (G U)_i and dL/dw_i = 2 a_i sum_m U_m
+    (2 g1_im w_i + g3_im y_m) from the independent 2-D reference of every pair."""
+    from copyavg.numeric import Problem
+    from copyavg.numeric import _series_grad as sg
+
+    a, W, b, V = _route_point(0.45, 1.2)  # one pair at |rho| = 0.45 (FAR_RHO < 0.45 <= MID_RHO)
+    a, W = a[:2], W[:2]  # two students: 16 pairs for the reference
+    P = Problem(b, V, "tanh")
+    out = sg.loss_and_gradient(P._grad1, P, a, W)
+    assert isinstance(out, tuple)  # the own route was taken
+    Y, U = np.concatenate((W, V)), np.concatenate((a, -b))
+    q, C = np.einsum("ij,ij->i", Y, Y), Y @ Y.T
+    G, G1, G3 = (np.empty((4, 4)) for _ in range(3))
+    for i in range(4):
+        for m in range(4):
+            G[i, m], G1[i, m], G3[i, m] = reference("tanh(z)", q[i], q[m], C[i, m], ("g", "g1", "g3"))
+    L, ga, gW = out
+    gW_ref = 2 * a[:, None] * (2 * (G1[:2] @ U)[:, None] * W + (G3[:2] * U) @ Y)
+    # every kernel within TOL = 1e-10 of its scale (<= 1 for tanh and its derivatives at |w| <= 1.2,
+    # times |y_m| <= 1.2 in the gradient), summed with weights |U_m U_m'| and |a_i U_m|
+    bound = 1e-10 * 1.2 * 4 * float(np.abs(U).sum()) ** 2
+    assert abs(L - U @ G @ U) <= bound
+    assert np.abs(ga - 2 * (G[:2] @ U)).max() <= bound
+    assert np.abs(gW - gW_ref).max() <= bound
+
+
+@pytest.mark.parametrize("act, rho, norm, route", [
+    ("tanh", 0.1, 1.2, "sweep"),  # every pair at |rho| <= FAR_RHO
+    ("tanh", 0.45, 1.2, "sweep"),  # a mid pair: the sweep with the terms its test at TOL / 4 asks for
+    ("tanh", 0.75, 1.9, "mid"),  # the tier's terms do not suffice at 0.75: coefficients up to Nint
+    ("tanh", 0.95, 1.2, "general"),  # |rho| > MID_RHO: the direct route of the general path
+    ("silu", 0.5, 2.5, "sweep"),  # not odd: every coefficient, powers of rho
+])
+def test_own_loss_gradient_route_branches(act, rho, norm, route, monkeypatch):
+    """Each branch of the own route is taken where expected and agrees with the general path
+    (kernels by kernel_with_bound, each within TOL of its scale, other formulas)."""
+    from copyavg.numeric import Problem
+    from copyavg.numeric import _series_grad as sg
+
+    a, W, b, V = _route_point(rho, norm)
+    P = Problem(b, V, act)
+    calls = []
+    full = sg._mid_pairs_full
+    monkeypatch.setattr(sg, "_mid_pairs_full", lambda *args: calls.append(1) or full(*args))
+    out = sg.loss_and_gradient(P._grad1, P, a, W)
+    assert (out is False) == (route == "general") and bool(calls) == (route == "mid")
+    L, ga, gW = P.loss_and_gradient(a, W)
+    general = Problem(b, V, act)
+    general._grad1 = lambda *args: None  # the general path
+    L0, ga0, gW0 = general.loss_and_gradient(a, W)
+    # both within TOL = 1e-10 of the kernels' scales (<= 2.5 for silu at |w| <= 2.5) of the exact
+    # values: at most 2e-10 times the loss's scale sum |U_m| |U_m'| (~9) apart; seen ~1e-14
+    tol = 2e-10 * 2.5 * 9
+    assert abs(L - L0) <= tol and np.abs(ga - ga0).max() <= tol and np.abs(gW - gW0).max() <= tol
+
+
+def test_own_loss_gradient_route_rows_in_blocks(monkeypatch):
+    """Large problems take the sweep's rows in blocks (scratch arrays of at most BUFFER_SIZE
+    numbers): one row at a time gives the same loss and gradient."""
+    from copyavg.numeric import Problem
+    from copyavg.numeric import _series_grad as sg
+
+    a, W, b, V = _route_point(0.45, 1.2)
+    L, ga, gW = Problem(b, V, "tanh").loss_and_gradient(a, W)
+    monkeypatch.setattr(sg, "BUFFER_SIZE", 1)
+    P = Problem(b, V, "tanh")
+    out = sg.loss_and_gradient(P._grad1, P, a, W)
+    assert isinstance(out, tuple) and P._tls.series[1].shape[1] == 1  # one row per block
+    # the same operations on the same numbers, but matrix products of other shapes: rounding only
+    assert abs(out[0] - L) <= 1e-14 and np.abs(out[1] - ga).max() <= 1e-14 and np.abs(out[2] - gW).max() <= 1e-14
