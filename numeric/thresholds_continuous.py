@@ -46,7 +46,7 @@ from .pnc_reduced import _newton, _reduced_gradient, _reduced_hessian, solve_pnc
 from .symmetry import _pencils, _reduce, symmetry_blocks
 
 __all__ = ["ca_margin", "pnc_margin", "loss_gap", "threshold", "from_rows", "THRESHOLDS", "CA_SADDLE_C", "CA_SADDLE_D",
-           "CA_SADDLE_CONSTANTS"]
+           "CA_SADDLE_CONSTANTS", "PL_NOTE"]
 
 THRESHOLDS = ("pnc_minimum", "ca_saddle", "loss_crossing")
 
@@ -334,7 +334,10 @@ def from_rows(k: int, rows, activation: str = "erf2") -> dict:
     -------
     dict
         For each name of ``THRESHOLDS``: ``{"n", "n_over_k", "bracket"}``, or ``None`` when the
-        table has no such change or it lies below ``n = 5`` (the real-N counts need 4 copies).
+        table has no such change or it lies below ``n = 5`` (the real-N counts need 4 copies;
+        ``n = 4`` for the P-n-C scalar of the piecewise-linear family). Piecewise-linear family:
+        ``ca_saddle`` and ``loss_crossing`` are ``None`` (they do not exist: the CA point is not
+        critical) and ``"note"`` says why.
 
     Raises
     ------
@@ -347,16 +350,28 @@ def from_rows(k: int, rows, activation: str = "erf2") -> dict:
     >>> out = from_rows(10, table(10, ns=range(5, 10)))
     >>> out["ca_saddle"]["bracket"], round(out["ca_saddle"]["n"], 4)
     ((8, 9), 8.4185)
+    >>> out = from_rows(10, table(10, ns=range(4, 6), activation="relu"), "relu")
+    >>> out["pnc_minimum"]["bracket"], round(out["pnc_minimum"]["n"], 4), out["ca_saddle"]
+    ((4, 5), 4.0415, None)
     """
+    pl = _homogeneous(activation)
     tests = {"pnc_minimum": lambda r: r["pnc_type"] == "minimum",
              "ca_saddle": lambda r: r["ca_type"] == "saddle",
              "loss_crossing": lambda r: r["pnc_loss"] < r["ca_loss"]}
     out = {}
     for which in THRESHOLDS:
-        br = _change(list(rows), tests[which])
-        if br is None or br[0] < 5:
+        br = None if pl and which != "pnc_minimum" else _change(list(rows), tests[which])
+        if br is None or br[0] < (4 if pl else 5):
             out[which] = None
             continue
         x = threshold(k, which, br, activation)
         out[which] = {"n": x, "n_over_k": x / k, "bracket": br}
+    if pl:
+        out["note"] = PL_NOTE
     return out
+
+
+#: why the piecewise-linear family has one threshold only (from_rows, the CLI)
+PL_NOTE = ("piecewise-linear family: the optimal CA point is not critical for n >= 2 (its gradient does "
+           "not vanish), so there is no CA-saddle threshold and no loss crossing between a CA critical "
+           "point and the P-n-C point; the integer table above gives the two losses")
