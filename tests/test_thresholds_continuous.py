@@ -223,3 +223,17 @@ def test_relu_ca_point_is_not_critical_at_real_n(k, n):
     assert expected < -0.15  # (k, n) = (10, 7.5): m = 3.5, the smallest |dL/da_c| here
     with pytest.raises(ValueError, match="not critical"):
         tc.ca_margin(k, n, "relu")
+
+
+@pytest.mark.slow
+@pytest.mark.heavy
+def test_relu_pnc_threshold_tends_to_a_constant_at_rate_one_over_k():
+    """docs/theory.md §8 (piecewise-linear family): n* = n_inf + b/k + O(1/k^2) with n_inf = 7.233242,
+    b = -59.64 (fitted on k = 200 .. 1e5). Checks the documented values and the 1/k rate: the steps
+    1e3 -> 1e4 -> 1e5 must shrink by ~10 (k^-1/2 would give ~3.2)."""
+    ns = [tc.threshold(k, "pnc_minimum", (7, 8), "relu", xtol=1e-10) for k in (1000, 10000, 100000)]
+    # the fit's residuals are ~1e-6 at k >= 1e3; 1e-5 leaves a margin for the fitted c/k^2 term
+    for k, x in zip((1000, 10000, 100000), ns):
+        assert x == pytest.approx(7.233242 - 59.639 / k + 485.4 / k ** 2, abs=1e-5)
+    ratio = (ns[1] - ns[0]) / (ns[2] - ns[1])
+    assert 9 < ratio < 11
