@@ -107,6 +107,10 @@ def test_bad_input():
         tc.threshold(10, "nope", (8, 9))
     with pytest.raises(ValueError, match="no sign change"):
         tc.threshold(10, "ca_saddle", (5, 6))
+    with pytest.raises(ValueError, match=r"n must be real in \[4, k - 1\]"):
+        tc.pnc_margin(10, 3.5, "relu")
+    with pytest.raises(ValueError, match="not critical"):
+        tc.threshold(10, "ca_saddle", (8, 9), "relu")
 
 
 def test_loss_crossing_limit_at_large_k():
