@@ -145,7 +145,8 @@ def ca_margin(k: int, n: float, activation: str = "erf2") -> float:
     Raises
     ------
     ValueError
-        ``k``, ``n`` out of range or a non-smooth activation.
+        ``k``, ``n`` out of range or a non-smooth activation (the piecewise-linear family too: its
+        optimal CA point is not critical, module docstring).
 
     Examples
     --------
