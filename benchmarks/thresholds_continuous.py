@@ -7,6 +7,11 @@ Brackets: the integer change point is searched from a prediction (the previous k
 stepping in integers until the scalar changes sign; brentq then refines between the two integers.
 Prints one line per k and the fitted constants; writes the n*/k values to ``<out>.json``. The
 figure's title names the activation.
+
+Piecewise-linear family (``--activation=relu``): the P-n-C threshold only (the optimal CA point is
+not critical, so the CA saddle and the loss crossing do not exist); brackets from n = 4; fit
+``n* = n_inf + b/k + c/k^2`` (k >= 200); the figure has n*/k and n* against k, and the gradient
+size of the optimal CA point at n = k - 1 (its smallest over n) is written to the json.
 """
 
 from __future__ import annotations
@@ -30,15 +35,15 @@ LABELS = {"pnc_minimum": "P-n-C a minimum", "ca_saddle": "optimal CA a saddle",
           "loss_crossing": "P-n-C loss lower"}
 
 
-def _bracket(k, which, guess, act):
+def _bracket(k, which, guess, act, low=5):
     f = _FUNCS[which]
-    n = int(min(max(round(guess), 5), k - 2))
+    n = int(min(max(round(guess), low), k - 2))
     s0 = np.sign(f(k, n, act))
     step = 1
     while True:  # walk toward the sign change: the sign tells the side for all three scalars
         # pnc_margin < 0 below its threshold; ca_margin and loss_gap > 0 below theirs
         direction = 1 if (s0 < 0) == (which == "pnc_minimum") else -1
-        m = int(min(max(n + direction * step, 5), k - 1))
+        m = int(min(max(n + direction * step, low), k - 1))
         if np.sign(f(k, m, act)) != s0:
             lo, hi = sorted((n, m))
             while hi - lo > 1:
@@ -130,7 +135,83 @@ def plot(res, fit, out, act="erf2"):
         fig.savefig(f"{out}.{ext}", dpi=120, bbox_inches="tight")
 
 
+KS_PL = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000)
+
+
+def compute_pl(ks, act):
+    """Piecewise-linear family: ``n*`` of the P-n-C scalar per k (brackets from n = 4)."""
+    out, guess = {}, 5
+    for k in ks:
+        t0 = time.time()
+        lo, hi = _bracket(k, "pnc_minimum", guess, act, low=4)
+        out[k] = threshold(k, "pnc_minimum", (lo, hi), act)
+        guess = out[k]
+        print(k, f"n* = {out[k]:.9f}", f"n*/k = {out[k] / k:.6g}", f"between {lo} and {hi}",
+              f"{time.time() - t0:.1f} s", flush=True)
+    return out
+
+
+def fit_pl(res):
+    """``n* = n_inf + b/k + c/k^2`` on k >= 200, with 1-sigma errors from the residuals."""
+    ks = np.array([k for k in sorted(res) if k >= 200], float)
+    y = np.array([res[int(k)] for k in ks])
+    (ninf, b, c), err = _lsq(np.stack([np.ones(len(ks)), 1 / ks, ks ** -2.0], 1), y)
+    return {"n_inf": (ninf, err[0]), "b": (b, err[1]), "c": (c, err[2])}
+
+
+def plot_pl(res, fit, out, act):
+    ks = np.array(sorted(res))
+    nst = np.array([res[k] for k in ks])
+    ninf, b, c = (fit[q][0] for q in ("n_inf", "b", "c"))
+    kk = np.logspace(1, np.log10(ks.max()) + 0.3, 200)
+    kf = kk[kk >= 200]  # the fitted form only where it was fitted
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.0))
+    ax.loglog(ks, nst / ks, "o", color="C0", label="P-n-C a minimum (n*/k)")
+    ax.loglog(kf, (ninf + b / kf + c / kf ** 2) / kf, "-", color="C0", lw=0.8,
+              label=f"fit (n_inf + b/k + c/k^2)/k, n_inf = {ninf:.4f}")
+    ax.loglog(kk, ninf / kk, ":", color="C0", lw=0.8, label="n_inf / k (limit 0)")
+    ax.plot([50] * 3, [0.44, 0.6, 0.8], "kx", ms=8, label="paper's readings at k = 50")
+    ax.set_xlabel("k (teacher neurons)")
+    ax.set_ylabel("threshold n / k (real n)")
+    ax.set_title(f"{act}: P-n-C minimum threshold at real n\n(no CA saddle, no loss crossing: CA not critical)",
+                 fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, which="both")
+    bx.semilogx(ks, nst, "o", color="C0", label="n* (real n)")
+    bx.semilogx(kf, ninf + b / kf + c / kf ** 2, "-", color="C0", lw=0.8, label="fit, k >= 200")
+    bx.axhline(ninf, color="C0", ls=":", lw=0.8, label=f"n_inf = {ninf:.4f}")
+    bx.set_xlabel("k (teacher neurons)")
+    bx.set_ylabel("n*")
+    bx.set_title(f"{act}: n* tends to a constant, n* = n_inf + b/k + O(1/k^2)", fontsize=9)
+    bx.legend(fontsize=7)
+    bx.grid(alpha=0.3)
+    for ext in ("png", "svg"):
+        fig.savefig(f"{out}.{ext}", dpi=120, bbox_inches="tight")
+
+
+def main_pl(out, ks, act, replot=False):
+    from copyavg.numeric.pnc_reduced import ca_point_reduced
+
+    if replot:
+        with open(f"{out}.json") as fh:
+            res = {int(k): v for k, v in json.load(fh)["n_star"].items()}
+    else:
+        res = compute_pl(ks, act)
+        grad = {k: ca_point_reduced(k, k - 1, activation=act)["grad_max"] for k in (10, 50, 100)}
+        with open(f"{out}.json", "w") as fh:
+            json.dump({"activation": act, "n_star": {str(k): v for k, v in res.items()},
+                       "n_over_k": {str(k): v / k for k, v in res.items()},
+                       "ca_grad_max_at_n_k_minus_1": {str(k): v for k, v in grad.items()}}, fh, indent=1)
+    fit = fit_pl(res)
+    print("pnc_minimum n* = n_inf + b/k + c/k^2 (k >= 200)", {q: f"{v:.7g} +- {e:.2g}" for q, (v, e) in fit.items()})
+    plot_pl(res, fit, out, act)
+
+
 def main(out, ks, act="erf2", replot=False):
+    from copyavg.numeric.activations import get_activation
+
+    if get_activation(act).family == "piecewise_linear":
+        return main_pl(out, list(KS_PL) if tuple(ks) == KS else list(ks), act, replot)
     if replot:  # figure and fits from an earlier run's <out>.json
         with open(f"{out}.json") as fh:
             data = json.load(fh)

@@ -322,9 +322,10 @@ def _cmd_thresholds(args) -> int:
     # closed-form kernels, smooth or piecewise-linear (collinear pairs: weight-space second derivatives)
     blocks = act.exact and (act.smooth or act.family == "piecewise_linear") and not args.dense
     if getattr(args, "continuous", False):
-        if not (blocks and act.smooth):
-            raise CommandFailed("--continuous needs the symmetry blocks of a smooth activation with a closed-form "
-                                f"kernel (erf family) and no --dense (got {args.activation!r})")
+        if not blocks:
+            raise CommandFailed("--continuous needs the symmetry blocks of an activation with a closed-form "
+                                "kernel (erf family or piecewise-linear) and no --dense "
+                                f"(got {args.activation!r})")
         check_range("--k", args.k, lo=6, hi=K_MAX, what="k for --continuous")
     rows, search = _thresholds_blocks(args) if blocks else (_thresholds_dense(args), None)
     summary = summarize_thresholds(rows)
@@ -361,10 +362,14 @@ def _print_continuous(k, cont) -> None:
     for which, label in names.items():
         r = cont[which]
         if r is None:
-            print(f"  {label}: no change at n >= 5")
+            pl = "note" in cont
+            print(f"  {label}: " + ("no change at n >= 4" if which == "pnc_minimum" and pl
+                                     else "does not exist" if pl else "no change at n >= 5"))
         else:
             print(f"  {label} n = {r['n']:.6f} (n/k = {r['n_over_k']:.6f}; between n = {r['bracket'][0]} "
                   f"and {r['bracket'][1]})")
+    if "note" in cont:
+        print(f"  ({cont['note']})")
 
 
 def _thresholds_dense(args) -> list:

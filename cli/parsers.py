@@ -118,7 +118,8 @@ def add_points(sub) -> None:
                          "bisected down to adjacent n wherever a type or the loss order changes")
     th.add_argument("--continuous", action="store_true",
                     help="also the thresholds at real n (blocks route, k >= 6): roots of the smallest "
-                         "block eigenvalue and of the loss difference between the integer change points")
+                         "block eigenvalue and of the loss difference between the integer change points; "
+                         "piecewise-linear family: the P-n-C threshold only)")
     _json(th)
     th.set_defaults(func=cmd._cmd_thresholds)
 

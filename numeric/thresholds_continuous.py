@@ -17,7 +17,17 @@ real ``N``. So with ``n`` real (``k`` fixed) each threshold is the root of a smo
 
 ``threshold(k, which)`` brackets a sign change (integer end points, the values of
 ``copyavg.numeric.thresholds_reduced``) and refines it with ``scipy.optimize.brentq``. Needs
-``N >= 4`` inside the bracket (``n >= 5``).
+``N >= 4`` inside the bracket (``n >= 5``; ``n >= 4`` for the P-n-C scalar alone).
+
+Piecewise-linear family (relu, leaky_relu, abs): only ``pnc_margin`` (and ``loss_gap``) exist.
+The optimal CA point is not a critical point for ``n >= 2`` (its gradient does not vanish,
+``copyavg.numeric.pnc_reduced.ca_point_reduced``), so there is no CA-saddle threshold, and the
+P-n-C loss is below the CA loss at every ``n >= 2``: no crossing. Positive homogeneity gives one
+exact zero mode per student, ``(a_i, w_i) -> (a_i / s, s w_i)``; each moves ``a_i``, so the
+Hessian restricted to fixed outgoing weights (``delta a = 0``, a complement of those modes:
+``q(v + z) = q(v)`` for a zero mode ``z``) has the same nonzero inertia, and ``pnc_margin`` is
+its smallest scaled block eigenvalue. Collinear pairs use the weight-space limit of
+``copyavg.numeric._sym_window.Window._collinear``.
 """
 
 from __future__ import annotations
@@ -27,14 +37,16 @@ import math
 import numpy as np
 from scipy import optimize
 
+from ._sym_counts import _basis, coordinates
 from ._sym_window import Structure, Window
 from .activations import get_activation
 from .one_neuron import average_point
+from .pnc import _balanced
 from .pnc_reduced import _newton, _reduced_gradient, _reduced_hessian, solve_pnc_reduced
-from .symmetry import symmetry_blocks
+from .symmetry import _pencils, _reduce, symmetry_blocks
 
 __all__ = ["ca_margin", "pnc_margin", "loss_gap", "threshold", "from_rows", "THRESHOLDS", "CA_SADDLE_C", "CA_SADDLE_D",
-           "CA_SADDLE_CONSTANTS"]
+           "CA_SADDLE_CONSTANTS", "PL_NOTE"]
 
 THRESHOLDS = ("pnc_minimum", "ca_saddle", "loss_crossing")
 
@@ -55,16 +67,23 @@ def _size(x):
     return int(round(x)) if float(x) == round(x) else float(x)
 
 
-def _check(k, n, act):
+def _check(k, n, act, lo=5, pl_ok=False):
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 6:
         raise ValueError(f"k must be an integer >= 6, got {k!r}")
     n = float(n)
-    if not (5 <= n <= k - 1):
-        raise ValueError(f"n must be real in [5, k - 1] = [5, {k - 1}], got {n!r}")
+    if not (lo <= n <= k - 1):
+        raise ValueError(f"n must be real in [{lo}, k - 1] = [{lo}, {k - 1}], got {n!r}")
     a = get_activation(act)
-    if not a.smooth:
-        raise ValueError(f"activation {a.name!r}: the blocks need a smooth activation")
+    pl = a.family == "piecewise_linear"
+    if not (a.smooth or (pl and pl_ok)):
+        raise ValueError(f"activation {a.name!r}: " + (
+            "the optimal CA point of the piecewise-linear family is not critical (n >= 2): no CA-saddle "
+            "threshold" if pl else "the blocks need a smooth activation or the piecewise-linear family"))
     return int(k), n, a.name
+
+
+def _homogeneous(act) -> bool:
+    return get_activation(act).family == "piecewise_linear"
 
 
 def _ca(k, n, act):
@@ -75,12 +94,34 @@ def _ca(k, n, act):
 
 
 def _scaled_min(st) -> float:
-    """Smallest eigenvalue of ``D B D`` over all blocks (``D = diag|B_ii|^(-1/2)``: same signs)."""
+    """Smallest eigenvalue of ``D B D`` over all blocks (``D = diag|B_ii|^(-1/2)``: same signs);
+    piecewise-linear family: of the blocks at fixed outgoing weights (module docstring)."""
+    if _homogeneous(st.activation):
+        return _scaled_min_fixed_a(st)
     lo = np.inf
     for b in symmetry_blocks(st):
-        dg = np.abs(np.diag(b.matrix))
-        D = 1.0 / np.sqrt(np.where(dg > 0, dg, 1.0))
-        lo = min(lo, float(np.linalg.eigvalsh(D[:, None] * b.matrix * D[None, :])[0]))
+        lo = min(lo, _scaled_eig(b.matrix))
+    return lo
+
+
+def _scaled_eig(B) -> float:
+    dg = np.abs(np.diag(B))
+    D = 1.0 / np.sqrt(np.where(dg > 0, dg, 1.0))
+    return float(np.linalg.eigvalsh(D[:, None] * B * D[None, :])[0])
+
+
+def _scaled_min_fixed_a(st) -> float:
+    """``_scaled_min`` with every ``a`` coordinate removed from the pencils (``N >= 4``: the basis
+    columns, one per orbit and position, are those of ``N = 4``)."""
+    lo = np.inf
+    for sector, tau, M, G, _ in _pencils(st):
+        coords = coordinates(sector, 4, st.extra)
+        U = _basis(tau, coords, 4)
+        on_a = np.array([c[0] == "a" for c in coords])
+        keep = ~np.any(U[on_a] != 0, axis=0)
+        B = _reduce(M[np.ix_(keep, keep)], G[np.ix_(keep, keep)])
+        if B.size:
+            lo = min(lo, _scaled_eig(B))
     return lo
 
 
@@ -104,7 +145,8 @@ def ca_margin(k: int, n: float, activation: str = "erf2") -> float:
     Raises
     ------
     ValueError
-        ``k``, ``n`` out of range or a non-smooth activation.
+        ``k``, ``n`` out of range or a non-smooth activation (the piecewise-linear family too: its
+        optimal CA point is not critical, module docstring).
 
     Examples
     --------
@@ -131,7 +173,10 @@ def _pnc(k, n, act):
     steps = max(1, math.ceil((n - lo) / 0.1))
     x = sols[lo]
     for j in range(1, steps + 1):  # continuation from the integer solution in steps <= 0.1
-        x, g = _solve_at(act, k, _size(lo + (n - lo) * j / steps), x + tangent * (n - lo) / steps)
+        nj = lo + (n - lo) * j / steps
+        x, g = _solve_at(act, k, _size(nj), x + tangent * (n - lo) / steps)
+        if _homogeneous(act):  # back to the balanced member of the scaling curve (as at integers)
+            x = _balanced(x, k, nj)
     return Structure(act, k, k + 1, _size(n), float(x[0]), float(x[2]), float(x[1]), float(x[3]))
 
 
@@ -164,9 +209,10 @@ def pnc_margin(k: int, n: float, activation: str = "erf2") -> float:
     k : int
         ``k >= 6``.
     n : float
-        Real student width in ``[5, k - 1]``.
+        Real student width in ``[4, k - 1]``.
     activation : str, default "erf2"
-        A smooth activation (erf family).
+        A smooth activation (erf family) or the piecewise-linear family (relu, leaky_relu, abs:
+        the Hessian at fixed outgoing weights, module docstring).
 
     Returns
     -------
@@ -182,8 +228,10 @@ def pnc_margin(k: int, n: float, activation: str = "erf2") -> float:
     --------
     >>> pnc_margin(10, 5) < 0 < pnc_margin(10, 6)
     True
+    >>> pnc_margin(10, 4, "relu") < 0 < pnc_margin(10, 5, "relu")
+    True
     """
-    k, n, act = _check(k, n, activation)
+    k, n, act = _check(k, n, activation, lo=4, pl_ok=True)
     return _scaled_min(_pnc(k, n, act))
 
 
@@ -197,7 +245,7 @@ def loss_gap(k: int, n: float, activation: str = "erf2") -> float:
     n : float
         Real student width in ``[5, k - 1]``.
     activation : str, default "erf2"
-        A smooth activation (erf family).
+        A smooth activation (erf family) or the piecewise-linear family.
 
     Returns
     -------
@@ -212,8 +260,10 @@ def loss_gap(k: int, n: float, activation: str = "erf2") -> float:
     --------
     >>> loss_gap(10, 7) > 0 > loss_gap(10, 8)
     True
+    >>> loss_gap(10, 5.5, "relu") < 0  # relu: the P-n-C loss is the lower one
+    True
     """
-    k, n, act = _check(k, n, activation)
+    k, n, act = _check(k, n, activation, pl_ok=True)
     return float(Window(_pnc(k, n, act)).loss()) - float(Window(_ca(k, n, act)).loss())
 
 
@@ -285,7 +335,10 @@ def from_rows(k: int, rows, activation: str = "erf2") -> dict:
     -------
     dict
         For each name of ``THRESHOLDS``: ``{"n", "n_over_k", "bracket"}``, or ``None`` when the
-        table has no such change or it lies below ``n = 5`` (the real-N counts need 4 copies).
+        table has no such change or it lies below ``n = 5`` (the real-N counts need 4 copies;
+        ``n = 4`` for the P-n-C scalar of the piecewise-linear family). Piecewise-linear family:
+        ``ca_saddle`` and ``loss_crossing`` are ``None`` (they do not exist: the CA point is not
+        critical) and ``"note"`` says why.
 
     Raises
     ------
@@ -298,16 +351,28 @@ def from_rows(k: int, rows, activation: str = "erf2") -> dict:
     >>> out = from_rows(10, table(10, ns=range(5, 10)))
     >>> out["ca_saddle"]["bracket"], round(out["ca_saddle"]["n"], 4)
     ((8, 9), 8.4185)
+    >>> out = from_rows(10, table(10, ns=range(4, 6), activation="relu"), "relu")
+    >>> out["pnc_minimum"]["bracket"], round(out["pnc_minimum"]["n"], 4), out["ca_saddle"]
+    ((4, 5), 4.0415, None)
     """
+    pl = _homogeneous(activation)
     tests = {"pnc_minimum": lambda r: r["pnc_type"] == "minimum",
              "ca_saddle": lambda r: r["ca_type"] == "saddle",
              "loss_crossing": lambda r: r["pnc_loss"] < r["ca_loss"]}
     out = {}
     for which in THRESHOLDS:
-        br = _change(list(rows), tests[which])
-        if br is None or br[0] < 5:
+        br = None if pl and which != "pnc_minimum" else _change(list(rows), tests[which])
+        if br is None or br[0] < (4 if pl else 5):
             out[which] = None
             continue
         x = threshold(k, which, br, activation)
         out[which] = {"n": x, "n_over_k": x / k, "bracket": br}
+    if pl:
+        out["note"] = PL_NOTE
     return out
+
+
+#: why the piecewise-linear family has one threshold only (from_rows, the CLI)
+PL_NOTE = ("piecewise-linear family: the optimal CA point is not critical for n >= 2 (its gradient does "
+           "not vanish), so there is no CA-saddle threshold and no loss crossing between a CA critical "
+           "point and the P-n-C point; the integer table above gives the two losses")

@@ -61,6 +61,28 @@ def test_thresholds_relu_k10_cli_matches_dense_table(capsys):
     assert capsys.readouterr().out == ref
 
 
-def test_continuous_still_refused_for_relu(capsys):
-    assert cli(["thresholds", "--activation", "relu", "--k", "10", "--continuous", "--quiet"]) != 0
-    assert "smooth" in capsys.readouterr().err
+def test_fixed_outgoing_weights_keep_the_inertia_of_the_dense_hessian():
+    """The real-n P-n-C scalar of the piecewise-linear family uses the Hessian at fixed outgoing
+    weights (a complement of the homogeneity zero modes: same nonzero inertia). Independent route:
+    the dense Hessian of the whole network at k = 10 around the integer change point n = 4 -> 5
+    (docs/results/thresholds_relu_k10.txt): its negative count and that of its W-W part agree, the
+    W-W part has no zero eigenvalue, and its smallest eigenvalue has the sign of ``pnc_margin``."""
+    from copyavg.numeric.thresholds_continuous import pnc_margin
+
+    k = 10
+    for n, sign in ((4, -1), (5, 1)):
+        p = solve_pnc_reduced(k, n, activation="relu")
+        st = pnc_structure(k, n, [p["alpha"], p["beta"], p["gamma"], p["c"]], activation="relu")
+        a, W = _dense_point(st)
+        H = Problem(np.ones(k), np.eye(k, k + 1), "relu").hessian(a, W)
+        lam, lam_w = np.linalg.eigvalsh(H), np.linalg.eigvalsh(H[n:, n:])
+        tol = RTOL * np.abs(lam).max()
+        assert np.sum(lam < -tol) == np.sum(lam_w < -tol)
+        assert np.min(np.abs(lam_w)) > 100 * tol  # the n zero modes all move a
+        assert np.sign(lam_w[0]) == np.sign(pnc_margin(k, n, "relu")) == sign
+
+
+def test_continuous_for_relu_gives_the_pnc_threshold_only(capsys):
+    assert cli(["thresholds", "--activation", "relu", "--k", "10", "--continuous", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "P-n-C a minimum from n = 4.04" in out and "optimal CA a saddle from: does not exist" in out

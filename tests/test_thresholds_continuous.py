@@ -107,6 +107,10 @@ def test_bad_input():
         tc.threshold(10, "nope", (8, 9))
     with pytest.raises(ValueError, match="no sign change"):
         tc.threshold(10, "ca_saddle", (5, 6))
+    with pytest.raises(ValueError, match=r"n must be real in \[4, k - 1\]"):
+        tc.pnc_margin(10, 3.5, "relu")
+    with pytest.raises(ValueError, match="not critical"):
+        tc.threshold(10, "ca_saddle", (8, 9), "relu")
 
 
 def test_loss_crossing_limit_at_large_k():
@@ -129,7 +133,7 @@ def test_cli_continuous(capsys):
     assert 8 < cont["ca_saddle"]["n"] < 9
     # checked before any work: one line, non-zero exit
     assert cli(["thresholds", "--k", "5", "--continuous"]) == 2
-    assert cli(["thresholds", "--k", "10", "--continuous", "--activation", "relu"]) == 1
+    assert cli(["thresholds", "--k", "10", "--continuous", "--activation", "tanh"]) == 1
     err = capsys.readouterr().err
     assert "--k must satisfy 6 <= k" in err and "--continuous needs the symmetry blocks" in err
 
@@ -182,3 +186,58 @@ def test_derived_ca_asymptotics_match_the_constants_and_the_roots():
     x = tc.threshold(k, "ca_saddle", (k - 898, k - 897))
     assert k - x + 1 == pytest.approx(float(C) * np.sqrt(k) + float(D), abs=1e-3)
     assert sp.simplify(C**2 - (3 + 2 * sp.sqrt(3)) / 8) == 0
+
+
+def _relu_change_points():
+    """(lo, hi) of the P-n-C saddle -> minimum change in docs/results/thresholds_relu_k*.txt (k = 10:
+    the dense route, tests/test_symmetry_relu.py; k = 50, 100: the integer blocks route)."""
+    import re
+    from pathlib import Path
+
+    out = {}
+    for k in (10, 50, 100):
+        text = (Path(__file__).parents[1] / f"docs/results/thresholds_relu_k{k}.txt").read_text()
+        lo, hi = re.search(r"saddle \(n = (\d+)\) -> minimum \(n = (\d+)\)", text).groups()
+        out[k] = (int(lo), int(hi))
+    return out
+
+
+def test_relu_real_n_threshold_lies_between_the_integer_change_points():
+    for k, (lo, hi) in _relu_change_points().items():
+        assert hi == lo + 1
+        # loose root tolerance: the check is the bracket (the roots are 4.0415, 6.2153, 6.6838)
+        x = tc.threshold(k, "pnc_minimum", (lo, hi), "relu", xtol=1e-4)
+        assert lo < x < hi
+
+
+@pytest.mark.parametrize("k, n", [(10, 7.5), (50, 20.25), (100, 98.6)])
+def test_relu_ca_point_is_not_critical_at_real_n(k, n):
+    """Independent closed form: a copy student w_c = e_c (a_c = 1) of the relu CA point sees its own
+    teacher cancel, the other copies and teachers at right angles (relu kernel sqrt(q1 q2) / 2 pi)
+    and the averaging neuron at right angles, so dL/da_c = (s - m) / pi with s = a |w| = 2 m
+    kappa(1/sqrt m) of the averaging neuron, kappa(rho) = (sqrt(1 - rho^2) + (pi - arccos rho) rho)
+    / (2 pi) < 1/2 for rho < 1: never zero for m = k - n + 1 > 1."""
+    m = k - n + 1
+    rho = 1 / np.sqrt(m)
+    kappa = (np.sqrt(1 - rho * rho) + (np.pi - np.arccos(rho)) * rho) / (2 * np.pi)
+    expected = m * (2 * kappa - 1) / np.pi
+    ga, _ = Window(tc._ca(k, n, "relu")).gradient(0)
+    # float64 sums of ~10 closed-form kernel values of size <= m: 1e-12 relative
+    assert float(ga) == pytest.approx(expected, rel=1e-12)
+    assert expected < -0.15  # (k, n) = (10, 7.5): m = 3.5, the smallest |dL/da_c| here
+    with pytest.raises(ValueError, match="not critical"):
+        tc.ca_margin(k, n, "relu")
+
+
+@pytest.mark.slow
+@pytest.mark.heavy
+def test_relu_pnc_threshold_tends_to_a_constant_at_rate_one_over_k():
+    """docs/theory.md §8 (piecewise-linear family): n* = n_inf + b/k + O(1/k^2) with n_inf = 7.233242,
+    b = -59.64 (fitted on k = 200 .. 1e5). Checks the documented values and the 1/k rate: the steps
+    1e3 -> 1e4 -> 1e5 must shrink by ~10 (k^-1/2 would give ~3.2)."""
+    ns = [tc.threshold(k, "pnc_minimum", (7, 8), "relu", xtol=1e-10) for k in (1000, 10000, 100000)]
+    # the fit's residuals are ~1e-6 at k >= 1e3; 1e-5 leaves a margin for the fitted c/k^2 term
+    for k, x in zip((1000, 10000, 100000), ns):
+        assert x == pytest.approx(7.233242 - 59.639 / k + 485.4 / k ** 2, abs=1e-5)
+    ratio = (ns[1] - ns[0]) / (ns[2] - ns[1])
+    assert 9 < ratio < 11
