@@ -42,20 +42,41 @@ def _lstar_mp(mi, dps=30):
 
 def ca_loss_additive() -> Certificate:
     """The loss of a CA configuration (erf2, unit-orthonormal teacher) is ``sum_i L*(m_i)``."""
-    import numpy as np
-
-    from copyavg.numeric import loss
-    from copyavg.numeric.one_neuron import ca_configuration
-
     from .kernels import REFERENCE_FORMS
-    from copyavg.symbolic.kernels import C11, C12, C22
-    from copyavg.symbolic.one_neuron import _is_zero
-
-    from .optimal_ca import _CONVENTIONS, LSTAR_ERF2, m
+    from .optimal_ca import _CONVENTIONS
 
     t0 = time.perf_counter()
     ev: list[str] = []
     g = REFERENCE_FORMS["erf2"]
+    ok1 = _groups_decouple(g, ev)  # steps (1)-(3')
+    ok4 = _exact_instance(g, ev)  # step (4)
+    ok5 = _construction_attains_lstar(g, ev)  # step (5)
+    ok_num, worst = _numeric_backing(ev)
+    ok = ok1 and ok4 and ok5
+    if ok and ok_num:
+        status, residual = Status.PROVED, "0"
+    elif not ok_num:  # a float64 mismatch is no witness against the theorem: the code disagrees with it
+        status, residual = Status.UNDECIDED, f"numeric backing disagrees with the proof: worst |diff| {worst:.2e}"
+    else:
+        status, residual = Status.UNDECIDED, "an exact step was not decided"
+    return Certificate(
+        theorem="ca-loss-additive",
+        statement="for a CA configuration with groups S_1..S_n (disjoint, covering {1..k}, sizes m_i), each "
+                  "neuron the optimal one-neuron student of its group, the loss is sum_i L*(m_i)",
+        assumptions=_CONVENTIONS,
+        status=status,
+        method="symbolic argument (g = 0 on orthogonal pairs; orthogonality of the groups) with exact SymPy "
+               "checks; numeric backing with copyavg.numeric.loss",
+        residual=residual,
+        evidence=tuple(ev),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _groups_decouple(g, ev: list[str]) -> bool:
+    """Steps (1)-(3'): g vanishes on orthogonal pairs, so only pairs inside one group survive; the
+    block of pair terms between two groups is 0 symbolically. Appends the evidence."""
+    from copyavg.symbolic.kernels import C11, C12, C22
 
     # step 1: g vanishes on orthogonal pairs (sigma odd)
     g0 = sp.simplify(g.subs(C12, 0))
@@ -87,6 +108,13 @@ def ca_loss_additive() -> Certificate:
               "squared norms q_i, q_l): 2 (a_i a_l g(q_i, q_l, 0) - a_i m_l g(q_i, 1, 0) - a_l m_i g(q_l, 1, 0) + "
               f"m_i m_l g(1, 1, 0)) with the kernel simplifies to {sp.sstr(res3)}; "
               "L is the sum of the within-group blocks L_1 and these cross blocks (a finite sum regrouped)")
+    return ok1
+
+
+def _exact_instance(g, ev: list[str]) -> bool:
+    """Step (4): the split checked exactly on a symbolic instance (partition (2, 2, 1) of k = 5)."""
+    from copyavg.symbolic.kernels import C11, C12, C22
+
     # step 4: exact check on a symbolic instance (symbolic a_i, r_i), partition (2, 2, 1) of k = 5
     parts = (2, 2, 1)
     k = sum(parts)
@@ -112,6 +140,16 @@ def ca_loss_additive() -> Certificate:
     ok4 = res4 == 0
     ev.append(f"(4) exact instance, partition {parts} of k = {k}, symbolic a_i, r_i: "
               f"L - sum_i L_1(group i) simplifies to {sp.sstr(res4)}")
+    return ok4
+
+
+def _construction_attains_lstar(g, ev: list[str]) -> bool:
+    """Step (5): one group of size m with the CA construction has loss L*(m), symbolic m."""
+    from copyavg.symbolic.kernels import C11, C12, C22
+    from copyavg.symbolic.one_neuron import _is_zero
+
+    from .optimal_ca import LSTAR_ERF2, m
+
     # step 5: the CA construction attains the closed form, symbolic m
     r2 = 1 / (2 * m - 1)
     r = sp.sqrt(r2)
@@ -126,8 +164,17 @@ def ca_loss_additive() -> Certificate:
         res5 = sp.Integer(0)
     ev.append(f"(5) one group of size m with w = r sum_(j in S) v_j/sqrt(m), r^2 = 1/(2m-1), a = m "
               f"(symbolic m): L_1 - (m/3 - (2/pi) m^2 asin(1/(2m))) simplifies to {sp.sstr(res5)}")
+    return ok5
 
-    # numeric backing with the float64 loss
+
+def _numeric_backing(ev: list[str]) -> tuple[bool, float]:
+    """The float64 loss of the package's CA builder against the construction and ``sum_i L*(m_i)``
+    (mpmath); returns ``(within tolerance, worst difference)``."""
+    import numpy as np
+
+    from copyavg.numeric import loss
+    from copyavg.numeric.one_neuron import ca_configuration
+
     tol = 1e-12
     worst = 0.0
     checked = []
@@ -151,22 +198,4 @@ def ca_loss_additive() -> Certificate:
               "each with relative rounding ~1e-16, so the rounding error is < ~1e-13 here; 1e-12 leaves a "
               "margin while still catching any wrong term (the smallest L*(m) increment is > 1e-2)")
     ev.extend(checked)
-    ok = ok1 and ok4 and ok5
-    if ok and ok_num:
-        status, residual = Status.PROVED, "0"
-    elif not ok_num:  # a float64 mismatch is no witness against the theorem: the code disagrees with it
-        status, residual = Status.UNDECIDED, f"numeric backing disagrees with the proof: worst |diff| {worst:.2e}"
-    else:
-        status, residual = Status.UNDECIDED, "an exact step was not decided"
-    return Certificate(
-        theorem="ca-loss-additive",
-        statement="for a CA configuration with groups S_1..S_n (disjoint, covering {1..k}, sizes m_i), each "
-                  "neuron the optimal one-neuron student of its group, the loss is sum_i L*(m_i)",
-        assumptions=_CONVENTIONS,
-        status=status,
-        method="symbolic argument (g = 0 on orthogonal pairs; orthogonality of the groups) with exact SymPy "
-               "checks; numeric backing with copyavg.numeric.loss",
-        residual=residual,
-        evidence=tuple(ev),
-        seconds=time.perf_counter() - t0,
-    )
+    return ok_num, worst
