@@ -117,6 +117,53 @@ def _witness_search(L, points=(1, sp.Rational(3, 2), 2, 3, 5, 10, 100, 10**4)):
     return None
 
 
+def _series_steps(L, A, B, C, ev: list[str]) -> bool:
+    """Steps (i)-(v) of the series route for ``L* = A m + B m^2 asin(C/m)``: the Maclaurin
+    coefficients of asin, convergence at ``C/m <= C < 1``, the series of ``L*`` itself, the signs of
+    its ``j >= 1`` terms and of the linear coefficient. Appends the evidence; True if all hold."""
+    # (i) general Maclaurin term of asin: SymPy's own taylor_term at symbolic odd order 2j+1
+    tt = sp.asin.taylor_term(2 * _j0 + 1, _y)
+    ratio = sp.simplify(sp.combsimp(tt / (C_J * _y ** (2 * _j0 + 1))))
+    ok_i = ratio == 1 and C_J.is_positive is True
+    ev.append(f"(i) sympy asin.taylor_term(2j+1, y) = {sp.sstr(tt)}; divided by c_j y^(2j+1) "
+              f"simplifies to {ratio}; c_j > 0 for integer j >= 0: {C_J.is_positive}")
+    # (ii) convergence: c_{j+1}/c_j = (2j+1)^2/((2j+2)(2j+3)) < 1, so c_j <= c_0 = 1 and the series
+    # at |y| <= C < 1 is dominated by sum C^(2j+1) (geometric), also after differentiating twice
+    r = sp.factor(sp.combsimp(C_J.subs(_j0, _j0 + 1) / C_J))
+    gap = sp.expand(sp.denom(r) - sp.numer(r))
+    c_lt_1 = (C < 1) == sp.true
+    ok_ii = gap.is_positive is True and c_lt_1
+    ev.append(f"(ii) c_(j+1)/c_j = {sp.sstr(r)}; denominator - numerator = {sp.sstr(gap)} > 0: "
+              f"{gap.is_positive}; so 0 < c_j <= 1; argument y = C/m <= C = {sp.sstr(C)} < 1: {c_lt_1}; "
+              "the series and its term-wise m-derivatives converge uniformly on m >= 1")
+    # (iii) series identification in t = 1/m, first 10 non-trivial terms, exact
+    nterms = 10
+    ser = sp.expand(sp.series(L.subs(m, 1 / _t), _t, 0, 2 * nterms + 1).removeO())
+    general = (A + B * C) / _t + sum(B * C_J.subs(_j0, jj) * C ** (2 * jj + 1) * _t ** (2 * jj - 1)
+                                     for jj in range(1, nterms + 1))
+    resid = sp.simplify(ser - sp.expand(general))
+    ok_iii = resid == 0
+    ev.append(f"(iii) SymPy series of L*(1/t) in t to O(t^{2 * nterms + 1}) minus "
+              f"(A+BC)/t + sum_(j=1..{nterms}) B c_j C^(2j+1) t^(2j-1): {sp.sstr(resid)}")
+    ev.append("general term: m^2 B asin(C/m) = B sum_j c_j C^(2j+1) m^(1-2j) (substitute y = C/m in the "
+              "Maclaurin series); j = 0 gives B C m, so L* = (A + B C) m + sum_(j>=1) B c_j C^(2j+1) m^(1-2j)")
+    # (iv) signs of the j >= 1 terms: with B < 0 each term is -c m^(1-2j), c > 0
+    b_neg = B.is_negative
+    d1 = sp.diff(-_c * m ** (1 - 2 * _j), m)
+    d2 = sp.diff(-_c * m ** (1 - 2 * _j), m, 2)
+    ok_iv = b_neg is True and d1.is_positive is True and d2.is_negative is True
+    ev.append(f"(iv) B < 0: {b_neg}; term -c m^(1-2j) (c > 0, j >= 1 integer, m > 0): "
+              f"d/dm = {sp.sstr(d1)} > 0: {d1.is_positive}; d2/dm2 = {sp.sstr(d2)} < 0: {d2.is_negative}")
+    # (v) the linear coefficient A + B C > 0
+    lin = sp.simplify(A + B * C)
+    pos, note = _decide_positive(lin)
+    ok_v = pos is True
+    ev.append(f"(v) linear coefficient A + B C = {sp.sstr(lin)} > 0: {pos} ({note})")
+    if L == LSTAR_ERF2:
+        ev.append(f"    (erf2: 1/3 - 1/pi > 0 <=> pi > 3; SymPy: pi > 3 is {sp.pi > 3})")
+    return ok_i and ok_ii and ok_iii and ok_iv and ok_v
+
+
 def lstar_increasing_concave(expr=None, activation: str = "erf2") -> Certificate:
     """``L*(1) = 0`` and ``L*`` strictly increasing and strictly concave for real ``m >= 1``.
 
@@ -160,47 +207,7 @@ def lstar_increasing_concave(expr=None, activation: str = "erf2") -> Certificate
     else:
         A, B, C = form
         ev.append(f"L*(m) = A m + B m^2 asin(C/m) with A = {sp.sstr(A)}, B = {sp.sstr(B)}, C = {sp.sstr(C)}")
-        # (i) general Maclaurin term of asin: SymPy's own taylor_term at symbolic odd order 2j+1
-        tt = sp.asin.taylor_term(2 * _j0 + 1, _y)
-        ratio = sp.simplify(sp.combsimp(tt / (C_J * _y ** (2 * _j0 + 1))))
-        ok_i = ratio == 1 and C_J.is_positive is True
-        ev.append(f"(i) sympy asin.taylor_term(2j+1, y) = {sp.sstr(tt)}; divided by c_j y^(2j+1) "
-                  f"simplifies to {ratio}; c_j > 0 for integer j >= 0: {C_J.is_positive}")
-        # (ii) convergence: c_{j+1}/c_j = (2j+1)^2/((2j+2)(2j+3)) < 1, so c_j <= c_0 = 1 and the series
-        # at |y| <= C < 1 is dominated by sum C^(2j+1) (geometric), also after differentiating twice
-        r = sp.factor(sp.combsimp(C_J.subs(_j0, _j0 + 1) / C_J))
-        gap = sp.expand(sp.denom(r) - sp.numer(r))
-        c_lt_1 = (C < 1) == sp.true
-        ok_ii = gap.is_positive is True and c_lt_1
-        ev.append(f"(ii) c_(j+1)/c_j = {sp.sstr(r)}; denominator - numerator = {sp.sstr(gap)} > 0: "
-                  f"{gap.is_positive}; so 0 < c_j <= 1; argument y = C/m <= C = {sp.sstr(C)} < 1: {c_lt_1}; "
-                  "the series and its term-wise m-derivatives converge uniformly on m >= 1")
-        # (iii) series identification in t = 1/m, first 10 non-trivial terms, exact
-        nterms = 10
-        ser = sp.expand(sp.series(L.subs(m, 1 / _t), _t, 0, 2 * nterms + 1).removeO())
-        general = (A + B * C) / _t + sum(B * C_J.subs(_j0, jj) * C ** (2 * jj + 1) * _t ** (2 * jj - 1)
-                                         for jj in range(1, nterms + 1))
-        resid = sp.simplify(ser - sp.expand(general))
-        ok_iii = resid == 0
-        ev.append(f"(iii) SymPy series of L*(1/t) in t to O(t^{2 * nterms + 1}) minus "
-                  f"(A+BC)/t + sum_(j=1..{nterms}) B c_j C^(2j+1) t^(2j-1): {sp.sstr(resid)}")
-        ev.append("general term: m^2 B asin(C/m) = B sum_j c_j C^(2j+1) m^(1-2j) (substitute y = C/m in the "
-                  "Maclaurin series); j = 0 gives B C m, so L* = (A + B C) m + sum_(j>=1) B c_j C^(2j+1) m^(1-2j)")
-        # (iv) signs of the j >= 1 terms: with B < 0 each term is -c m^(1-2j), c > 0
-        b_neg = B.is_negative
-        d1 = sp.diff(-_c * m ** (1 - 2 * _j), m)
-        d2 = sp.diff(-_c * m ** (1 - 2 * _j), m, 2)
-        ok_iv = b_neg is True and d1.is_positive is True and d2.is_negative is True
-        ev.append(f"(iv) B < 0: {b_neg}; term -c m^(1-2j) (c > 0, j >= 1 integer, m > 0): "
-                  f"d/dm = {sp.sstr(d1)} > 0: {d1.is_positive}; d2/dm2 = {sp.sstr(d2)} < 0: {d2.is_negative}")
-        # (v) the linear coefficient A + B C > 0
-        lin = sp.simplify(A + B * C)
-        pos, note = _decide_positive(lin)
-        ok_v = pos is True
-        ev.append(f"(v) linear coefficient A + B C = {sp.sstr(lin)} > 0: {pos} ({note})")
-        if L == LSTAR_ERF2:
-            ev.append(f"    (erf2: 1/3 - 1/pi > 0 <=> pi > 3; SymPy: pi > 3 is {sp.pi > 3})")
-        steps_ok = ok_i and ok_ii and ok_iii and ok_iv and ok_v
+        steps_ok = _series_steps(L, A, B, C, ev)
         if steps_ok:
             ev.append("hence L*' = (A + B C) + sum_(j>=1) (positive) > 0 and L*'' = sum_(j>=1) (negative) < 0 "
                       "on m >= 1 (indeed on m > C)")
