@@ -159,27 +159,11 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     state = {"gm_checked": math.inf, "switch": switch_tol}
     route = _route(route, flow_kwargs.get("method", "BDF"), n * (1 + problem.d), train)
 
-    def handover(t, a, W, gm):
-        # test the curvature again only after the gradient has halved since the last test
-        if gm > state["switch"] or gm > 0.5 * state["gm_checked"]:
-            return False
-        state["gm_checked"] = gm
-        if route == "krylov":
-            return no_negative_curvature(problem, np.concatenate((a, W.ravel())), n, neg_curvature)
-        H = hessian_block(problem.hessian(a, W), n, train)
-        H[np.diag_indices_from(H)] += neg_curvature
-        try:
-            sla.cho_factor(H, check_finite=False, overwrite_a=True)
-        except (np.linalg.LinAlgError, sla.LinAlgError):
-            return False
-        return True
+    handover = _handover_test(problem, n, train, route, neg_curvature, state)
 
     def try_polish(fr):
-        """Polish from the flow's end; accepted if converged without raising the loss past rounding."""
-        cand = polish(problem, fr.a, fr.W, tol=tol, max_iter=polish_max_iter, max_distance=polish_max_distance,
-                      train=train, route=route)
-        ok = cand.status == "converged" and cand.loss <= fr.loss + 1e-13 * max(1.0, abs(fr.loss))
-        return cand if ok else None
+        return _accepted_polish(problem, fr, tol=tol, max_iter=polish_max_iter,
+                                max_distance=polish_max_distance, train=train, route=route)
 
     flows = []
     pol = None
@@ -212,6 +196,38 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
         status, message = flow.status, f"flow: {flow.message}"
     return FlowPolishResult(a=a, W=W, loss=L, grad_max=gm, status=status, message=message, flow=flow,
                             polish=pol, wall_time=time.perf_counter() - t_start, train=train)
+
+
+def _handover_test(problem: Problem, n: int, train: str, route: str, neg_curvature: float, state: dict):
+    """The flow's hand-over test: ``max|grad| <= state["switch"]`` and no Hessian eigenvalue below
+    ``-neg_curvature`` (Cholesky of ``H + neg_curvature I``, or ``curvature.no_negative_curvature``
+    on the Krylov route); the curvature is tested again only after the gradient has halved since
+    the last test (``state["gm_checked"]``)."""
+
+    def handover(t, a, W, gm):
+        # test the curvature again only after the gradient has halved since the last test
+        if gm > state["switch"] or gm > 0.5 * state["gm_checked"]:
+            return False
+        state["gm_checked"] = gm
+        if route == "krylov":
+            return no_negative_curvature(problem, np.concatenate((a, W.ravel())), n, neg_curvature)
+        H = hessian_block(problem.hessian(a, W), n, train)
+        H[np.diag_indices_from(H)] += neg_curvature
+        try:
+            sla.cho_factor(H, check_finite=False, overwrite_a=True)
+        except (np.linalg.LinAlgError, sla.LinAlgError):
+            return False
+        return True
+
+    return handover
+
+
+def _accepted_polish(problem: Problem, fr: FlowResult, *, tol, max_iter, max_distance, train, route):
+    """Polish from the flow's end; accepted if converged without raising the loss past rounding."""
+    cand = polish(problem, fr.a, fr.W, tol=tol, max_iter=max_iter, max_distance=max_distance,
+                  train=train, route=route)
+    ok = cand.status == "converged" and cand.loss <= fr.loss + 1e-13 * max(1.0, abs(fr.loss))
+    return cand if ok else None
 
 
 def _merge_flows(flows: list[FlowResult]) -> FlowResult:
