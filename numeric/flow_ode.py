@@ -89,9 +89,9 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     check_train(train)
     opt = _check_options(method, tol, t_max, max_steps, max_wall, rtol, atol, max_norm, n_save,
                          factorization, callback, _t0)
-    tol, t_max, max_norm = opt.tol, opt.t_max, opt.max_norm
-    if np.abs(np.concatenate((a0, W0.ravel()))).max() > max_norm:
-        raise ValueError(f"max_norm = {max_norm:g} is below max|theta0|; raise max_norm")
+    tol, t_max = opt.tol, opt.t_max
+    if np.abs(np.concatenate((a0, W0.ravel()))).max() > opt.max_norm:
+        raise ValueError(f"max_norm = {opt.max_norm:g} is below max|theta0|; raise max_norm")
 
     ev = _Evaluator(problem, a0, train)
     y0 = ev.theta(a0, W0)
@@ -136,22 +136,9 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
                 break
             gm = float(np.abs(g).max())
             traj.passed(t, y, L, gm)
-            if ymax > max_norm:
-                status, message = "diverged", (f"max|theta| = {ymax:.3g} > max_norm = {max_norm:g} "
-                                               f"at t = {t:.6g}")
-                break
-            if gm <= tol:
-                status, message = "converged", f"max|grad| = {gm:.3g} <= tol = {tol:g} at t = {t:.6g}"
-                break
-            if _handover is not None and _handover(t, *ev.split(y), gm):
-                status, message = "handover", f"handed over to polish at t = {t:.6g}, max|grad| = {gm:.3g}"
-                break
-            if callback is not None:
-                a_c, W_c = ev.split(y)
-                if callback(t, a_c.copy(), W_c.copy(), L, gm):
-                    status, message = "stopped", f"stopped by the callback at t = {t:.6g}"
-                    break
-            status, message = _budget_spent(solver, t, gm, n_steps, time.perf_counter() - t_start, opt)
+            status, message = _stop_reason(ev, t, y, L, gm, ymax, opt, _handover, callback)
+            if status is None:
+                status, message = _budget_spent(solver, t, gm, n_steps, time.perf_counter() - t_start, opt)
     traj.finish(t, y, L, gm)
     a, W = ev.split(y)
     if status == "diverged" and not problem.activation.smooth:
@@ -300,6 +287,23 @@ def _accepted_state(solver, ev: _Evaluator):
     except (ValueError, FloatingPointError) as exc:
         raise _Diverged(f"loss not finite at t = {t_new:.6g}: {exc}") from None
     return t_new, y_new.copy(), L_new, g_new, ymax
+
+
+def _stop_reason(ev: _Evaluator, t, y, L, gm, ymax, opt: _Options, handover, callback):
+    """``(status, message)`` after an accepted step: diverged (``max|theta| > max_norm``),
+    converged (``max|grad| <= tol``), handed over to the polish, or stopped by the callback; else
+    ``(None, "")``."""
+    if ymax > opt.max_norm:
+        return "diverged", f"max|theta| = {ymax:.3g} > max_norm = {opt.max_norm:g} at t = {t:.6g}"
+    if gm <= opt.tol:
+        return "converged", f"max|grad| = {gm:.3g} <= tol = {opt.tol:g} at t = {t:.6g}"
+    if handover is not None and handover(t, *ev.split(y), gm):
+        return "handover", f"handed over to polish at t = {t:.6g}, max|grad| = {gm:.3g}"
+    if callback is not None:
+        a_c, W_c = ev.split(y)
+        if callback(t, a_c.copy(), W_c.copy(), L, gm):
+            return "stopped", f"stopped by the callback at t = {t:.6g}"
+    return None, ""
 
 
 def _budget_spent(solver, t, gm, n_steps, elapsed, opt: _Options):
