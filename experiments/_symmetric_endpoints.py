@@ -39,7 +39,7 @@ def shared_hessian_record(spec, kind: str, partition, distance, a, loss: float, 
     one every ``a_i`` must be ``>= 0``)."""
     from copyavg.numeric.activations import get_activation
 
-    from .sweep import CRITICAL_GRAD
+    from .runs import CRITICAL_GRAD
 
     usable = (kind in ("pnc", "ca", "ca-optimal") and distance is not None
               and distance <= SYMMETRIC_DISTANCE and grad_max <= CRITICAL_GRAD

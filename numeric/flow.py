@@ -3,8 +3,9 @@ r"""Gradient flow ``theta' = -grad L(theta)`` on the exact population loss, and 
 Conventions (docs/theory.md §1): ``L = E[(f - f*)^2]`` with **no factor 1/2**; ``theta = (a, W row by row)``,
 the order of ``Problem.hessian``. NumPy/SciPy only.
 
-- ``gradient_flow`` integrates the flow with a stiff SciPy solver (``BDF`` by default; ``Radau`` and
-  ``LSODA`` on request) given the exact Jacobian ``-Hessian``. It drives the solver step by step
+- ``gradient_flow`` (defined in ``copyavg.numeric.flow_ode``, re-exported here) integrates the flow
+  with a stiff SciPy solver (``BDF`` by default; ``Radau`` and ``LSODA`` on request) given the exact
+  Jacobian ``-Hessian``. It drives the solver step by step
   (the ``OdeSolver`` classes that ``solve_ivp`` itself loops over) so that it can stop on
   ``max|dL/dtheta| <= tol`` at an accepted step (the terminal event), on a time budget ``t_max``,
   a step budget and a wall-clock budget, and report divergence (non-finite values or
@@ -43,10 +44,10 @@ import time
 
 import numpy as np
 import scipy.linalg as sla
-from scipy.integrate import BDF, LSODA, Radau
 
 from .curvature import no_negative_curvature
-from ._flow_base import _Diverged, _Evaluator, _check_problem, _positive, _student, _symmetric_factorization
+from ._flow_base import _check_problem, _positive, _student
+from .flow_ode import _METHODS, gradient_flow  # noqa: F401 - re-exported
 from .flow_results import FlowPolishResult, FlowResult, PolishResult
 from .newton import _route, polish
 from .population import Problem
@@ -62,220 +63,6 @@ __all__ = [
     "gradient_flow",
     "polish",
 ]
-
-_METHODS = {"BDF": BDF, "Radau": Radau, "LSODA": LSODA}
-
-def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float = 1e-10,
-                  t_max: float = 1e7, max_steps: int = 100_000, max_wall: float = 600.0,
-                  rtol: float = 1e-3, atol: float = 1e-8, max_norm: float = 1e6,
-                  n_save: int = 200, callback=None, factorization: str = "cholesky32", train: str = "aW",
-                  _handover=None, _t0: float = 0.0, route: str = "auto") -> FlowResult:
-    """Integrate ``theta' = -grad L`` from ``(a0, W0)`` (``L = E[(f - f*)^2]``, no 1/2).
-
-    Parameters
-    ----------
-    problem : ``Problem`` (teacher and activation).
-    a0, W0 : initial student, shapes (n,) and (n, d).
-    method : ``"BDF"`` (default, fastest here), ``"Radau"`` or ``"LSODA"``; all get the exact
-        dense Jacobian ``-problem.hessian``.
-    tol : stop ("converged") at the first accepted step with ``max|dL/dtheta| <= tol``.
-    t_max : flow-time budget; ``max_steps``, ``max_wall`` (seconds): step and wall-clock budgets.
-    rtol, atol : solver tolerances (loose by default: the flow's endpoint is what matters, and a
-        ``polish`` finishes the job; tighten them for an accurate path).
-    max_norm : ``max|theta| > max_norm`` counts as divergence.
-    n_save : number of log-spaced checkpoints in ``[1e-3, t_max]`` for the trajectory.
-    callback : ``callback(t, a, W, loss, grad_max)`` after each accepted step; a true return
-        value stops the flow with status ``"stopped"``.
-    factorization : BDF only: ``"cholesky32"`` (default) factors the symmetric iteration matrix
-        ``I + c H`` by a float32 Cholesky, ``"cholesky"`` in float64, ``"lu"`` leaves SciPy's LU;
-        LU is the fallback whenever Cholesky fails (see ``_symmetric_factorization``).
-    route : ``"auto"`` (default), ``"dense"`` or ``"krylov"``: BDF with the dense Hessian, or
-        matrix-free BDF with Newton-Krylov solves on Hessian-vector products
-        (``copyavg.numeric.flow_krylov``; BDF and ``train="aW"`` only, no dense Hessian); ``"auto"``
-        picks ``"krylov"`` for BDF when ``n + n d > flow_krylov.KRYLOV_MIN_SIZE``. ``FlowResult.route`` records it.
-    train : ``"aW"`` (default: both layers) or ``"W"``: the first layer only, ``a`` held at ``a0``
-        (``copyavg.numeric.training``); ``tol`` then applies to ``max|dL/dW|``.
-
-    Returns
-    -------
-    FlowResult
-
-    Raises
-    ------
-    ValueError
-        Bad problem, student, method or budget values.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from copyavg.numeric import Problem
-    >>> P = Problem(np.ones(1), np.eye(1, 2), "erf2")
-    >>> res = gradient_flow(P, np.array([0.5]), np.array([[0.8, 0.1]]), tol=1e-6)
-    >>> res.status, res.grad_max <= 1e-6
-    ('converged', True)
-    >>> res = gradient_flow(P, np.array([1.0]), np.array([[0.8, 0.1]]), tol=1e-6, train="W")
-    >>> res.status, res.a.tolist()
-    ('converged', [1.0])
-    """
-    t_start = time.perf_counter()
-    _check_problem(problem)
-    a0, W0 = _student(problem, a0, W0)
-    check_train(train)
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
-    tol = _positive("tol", tol)
-    t_max = _positive("t_max", t_max)
-    max_steps = int(_positive("max_steps", max_steps, integer=True))
-    max_wall = _positive("max_wall", max_wall, allow_inf=True)
-    rtol = _positive("rtol", rtol)
-    atol = _positive("atol", atol)
-    max_norm = _positive("max_norm", max_norm)
-    n_save = int(_positive("n_save", n_save, integer=True))
-    if factorization not in ("cholesky32", "cholesky", "lu"):
-        raise ValueError(f"factorization must be 'cholesky32', 'cholesky' or 'lu', got {factorization!r}")
-    if callback is not None and not callable(callback):
-        raise ValueError("callback must be callable or None")
-    if _t0 >= t_max:
-        raise ValueError(f"t_max must exceed the start time {_t0}")
-    if np.abs(np.concatenate((a0, W0.ravel()))).max() > max_norm:
-        raise ValueError(f"max_norm = {max_norm:g} is below max|theta0|; raise max_norm")
-
-    ev = _Evaluator(problem, a0, train)
-    y0 = ev.theta(a0, W0)
-    N = a0.shape[0] * (1 + problem.d)
-    counts = {"jac": 0}
-    route = _route(route, method, N, train)
-    kcounts = None
-
-    def fun(t, y):
-        try:
-            _, g = ev.loss_grad(y)
-        except (ValueError, FloatingPointError) as exc:  # overflow reported by Problem
-            raise _Diverged(f"the loss or gradient is not finite at t = {t:.6g}: {exc}") from None
-        if not np.isfinite(g).all():
-            raise _Diverged(f"non-finite gradient at t = {t:.6g}")
-        return -g
-
-    def jac(t, y):
-        counts["jac"] += 1
-        try:
-            H = ev.hessian(y)
-        except (ValueError, FloatingPointError) as exc:
-            raise _Diverged(f"the Hessian is not finite at t = {t:.6g}: {exc}") from None
-        return np.negative(H, out=H)
-
-    # log-spaced checkpoints; record the first accepted step at or past each one
-    lo = max(1e-3, _t0 * 1.0000001) if _t0 > 0 else 1e-3
-    checkpoints = np.geomspace(min(lo, t_max), t_max, n_save) if t_max > lo else np.array([t_max])
-    rec_t, rec_L, rec_g, rec_y = [], [], [], []
-
-    def record(t, y, L, gm):
-        rec_t.append(t)
-        rec_L.append(L)
-        rec_g.append(gm)
-        rec_y.append(ev.full(y).copy())
-
-    status, message = None, ""
-    n_steps = 0
-    solver = None
-    with np.errstate(all="ignore"):  # finiteness is checked explicitly; underflow is harmless
-        try:
-            L, g = ev.loss_grad(y0)
-        except (ValueError, FloatingPointError) as exc:
-            raise ValueError(f"a0, W0: the loss is not finite at the initial point: {exc}") from None
-        gm = float(np.abs(g).max())
-        t, y = _t0, y0
-        record(t, y, L, gm)
-        ic = int(np.searchsorted(checkpoints, t, side="right"))
-        if gm <= tol:
-            status, message = "converged", f"max|grad| = {gm:.3g} <= tol = {tol:g} at the start"
-        else:
-            try:
-                if route == "krylov":
-                    from .flow_krylov import krylov_bdf
-                    solver, kcounts = krylov_bdf(fun, _t0, y0, t_max, problem, a0.shape[0], rtol=rtol, atol=atol)
-                else:
-                    solver = _METHODS[method](fun, _t0, y0, t_max, rtol=rtol, atol=atol, jac=jac)
-            except _Diverged as exc:
-                status, message = "diverged", str(exc)
-            else:
-                if method == "BDF" and factorization != "lu" and route == "dense":
-                    _symmetric_factorization(solver, single=factorization == "cholesky32")
-        while status is None:
-            try:
-                msg = solver.step()
-            except _Diverged as exc:
-                status, message = "diverged", str(exc)
-                break
-            except (np.linalg.LinAlgError, FloatingPointError) as exc:
-                status, message = "diverged", f"solver failure at t = {solver.t:.6g}: {exc}"
-                break
-            if solver.status == "failed":
-                status, message = "diverged", f"solver failed at t = {solver.t:.6g}: {msg}"
-                break
-            n_steps += 1
-            t_new, y_new = solver.t, solver.y
-            if not np.isfinite(y_new).all():
-                status, message = "diverged", f"non-finite state at t = {t_new:.6g}"
-                break
-            ymax = float(np.abs(y_new).max())
-            try:
-                L_new, g_new = ev.loss_grad(y_new)
-            except (ValueError, FloatingPointError) as exc:
-                status, message = "diverged", f"loss not finite at t = {t_new:.6g}: {exc}"
-                break
-            t, y, L, g = t_new, y_new.copy(), L_new, g_new
-            gm = float(np.abs(g).max())
-            if ic < checkpoints.size and t >= checkpoints[ic]:
-                record(t, y, L, gm)
-                ic = int(np.searchsorted(checkpoints, t, side="right"))
-            if ymax > max_norm:
-                status, message = "diverged", (f"max|theta| = {ymax:.3g} > max_norm = {max_norm:g} "
-                                               f"at t = {t:.6g}")
-                break
-            if gm <= tol:
-                status, message = "converged", f"max|grad| = {gm:.3g} <= tol = {tol:g} at t = {t:.6g}"
-                break
-            if _handover is not None and _handover(t, *ev.split(y), gm):
-                status, message = "handover", f"handed over to polish at t = {t:.6g}, max|grad| = {gm:.3g}"
-                break
-            if callback is not None:
-                a_c, W_c = ev.split(y)
-                if callback(t, a_c.copy(), W_c.copy(), L, gm):
-                    status, message = "stopped", f"stopped by the callback at t = {t:.6g}"
-                    break
-            if solver.status == "finished":
-                status, message = "budget", f"t_max = {t_max:g} reached with max|grad| = {gm:.3g} > tol"
-                break
-            if n_steps >= max_steps:
-                status, message = "budget", f"max_steps = {max_steps} reached at t = {t:.6g}"
-                break
-            if time.perf_counter() - t_start > max_wall:
-                status, message = "budget", f"max_wall = {max_wall:g} s reached at t = {t:.6g}"
-                break
-    if not rec_t or rec_t[-1] != t or not np.array_equal(rec_y[-1], ev.full(y)):
-        record(t, y, L, gm)
-    a, W = ev.split(y)
-    if status == "diverged" and not problem.activation.smooth:
-        # piecewise-linear activations: a neuron driven into the kink at w = 0 in finite time (a
-        # dying ReLU) makes the step size collapse. That is not a divergence: say what happened.
-        norms = np.linalg.norm(W, axis=1)
-        dying = np.flatnonzero(norms <= 1e-6 * max(1.0, float(norms.max())))
-        if dying.size:
-            status = "nondifferentiable"
-            message = (f"student neuron(s) {dying.tolist()} reached w = 0, the kink of "
-                       f"{problem.activation.name!r} (|w| <= {float(norms[dying].max()):.2g}), at "
-                       f"t = {t:.6g}: the loss has no gradient there ({message})")
-    n_lu = int(getattr(solver, "nlu", 0)) if solver is not None else 0
-    if route == "krylov" and solver is not None:
-        counts["jac"] = int(solver.njev)
-    return FlowResult(
-        a=a.copy(), W=W.copy(), loss=float(L), grad_max=gm, t_final=float(t), status=status,
-        message=message, method=method, n_steps=n_steps, n_rhs=ev.n_grad, n_jac=counts["jac"],
-        n_lu=n_lu, wall_time=time.perf_counter() - t_start, t=np.array(rec_t),
-        losses=np.array(rec_L), grad_maxes=np.array(rec_g), thetas=np.array(rec_y).reshape(-1, N),
-        train=train, route=route, n_hvp=kcounts.n_matvec if kcounts is not None else 0,
-    )
 
 
 # -- both ---------------------------------------------------------------------------------------
@@ -372,27 +159,11 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
     state = {"gm_checked": math.inf, "switch": switch_tol}
     route = _route(route, flow_kwargs.get("method", "BDF"), n * (1 + problem.d), train)
 
-    def handover(t, a, W, gm):
-        # test the curvature again only after the gradient has halved since the last test
-        if gm > state["switch"] or gm > 0.5 * state["gm_checked"]:
-            return False
-        state["gm_checked"] = gm
-        if route == "krylov":
-            return no_negative_curvature(problem, np.concatenate((a, W.ravel())), n, neg_curvature)
-        H = hessian_block(problem.hessian(a, W), n, train)
-        H[np.diag_indices_from(H)] += neg_curvature
-        try:
-            sla.cho_factor(H, check_finite=False, overwrite_a=True)
-        except (np.linalg.LinAlgError, sla.LinAlgError):
-            return False
-        return True
+    handover = _handover_test(problem, n, train, route, neg_curvature, state)
 
     def try_polish(fr):
-        """Polish from the flow's end; accepted if converged without raising the loss past rounding."""
-        cand = polish(problem, fr.a, fr.W, tol=tol, max_iter=polish_max_iter, max_distance=polish_max_distance,
-                      train=train, route=route)
-        ok = cand.status == "converged" and cand.loss <= fr.loss + 1e-13 * max(1.0, abs(fr.loss))
-        return cand if ok else None
+        return _accepted_polish(problem, fr, tol=tol, max_iter=polish_max_iter,
+                                max_distance=polish_max_distance, train=train, route=route)
 
     flows = []
     pol = None
@@ -425,6 +196,38 @@ def flow_and_polish(problem: Problem, a0, W0, *, tol: float = 1e-12, switch_tol:
         status, message = flow.status, f"flow: {flow.message}"
     return FlowPolishResult(a=a, W=W, loss=L, grad_max=gm, status=status, message=message, flow=flow,
                             polish=pol, wall_time=time.perf_counter() - t_start, train=train)
+
+
+def _handover_test(problem: Problem, n: int, train: str, route: str, neg_curvature: float, state: dict):
+    """The flow's hand-over test: ``max|grad| <= state["switch"]`` and no Hessian eigenvalue below
+    ``-neg_curvature`` (Cholesky of ``H + neg_curvature I``, or ``curvature.no_negative_curvature``
+    on the Krylov route); the curvature is tested again only after the gradient has halved since
+    the last test (``state["gm_checked"]``)."""
+
+    def handover(t, a, W, gm):
+        # test the curvature again only after the gradient has halved since the last test
+        if gm > state["switch"] or gm > 0.5 * state["gm_checked"]:
+            return False
+        state["gm_checked"] = gm
+        if route == "krylov":
+            return no_negative_curvature(problem, np.concatenate((a, W.ravel())), n, neg_curvature)
+        H = hessian_block(problem.hessian(a, W), n, train)
+        H[np.diag_indices_from(H)] += neg_curvature
+        try:
+            sla.cho_factor(H, check_finite=False, overwrite_a=True)
+        except (np.linalg.LinAlgError, sla.LinAlgError):
+            return False
+        return True
+
+    return handover
+
+
+def _accepted_polish(problem: Problem, fr: FlowResult, *, tol, max_iter, max_distance, train, route):
+    """Polish from the flow's end; accepted if converged without raising the loss past rounding."""
+    cand = polish(problem, fr.a, fr.W, tol=tol, max_iter=max_iter, max_distance=max_distance,
+                  train=train, route=route)
+    ok = cand.status == "converged" and cand.loss <= fr.loss + 1e-13 * max(1.0, abs(fr.loss))
+    return cand if ok else None
 
 
 def _merge_flows(flows: list[FlowResult]) -> FlowResult:

@@ -111,49 +111,9 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
                 status, message = "not_converged", f"max_iter = {max_iter} reached, max|grad| = {gm:.3g}"
                 break
             it += 1
-            H = ev.hessian(y)
-            p = None
-            try:
-                c = sla.cho_factor(H, check_finite=False)
-                # a (numerically) singular H can pass Cholesky with a tiny pivot, and the step would
-                # run off along the zero mode: check the reciprocal condition number (LAPACK pocon)
-                rc, info = dpocon(c[0], np.abs(H).sum(axis=0).max(), uplo="L" if c[1] else "U")
-                if info == 0 and rc > rcond:
-                    p = -sla.cho_solve(c, g, check_finite=False)
-                    if not np.isfinite(p).all():
-                        p = None
-            except (np.linalg.LinAlgError, sla.LinAlgError):
-                p = None
-            # H positive definite: p is a descent direction of L, and a step that decreases L enough
-            # (Armijo) is accepted too; this is damped Newton on L, which crosses a flat, curved
-            # valley where |grad| need not decrease monotonically.
-            descent = p is not None
-            if p is None:
-                lam, Q = np.linalg.eigh(H)
-                keep = np.abs(lam) > rcond * max(np.abs(lam).max(), np.finfo(float).tiny)
-                inv = np.zeros_like(lam)
-                inv[keep] = 1.0 / lam[keep]
-                p = -(Q @ (inv * (Q.T @ g)))
-            g2 = float(g @ g)
-            gp = float(g @ p)
-            accepted = False
-            alpha = 1.0
-            for _ in range(30):
-                y_try = y + alpha * p
-                if np.linalg.norm(y_try - y0) > max_distance:
-                    alpha *= 0.5
-                    continue
-                try:
-                    L_try, g_try = ev.loss_grad(y_try)
-                except (ValueError, FloatingPointError):
-                    alpha *= 0.5
-                    continue
-                if float(g_try @ g_try) <= (1.0 - 1e-4 * alpha) * g2 or (
-                        descent and L_try <= L + 1e-4 * alpha * gp and L_try < L):
-                    accepted = True
-                    break
-                alpha *= 0.5
-            if not accepted:
+            p, descent = _newton_direction(ev.hessian(y), g, rcond)
+            step = _backtrack(ev, y, y0, p, L, g, descent, max_distance)
+            if step is None:
                 if np.linalg.norm(y + p - y0) > max_distance:
                     message = (f"the Newton step would move farther than max_distance = {max_distance:g} "
                                f"from the start; max|grad| = {gm:.3g}")
@@ -161,7 +121,7 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
                     message = f"no step along the Newton direction decreases |grad|; max|grad| = {gm:.3g}"
                 status = "not_converged"
                 break
-            y, L, g = y_try, L_try, g_try
+            y, L, g = step
             gm = float(np.abs(g).max())
     a_f, W_f = ev.split(y)
     return PolishResult(
@@ -169,6 +129,59 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
         n_iter=it, n_grad=ev.n_grad, n_hess=ev.n_hess, distance=float(np.linalg.norm(y - y0)),
         loss_start=float(L0), grad_max_start=gm0, wall_time=time.perf_counter() - t_start, train=train,
     )
+
+
+def _newton_direction(H, g, rcond: float):
+    """``(p, descent)``: the Newton step ``H p = -g``, by Cholesky when ``H`` is positive definite
+    with reciprocal condition number above ``rcond`` (``descent`` True: ``p`` descends ``L``),
+    otherwise by an eigen-decomposition with eigenvalues ``|lambda| <= rcond * max|lambda|`` dropped."""
+    p = None
+    try:
+        c = sla.cho_factor(H, check_finite=False)
+        # a (numerically) singular H can pass Cholesky with a tiny pivot, and the step would
+        # run off along the zero mode: check the reciprocal condition number (LAPACK pocon)
+        rc, info = dpocon(c[0], np.abs(H).sum(axis=0).max(), uplo="L" if c[1] else "U")
+        if info == 0 and rc > rcond:
+            p = -sla.cho_solve(c, g, check_finite=False)
+            if not np.isfinite(p).all():
+                p = None
+    except (np.linalg.LinAlgError, sla.LinAlgError):
+        p = None
+    # H positive definite: p is a descent direction of L, and a step that decreases L enough
+    # (Armijo) is accepted too; this is damped Newton on L, which crosses a flat, curved
+    # valley where |grad| need not decrease monotonically.
+    descent = p is not None
+    if p is None:
+        lam, Q = np.linalg.eigh(H)
+        keep = np.abs(lam) > rcond * max(np.abs(lam).max(), np.finfo(float).tiny)
+        inv = np.zeros_like(lam)
+        inv[keep] = 1.0 / lam[keep]
+        p = -(Q @ (inv * (Q.T @ g)))
+    return p, descent
+
+
+def _backtrack(ev: _Evaluator, y, y0, p, L, g, descent: bool, max_distance: float):
+    """Halve the step along ``p`` (up to 30 times) until ``|g|^2`` decreases (Armijo) or, for a
+    descent direction, ``L`` does; steps beyond ``max_distance`` from ``y0`` are refused. Returns
+    ``(y, L, g)`` at the accepted point, or None."""
+    g2 = float(g @ g)
+    gp = float(g @ p)
+    alpha = 1.0
+    for _ in range(30):
+        y_try = y + alpha * p
+        if np.linalg.norm(y_try - y0) > max_distance:
+            alpha *= 0.5
+            continue
+        try:
+            L_try, g_try = ev.loss_grad(y_try)
+        except (ValueError, FloatingPointError):
+            alpha *= 0.5
+            continue
+        if float(g_try @ g_try) <= (1.0 - 1e-4 * alpha) * g2 or (
+                descent and L_try <= L + 1e-4 * alpha * gp and L_try < L):
+            return y_try, L_try, g_try
+        alpha *= 0.5
+    return None
 
 
 def _route(route: str, method: str, N: int, train: str) -> str:

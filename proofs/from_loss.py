@@ -146,7 +146,7 @@ def _arb_close(expr, value: float, tol: float) -> tuple[bool, str]:
     """Is |expr - value| <= tol, certified (arb ball of the exact constant ``expr``)?"""
     from flint import arb
 
-    from .optimal_ca import _prec, _to_arb
+    from .arb_eval import _prec, _to_arb
 
     with _prec(128):
         ball = _to_arb(sp.sympify(expr), {})

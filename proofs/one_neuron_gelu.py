@@ -70,7 +70,7 @@ def _certify_m(mv: int, Gh, sh, P, Q) -> tuple[bool, str]:
     """F strictly increasing on (0, infinity) at m = mv (arb)."""
     from flint import acb, arb, fmpq
 
-    from .optimal_ca import _prec, _to_arb
+    from .arb_eval import _prec, _to_arb
 
     d1 = sp.diff(2 * sp.log(Gh) - sp.log(sh), t).subs(m, mv)
     d2 = -sp.diff(2 * sp.log(P) - sp.log(Q), tau).subs(m, mv)

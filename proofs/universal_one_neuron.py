@@ -259,7 +259,7 @@ def _sin_steps() -> tuple[bool, list[str]]:
     """Global one-neuron optimum for sin (see one_neuron_optimum): the steps and their status."""
     from flint import arb, fmpq
 
-    from .optimal_ca import _prec
+    from .arb_eval import _prec
 
     S, y, u = sp.symbols("S y u", positive=True)
     wj = sp.symbols("w1:4", real=True)
@@ -297,7 +297,7 @@ def _sin_steps() -> tuple[bool, list[str]]:
 
 def _certified_copy_witness(name: str, r: sp.Rational) -> tuple[bool, str]:
     """m = 2: the copy point w = r v_1 (best a) has loss below L_average(2), decided in arb."""
-    from .optimal_ca import _arb_sign
+    from .arb_eval import _arb_sign
 
     G = kernel(name, r**2, 1, r) + kernel(name, r**2, 1, 0)
     L_copy = teacher_T(name, 2) - G**2 / diag(name, r**2)
@@ -311,7 +311,7 @@ def certified_bracket(name: str, mv: int, kind: str, lo, hi, steps: int = 40) ->
     """A stationary point of the ``kind`` profile ("average" or "copy") in ``[lo, hi]``, certified:
     ``d/dt log F`` is > 0 at ``lo`` and < 0 at ``hi`` in arb ball arithmetic (exact rational
     points), then bisected ``steps`` times keeping the sign change (intermediate value theorem)."""
-    from .optimal_ca import _arb_sign
+    from .arb_eval import _arb_sign
 
     if kind == "average":
         G = mv * kernel(name, t**2, 1, t / sp.sqrt(mv))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .optimal_ca import _arb_sign, _NotArb, _to_arb  # noqa: F401 - re-exported helpers
+from .arb_eval import _arb_sign, _NotArb, _to_arb  # noqa: F401 - re-exported helpers
 
 #: rational sample values used for free symbols (distinct, small, away from the usual singularities)
 DEFAULT_POINTS = (sp.Rational(1, 3), sp.Rational(3, 7), sp.Rational(5, 4), sp.Rational(2, 9), sp.Rational(7, 5))

@@ -32,6 +32,7 @@ MODULES = [
     "copyavg.numeric.pnc",
     "copyavg.numeric.oracles",
     "copyavg.numeric.flow",
+    "copyavg.numeric.flow_ode",
     "copyavg.numeric.flow_results",
     "copyavg.numeric.newton",
     "copyavg.numeric.training",

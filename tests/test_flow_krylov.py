@@ -186,13 +186,13 @@ def test_krylov_endpoints_agree_with_dense_paper_size(seed):
 
 
 def test_sweep_endpoint_type_by_lanczos_above_the_dense_limit(monkeypatch):
-    from copyavg.experiments import sweep
+    from copyavg.experiments import runs, sweep
 
     P = Problem(np.ones(3), np.eye(3, 4))
     a, W = np.array([0.4, 0.4, -0.2]), np.eye(3, 4)[[0, 0, 1]] * 0.7  # a saddle of the dense spectrum
     dense = sweep.endpoint_hessian(P, a, W, "erf2", 0.0)
     assert dense["inertia"]["method"] == "dense" and dense["inertia"]["negative"] > 0
-    monkeypatch.setattr(sweep, "MAX_DENSE_HESSIAN", 0)
+    monkeypatch.setattr(runs, "MAX_DENSE_HESSIAN", 0)  # read where endpoint_hessian lives
     lz = sweep.endpoint_hessian(P, a, W, "erf2", 0.0)
     assert lz["inertia"]["method"] == "lanczos" and lz["hessian_type"] == "saddle"
     assert abs(lz["inertia"]["eig_min"] - dense["inertia"]["eig_min"]) <= 1e-8  # ARPACK tol 1e-10, |H| ~ 1
