@@ -215,6 +215,10 @@ def pair_moments(act, top, C11, C22, C12, D, m1, m2):
         return quadrature_moments(act, top, C11, C22, C12, D, m1, m2)
     if act.family == "gaussian":
         return _gaussian_family(top, C11, C22, C12, D, m1, m2)
+    if act.family == "monomial":
+        from ._bias_monomial import monomial_moments
+
+        return monomial_moments(act, top, C11, C22, C12, m1, m2)
     return _cdf_family(act, top, C11, C22, C12, D, m1, m2)
 
 
@@ -244,6 +248,10 @@ def diag_moments(act, top, q, c):
         return [be * be * p + al * al * (-1) ** k * m for k, (p, m) in enumerate(zip(plus, minus))]
     if act.family in QUADRATURE_FAMILIES:
         return quadrature_diag(act, top, q, c)
+    if act.family == "monomial":
+        from ._bias_monomial import monomial_diag
+
+        return monomial_diag(act, top, q, c)
     if act.family == "gaussian":
         M = _gaussian_family(top, q, q, q, np.zeros_like(q), c, c)
     else:

@@ -13,7 +13,9 @@ and all their partials are closed forms (``copyavg.numeric._bias_kernels``) for 
 family (``Phi``, ``phi`` and the same function); for hermite2..hermite5, sin and cos they come from
 64 x 64-node Gauss-Hermite quadrature in the Cholesky factor (exact for the polynomials; for sin and
 cos at ``|w| <= 3`` the error estimate ``_bias_kernels.quadrature_error``, 64 against 48 nodes, is
-below 1e-15). gaussian has a closed form (a Gaussian integral and its Hermite mean-derivatives).
+below 1e-15). gaussian has a closed form (a Gaussian integral and its Hermite mean-derivatives);
+so do the monomials ``z^p`` (p = 2..5: binomial expansion and Isserlis moments, a polynomial in
+``C11, C22, C12`` and the means, ``copyavg.numeric._bias_monomial``).
 Any activation given as an expression in ``z`` (tanh, softplus, ...) and gelu (``z Phi(z)``, its
 derivatives in closed form; ``|w| <= 3`` with up to 384 nodes per dimension) use the Gauss-Hermite
 route with sigma's derivatives and a node count and accepted norm decided at first use
@@ -58,7 +60,7 @@ MAX_NORM = 100.0
 #: largest accepted |bias| of a student or teacher neuron
 MAX_BIAS = 100.0
 #: activation families with biased kernels: closed forms, then Gauss-Hermite quadrature
-FAMILIES = ("erf", "normal_cdf", "piecewise_linear", "gaussian", "hermite", "trig", "quadrature", "gelu")
+FAMILIES = ("erf", "normal_cdf", "piecewise_linear", "gaussian", "monomial", "hermite", "trig", "quadrature", "gelu")
 #: smaller norm limits: sin, cos by quadrature (64 x 64 Gauss-Hermite nodes; at |w|, |v| <= 3 the
 #: difference to 48 nodes, the error estimate, is below 1e-15; at 4 it reaches 3e-10 for nearly
 #: collinear pairs, at 5 1e-4)
@@ -111,7 +113,8 @@ class BiasedProblem:
     e : array_like, shape (k,), optional
         Teacher biases, ``|e_j| <= 100``; zeros by default.
     activation : str, default "erf2"
-        erf2, erf, normal_cdf, relu, linear, abs, leaky_relu, gaussian (closed forms), hermite2..hermite5,
+        erf2, erf, normal_cdf, relu, linear, abs, leaky_relu, gaussian, monomial2..monomial5 (closed forms),
+        hermite2..hermite5,
         sin, cos, gelu, tanh, softplus, sigmoid, silu or an expression in z (quadrature).
 
     Raises
@@ -134,7 +137,8 @@ class BiasedProblem:
         self.activation: Activation = get_activation(activation)
         if self.activation.family not in FAMILIES:
             raise ValueError(f"activation: biases are supported for erf2, erf, normal_cdf, relu, linear, abs, "
-                             f"leaky_relu, gaussian, hermite2..hermite5, sin, cos, gelu and expressions in z, "
+                             f"leaky_relu, gaussian, monomial2..monomial5, hermite2..hermite5, sin, cos, gelu "
+                             f"and expressions in z, "
                              f"got {activation!r}")
         if self.activation.family in TIERED_FAMILIES and norm_limit(self.activation) == 0:
             raise ValueError(f"activation {activation!r}: the biased quadrature does not reach 1e-10 at |w| = 0.5 "
