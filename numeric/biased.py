@@ -49,8 +49,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _geometry as geo_
-from ._bias_hessian import assemble_hessian
-from ._bias_kernels import TIERED_FAMILIES, diag_moments, pair_moments
+from ._bias_hessian import assemble_hessian, collinear_moments
+from ._bias_kernels import COLLINEAR, TIERED_FAMILIES, diag_moments, pair_moments
 from ._bias_quadrature import norm_limit
 from .activations import Activation, get_activation
 from .population import Problem
@@ -187,11 +187,15 @@ class BiasedProblem:
         D = _gram_determinants(W, Y, qw, q, C)
         off = np.ones((n, n + self.k), dtype=bool)
         off[np.arange(n), np.arange(n)] = False
-        if order == 2 and not self.activation.smooth and np.any(off & (D == 0)):
-            i, m = np.argwhere(off & (D == 0))[0]
-            raise ValueError(f"W: the {self.activation.name} Hessian with biases does not exist at collinear "
-                             f"neurons (student {i} is collinear with row {m} of [W; V])")
+        # angle below 1e-8: the collinear limit of the piecewise-linear Hessian (its chain-rule terms
+        # cancel like eps/angle there; the limit differs from the value by O(angle))
+        coll = off & (D <= COLLINEAR * qw[:, None] * q[None, :])
+        kinked = order == 2 and not self.activation.smooth and np.any(coll)
         M = self._moments(order, qw, q, C, D, c, B, off)
+        if kinked:  # the weight-space limit (the chain rule through the pair density does not apply)
+            Cb = np.broadcast_to
+            M = collinear_moments(self.activation, M, Cb(qw[:, None], C.shape), Cb(q[None, :], C.shape), C,
+                                  Cb(c[:, None], C.shape), Cb(B[None, :], C.shape), coll)
         with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
             s = diag_moments(self.activation, 2 * order, qw, c)
         return a, W, c, n, Y, U, M, s
