@@ -319,6 +319,14 @@ def test_relu_collinear_pair_is_the_limit():
     assert abs(at[0] - near[0]) <= 1e-6
     for x, y in zip(at[1:], near[1:]):
         assert np.abs(x - y).max() <= 1e-6
+    # two students on one hyperplane (w and 3 w, biases 0.1 and 0.3: the rounding of the conditional
+    # means is ~1e-17, not 0), as above
+    w = np.array([0.5, 0.3])
+    a2, c2 = np.array([0.8, -0.5]), np.array([0.1, 3 * 0.1])
+    at = BP.loss_and_gradient(a2, np.array([w, 3 * w]), c2)
+    near = BP.loss_and_gradient(a2, np.array([w, 3 * w + [0.0, 1e-7]]), c2)
+    for x, y in zip(at, near):
+        assert np.abs(np.asarray(x) - y).max() <= 1e-6
 
 
 @pytest.mark.parametrize(
