@@ -39,9 +39,10 @@ quadrature to ``1e-13 (1 + |value|)`` (measured worst ``3e-16``, including ``cos
 tiny norms: ``tests/test_biases.py::test_moments_at_the_edges_of_the_range``); loss and gradient are
 sums of such terms. Near-collinear pairs take ``D = C11 C22 - C12^2`` from Lagrange's identity.
 Piecewise-linear family: every ``w_i`` and ``v_j`` must be non-zero (at ``w = 0`` the neuron is the
-constant ``sigma(c)`` and the kernel's conditional densities are not defined), and the Hessian
-needs non-collinear student-student and student-teacher pairs (``d^2 g/dC12^2`` is the density of
-``(u1, u2)`` at 0, infinite there).
+constant ``sigma(c)`` and the kernel's conditional densities are not defined). At exactly
+collinear pairs (angle below 1e-8) its Hessian is the weight-space limit
+(``_bias_hessian.collinear_moments``): ``d^2 g/dC12^2``, the density of ``(u1, u2)`` at 0, is
+infinite or undefined there, but the combinations the Hessian needs are finite.
 """
 
 from __future__ import annotations
