@@ -28,7 +28,8 @@ def flow_biased(args, d: int, plot_curve) -> int:
     check_range("--teacher-bias", e, lo=-MAX_BIAS, hi=MAX_BIAS)
     if get_activation(args.activation).family not in FAMILIES:
         raise UsageError(f"--biases: --activation {args.activation} has no biased kernel (use erf2, erf, "
-                         "normal_cdf, relu, linear, abs, leaky_relu, gaussian, hermite2..hermite5, sin, cos, gelu "
+                         "normal_cdf, relu, linear, abs, leaky_relu, gaussian, monomial2..monomial5, hermite2..hermite5, sin, "
+                         "cos, gelu "
                          "or an expression in z)")
     a0, W0 = initial_point(RunSpec(args.activation, args.k, args.n, d, args.seed))
     limit = norm_limit(get_activation(args.activation))

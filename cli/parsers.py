@@ -140,7 +140,7 @@ def add_flow(sub) -> None:
     fl.add_argument("--seed", type=int, default=0, help="seed of the initialisation, >= 0")
     fl.add_argument("--biases", action="store_true",
                     help="train student biases c_i too (started at 0), against teacher biases "
-                         "--teacher-bias; every activation but monomial2..monomial5; no endpoint classification")
+                         "--teacher-bias; every activation (monomials of degree >= 3 may diverge); no endpoint classification")
     fl.add_argument("--teacher-bias", type=float, default=None, dest="teacher_bias", metavar="E",
                     help="bias of every teacher neuron, -100 <= E <= 100 (needs --biases; default 0)")
     _json(fl)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._bias_kernels import coincident
+
 
 def assemble_hessian(a, W, n, d, Y, U, M, s):
     """Chain rule through the mean-derivatives ``M`` (pairs) and ``s`` (self terms); blocks
@@ -59,3 +61,50 @@ def assemble_hessian(a, W, n, d, Y, U, M, s):
     order = np.concatenate((np.arange(n), n + (np.arange(n)[:, None] * p + np.arange(d)[None, :]).ravel(),
                             n + np.arange(n) * p + d))
     return Hfull[np.ix_(order, order)]
+
+
+def _jumps(al, be, s1, s2, t, mu21, mu12):
+    """Jumps ``(s_k, f(s_k+) - f(s_k-))`` of ``f(s) = sigma'(u1) sigma'(u2)`` along the line
+    ``u1 = |w| s + c``, ``u2 = t |w| s + B`` (``sigma' = be`` for ``z > 0``, ``al`` for ``z < 0``)."""
+    d1 = lambda z: be if z > 0 else al  # noqa: E731
+    if mu21 == 0:  # one hyperplane: both factors jump at s1
+        up2, down2 = (be, al) if t > 0 else (al, be)
+        return [(s1, be * up2 - al * down2)]
+    return [(s1, (be - al) * d1(mu21)), (s2, (be - al) * d1(mu12) * (1 if t > 0 else -1))]
+
+
+def collinear_moments(act, M, C11, C22, C12, m1, m2, coll):
+    """Replace the mean-derivatives of exactly collinear pairs (``coll``; piecewise-linear family)
+    by values whose chain-rule combinations are the weight-space limits.
+
+    With ``y = t w`` (``t = C12/C11``) and ``s = w.x/|w|``, the pair's Hessian blocks are
+    ``E[sigma''(u1) sigma(u2) x~ x~']`` (same neuron twice; ``sigma'' = (be - al) delta``) and
+    ``E[sigma'(u1) sigma'(u2) x~ x~']`` (two neurons), ``x~ = (x, 1)``; the first is
+    ``M20 (x0 x0' + I - w w'/|w|^2)`` with ``x0 = -c w/|w|^2`` (on the hyperplane ``u2`` is the
+    constant ``mu21``), the second is ``M11 I + E[f (s^2 - 1)] w w'/|w|^2`` with
+    ``E[f (s^2 - 1)] = sum_k J_k s_k phi(s_k)``, ``E[f s] = sum_k J_k phi(s_k)`` over the jumps
+    ``J_k`` of the piecewise-constant ``f = sigma'(u1) sigma'(u2)`` (integration by parts). Both are
+    finite; only the chain rule through ``d^2 g/dC12^2`` (the density of ``(u1, u2)`` at 0) is not.
+    The returned ``M`` has ``M22 = M13 = M12 = 0`` and ``M31, M21, M40, M30`` chosen so that
+    ``copyavg.numeric._bias_hessian.assemble_hessian`` yields these blocks.
+    """
+    al, be = act.params["alpha"], act.params["beta"]
+    M = {key: v.copy() for key, v in M.items()}
+    for i, m in zip(*np.nonzero(coll)):
+        q, c, B = C11[i, m], m1[i, m], m2[i, m]
+        t = C12[i, m] / q
+        r = np.sqrt(q)
+        mu21, mu12 = B - t * c, c - B / t
+        same = bool(coincident(mu21, B, t * c))
+        jumps = _jumps(al, be, -c / r, -B / (t * r), t, 0.0 if same else mu21, mu12)
+        phi = lambda s: np.exp(-0.5 * s * s) / np.sqrt(2 * np.pi)  # noqa: E731
+        f2 = sum(J * s * phi(s) for s, J in jumps)  # E[f (s^2 - 1)]
+        f1 = sum(J * phi(s) for s, J in jumps)  # E[f s]
+        M20 = M[2, 0][i, m]
+        k_off, j_off = f2 / q, f1 / r
+        k_diag, l_diag = M20 * (c * c - q) / (q * q), -M20 * c / q
+        M[2, 2][i, m] = M[1, 3][i, m] = M[1, 2][i, m] = 0.0
+        M[3, 1][i, m], M[2, 1][i, m] = k_off, j_off
+        M[4, 0][i, m] = k_diag - 2 * t * k_off
+        M[3, 0][i, m] = l_diag - t * j_off
+    return M

@@ -49,6 +49,16 @@ def _phi(x):
     return np.exp(-0.5 * x * x) / _SQRT2PI
 
 
+#: pairs with ``det <= COLLINEAR S11 S22`` (angle below 1e-8) are treated as collinear
+COLLINEAR = 1e-16
+
+
+def coincident(mu, x2, bx1):
+    """``mu = x2 - bx1`` (the conditional mean of a collinear pair) is zero up to rounding: the two
+    neurons' hyperplanes coincide."""
+    return np.abs(mu) <= 1e-13 * (np.abs(x2) + np.abs(bx1))
+
+
 def phi2_cdf(h, k, rho, r, z21, z12):
     """``Phi2(h, k; rho) = P(X <= h, Y <= k)`` through Owen's T (``r = sqrt(1 - rho^2) > 0``,
     ``z21 = (k - rho h)/r``, ``z12 = (h - rho k)/r`` supplied by the caller, computed stably)."""
@@ -83,6 +93,13 @@ def tower(x1, x2, S11, S22, S12, det, relu: bool, top: int):
     # collinear pairs with mu = 0 (u2 a multiple of u1): 0/0; z = 0 is the limit of every combination
     # the kernel and its first partials use (Phi(z) + Phi(-z) = 1), see tests/test_biases.py
     z21, z12 = np.where(np.isnan(z21), 0.0, z21), np.where(np.isnan(z12), 0.0, z12)
+    # (nearly) collinear pairs, angle below 1e-8: the means' rounding (~eps |m|) would make z a ratio
+    # of rounding errors; the hyperplanes coincide (z = 0) or are distinct (z = +-inf), see
+    # ``coincident``; the kernel is continuous, so the error is O(angle + 1e-13)
+    coll = det <= COLLINEAR * S11 * S22
+    if np.any(coll):
+        z21 = np.where(coll, np.where(coincident(mu21, x2, b1 * x1), 0.0, np.sign(mu21) * np.inf), z21)
+        z12 = np.where(coll, np.where(coincident(mu12, x1, b2 * x2), 0.0, np.sign(mu12) * np.inf), z12)
     rho = S12 / (sd1 * sd2)
     r = np.sqrt(det / (S11 * S22))
     T = {(0, 0): phi2_cdf(h, k, rho, r, z21, z12),
@@ -215,6 +232,10 @@ def pair_moments(act, top, C11, C22, C12, D, m1, m2):
         return quadrature_moments(act, top, C11, C22, C12, D, m1, m2)
     if act.family == "gaussian":
         return _gaussian_family(top, C11, C22, C12, D, m1, m2)
+    if act.family == "monomial":
+        from ._bias_monomial import monomial_moments
+
+        return monomial_moments(act, top, C11, C22, C12, m1, m2)
     return _cdf_family(act, top, C11, C22, C12, D, m1, m2)
 
 
@@ -244,6 +265,10 @@ def diag_moments(act, top, q, c):
         return [be * be * p + al * al * (-1) ** k * m for k, (p, m) in enumerate(zip(plus, minus))]
     if act.family in QUADRATURE_FAMILIES:
         return quadrature_diag(act, top, q, c)
+    if act.family == "monomial":
+        from ._bias_monomial import monomial_diag
+
+        return monomial_diag(act, top, q, c)
     if act.family == "gaussian":
         M = _gaussian_family(top, q, q, q, np.zeros_like(q), c, c)
     else:

@@ -13,7 +13,9 @@ and all their partials are closed forms (``copyavg.numeric._bias_kernels``) for 
 family (``Phi``, ``phi`` and the same function); for hermite2..hermite5, sin and cos they come from
 64 x 64-node Gauss-Hermite quadrature in the Cholesky factor (exact for the polynomials; for sin and
 cos at ``|w| <= 3`` the error estimate ``_bias_kernels.quadrature_error``, 64 against 48 nodes, is
-below 1e-15). gaussian has a closed form (a Gaussian integral and its Hermite mean-derivatives).
+below 1e-15). gaussian has a closed form (a Gaussian integral and its Hermite mean-derivatives);
+so do the monomials ``z^p`` (p = 2..5: binomial expansion and Isserlis moments, a polynomial in
+``C11, C22, C12`` and the means, ``copyavg.numeric._bias_monomial``).
 Any activation given as an expression in ``z`` (tanh, softplus, ...) and gelu (``z Phi(z)``, its
 derivatives in closed form; ``|w| <= 3`` with up to 384 nodes per dimension) use the Gauss-Hermite
 route with sigma's derivatives and a node count and accepted norm decided at first use
@@ -37,9 +39,10 @@ quadrature to ``1e-13 (1 + |value|)`` (measured worst ``3e-16``, including ``cos
 tiny norms: ``tests/test_biases.py::test_moments_at_the_edges_of_the_range``); loss and gradient are
 sums of such terms. Near-collinear pairs take ``D = C11 C22 - C12^2`` from Lagrange's identity.
 Piecewise-linear family: every ``w_i`` and ``v_j`` must be non-zero (at ``w = 0`` the neuron is the
-constant ``sigma(c)`` and the kernel's conditional densities are not defined), and the Hessian
-needs non-collinear student-student and student-teacher pairs (``d^2 g/dC12^2`` is the density of
-``(u1, u2)`` at 0, infinite there).
+constant ``sigma(c)`` and the kernel's conditional densities are not defined). At exactly
+collinear pairs (angle below 1e-8) its Hessian is the weight-space limit
+(``_bias_hessian.collinear_moments``): ``d^2 g/dC12^2``, the density of ``(u1, u2)`` at 0, is
+infinite or undefined there, but the combinations the Hessian needs are finite.
 """
 
 from __future__ import annotations
@@ -47,8 +50,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _geometry as geo_
-from ._bias_hessian import assemble_hessian
-from ._bias_kernels import TIERED_FAMILIES, diag_moments, pair_moments
+from ._bias_hessian import assemble_hessian, collinear_moments
+from ._bias_kernels import COLLINEAR, TIERED_FAMILIES, diag_moments, pair_moments
 from ._bias_quadrature import norm_limit
 from .activations import Activation, get_activation
 from .population import Problem
@@ -58,7 +61,7 @@ MAX_NORM = 100.0
 #: largest accepted |bias| of a student or teacher neuron
 MAX_BIAS = 100.0
 #: activation families with biased kernels: closed forms, then Gauss-Hermite quadrature
-FAMILIES = ("erf", "normal_cdf", "piecewise_linear", "gaussian", "hermite", "trig", "quadrature", "gelu")
+FAMILIES = ("erf", "normal_cdf", "piecewise_linear", "gaussian", "monomial", "hermite", "trig", "quadrature", "gelu")
 #: smaller norm limits: sin, cos by quadrature (64 x 64 Gauss-Hermite nodes; at |w|, |v| <= 3 the
 #: difference to 48 nodes, the error estimate, is below 1e-15; at 4 it reaches 3e-10 for nearly
 #: collinear pairs, at 5 1e-4)
@@ -111,7 +114,8 @@ class BiasedProblem:
     e : array_like, shape (k,), optional
         Teacher biases, ``|e_j| <= 100``; zeros by default.
     activation : str, default "erf2"
-        erf2, erf, normal_cdf, relu, linear, abs, leaky_relu, gaussian (closed forms), hermite2..hermite5,
+        erf2, erf, normal_cdf, relu, linear, abs, leaky_relu, gaussian, monomial2..monomial5 (closed forms),
+        hermite2..hermite5,
         sin, cos, gelu, tanh, softplus, sigmoid, silu or an expression in z (quadrature).
 
     Raises
@@ -134,7 +138,8 @@ class BiasedProblem:
         self.activation: Activation = get_activation(activation)
         if self.activation.family not in FAMILIES:
             raise ValueError(f"activation: biases are supported for erf2, erf, normal_cdf, relu, linear, abs, "
-                             f"leaky_relu, gaussian, hermite2..hermite5, sin, cos, gelu and expressions in z, "
+                             f"leaky_relu, gaussian, monomial2..monomial5, hermite2..hermite5, sin, cos, gelu "
+                             f"and expressions in z, "
                              f"got {activation!r}")
         if self.activation.family in TIERED_FAMILIES and norm_limit(self.activation) == 0:
             raise ValueError(f"activation {activation!r}: the biased quadrature does not reach 1e-10 at |w| = 0.5 "
@@ -183,11 +188,15 @@ class BiasedProblem:
         D = _gram_determinants(W, Y, qw, q, C)
         off = np.ones((n, n + self.k), dtype=bool)
         off[np.arange(n), np.arange(n)] = False
-        if order == 2 and not self.activation.smooth and np.any(off & (D == 0)):
-            i, m = np.argwhere(off & (D == 0))[0]
-            raise ValueError(f"W: the {self.activation.name} Hessian with biases does not exist at collinear "
-                             f"neurons (student {i} is collinear with row {m} of [W; V])")
+        # angle below 1e-8: the collinear limit of the piecewise-linear Hessian (its chain-rule terms
+        # cancel like eps/angle there; the limit differs from the value by O(angle))
+        coll = off & (D <= COLLINEAR * qw[:, None] * q[None, :])
+        kinked = order == 2 and not self.activation.smooth and np.any(coll)
         M = self._moments(order, qw, q, C, D, c, B, off)
+        if kinked:  # the weight-space limit (the chain rule through the pair density does not apply)
+            Cb = np.broadcast_to
+            M = collinear_moments(self.activation, M, Cb(qw[:, None], C.shape), Cb(q[None, :], C.shape), C,
+                                  Cb(c[:, None], C.shape), Cb(B[None, :], C.shape), coll)
         with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
             s = diag_moments(self.activation, 2 * order, qw, c)
         return a, W, c, n, Y, U, M, s

@@ -319,6 +319,14 @@ def test_relu_collinear_pair_is_the_limit():
     assert abs(at[0] - near[0]) <= 1e-6
     for x, y in zip(at[1:], near[1:]):
         assert np.abs(x - y).max() <= 1e-6
+    # two students on one hyperplane (w and 3 w, biases 0.1 and 0.3: the rounding of the conditional
+    # means is ~1e-17, not 0), as above
+    w = np.array([0.5, 0.3])
+    a2, c2 = np.array([0.8, -0.5]), np.array([0.1, 3 * 0.1])
+    at = BP.loss_and_gradient(a2, np.array([w, 3 * w]), c2)
+    near = BP.loss_and_gradient(a2, np.array([w, 3 * w + [0.0, 1e-7]]), c2)
+    for x, y in zip(at, near):
+        assert np.abs(np.asarray(x) - y).max() <= 1e-6
 
 
 @pytest.mark.parametrize(
@@ -358,12 +366,37 @@ def test_bad_student_input(a, W, c, match):
             method(a, W, c)
 
 
-def test_relu_hessian_refused_at_collinear_neurons():
+def test_relu_zero_rows_refused():
     BP = BiasedProblem(np.ones(1), np.eye(1, 2), [0.1], "relu")
-    with pytest.raises(ValueError, match=r"^W: the relu Hessian with biases does not exist at collinear"):
-        BP.hessian(np.ones(1), [[2.0, 0.0]], [0.3])
     with pytest.raises(ValueError, match=r"^W: piecewise-linear .* non-zero rows"):
         BP.loss(np.ones(1), np.zeros((1, 2)), [0.3])
+
+
+@pytest.mark.parametrize("name", ["relu", "abs"])
+def test_kinked_hessian_at_collinear_neurons_is_the_limit(name):
+    """Exactly collinear neurons (student 0 = 0.3 x teacher 0 with the same hyperplane, not an exact
+    float multiple; student 1 = -2 x student 0 with the same hyperplane; student 2 = 2 x teacher 1
+    with a distinct hyperplane): the Hessian is the weight-space limit. Checked against central
+    differences of the gradient and against the chain-rule Hessian at angle 1e-6 (another route)."""
+    V, e = np.array([[1.0, 0.0, 0.0], [0.3, 0.5, -0.2]]), np.array([0.4, -0.3])
+    BP = BiasedProblem(np.array([1.0, 0.7]), V, e, name)
+    w0 = 0.3 * V[0]
+    a, W, c = np.array([0.8, -0.5, 0.6]), np.array([w0, -2 * w0, 2 * V[1]]), np.array([0.12, -0.24, 0.1])
+    H = BP.hessian(a, W, c)
+    theta = np.concatenate((a, W.ravel(), c))
+    split = lambda t: (t[:3], t[3:12].reshape(3, 3), t[12:])
+    grad = lambda t: np.concatenate([x.ravel() for x in BP.gradient(*split(t))])
+    h = 1e-5
+    fd = np.array([(grad(theta + s) - grad(theta - s)) / (2 * h) for s in np.eye(theta.size) * h])
+    # the Hessian changes by O(angle) near the collinear set: truncation ~h |H| (1e-5), plus the
+    # gradient's rounding near collinear pairs, ~eps/angle ~ 1e-11, divided by h: ~1e-6; measured 2e-5 (relu),
+    # 4e-5 (abs) of max|H|
+    assert np.isfinite(H).all() and np.abs(H - fd).max() <= 1e-4 * np.abs(H).max()
+    Wn = W.copy()
+    Wn[:, 2] += [1e-6, 0.0, -1e-6]  # angle ~1e-6 off every collinear pair: the chain-rule route
+    # continuity with difference O(angle) ~ 1e-6 plus the near-collinear cancellation, eps/angle;
+    # measured 3e-6 (relu), 7e-6 (abs) of max|H|
+    assert np.abs(BP.hessian(a, Wn, c) - H).max() <= 1e-4 * np.abs(H).max()
 
 
 # -- flow and CLI -------------------------------------------------------------------------------

@@ -221,8 +221,6 @@ def test_cli_flow_gelu_with_biases_converges(capsys):
     assert np.allclose(out["c"], 0.3, atol=1e-8)  # n = k: the student copies the teacher
 
 
-def test_gelu_biased_norm_range_and_monomials_refused():
+def test_gelu_biased_norm_range():
     gelu = get_activation("gelu")
     assert 2.0 <= norm_limit(gelu) < 100.0  # decided at first use (3 with 384 nodes per dimension)
-    with pytest.raises(ValueError, match="activation: biases are supported"):
-        BiasedProblem(np.ones(1), np.eye(1, 2), None, "monomial3")
