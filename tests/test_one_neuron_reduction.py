@@ -1,0 +1,63 @@
+"""The reduction of the one-neuron problem to order parameters (docs/theory.md §4 claim 4b)."""
+
+import numpy as np
+import sympy as sp
+
+from copyavg.proofs import one_neuron_reduction as R
+from copyavg.proofs.certificates import Status
+
+
+def test_chain_rule_holds_for_a_generic_kernel():
+    assert all(res == 0 for _, res in R.chain_rule_residuals(2, 1))
+
+
+def test_wrong_order_parameter_map_is_caught():
+    # c_j = y_j instead of rho y_j: the loss identity and the y-derivatives must fail (rho symbolic)
+    bad = [lab for lab, res in R.chain_rule_residuals(1, 1, c_scale=1) if res != 0]
+    assert any(lab.startswith("L(a, w)") for lab in bad)
+    assert any(lab.startswith("dL/dy_1") for lab in bad)
+
+
+def test_wrong_chain_rule_is_caught():
+    # dq/dz = z instead of 2 z: caught in step 1 and breaks the lift of step 3
+    assert any(res != 0 for lab, res in R.chain_rule_residuals(1, 1, q_factor=1) if lab.startswith("dL/dz"))
+    assert any(res != 0 for _, res in R.lift_residuals(q_factor=1))
+    assert all(res == 0 for _, res in R.lift_residuals())
+
+
+def test_image_and_slope_steps():
+    assert all(res == 0 for _, res in R.image_residuals())
+    ok, _ = R.slope_positive("erf2")
+    assert ok
+    assert R.one_neuron_reduction_erf("erf2").status == Status.PROVED
+
+
+def test_orthogonal_gradient_matches_generic_formula_numerically():
+    """Independent route: central finite differences of the float64 loss (erf2) at a point with an
+    orthogonal component, against 2 z L_q, L_q from finite differences of L_op in q (mpmath kernel)."""
+    import mpmath
+
+    from copyavg.numeric import loss
+
+    a, y, z, rho_ = 0.7, np.array([0.4, -0.3]), 0.5, 1.0
+    W = np.array([[y[0], y[1], z]])
+    V = np.array([[rho_, 0, 0], [0, rho_, 0]])
+    b = np.ones(2)
+    h = 1e-5
+    Wp, Wm = W.copy(), W.copy()
+    Wp[0, 2] += h
+    Wm[0, 2] -= h
+    fd = (loss(np.array([a]), Wp, b, V, "erf2") - loss(np.array([a]), Wm, b, V, "erf2")) / (2 * h)
+
+    def g(x, yy, c):  # erf2 kernel, closed form (docs/theory.md §2)
+        return 2 / mpmath.pi * mpmath.asin(c / mpmath.sqrt((1 + x) * (1 + yy)))
+
+    def Lop(qq):
+        return a**2 * g(qq, qq, qq) - 2 * a * sum(g(qq, rho_**2, rho_ * yj) for yj in y)
+
+    with mpmath.workdps(30):
+        Lq = mpmath.diff(Lop, float(y @ y + z**2))
+    # central difference with h = 1e-5 on an O(1) loss: truncation ~h^2 = 1e-10, rounding
+    # ~1e-16/h = 1e-11; 1e-8 leaves a margin and still separates 2 z L_q from z L_q (|L_q| > 0.1)
+    assert abs(Lq) > 0.1
+    assert abs(fd - 2 * z * float(Lq)) < 1e-8
