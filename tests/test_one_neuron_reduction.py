@@ -61,3 +61,13 @@ def test_orthogonal_gradient_matches_generic_formula_numerically():
     # ~1e-16/h = 1e-11; 1e-8 leaves a margin and still separates 2 z L_q from z L_q (|L_q| > 0.1)
     assert abs(Lq) > 0.1
     assert abs(fd - 2 * z * float(Lq)) < 1e-8
+
+
+def test_generic_ca_gradient_reduction_can_fail():
+    """The CA gradient of an undefined kernel reduces to I1, I2, J0, J1, J3; a wrong chain factor in
+    the claimed own-group form (d|w|^2/d eps = r/sqrt m instead of 2r/sqrt m) leaves a residual."""
+    from copyavg.proofs.from_loss import ca_generic_residuals
+
+    assert all(e == 0 for _, e in ca_generic_residuals())
+    bad = [lab for lab, e in ca_generic_residuals(own_factor=1) if e != 0]
+    assert len(bad) == 1 and "S_i" in bad[0]
