@@ -71,3 +71,13 @@ def test_generic_ca_gradient_reduction_can_fail():
     assert all(e == 0 for _, e in ca_generic_residuals())
     bad = [lab for lab, e in ca_generic_residuals(own_factor=1) if e != 0]
     assert len(bad) == 1 and "S_i" in bad[0]
+
+
+def test_ca_loss_decomposition_can_fail():
+    """The CA loss of an undefined kernel is sum of group losses plus cross terms a_i J0 - m_i J0(1);
+    doubling the cross terms (a plausible bookkeeping slip: ordered vs unordered pairs) is caught."""
+    from copyavg.proofs import ca_additive as CA
+
+    assert CA.full_pair_sum((1, 2)) - CA.claimed_form(2, (1, 2)) == 0
+    assert CA.full_pair_sum((2, 1, 1)) - CA.claimed_form(3, (2, 1, 1), j0_factor=2) != 0
+    assert CA.full_pair_sum((2, 2)) - CA.claimed_form(2, (2, 2), j0_factor=0) != 0
