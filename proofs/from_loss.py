@@ -257,11 +257,11 @@ def ca_generic_residuals(own_factor=2) -> list[tuple[str, sp.Expr]]:
                             + (ml[0] - 1) * gf(Q, 1, 0) + gf(Q, 1, other_v) + ml[1] * gf(Q, 1, 0)
                             + Ko * gf(Q, 1, 0)))
 
-    def d1(fn, k):  # k-th partial of g, as a function of (x, y, c)
+    def d1(k):  # k-th partial of g, as a function of (x, y, c)
         X, Y, C = sp.symbols("X Y C")
         return lambda x_, y_, c_: sp.diff(gf(X, Y, C), (X, Y, C)[k]).subs({X: x_, Y: y_, C: c_}, simultaneous=True)
 
-    g1, g3 = d1(gf, 0), d1(gf, 2)
+    g1, g3 = d1(0), d1(2)
     s_prime = sp.diff(gf(x, x, x), x).subs(x, q)
     J0 = lambda l: al[l] * gf(q, rl[l]**2, 0) - ml[l] * gf(q, 1, 0)  # noqa: E731
     J1 = lambda l: al[l] * g1(q, rl[l]**2, 0) - ml[l] * g1(q, 1, 0)  # noqa: E731

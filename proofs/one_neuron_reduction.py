@@ -129,7 +129,7 @@ def lift_residuals(q_factor=2) -> list[tuple[str, sp.Expr]]:
 
     # reduced gradient (chain rule of L_red(a, r, u) = L_op(a, r^2, r rho u)) and full gradient at
     # y = r u, |z|^2 = r^2 (1 - S), from step 1
-    R_r = lambda Lq_, Lcj: q_factor / 2 * 2 * r * Lq_ + rho * sum_u(Lcj)  # noqa: E731
+    R_r = lambda Lq_, Lcj: q_factor * r * Lq_ + rho * sum_u(Lcj)  # noqa: E731
     R_u = lambda Lcj: r * rho * Lcj  # noqa: E731
     F_y = lambda Lq_, Lcj: q_factor * r * u[j] * Lq_ + rho * Lcj  # noqa: E731
     F_z = lambda Lq_: q_factor * z * Lq_  # noqa: E731
@@ -152,7 +152,8 @@ def lift_residuals(q_factor=2) -> list[tuple[str, sp.Expr]]:
     out.append(("projection, z != 0: reduced dL/dr with L_q = 0", sp.simplify(R_r(0, Lc_crit.subs(Lq, 0)))))
     # (ii) z = 0 (S = 1): Lagrange with mu = r^2 L_q
     muv = r**2 * Lq
-    out.append(("projection, z = 0: reduced dL/du_j + 2 mu u_j, mu = r^2 L_q", sp.simplify(R_u(Lc_crit) + 2 * muv * u[j])))
+    out.append(("projection, z = 0: reduced dL/du_j + 2 mu u_j, mu = r^2 L_q",
+                sp.simplify(R_u(Lc_crit) + 2 * muv * u[j])))
     out.append(("projection, z = 0: reduced dL/dr", sp.simplify(R_r(Lq, Lc_crit).subs(S, 1))))
     return out
 
@@ -187,7 +188,8 @@ def one_neuron_reduction() -> Certificate:
         o, e = _collect(chain_rule_residuals(m, p))
         ok &= o
         ev.append(f"(1) m = {m}, p = {p} (generic g): " + "; ".join(e))
-    for step, pairs in (("(2) image, symbolic m", image_residuals()), ("(3) lift/projection, symbolic m", lift_residuals())):
+    for step, pairs in (("(2) image, symbolic m", image_residuals()),
+                        ("(3) lift/projection, symbolic m", lift_residuals())):
         o, e = _collect(pairs)
         ok &= o
         ev.append(f"{step}: " + "; ".join(e))
