@@ -84,3 +84,29 @@ def test_ca_loss_decomposition_can_fail():
     assert CA.full_pair_sum((1, 2)) - CA.claimed_form(2, (1, 2)) == 0
     assert CA.full_pair_sum((2, 1, 1)) - CA.claimed_form(3, (2, 1, 1), j0_factor=2) != 0
     assert CA.full_pair_sum((2, 2)) - CA.claimed_form(2, (2, 2), j0_factor=0) != 0
+
+
+def test_ca_loss_decomposition_certificate_is_not_proved_for_a_wrong_form():
+    from copyavg.proofs import ca_additive as CA
+
+    cert = CA.ca_loss_decomposition(j0_factor=2)
+    assert cert.status == Status.UNDECIDED and cert.residual != "0"
+    assert sum(e.startswith("[UNDECIDED] partition") for e in cert.evidence) == 9 + 3  # every instance fails
+    assert cert.evidence[0].startswith("[ok]")  # the degree step does not depend on the factor
+    assert 0 <= cert.seconds < 600
+
+
+def test_ca_loss_decomposition_helpers():
+    """The polynomial-identity argument needs a full grid of 3 distinct sizes per group and
+    coefficients of degree <= 2; the exchange symmetry acts on the first two arguments only."""
+    from copyavg.proofs import ca_additive as CA
+
+    firsts, seconds = {p[0] for p in CA.GRID2}, {p[1] for p in CA.GRID2}
+    assert len(firsts) == len(seconds) == 3 and set(CA.GRID2) == {(x, y) for x in firsts for y in seconds}
+    assert len(set(CA.THREE)) == len(CA.THREE) and all(len(p) == 3 for p in CA.THREE)
+    m1, m2, x, c = sp.symbols("m1 m2 x c")
+    assert CA.degree_ok(m1**2 * m2**2 * CA.g(x, 1, c) + m1 * CA.g(1, 1, 0), (m1, m2))
+    assert not CA.degree_ok(m1**3 * CA.g(x, 1, c), (m1, m2))
+    assert not CA.degree_ok(CA.g(x, 1, c) ** 2, (m1, m2))  # not linear in the g-terms
+    assert CA._canon(CA.g(1, x, c)) == CA._canon(CA.g(x, 1, c))
+    assert CA._canon(CA.g(x, 1, c)).args[2] == c and CA._canon(CA.g(c, 1, x)).args[2] == x
