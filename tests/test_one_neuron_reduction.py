@@ -78,9 +78,15 @@ def test_ca_loss_decomposition_can_fail():
     doubling the cross terms (a plausible bookkeeping slip: ordered vs unordered pairs) is caught."""
     from copyavg.proofs import ca_additive as CA
 
+    import time
+
+    t0 = time.perf_counter()
     cert = CA.ca_loss_decomposition()
+    assert 0 <= cert.seconds <= time.perf_counter() - t0
     assert cert.status == Status.PROVED and cert.theorem == "ca-loss-decomposition:generic"
     assert len(cert.evidence) == 1 + 9 + 3  # degree step, the 3 x 3 two-group grid, three-group partitions
+    assert all(e.startswith("[ok]") for e in cert.evidence)
+    assert all(r == 0 for _, r in CA.decomposition_residuals())  # the default form is the true one
     assert CA.full_pair_sum((1, 2)) - CA.claimed_form(2, (1, 2)) == 0
     assert CA.full_pair_sum((2, 1, 1)) - CA.claimed_form(3, (2, 1, 1), j0_factor=2) != 0
     assert CA.full_pair_sum((2, 2)) - CA.claimed_form(2, (2, 2), j0_factor=0) != 0
