@@ -224,4 +224,82 @@ def all_checks() -> dict:
     return {
         "ca-gradient-from-loss:erf2": lambda: ca_gradient_from_loss("erf2", 1),
         "gradient-from-loss:erf2": lambda: gradient_from_loss_instances("erf2"),
+        "ca-gradient-from-loss:generic": ca_gradient_generic,
     }
+
+
+# --- ca-gradient-from-loss:generic ----------------------------------------------------------------
+def ca_generic_residuals(own_factor=2) -> list[tuple[str, sp.Expr]]:
+    """The derivatives of the CA loss in neuron i's parameters for an *undefined* kernel ``g``.
+
+    Unit-orthonormal teacher; neuron i of group S_i (size ``m``, ``a``, ``|w_i|^2 = q = r^2``,
+    ``w_i = r sum_(j in S_i) e_j / sqrt m``); two further groups ``l = 1, 2`` (sizes ``m_l``, weights
+    ``a_l``, ``|w_l|^2 = q_l``, ``w_l`` along the sum of their teachers); ``K_o`` uncovered teacher
+    neurons. The terms of L that involve ``(a_i, w_i)`` (pair sum, exchange symmetry of g):
+    ``a_i^2 g(|w_i|^2, |w_i|^2, |w_i|^2) + 2 a_i sum_(l != i) a_l g(|w_i|^2, q_l, w_i.w_l)
+    - 2 a_i sum_j g(|w_i|^2, 1, w_i.v_j)``. Each residual is ``sympy.diff`` of that minus the claimed
+    form in I1, I2, J0, J1, J3 (docs/theory.md §5); ``own_factor`` (``d|w_i|^2/d eps = own_factor
+    r/sqrt m`` in the claimed form) exists so that a test can show a wrong claim is caught."""
+    gf = sp.Function("g")
+    m, r = sp.symbols("m r", positive=True)
+    av, eps, x = sp.Symbol("a", real=True), sp.Symbol("epsilon", real=True), sp.Symbol("x", positive=True)
+    Ko = sp.Symbol("K_o", nonnegative=True)
+    ml = sp.symbols("m_1 m_2", positive=True)
+    al = sp.symbols("a_1 a_2", real=True)
+    rl = sp.symbols("r_1 r_2", positive=True)
+    q, c = r**2, r / sp.sqrt(m)
+
+    def L_i(a_, Q, own, other_v, other_w):
+        """own: w.v_j0 (j0 in S_i); other_v: w.v_j1 (j1 in group 1); other_w: w.w_1."""
+        return (a_**2 * gf(Q, Q, Q)
+                + 2 * a_ * (al[0] * gf(Q, rl[0]**2, other_w) + al[1] * gf(Q, rl[1]**2, 0))
+                - 2 * a_ * ((m - 1) * gf(Q, 1, c) + gf(Q, 1, own)
+                            + (ml[0] - 1) * gf(Q, 1, 0) + gf(Q, 1, other_v) + ml[1] * gf(Q, 1, 0)
+                            + Ko * gf(Q, 1, 0)))
+
+    def d1(k):  # k-th partial of g, as a function of (x, y, c)
+        X, Y, C = sp.symbols("X Y C")
+        return lambda x_, y_, c_: sp.diff(gf(X, Y, C), (X, Y, C)[k]).subs({X: x_, Y: y_, C: c_}, simultaneous=True)
+
+    g1, g3 = d1(0), d1(2)
+    s_prime = sp.diff(gf(x, x, x), x).subs(x, q)
+    J0 = lambda l: al[l] * gf(q, rl[l]**2, 0) - ml[l] * gf(q, 1, 0)  # noqa: E731
+    J1 = lambda l: al[l] * g1(q, rl[l]**2, 0) - ml[l] * g1(q, 1, 0)  # noqa: E731
+    J3 = al[0] * g3(q, rl[0]**2, 0) * rl[0] / sp.sqrt(ml[0]) - g3(q, 1, 0)
+    I1 = av * gf(q, q, q) - m * gf(q, 1, c)
+    I2 = (r / sp.sqrt(m)) * (av * s_prime - 2 * m * g1(q, 1, c)) - g3(q, 1, c)
+    uncovered = -Ko * gf(q, 1, 0)  # an uncovered teacher neuron: J0 of an empty group
+    uncovered1 = -Ko * g1(q, 1, 0)
+    cases = [
+        ("dL/da_i - 2 (I1 + J0(l=1) + J0(l=2) - K_o g(q, 1, 0))",
+         sp.diff(L_i(av, q, c, 0, 0), av) - 2 * (I1 + J0(0) + J0(1) + uncovered)),
+        ("d/d eps along e_j, j in S_i - 2a (I2 + (2r/sqrt m)(J1(l=1) + J1(l=2) - K_o g1(q, 1, 0)))",
+         sp.diff(L_i(av, q + 2 * eps * r / sp.sqrt(m) + eps**2, c + eps, 0, 0), eps).subs(eps, 0)
+         - 2 * av * (I2 + (own_factor * r / sp.sqrt(m)) * (J1(0) + J1(1) + uncovered1))),
+        ("d/d eps along e_j, j in group 1 - 2a J3(l=1)",
+         sp.diff(L_i(av, q + eps**2, c, eps, eps * rl[0] / sp.sqrt(ml[0])), eps).subs(eps, 0) - 2 * av * J3),
+        ("d/d eps orthogonal to every teacher and student", sp.diff(L_i(av, q + eps**2, c, 0, 0), eps).subs(eps, 0)),
+    ]
+    return [(lab, sp.expand(e.doit())) for lab, e in cases]
+
+
+def ca_gradient_generic() -> Certificate:
+    t0 = time.perf_counter()
+    res = ca_generic_residuals()
+    ok = all(e == 0 for _, e in res)
+    return Certificate(
+        theorem="ca-gradient-from-loss:generic",
+        statement=("for any pair kernel g (undefined function; exchange symmetry), unit-orthonormal teacher, "
+                   "symbolic group sizes and symbolic (a_i, |w_i|) of a CA point: dL/da_i = 2 (I1 + sum_l J0), "
+                   "the derivative along a teacher direction of the own group is 2a (I2 + (2r/sqrt m) sum_l J1), "
+                   "along one of group l it is 2a J3(l), orthogonal to every teacher it is 0 (uncovered teacher "
+                   "neurons enter as J0, J1 of a group with no student)"),
+        assumptions=("the terms of L with (a_i, w_i) written as a pair sum; CA geometry: groups disjoint, "
+                     "w_l along the sum of its teachers; by permutation symmetry the three kinds of directions "
+                     "exhaust the gradient of neuron i",),
+        status=Status.PROVED if ok else Status.UNDECIDED,
+        method="sympy.diff of the symbolic loss with an undefined kernel; exact expansion",
+        residual="0" if ok else "; ".join(f"{lab}: {sp.sstr(e)[:200]}" for lab, e in res if e != 0),
+        evidence=tuple(f"[{'ok' if e == 0 else 'UNDECIDED'}] {lab} = {sp.sstr(e)[:200]}" for lab, e in res),
+        seconds=time.perf_counter() - t0,
+    )

@@ -10,14 +10,16 @@ def all_checks(heavy: bool = False) -> dict:
     --docs``): the quadrature-family one-neuron evidence, one-neuron:gelu at m = 2..20 and the
     thresholds change points at k = 100 ... 10^4 (``heavy_checks``).
     """
-    from . import (ca_critical, collinear, from_loss, kernels, one_neuron, one_neuron_gelu, one_neuron_monomial,
-                   one_neuron_pl, optimal_ca, stability, universal_ca, universal_one_neuron)
+    from . import (ca_critical, ca_decomposition, collinear, from_loss, kernels, one_neuron, one_neuron_gelu,
+                   one_neuron_monomial, one_neuron_pl, one_neuron_reduction, optimal_ca, stability, universal_ca,
+                   universal_one_neuron)
 
     checks = {}
-    for module in (kernels, collinear, one_neuron, one_neuron_pl, universal_one_neuron, one_neuron_monomial):
+    for module in (kernels, collinear, one_neuron, one_neuron_reduction, one_neuron_pl, universal_one_neuron,
+                   one_neuron_monomial):
         checks.update(module.all_checks())
     checks.update(one_neuron_gelu.all_checks(heavy))
-    for module in (ca_critical, from_loss, optimal_ca, universal_ca, stability):
+    for module in (ca_critical, from_loss, ca_decomposition, optimal_ca, universal_ca, stability):
         checks.update(module.all_checks())
     if heavy:
         checks.update(stability.heavy_checks())

@@ -259,3 +259,19 @@ def test_problem_matches_free_functions(activation, seed):
 
 def test_activation_lists_cover_registry():
     assert set(ACT_NAMES) | set(EXTRA_NAMES) == set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("q", [1e6, 1e10])
+def test_large_norm_self_term_gradient_match_mp(q):
+    """erf2 with |w|^2 = q >= 1e3 (the general path's large-norm self term a s'(q) w): a teacher
+    neuron orthogonal to w leaves the component of dL/dw along w to the self term alone, whose pair
+    pieces 2 g1 + g3 cancel to relative 1/q. Reference: the 50-digit mpmath gradient. Each entry is
+    compared relative to itself: the self-term route is accurate to ~1e-15, the cancelling pieces
+    would lose ~1e-16 q (1e-6 at q = 1e10); 1e-9 separates the two."""
+    a, W = np.array([1.3]), np.array([[np.sqrt(q), 0.0]])
+    b, V = np.ones(1), np.array([[0.0, 1.0]])
+    ga, gW = gradient(a, W, b, V, "erf2")
+    ga_mp, gW_mp = gradient_mp(a, W, b, V, "erf2", dps=50)
+    ref = np.array([float(ga_mp[0])] + [float(x) for x in gW_mp[0]])
+    num = np.concatenate((ga, gW.ravel()))
+    assert np.all(np.abs(num - ref) <= 1e-9 * np.abs(ref))

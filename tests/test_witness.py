@@ -83,3 +83,64 @@ def test_nonzero_witness_unsupported_function_is_no_witness():
     x = sp.Symbol("x", positive=True)
     # no arb evaluation for the Lambert W function here: undecided (None), never an exception
     assert nonzero_witness(sp.LambertW(x) + 5) is None
+
+
+def test_default_points_are_a_latin_square_for_any_number_of_symbols():
+    """Contract of ``default_points``: at each point up to 5 symbols get pairwise distinct values,
+    over the points each symbol takes every value, and any number of symbols is accepted."""
+    import sympy as sp
+
+    from copyavg.proofs.witness import DEFAULT_POINTS, default_points
+
+    for n in range(1, 8):
+        syms = sp.symbols(f"x0:{n}")
+        pts = default_points(syms)
+        assert len(pts) == len(DEFAULT_POINTS)
+        for pt in pts:
+            assert set(pt) == set(syms) and set(pt.values()) <= set(DEFAULT_POINTS)
+            if n <= len(DEFAULT_POINTS):
+                assert len(set(pt.values())) == n
+        for x in syms:
+            assert {pt[x] for pt in pts} == set(DEFAULT_POINTS)
+
+
+def test_default_point_values_avoid_the_usual_singularities():
+    import sympy as sp
+
+    from copyavg.proofs.witness import DEFAULT_POINTS
+
+    assert len(set(DEFAULT_POINTS)) == len(DEFAULT_POINTS) == 5
+    assert all(isinstance(v, sp.Rational) and 0 < v < 2 and v != 1 for v in DEFAULT_POINTS)
+
+
+def test_points_that_raise_are_skipped_not_propagated():
+    """A point whose evaluation raises TypeError, ValueError or ZeroDivisionError is no witness;
+    the search goes on to the next point (an exact rational one, value certified)."""
+    import sympy as sp
+
+    from copyavg.proofs.witness import nonzero_witness
+
+    x = sp.Symbol("x", real=True)
+    for exc in (TypeError, ValueError, ZeroDivisionError):
+        class Boom(sp.Function):  # raises at x = 0, is x + 1 elsewhere
+            @classmethod
+            def eval(cls, arg, exc=exc):
+                if arg == 0:
+                    raise exc("boom")
+                if arg.is_Rational:
+                    return arg + 1
+
+        w = nonzero_witness(Boom(x), [{x: 0}, {x: sp.Rational(1, 2)}])
+        assert w is not None and "x = 1/2" in w and "+1" in w, exc
+
+
+def test_public_annotations_resolve():
+    """The annotations of the public functions are valid types (postponed annotations are only
+    strings until something, e.g. documentation tools, resolves them)."""
+    import typing
+
+    from copyavg.proofs import witness
+
+    for fn in (witness.certified_sign, witness.nonzero_witness, witness.default_points):
+        hints = typing.get_type_hints(fn)
+        assert "return" in hints
