@@ -160,7 +160,8 @@ def main(argv=None) -> int:
         for route in routes:
             if route != "krylov" and N > args.max_dense_N:
                 gb = 8.0 * N * N / 1e9
-                print(f"{d:>4} {k:>4} {n:>4} {route:>7}  skipped: memory (an N x N matrix, N = {N}, takes {gb:.0f} GB)")
+                print(f"{d:>4} {k:>4} {n:>4} {route:>7}  skipped: N = n + n d = {N} > --max-dense-N "
+                      f"{args.max_dense_N} (one N x N float64 matrix takes {gb:.2g} GB)")
                 continue
             for seed in seeds:
                 r = _run(route, d, seed, args.lsoda_cap, args.max_wall)
