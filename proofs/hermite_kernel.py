@@ -32,8 +32,6 @@ R_CUT = 14
 
 def _part(name: str):
     """(part(x, analytic) on acb, parity 'odd'/'even', A, B) of ``sigma`` (module docstring)."""
-    from flint import acb
-
     if name == "tanh":
         return (lambda x, an: x.tanh()), "odd", 1.0, 0.0
     if name == "sigmoid":

@@ -118,8 +118,10 @@ def certify_m(name: str, m: int, teacher, deltas=(1e-6, 1e-4, 1e-2)) -> tuple[bo
         L2, _ = loss_ball(name, m, t2, teacher, N)
         if bool(Lm < L1) and bool(Lm < L2):
             data = {"t1": t1, "t2": t2, "t_mid": mid, "loss_mid": Lm}
-            return True, (f"[ok] m = {m}: |w| in [{float(t1):.10f}, {float(t2):.10f}] (local minimiser of L, a root of "
-                          f"dL/dt); L(t_mid = {float(mid):.10f}) = {Lm.str(12, radius=False)} +- {float(Lm.rad()):.1e}, "
+            lo, hi = int((t1 * 10**12).floor()), int((t2 * 10**12).ceil())  # rounded outward: still a bracket
+            return True, (f"[ok] m = {m}: |w| in [{lo / 1e12:.12f}, {hi / 1e12:.12f}] (local minimiser of L, a root "
+                          f"of dL/dt); L(t_mid = {float(mid):.10f}) = {Lm.str(12, radius=False)} "
+                          f"+- {float(Lm.rad()):.1e}, "
                           f"L(t1) - L(t_mid) = {float((L1 - Lm).mid()):.2e}, L(t2) - L(t_mid) = "
                           f"{float((L2 - Lm).mid()):.2e} (both > 0 in arb), a(t_mid) = {a.str(10, radius=False)}; "
                           f"N = {N} Hermite terms; float grid scan: {mins} local minima of L on 400 points"), data
@@ -141,13 +143,14 @@ def one_neuron_local(name: str, ms=None) -> Certificate:
         ev.append("|w| -> infinity limits of the average profile (float quadrature): " + ", ".join(
             f"m = {mv}: {relu_limit(name, mv)['loss']:.10f}" for mv in ms))
     ev.append("not certified: that this local minimiser is the unique stationary point of the profile (and its "
-              "global minimum), and that the average is the best direction (one-neuron:" + name + " keeps the evidence)")
+              "global minimum), and that the average is the best direction (one-neuron:" + name
+              + " keeps the evidence)")
     ok = all(r for r, _, _ in results)
     return Certificate(
         theorem=f"one-neuron-local:{name}",
-        statement=(f"sigma = {name}, unit orthonormal teacher, m in {{{', '.join(map(str, ms))}}}: on the average profile "
-                   "the one-neuron loss with the best a has a local minimiser |w| in the stated interval [t1, t2] (a "
-                   "root of dL/dt), with minimum value at most L(t_mid)"),
+        statement=(f"sigma = {name}, unit orthonormal teacher, m in {{{', '.join(map(str, ms))}}}: on the average "
+                   "profile the one-neuron loss with the best a has a local minimiser |w| in the stated interval "
+                   "[t1, t2] (a root of dL/dt), with minimum value at most L(t_mid)"),
         assumptions=("x ~ N(0, I_d); teacher v_j = e_j, b_j = 1; loss E[(f - f*)^2] (no 1/2)",
                      "kernel: the Hermite series of copyavg.proofs.hermite_kernel (arb integrals, tail and "
                      "truncation bounds)"),
