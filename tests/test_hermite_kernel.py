@@ -49,6 +49,24 @@ def test_coefficients_contain_mpmath_quadrature(name, q, ns):
         assert _contains(s, E(lambda z: _SIG[name](sq * z) ** 2))
 
 
+@pytest.mark.parametrize("name", ["tanh", "softplus"])
+def test_gaussian_tail_bound_is_honest(monkeypatch, name):
+    """With the cut-off moved to R = 3 the tail beyond R is ~1e-3 of the integrals: the balls (tail bound
+    as radius) must still contain the 30-digit mpmath values, and they do not without the tail term."""
+    monkeypatch.setattr(hk, "R_CUT", 3)
+    cs, s = hk.coefficients(name, fmpq(9, 4), 2)
+    with mpmath.workdps(30):
+        E = lambda f: mpmath.quad(lambda z: f(z) * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])  # noqa: E731
+        n = 1 if name == "tanh" else 2
+        ref = E(lambda z: _SIG[name](1.5 * z) * _he(n, z)) / mpmath.sqrt(mpmath.factorial(n))
+        ref_s = E(lambda z: _SIG[name](1.5 * z) ** 2)
+    assert _contains(cs[n], ref) and _contains(s, ref_s)
+    assert cs[n].rad() > 1e-6  # the tail term is what makes the ball wide enough here
+    monkeypatch.setattr(hk, "_tail_sq", lambda name, q: arb(0))
+    cs0, s0 = hk.coefficients(name, fmpq(9, 4), 2)
+    assert not _contains(s0, ref_s)  # without the tail bound the enclosure is wrong: the bound is needed
+
+
 def test_truncation_bound_is_honest():
     """A 4-term series' ball (the truncation bound as its radius) contains the 40-term value; if the
     bound were too small (e.g. without the tails T_N) it would not."""
