@@ -3,8 +3,9 @@ r"""docs/theory.md §11: the one-neuron problem for tanh, softplus, sigmoid, sil
 ``one-neuron:NAME`` (opt-in: ``copyavg verify --heavy``): the claim "on the average profile the
 one-neuron loss has a unique minimising ``|w|`` (a root of ``dF/dt``), and the average is the best
 direction" stays undecided. Their pair kernel is a 2-D Gaussian quadrature with a float error bound
-(about 1e-10 of its scale, ``copyavg.numeric.series``); no rigorous enclosure of it is implemented,
-so no interval-certified root. The evidence: the float optimum of the average and copy profiles, the
+(about 1e-10 of its scale, ``copyavg.numeric.series``). A local minimiser of the average profile
+is certified separately (``one-neuron-local:NAME``, ``copyavg.proofs.one_neuron_hermite``: arb
+enclosures of the kernel by its Hermite series); its uniqueness is not. The evidence: the float optimum of the average and copy profiles, the
 loss at ``t* +- 1e-3`` (above the optimum by far more than the kernel error), the number of local
 maxima of ``F`` on a 120-point grid of ``|w|``, and for silu and softplus (``sigma(tz)/t -> relu``)
 the ``|w| -> infinity`` limit, which for silu at m >= 3 is below every searched finite ``|w|``.
@@ -76,8 +77,9 @@ def one_neuron_quadrature(name: str) -> Certificate:
         note, ok = _evidence(name, mv)
         ev.append(note)
         unimodal.append(ok)
-    ev.append("not certified: the kernel is a float quadrature (no rigorous enclosure implemented, e.g. acb.integral "
-              "of the inner Gaussian integral with a tail bound); directions other than average and copy not examined")
+    ev.append("not certified: uniqueness of the minimiser on the profile (one-neuron-local:" + name + " certifies a local "
+              "minimiser in an interval, with arb enclosures of the kernel's Hermite series; no certified sign of dL/dt "
+              "away from it); directions other than average and copy not examined")
     summary = ("interior optimum, one grid maximum" if all(unimodal) else
                "the optimum is not a single interior maximum at every m tried")
     return Certificate(
