@@ -17,7 +17,10 @@ Ball arithmetic (python-flint ``arb``) throughout:
 A point is *proved* a strict local minimum when every block is certified positive definite (and
 the point is critical: exactly for the optimal CA point, by symmetric criticality for the
 P-n-C point), a saddle when one block has a certified negative and one a certified positive
-eigenvalue.
+eigenvalue. A change-point certificate (type or loss order at n and n + 1) is *refuted* when one
+side is certified to be the other outcome (that side's certified type or loss-difference ball is
+the witness), and undecided otherwise. ``copyavg.proofs.change_points`` runs the three at the
+change points located for any k (``copyavg thresholds --certify``).
 """
 
 from __future__ import annotations
@@ -214,7 +217,7 @@ def _krawczyk_box(k, n, xt, rel_radius):
     return X, inside
 
 
-def krawczyk_pnc(k: int, n: int, rel_radius: float | None = None):
+def krawczyk_pnc(k: int, n: int, rel_radius: float | None = None, radii: tuple = (1e-10, 1e-12, 1e-14)):
     """Box ``X`` around the float P-n-C point that contains exactly one zero of the reduced
     gradient (Krawczyk), or ``None`` with the reason.
 
@@ -226,6 +229,8 @@ def krawczyk_pnc(k: int, n: int, rel_radius: float | None = None):
         Half-width of the box relative to ``max(1, |x_i|)``. Default: the float point is first
         refined by Newton with the gradient in arb, then 1e-10, 1e-12, 1e-14 are tried in turn
         (large k: the Jacobian enclosure widens with the box, ``cond(J) ~ 1e10`` at ``k = 10^4``).
+    radii : tuple of float, default (1e-10, 1e-12, 1e-14)
+        The relative radii tried in turn when ``rel_radius`` is None.
 
     Returns
     -------
@@ -233,7 +238,7 @@ def krawczyk_pnc(k: int, n: int, rel_radius: float | None = None):
     """
     p = solve_pnc_reduced(k, n)
     xt = np.array([p["alpha"], p["beta"], p["gamma"], p["c"]])
-    radii = (1e-10, 1e-12, 1e-14) if rel_radius is None else (rel_radius,)
+    radii = tuple(radii) if rel_radius is None else (rel_radius,)
     if rel_radius is None:
         with _prec():
             J = _reduced_jacobian_arb(k, n, [arb(float(v)) for v in xt])
@@ -330,11 +335,18 @@ def ca_stability_change(k: int = 50, n: int = 44) -> Certificate:
 
 
 def _pnc_box(k, n):
-    X, info = krawczyk_pnc(k, n)
-    if X is None:
-        return None, info, "undecided"
-    st = Structure("erf2", k, k + 1, n, X[0], X[2], X[1], X[3])
-    return st, info, _type(certified_inertia(st), n + n * (k + 1))
+    """Krawczyk box and certified type; an undecided type (a pivot ball containing 0, e.g. a small
+    eigenvalue near the change point) is retried on the smaller boxes of ``krawczyk_pnc``."""
+    radii = (1e-10, 1e-12, 1e-14)
+    for i in range(len(radii)):
+        X, info = krawczyk_pnc(k, n, radii=radii[i:])
+        if X is None:
+            return None, info, "undecided"
+        st = Structure("erf2", k, k + 1, n, X[0], X[2], X[1], X[3])
+        got = _type(certified_inertia(st), n + n * (k + 1))
+        if got != "undecided" or f"half-widths {radii[-1]:g}" in info:
+            return st, info, got
+    return st, info, got
 
 
 def pnc_stability_change(k: int = 50, n: int = 21) -> Certificate:

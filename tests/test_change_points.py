@@ -75,3 +75,20 @@ def test_shifted_claims_are_refuted_not_proved():
         assert cert.status.value == "refuted", (cert.theorem, cert.residual)
     with pytest.raises(ValueError, match="3 <= n"):
         pnc_stability_change(10, 2)
+
+
+def test_cli_reports_a_wrong_location_as_refuted(monkeypatch, capsys):
+    """A locate step that is off by one (simulated) must not yield "proved": the CLI prints refuted
+    with the witness and exits 1; a located n outside the certificates' range is undecided."""
+    from copyavg.numeric import thresholds_locate
+
+    def wrong(k, activation="erf2", **kw):
+        return {"brackets": {"pnc_minimum": (4, 5), "ca_saddle": (8, 9), "loss_crossing": (2, 3)},
+                "consistent": True, "evaluated": 0, "rows": []}
+
+    monkeypatch.setattr(thresholds_locate, "locate", wrong)
+    assert cli(["thresholds", "--k", "10", "--certify", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "n = 4/5  refuted" in out and "5: 'saddle'" in out  # witness: n = 5 certified a saddle
+    assert "n = 8/9  proved" in out
+    assert "n = 2/3  undecided" in out and "outside 3 <= n" in out
