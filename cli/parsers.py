@@ -145,7 +145,7 @@ def add_points(sub) -> None:
                          "unless all are proved. Proves the located change, not that it is the only one")
     th.add_argument("--out", metavar="FILE", default=None,
                     help="with --certify: append one table row per finished k to FILE (k already in FILE "
-                         "are skipped, so an interrupted run can be resumed)")
+                         "are skipped, so an interrupted run can be resumed; default: no table, the results on stdout)")
     _json(th)
     th.set_defaults(func=cmd._cmd_thresholds)
 
