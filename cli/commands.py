@@ -314,6 +314,12 @@ def _cmd_thresholds(args) -> int:
     from copyavg.numeric.activations import get_activation
     from copyavg.numeric.pnc import summarize_thresholds
 
+    if args.certify:
+        from copyavg.cli.certify import cmd_certify
+
+        return cmd_certify(args)
+    if isinstance(args.k, range) or args.out is not None:
+        raise UsageError("--k A..B and --out need --certify")
     _check_kn(args)
     _check_one_neuron_activation(args.activation, "thresholds")
     if args.grid is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import re
 import textwrap
 
 from copyavg.cli import commands as cmd
@@ -17,6 +19,20 @@ ACTIVATION_HELP = ("activation: erf2 = erf(z/sqrt 2) (the paper's 'erf'), erf, r
 
 def _desc(text: str) -> str:
     return textwrap.fill(text, width=79)
+
+
+def _k_or_range(text: str):
+    """An integer, or ``A..B`` / ``A..B:STEP`` (a ``range``, B inclusive)."""
+    m = re.fullmatch(r"\s*(\d+)\s*\.\.\s*(\d+)\s*(?::\s*(\d+))?\s*", text)
+    if m:
+        a, b, step = int(m[1]), int(m[2]), int(m[3] or 1)
+        if b < a or step < 1:
+            raise argparse.ArgumentTypeError(f"a range A..B[:STEP] needs A <= B and STEP >= 1, got {text!r}")
+        return range(a, b + 1, step)
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"need an integer or a range A..B[:STEP], got {text!r}") from None
 
 
 def _activation(p) -> None:
@@ -106,7 +122,9 @@ def add_points(sub) -> None:
     th = sub.add_parser("thresholds", parents=common,
                         help="P-n-C vs optimal CA for n = 1..k-1: types and loss crossing")
     _activation(th)
-    th.add_argument("--k", type=int, required=True, help="number of teacher neurons, k >= 2 (required)")
+    th.add_argument("--k", type=_k_or_range, required=True,
+                    help="number of teacher neurons, k >= 2 (required); with --certify also a range "
+                         "A..B or A..B:STEP (every STEP-th k from A to B inclusive)")
     th.add_argument("--dense", action="store_true",
                     help="classify by the dense Hessian of every point (minutes at k = 50) instead of "
                          "its symmetry blocks (the only route for kernels without a closed form)")
@@ -120,6 +138,14 @@ def add_points(sub) -> None:
                     help="also the thresholds at real n (blocks route, k >= 6): roots of the smallest "
                          "block eigenvalue and of the loss difference between the integer change points; "
                          "piecewise-linear family: the P-n-C threshold only)")
+    th.add_argument("--certify", action="store_true",
+                    help="erf2, k >= 5: locate the three change points by bisection, then prove each "
+                         "(saddle/minimum of the P-n-C and optimal CA points and the loss order on both "
+                         "sides, ball arithmetic): proved / refuted / undecided per change point; exit 1 "
+                         "unless all are proved. Proves the located change, not that it is the only one")
+    th.add_argument("--out", metavar="FILE", default=None,
+                    help="with --certify: append one table row per finished k to FILE (k already in FILE "
+                         "are skipped, so an interrupted run can be resumed; default: no table, the results on stdout)")
     _json(th)
     th.set_defaults(func=cmd._cmd_thresholds)
 

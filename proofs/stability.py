@@ -17,7 +17,10 @@ Ball arithmetic (python-flint ``arb``) throughout:
 A point is *proved* a strict local minimum when every block is certified positive definite (and
 the point is critical: exactly for the optimal CA point, by symmetric criticality for the
 P-n-C point), a saddle when one block has a certified negative and one a certified positive
-eigenvalue.
+eigenvalue. A change-point certificate (type or loss order at n and n + 1) is *refuted* when one
+side is certified to be the other outcome (that side's certified type or loss-difference ball is
+the witness), and undecided otherwise. ``copyavg.proofs.change_points`` runs the three at the
+change points located for any k (``copyavg thresholds --certify``).
 """
 
 from __future__ import annotations
@@ -214,7 +217,7 @@ def _krawczyk_box(k, n, xt, rel_radius):
     return X, inside
 
 
-def krawczyk_pnc(k: int, n: int, rel_radius: float | None = None):
+def krawczyk_pnc(k: int, n: int, rel_radius: float | None = None, radii: tuple = (1e-10, 1e-12, 1e-14)):
     """Box ``X`` around the float P-n-C point that contains exactly one zero of the reduced
     gradient (Krawczyk), or ``None`` with the reason.
 
@@ -226,6 +229,8 @@ def krawczyk_pnc(k: int, n: int, rel_radius: float | None = None):
         Half-width of the box relative to ``max(1, |x_i|)``. Default: the float point is first
         refined by Newton with the gradient in arb, then 1e-10, 1e-12, 1e-14 are tried in turn
         (large k: the Jacobian enclosure widens with the box, ``cond(J) ~ 1e10`` at ``k = 10^4``).
+    radii : tuple of float, default (1e-10, 1e-12, 1e-14)
+        The relative radii tried in turn when ``rel_radius`` is None.
 
     Returns
     -------
@@ -233,7 +238,7 @@ def krawczyk_pnc(k: int, n: int, rel_radius: float | None = None):
     """
     p = solve_pnc_reduced(k, n)
     xt = np.array([p["alpha"], p["beta"], p["gamma"], p["c"]])
-    radii = (1e-10, 1e-12, 1e-14) if rel_radius is None else (rel_radius,)
+    radii = tuple(radii) if rel_radius is None else (rel_radius,)
     if rel_radius is None:
         with _prec():
             J = _reduced_jacobian_arb(k, n, [arb(float(v)) for v in xt])
@@ -281,9 +286,20 @@ def _type(inert: dict, size: int) -> str:
     return "minimum" if inert["positive"] == size else "undecided"
 
 
-def _cert(theorem, statement, assumptions, ok, method, residual, evidence, t0) -> Certificate:
+def _status(got: dict, claim: dict) -> Status:
+    """Proved when every side is certified as claimed; refuted when a side is certified to be the
+    other definite outcome (the witness: that side's certified type or loss order); else undecided."""
+    if got == claim:
+        return Status.PROVED
+    definite = set(claim.values())
+    if any(got[n] in definite and got[n] != claim[n] for n in claim):
+        return Status.REFUTED
+    return Status.UNDECIDED
+
+
+def _cert(theorem, statement, assumptions, status, method, residual, evidence, t0) -> Certificate:
     return Certificate(theorem=theorem, statement=statement, assumptions=assumptions,
-                       status=Status.PROVED if ok else Status.UNDECIDED, method=method, residual=residual,
+                       status=status, method=method, residual=residual,
                        evidence=tuple(evidence), seconds=time.perf_counter() - t0)
 
 
@@ -295,9 +311,11 @@ _METHOD = ("symmetry blocks of the Hessian (docs/theory.md §8) with arb entries
            "pivot's sign decided; Sylvester's law of inertia")
 
 
-def _check_kn(k, n):
-    if not isinstance(k, int) or not isinstance(n, int) or not 4 <= n < k - 1:
-        raise ValueError(f"need integers k, n with 4 <= n <= k - 2, got k = {k!r}, n = {n!r}")
+def _check_kn(k, n, lo=4):
+    """``lo <= n <= k - 2``: the blocks need at least three copies (the CA point at n has n - 1, the
+    P-n-C point n), and n + 1 < k."""
+    if not isinstance(k, int) or not isinstance(n, int) or not lo <= n < k - 1:
+        raise ValueError(f"need integers k, n with {lo} <= n <= k - 2, got k = {k!r}, n = {n!r}")
 
 
 def ca_stability_change(k: int = 50, n: int = 44) -> Certificate:
@@ -307,7 +325,7 @@ def ca_stability_change(k: int = 50, n: int = 44) -> Certificate:
     got = {}
     for nn in (n, n + 1):
         got[nn] = _type(certified_inertia(ca_structure_exact(k, nn)), nn + nn * (k + 1))
-    ok = got == {n: "minimum", n + 1: "saddle"}
+    ok = _status(got, {n: "minimum", n + 1: "saddle"})
     return _cert(f"ca-stability-change:erf2-k{k}",
                  f"erf2, teacher e_1..e_{k} (b = 1, d = {k + 1}): the optimal CA point is a strict local minimum "
                  f"of the population loss at n = {n} and a saddle at n = {n + 1}",
@@ -317,22 +335,29 @@ def ca_stability_change(k: int = 50, n: int = 44) -> Certificate:
 
 
 def _pnc_box(k, n):
-    X, info = krawczyk_pnc(k, n)
-    if X is None:
-        return None, info, "undecided"
-    st = Structure("erf2", k, k + 1, n, X[0], X[2], X[1], X[3])
-    return st, info, _type(certified_inertia(st), n + n * (k + 1))
+    """Krawczyk box and certified type; an undecided type (a pivot ball containing 0, e.g. a small
+    eigenvalue near the change point) is retried on the smaller boxes of ``krawczyk_pnc``."""
+    radii = (1e-10, 1e-12, 1e-14)
+    for i in range(len(radii)):
+        X, info = krawczyk_pnc(k, n, radii=radii[i:])
+        if X is None:
+            return None, info, "undecided"
+        st = Structure("erf2", k, k + 1, n, X[0], X[2], X[1], X[3])
+        got = _type(certified_inertia(st), n + n * (k + 1))
+        if got != "undecided" or f"half-widths {radii[-1]:g}" in info:
+            return st, info, got
+    return st, info, got
 
 
 def pnc_stability_change(k: int = 50, n: int = 21) -> Certificate:
     """P-n-C point, erf2: a saddle at ``n``, a strict local minimum at ``n + 1`` (default k = 50)."""
-    _check_kn(k, n)
+    _check_kn(k, n, lo=3)
     t0 = time.perf_counter()
     got, evidence = {}, []
     for nn in (n, n + 1):
         st, info, got[nn] = _pnc_box(k, nn)
         evidence.append(f"n = {nn}: {info}; type {got[nn]}")
-    ok = got == {n: "saddle", n + 1: "minimum"}
+    ok = _status(got, {n: "saddle", n + 1: "minimum"})
     return _cert(f"pnc-stability-change:erf2-k{k}",
                  f"erf2, teacher e_1..e_{k} (b = 1, d = {k + 1}): the P-n-C point (the zero of the reduced "
                  f"equations next to the computed one) is a saddle at n = {n} and a strict local minimum at "
@@ -345,7 +370,7 @@ def pnc_stability_change(k: int = 50, n: int = 21) -> Certificate:
 
 def pnc_ca_loss_crossing(k: int = 50, n: int = 37) -> Certificate:
     """Loss order, erf2: the optimal CA point is lower at ``n``, the P-n-C point at ``n + 1`` (default k = 50)."""
-    _check_kn(k, n)
+    _check_kn(k, n, lo=3)
     t0 = time.perf_counter()
     signs, evidence = {}, []
     for nn in (n, n + 1):
@@ -358,7 +383,7 @@ def pnc_ca_loss_crossing(k: int = 50, n: int = 37) -> Certificate:
             diff = pnc_loss_arb(k, nn, X) - ArbWindow(ca_structure_exact(k, nn)).loss()
         signs[nn] = "P-n-C higher" if diff > 0 else "P-n-C lower" if diff < 0 else "undecided"
         evidence.append(f"n = {nn}: L_pnc - L_ca = {float(diff.mid()):.8e} +/- {float(diff.rad()):.1e}; {info}")
-    ok = signs == {n: "P-n-C higher", n + 1: "P-n-C lower"}
+    ok = _status(signs, {n: "P-n-C higher", n + 1: "P-n-C lower"})
     return _cert(f"pnc-ca-loss-crossing:erf2-k{k}",
                  f"erf2, k = {k} (d = {k + 1}): the P-n-C loss exceeds the optimal CA loss L*(k - n + 1) at "
                  f"n = {n} and is below it at n = {n + 1}",

@@ -84,11 +84,12 @@ def test_change_point_certificates_k1000():
 
 
 def test_certificates_refuse_the_wrong_side():
-    """Shifted by one, the CA claim is false (n = 45 is already a saddle at k = 50): not proved."""
+    """Shifted by one, the claims are false (n = 45 is already a saddle at k = 50, the P-n-C loss is
+    already lower at 38): refuted, with the certified side as witness."""
     from copyavg.proofs.stability import ca_stability_change, pnc_ca_loss_crossing
 
-    assert ca_stability_change(50, 45).status.value == "undecided"
-    assert pnc_ca_loss_crossing(50, 38).status.value == "undecided"
+    assert ca_stability_change(50, 45).status.value == "refuted"  # n = 45 certified a saddle
+    assert pnc_ca_loss_crossing(50, 38).status.value == "refuted"  # P-n-C certified lower at n = 38
     with pytest.raises(ValueError, match="4 <= n"):
         ca_stability_change(50, 49)
 
