@@ -259,9 +259,17 @@ def krylov_polish(problem, y0, n: int, *, tol: float, max_iter: int, max_distanc
     """
     d = problem.d
 
+    from .newton import _backtrack
+
     def lg(y):
         L, ga, gW = problem.loss_and_gradient(y[:n], y[n:].reshape(n, d))
         return L, np.concatenate((ga, gW.ravel()))
+
+    def counted(y):  # lg, counting the evaluations that return
+        nonlocal n_grad
+        out = lg(y)
+        n_grad += 1
+        return out
 
     y = y0.copy()
     L, g = lg(y)
@@ -277,31 +285,12 @@ def krylov_polish(problem, y0, n: int, *, tol: float, max_iter: int, max_distanc
         op = HessianOperator(problem, y[:n], y[n:].reshape(n, d))
         n_hess += 1
         p = _newton_direction(op, g, forcing=min(1e-4, np.sqrt(gm)))
-        g2, gp = float(g @ g), float(g @ p)
-        accepted, alpha = False, 1.0
-        for _ in range(30):
-            y_try = y + alpha * p
-            if np.linalg.norm(y_try - y0) > max_distance:
-                alpha *= 0.5
-                continue
-            try:
-                L_try, g_try = lg(y_try)
-            except (ValueError, FloatingPointError):
-                alpha *= 0.5
-                continue
-            n_grad += 1
-            # as the dense polish: |g| decreases (Armijo on |g|^2), or, along a descent direction,
-            # L does (damped Newton on L, which crosses flat curved valleys where |g| need not drop)
-            if float(g_try @ g_try) <= (1.0 - 1e-4 * alpha) * g2 or (
-                    gp < 0 and L_try <= L + 1e-4 * alpha * gp and L_try < L):
-                accepted = True
-                break
-            alpha *= 0.5
-        if not accepted:
+        step = _backtrack(counted, y, y0, p, L, g, float(g @ p) < 0, max_distance)
+        if step is None:
             return (y, L, g, "not_converged",
                     f"no step along the Newton-MINRES direction decreases |grad|; max|grad| = {gm:.3g}",
                     it, n_grad, n_hess)
-        y, L, g = y_try, L_try, g_try
+        y, L, g = step
         gm = float(np.abs(g).max())
 
 

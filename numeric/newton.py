@@ -112,7 +112,7 @@ def polish(problem: Problem, a, W, *, tol: float = 1e-12, max_iter: int = 100,
                 break
             it += 1
             p, descent = _newton_direction(ev.hessian(y), g, rcond)
-            step = _backtrack(ev, y, y0, p, L, g, descent, max_distance)
+            step = _backtrack(ev.loss_grad, y, y0, p, L, g, descent, max_distance)
             if step is None:
                 if np.linalg.norm(y + p - y0) > max_distance:
                     message = (f"the Newton step would move farther than max_distance = {max_distance:g} "
@@ -160,10 +160,12 @@ def _newton_direction(H, g, rcond: float):
     return p, descent
 
 
-def _backtrack(ev: _Evaluator, y, y0, p, L, g, descent: bool, max_distance: float):
+def _backtrack(loss_grad, y, y0, p, L, g, descent: bool, max_distance: float):
     """Halve the step along ``p`` (up to 30 times) until ``|g|^2`` decreases (Armijo) or, for a
-    descent direction, ``L`` does; steps beyond ``max_distance`` from ``y0`` are refused. Returns
-    ``(y, L, g)`` at the accepted point, or None."""
+    descent direction, ``L`` does (damped Newton on L, which crosses flat curved valleys where
+    ``|g|`` need not drop); steps beyond ``max_distance`` from ``y0`` are refused, and so are points
+    where ``loss_grad(y) -> (L, g)`` raises ValueError or FloatingPointError. Returns ``(y, L, g)``
+    at the accepted point, or None. Shared by the dense and the matrix-free polish."""
     g2 = float(g @ g)
     gp = float(g @ p)
     alpha = 1.0
@@ -173,7 +175,7 @@ def _backtrack(ev: _Evaluator, y, y0, p, L, g, descent: bool, max_distance: floa
             alpha *= 0.5
             continue
         try:
-            L_try, g_try = ev.loss_grad(y_try)
+            L_try, g_try = loss_grad(y_try)
         except (ValueError, FloatingPointError):
             alpha *= 0.5
             continue

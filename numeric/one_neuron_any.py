@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from .activations import get_activation
+from .one_neuron import _check_m
 
 #: the average-profile optimum in closed form: name -> m -> (|w|^2, a, L_average(m)), unit teacher
 #: (mpmath arguments; proved in copyavg.proofs.universal, ``one-neuron:NAME``)
@@ -71,16 +72,6 @@ _DIRECTION_TEXT = {
     "any": "any unit w in the span of v_1 .. v_m (all tie; the average is one of them)",
     "split": "w with one large and m - 1 equal small components along the v_j (neither copy nor average)",
 }
-
-
-def _check_m(m) -> float:
-    try:
-        mf = float(m)
-    except (TypeError, ValueError):
-        raise ValueError(f"m must be a real number >= 1, got {m!r}") from None
-    if not math.isfinite(mf) or mf < 1:
-        raise ValueError(f"m must be a real number >= 1 (number of teacher neurons), got {m!r}")
-    return mf
 
 
 def _check_kind(kind: str) -> str:

@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from .one_neuron import _check_m
+
 
 #: largest integer m whose KKT families are searched (monomial5; beyond: average vs copy only)
 FAMILY_M_MAX = 200
@@ -127,12 +129,7 @@ def homogeneous_one_neuron(activation: str, m) -> dict:
     ('average', 20.8, 1.270170592217)
     """
     p = _power(activation)
-    try:
-        mf = float(m)
-    except (TypeError, ValueError):
-        raise ValueError(f"m must be a real number >= 1, got {m!r}") from None
-    if not math.isfinite(mf) or mf < 1:
-        raise ValueError(f"m must be a real number >= 1 (number of teacher neurons), got {m!r}")
+    mf = _check_m(m)
     s = float(math.prod(range(1, 2 * p, 2)))
     T = mf * s + mf * (mf - 1) * _h(p, 0.0)
     G_avg = mf * _h(p, 1 / math.sqrt(mf))
