@@ -37,35 +37,15 @@ def cs_bound(activation, C11, C22):
     return float(np.sqrt(s1 * s2))
 
 
-@st.composite
-def networks(draw, n_max=3, k_max=3, d_min=1, d_max=4, min_norm=0.1, max_abs_cos=None):
+def networks(n_max=3, k_max=3, d_min=1, d_max=4, min_norm=0.1, max_abs_cos=None):
     """``(a, W, b, V)`` with shapes drawn by hypothesis and entries from a numpy Generator seeded by
-    hypothesis (normal entries: no shrinking to degenerate all-equal rows, which for the
-    piecewise-linear family would be non-differentiable points rejected by a filter).
+    hypothesis; rows have norm >= ``min_norm``, and with ``max_abs_cos`` no student row is within
+    that cosine of any other row of ``[W; V]``. The same sampler as the property suite of
+    ``copyavg verify --properties`` (a data generator, not a reference value)."""
+    from copyavg.proofs.property_checks import _networks
 
-    Rows have norm >= ``min_norm``; with ``max_abs_cos`` no student row is within that cosine of
-    any other row of ``[W; V]`` (resampled from the same generator, so still reproducible).
-    """
-    n = draw(st.integers(1, n_max))
-    k = draw(st.integers(1, k_max))
-    d = draw(st.integers(d_min, d_max))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    for _ in range(1000):
-        a = rng.normal(size=n)
-        b = rng.normal(size=k)
-        W = rng.normal(size=(n, d))
-        V = rng.normal(size=(k, d))
-        Y = np.concatenate((W, V))
-        norms = np.linalg.norm(Y, axis=1)
-        if norms.min() < min_norm:
-            continue
-        if max_abs_cos is not None:
-            cos = (Y @ Y.T) / np.outer(norms, norms)
-            np.fill_diagonal(cos, 0.0)
-            if np.abs(cos[:n]).max() > max_abs_cos:
-                continue
-        return a, W, b, V
-    raise AssertionError("could not draw a network satisfying the constraints")  # pragma: no cover
+    return _networks(n_max=n_max, k_max=k_max, d_min=d_min, d_max=d_max, min_norm=min_norm,
+                     max_abs_cos=max_abs_cos)
 
 
 def loss_scale(activation, a, W, b, V):
