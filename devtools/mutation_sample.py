@@ -9,8 +9,8 @@ tests each), so the kill rate is estimated from a uniform random sample of the s
     cosmic-ray exec devtools/cosmic-ray-sample.toml crs.sqlite          # test command: devtools/mutation_tests.py
     python devtools/mutation_sample.py report crs.sqlite               # kill rate with a 95 % interval
 
-``keep`` records the population size in the session (table ``sample_meta``) before it deletes the
-work items that are not in the sample, so ``report`` states both. The interval is Wilson's score
+``keep`` samples among the mutants the filters left (it records their number, the population, in
+the session table ``sample_meta``) and deletes every other work item, so ``report`` states both. The interval is Wilson's score
 interval for a binomial proportion (the sample is drawn without replacement from a population of
 tens of thousands, so the finite-population correction is below 1 %).
 """
@@ -31,11 +31,13 @@ def keep(session: str, n: int, seed: int) -> None:
         con.execute("CREATE TABLE IF NOT EXISTS sample_meta (population INTEGER, sample INTEGER, seed INTEGER)")
         if con.execute("SELECT COUNT(*) FROM sample_meta").fetchone()[0]:
             raise SystemExit(f"mutation_sample: {session} is already sampled; start from a fresh `cosmic-ray init`")
-        jobs = sorted(r[0] for r in con.execute("SELECT job_id FROM work_items"))
+        every = [r[0] for r in con.execute("SELECT job_id FROM work_items")]
+        done = {r[0] for r in con.execute("SELECT job_id FROM work_results")}  # filtered out (SKIPPED)
+        jobs = sorted(set(every) - done)
         if n < 1 or n > len(jobs):
             raise SystemExit(f"mutation_sample: N must be in 1..{len(jobs)} (the session's mutants), got {n}")
         chosen = set(random.Random(seed).sample(jobs, n))
-        drop = [(j,) for j in jobs if j not in chosen]
+        drop = [(j,) for j in every if j not in chosen]
         con.executemany("DELETE FROM mutation_specs WHERE job_id = ?", drop)
         con.executemany("DELETE FROM work_results WHERE job_id = ?", drop)
         con.executemany("DELETE FROM work_items WHERE job_id = ?", drop)
