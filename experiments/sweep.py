@@ -52,6 +52,18 @@ def _limit_blas_threads(n_threads: int) -> None:
 
 
 _BLAS_LIMIT = None
+#: environment variables by which a user caps the BLAS/OpenMP pools; a sweep never raises that cap
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _blas_threads(cores: int, workers: int) -> int:
+    """BLAS threads per worker: the cores shared among the workers, at most the user's own cap."""
+    share = max(1, cores // workers)
+    for name in _THREAD_VARIABLES:
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) >= 1:
+            share = min(share, int(value))
+    return share
 
 
 class SweepError(Exception):
@@ -183,7 +195,7 @@ def _sweep_local(todo, writer, workers, flow_options, stop, teacher=None) -> Non
     ctx = multiprocessing.get_context()
     parent = os.getpid() if ctx.get_start_method() == "fork" else None
     ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(max(1, cores // workers), parent))
+                             initargs=(_blas_threads(cores, workers), parent))
     queue, running = iter(todo), {}
 
     def refill():

@@ -96,6 +96,20 @@ def test_pool_workers_cap_blas_threads():
         sweep_mod._BLAS_LIMIT.restore_original_limits()
 
 
+def test_worker_blas_threads_never_exceed_the_users_cap(monkeypatch):
+    """Cores are shared among the workers, and an explicit OMP/OPENBLAS/MKL_NUM_THREADS is a ceiling."""
+    from copyavg.experiments import sweep as sweep_mod
+
+    for name in sweep_mod._THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert sweep_mod._blas_threads(8, 2) == 4 and sweep_mod._blas_threads(2, 4) == 1
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert sweep_mod._blas_threads(2, 1) == 1
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "junk")  # not a count: ignored
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert sweep_mod._blas_threads(8, 1) == 3
+
+
 def test_sweep_without_weights_keeps_everything_else(tmp_path):
     out = str(tmp_path / "r.sqlite")
     specs = [RunSpec("erf2", 3, 1, 4, s) for s in range(2)]
