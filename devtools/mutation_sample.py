@@ -63,10 +63,10 @@ def report(session: str, show: bool) -> None:
         "FROM mutation_specs s LEFT JOIN work_results r ON r.job_id = s.job_id ORDER BY s.module_path, s.start_pos_row"
     ).fetchall()
     done = [r for r in rows if r[3] is not None]
-    killed = [r for r in done if r[3] == "killed"]
+    killed = [r for r in done if r[3].lower() == "killed"]
     timeouts = sum(1 for r in killed if (r[4] or "").strip() == "timeout")
-    incompetent = sum(1 for r in done if r[3] == "incompetent")
-    survived = [r for r in done if r[3] == "survived"]
+    incompetent = sum(1 for r in done if r[3].lower() == "incompetent")
+    survived = [r for r in done if r[3].lower() == "survived"]
     judged = len(killed) + len(survived)
     lo, hi = wilson(len(killed), judged)
     print(f"population {pop} mutants, sample {sample} (seed {seed}), {len(done)} run")
