@@ -2,10 +2,11 @@
 
 cosmic-ray applies one mutation in place and runs this script from the project root; the mutated
 file is the one ``git diff --name-only`` reports. The tests selected are the test files that import
-that module; a private module no test imports gets the tests of the modules that import it (one
-level up at a time, until some test does). Every import is read statically (``ast``), so the
-selection is reproducible. Tests marked ``slow`` are left out, pytest stops at the first failure
-(``-x``) and hypothesis uses the ``ci`` profile. Exit status: pytest's (non-zero = mutant killed).
+that module (a private module no test imports: those of the modules importing it, one level up at
+a time until some test does), and the tests of the modules one level further up, which check it
+through its callers. Every import is read statically (``ast``), so the selection is reproducible.
+Tests marked ``slow`` are left out, pytest stops at the first failure (``-x``) and hypothesis uses
+the ``ci`` profile. Exit status: pytest's (non-zero = mutant killed).
 
     python devtools/mutation_tests.py --show numeric/population.py   # print the selection only
 """
@@ -72,18 +73,26 @@ def _graph() -> tuple[dict, dict]:
     return importers, tests
 
 
-def select_tests(module: str) -> list[Path]:
-    """Test files for ``module`` (dotted, without the ``copyavg.`` prefix), nearest importers first."""
+def select_tests(module: str, extra_levels: int = 1) -> list[Path]:
+    """Test files for ``module`` (dotted, without the ``copyavg.`` prefix), nearest first.
+
+    Level 0 is the module itself, level ``i + 1`` the modules importing those of level ``i``; the
+    selection is the first level some test imports plus ``extra_levels`` more (a private module is
+    mostly checked through its callers' tests). Within a level, files named after the module come
+    first (``pytest -x`` stops at the first failure)."""
     importers, tests = _graph()
-    level, seen = {module}, set()
-    while level:
-        hits = [p for p, deps in tests.items() if deps & level]
-        if hits:  # files named after the module first (pytest -x stops at the first failure)
-            stem = module.rpartition(".")[2].lstrip("_")
-            return sorted(hits, key=lambda p: (stem not in p.stem, p.name))
+    level, seen, chosen, found_at = {module}, set(), [], None
+    depth = 0
+    while level and (found_at is None or depth <= found_at + extra_levels):
+        hits = [p for p, deps in tests.items() if deps & level and p not in chosen]
+        if hits and found_at is None:
+            found_at = depth
+        stem = module.rpartition(".")[2].lstrip("_")
+        chosen += sorted(hits, key=lambda p: (stem not in p.stem, p.name))
         seen |= level
         level = {imp for mod in level for imp in importers.get(mod, ())} - seen
-    return []
+        depth += 1
+    return chosen
 
 
 def _mutated_files() -> list[str]:

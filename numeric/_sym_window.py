@@ -57,23 +57,6 @@ class Structure:
         """Copies in the window (a pair of coordinates involves at most 4 copy indices)."""
         return min(self.N, 4)
 
-    # -- inner products of the structured vectors ------------------------------------------
-    @cached_property
-    def q_copy(self) -> float:
-        return self.o ** 2 + (self.N - 1) * self.t ** 2 + self.M * self.p ** 2
-
-    @cached_property
-    def q_extra(self) -> float:
-        return self.N * self.tE ** 2 + self.M * self.pE ** 2
-
-    @cached_property
-    def c_copy_copy(self) -> float:
-        return 2 * self.o * self.t + (self.N - 2) * self.t ** 2 + self.M * self.p ** 2
-
-    @cached_property
-    def c_copy_extra(self) -> float:
-        return (self.o + (self.N - 1) * self.t) * self.tE + self.M * self.p * self.pE
-
 
 @dataclass
 class _Neuron:

@@ -12,7 +12,8 @@ real ``N``. So with ``n`` real (``k`` fixed) each threshold is the root of a smo
 * ``ca_margin``: smallest eigenvalue of the diagonally scaled CA blocks (``D B D``, the inertia
   of ``B``); positive at a minimum, negative at a saddle;
 * ``pnc_margin``: the same at the P-n-C point, solved at real ``n`` by Newton on the reduced
-  equations from the nearest integer solution;
+  equations from the nearest integer solution (for ``k > 10⁷`` polished and evaluated in mpmath,
+  ``copyavg.numeric.thresholds_mp``, up to ``k = 10¹²``);
 * ``loss_gap``: P-n-C loss minus CA loss.
 
 ``threshold(k, which)`` brackets a sign change (integer end points, the values of
@@ -44,6 +45,8 @@ from .one_neuron import average_point
 from .pnc import _balanced
 from .pnc_reduced import _newton, _reduced_gradient, _reduced_hessian, solve_pnc_reduced
 from .symmetry import _pencils, _reduce, symmetry_blocks
+from .thresholds_mp import MAX_K as MP_MAX_K
+from .thresholds_mp import MP_ABOVE, pnc_margin_mp
 
 __all__ = ["ca_margin", "pnc_margin", "loss_gap", "threshold", "from_rows", "THRESHOLDS", "CA_SADDLE_C", "CA_SADDLE_D",
            "CA_SADDLE_CONSTANTS", "PL_NOTE"]
@@ -160,8 +163,9 @@ def ca_margin(k: int, n: float, activation: str = "erf2") -> float:
 _PNC_CACHE: dict = {}
 
 
-def _pnc(k, n, act):
-    """The P-n-C structure at real n (Newton from the nearest cached solution of this k)."""
+def _pnc(k, n, act, strict=True):
+    """The P-n-C structure at real n (Newton from the nearest cached solution of this k);
+    ``strict=False``: without the accuracy check (a starting point for the mpmath route)."""
     key = (k, act)
     sols = _PNC_CACHE.setdefault(key, {})
     lo, hi = math.floor(n), min(math.floor(n) + 1, k - 1)
@@ -174,13 +178,13 @@ def _pnc(k, n, act):
     x = sols[lo]
     for j in range(1, steps + 1):  # continuation from the integer solution in steps <= 0.1
         nj = lo + (n - lo) * j / steps
-        x, g = _solve_at(act, k, _size(nj), x + tangent * (n - lo) / steps)
+        x, g = _solve_at(act, k, _size(nj), x + tangent * (n - lo) / steps, strict)
         if _homogeneous(act):  # back to the balanced member of the scaling curve (as at integers)
             x = _balanced(x, k, nj)
     return Structure(act, k, k + 1, _size(n), float(x[0]), float(x[2]), float(x[1]), float(x[3]))
 
 
-def _solve_at(act, k, N, guess):
+def _solve_at(act, k, N, guess, strict=True):
     """Newton on the reduced P-n-C equations at (real) ``N`` copies."""
     def st(x):
         return Structure(act, k, k + 1, N, float(x[0]), float(x[2]), float(x[1]), float(x[3]))
@@ -195,7 +199,7 @@ def _solve_at(act, k, N, guess):
         return _reduced_gradient(Window(st(x)))[1]
 
     x, g = _newton(grad, hess, gmax, guess, 1e-13, 30)
-    if g > 1e-8 or float(np.max(np.abs(x - guess))) > 0.05 * (1 + float(np.max(np.abs(guess)))):
+    if strict and g > 1e-8 or float(np.max(np.abs(x - guess))) > 0.05 * (1 + float(np.max(np.abs(guess)))):
         raise ValueError(f"no P-n-C point found at real n = {N} (k = {k}): max|grad| = {g:.2e}, "
                          "or Newton left the continued branch")
     return x, g
@@ -207,7 +211,7 @@ def pnc_margin(k: int, n: float, activation: str = "erf2") -> float:
     Parameters
     ----------
     k : int
-        ``k >= 6``.
+        ``6 <= k <= 10¹²`` (above ``10⁷`` in mpmath, ``copyavg.numeric.thresholds_mp``).
     n : float
         Real student width in ``[4, k - 1]``.
     activation : str, default "erf2"
@@ -232,6 +236,11 @@ def pnc_margin(k: int, n: float, activation: str = "erf2") -> float:
     True
     """
     k, n, act = _check(k, n, activation, lo=4, pl_ok=True)
+    if k > MP_ABOVE and not _homogeneous(act):  # float64 cancels log10(k) digits: mpmath
+        if k > MP_MAX_K:
+            raise ValueError(f"k must be <= {MP_MAX_K:.0e} for the P-n-C margin, got {k!r}")
+        st = _pnc(k, n, act, strict=False)
+        return pnc_margin_mp(act, k, _size(n), (st.o, st.p, st.t, st.a))
     return _scaled_min(_pnc(k, n, act))
 
 

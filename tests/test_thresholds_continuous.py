@@ -241,3 +241,38 @@ def test_relu_pnc_threshold_tends_to_a_constant_at_rate_one_over_k():
         assert x == pytest.approx(7.233242 - 59.639 / k + 485.4 / k ** 2, abs=1e-5)
     ratio = (ns[1] - ns[0]) / (ns[2] - ns[1])
     assert 9 < ratio < 11
+
+
+def test_mpmath_pnc_margin_equals_float64_where_both_hold():
+    """At k = 1e6 float64 still keeps ~10 digits of the margin (cancellation costs log10(k) = 6), so
+    the mpmath route (40 digits, Newton-polished point) must agree to 1e-6 relative; both at 2 %
+    below the threshold, where the margin is -2.7e-5 (far from 0 relative to either error)."""
+    from copyavg.numeric.thresholds_mp import pnc_margin_mp
+
+    k, n = 10**6, 9455.2
+    st = tc._pnc(k, n, "erf2")
+    flo = tc.pnc_margin(k, n)
+    mp = pnc_margin_mp("erf2", k, n, (st.o, st.p, st.t, st.a))
+    assert flo < 0 and mp == pytest.approx(flo, rel=1e-6)
+
+
+def test_pnc_margin_refuses_k_beyond_the_mpmath_range():
+    with pytest.raises(ValueError, match=r"k must be <= 1e\+12"):
+        tc.pnc_margin(10**13, 5e7)
+
+
+@pytest.mark.slow
+@pytest.mark.heavy
+def test_pnc_margin_at_1e12_does_not_depend_on_the_working_precision():
+    """k = 1e12: 40 and 60 digits give the same margin (to 1e-12 relative: 40 digits lose 12 to
+    the class sums and keep ~28), on both sides of the threshold, where float64 has no digit left.
+    The two sides are the power law n* = 1.7 k^0.6 (docs/theory.md §8) -/+ 5 %."""
+    from copyavg.numeric import thresholds_mp as tm
+
+    k = 10**12
+    for n, sign in ((2.62e7, -1), (2.89e7, 1)):
+        st = tc._pnc(k, n, "erf2", strict=False)
+        x0 = tm.float_start("erf2", k, n, (st.o, st.p, st.t, st.a))
+        m40 = tm.scaled_margin("erf2", k, n, tm.polish("erf2", k, n, x0, 40)[0], 40)
+        m60 = tm.scaled_margin("erf2", k, n, tm.polish("erf2", k, n, x0, 60)[0], 60)
+        assert sign * m40 > 0 and abs(m40 - m60) <= 1e-12 * abs(m60)
