@@ -6,7 +6,8 @@ that module (a private module no test imports: those of the modules importing it
 a time until some test does), and the tests of the modules one level further up, which check it
 through its callers. Every import is read statically (``ast``), so the selection is reproducible.
 Tests marked ``slow`` are left out, pytest stops at the first failure (``-x``) and hypothesis uses
-the ``ci`` profile. Exit status: pytest's (non-zero = mutant killed).
+the ``ci`` profile. A mutant of ``proofs/`` that the tests miss then meets ``copyavg verify`` on the
+default certificates defined in its module or in the proofs modules importing it. Exit status: pytest's (non-zero = mutant killed).
 
     python devtools/mutation_tests.py --show numeric/population.py   # print the selection only
 """
@@ -116,7 +117,28 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ, HYPOTHESIS_PROFILE="ci")
     cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-m", "not slow",
            *[str(p) for p in selected]]
-    return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+    rc = subprocess.run(cmd, cwd=ROOT, env=env).returncode
+    proofs = [_module_of(ROOT / f) for f in files if f.startswith("proofs/")]
+    if rc == 0 and proofs:  # the certificates of the module and of its importers, as `verify` runs them
+        rc = subprocess.run([sys.executable, "-c", VERIFY_SNIPPET, *proofs], cwd=ROOT, env=env).returncode
+    return rc
+
+
+#: runs ``copyavg verify`` on the default certificates defined in the given proofs modules or in
+#: the proofs modules importing them (exit 1 when an outcome is not the expected one)
+VERIFY_SNIPPET = """
+import sys
+sys.path.insert(0, "devtools")
+from mutation_tests import _graph
+from copyavg.proofs.registry import all_checks
+from copyavg.cli.main import main
+importers, _ = _graph()
+mods = set(sys.argv[1:])
+mods |= {i for m in list(mods) for i in importers.get(m, ()) if i.startswith("proofs.")}
+ids = [k for k, f in all_checks().items()
+       if getattr(getattr(f, "func", f), "__module__", "").removeprefix("copyavg.") in mods]
+sys.exit(main(["verify", "--quiet", *ids]) if ids else 0)
+"""
 
 
 if __name__ == "__main__":

@@ -154,8 +154,9 @@ def test_bad_input():
         pnc_structure(5, 2, [1, 0, 0, 1], d=3)
     with pytest.raises(ValueError, match="x must be 4"):
         pnc_structure(5, 2, [1, 0, 0])
-    with pytest.raises(ValueError, match="rtol"):
-        block_classification(ca_structure(5, 2), rtol=2)
+    for rtol in (2, 0.0, -0.1):  # the range is the open (0, 1): both ends and a negative value
+        with pytest.raises(ValueError, match="rtol"):
+            block_classification(ca_structure(5, 2), rtol=rtol)
     with pytest.raises(ValueError, match="grid"):
         scan(10, grid=1)
     assert cli(["thresholds", "--k", "10", "--grid", "1"]) == 2

@@ -93,8 +93,9 @@ def test_classification_counts():
     c = sp.partition_classification((1, 1, 3))
     assert c["n_negative"] + c["n_zero"] + c["n_positive"] == 3 + 3 * 6
     assert sum(b["size"] * b["multiplicity"] for b in c["blocks"]) == 3 + 3 * 6
-    with pytest.raises(ValueError, match="rtol"):
-        sp.partition_classification((1, 2), rtol=2.0)
+    for rtol in (2.0, 0.0, -0.1):  # the open range (0, 1): both ends and a negative value
+        with pytest.raises(ValueError, match="rtol"):
+            sp.partition_classification((1, 2), rtol=rtol)
 
 
 def test_bad_input():
