@@ -11,7 +11,8 @@ def all_checks(heavy: bool = False) -> dict:
     (``one-neuron-local:*``), one-neuron:gelu at m = 2..20 and the
     thresholds change points at k = 100 ... 10^4 (``heavy_checks``).
     """
-    from . import (ca_critical, ca_decomposition, collinear, from_loss, kernels, one_neuron, one_neuron_gelu,
+    from . import (ca_critical, ca_critical_more, ca_decomposition, collinear, from_loss, kernels, one_neuron,
+                   one_neuron_gelu,
                    one_neuron_monomial, one_neuron_pl, one_neuron_reduction, optimal_ca, stability, universal_ca,
                    universal_one_neuron)
 
@@ -24,7 +25,7 @@ def all_checks(heavy: bool = False) -> dict:
         from . import one_neuron_hermite
 
         checks.update(one_neuron_hermite.all_checks())
-    for module in (ca_critical, from_loss, ca_decomposition, optimal_ca, universal_ca, stability):
+    for module in (ca_critical, from_loss, ca_decomposition, optimal_ca, universal_ca, ca_critical_more, stability):
         checks.update(module.all_checks())
     if heavy:
         checks.update(stability.heavy_checks())
