@@ -51,9 +51,9 @@ def entries_ball(name: str, m: int, T, teacher, N: int, prec: int = 128) -> tupl
         ctx.prec = old
 
 
-def _cover(name: str, m: int, t1, t2, teacher, N: int) -> dict:
+def _cover(name: str, m: int, t1, t2, teacher, N: int, max_depth: int = MAX_DEPTH) -> dict:
     """Cover ``[t1, t2]`` (fmpq) by pieces on which the sign of ``dL/da_1`` resp. ``dL/dw_1 . e_j`` is
-    decided, bisecting undecided pieces up to ``MAX_DEPTH``: ``{"J0": sign or None, "J3": ..,
+    decided, bisecting undecided pieces up to ``max_depth``: ``{"J0": sign or None, "J3": ..,
     "pieces", "balls"}`` (a sign only if every piece decided it the same way)."""
     from flint import arb
 
@@ -71,7 +71,7 @@ def _cover(name: str, m: int, t1, t2, teacher, N: int) -> dict:
             if v > 0 or v < 0:
                 signs.add(1 if v > 0 else -1)
                 balls.append(v)
-            elif depth < MAX_DEPTH:
+            elif depth < max_depth:
                 mid = (lo + hi) / 2
                 stack += [(lo, mid, depth + 1), (mid, hi, depth + 1)]
             else:
