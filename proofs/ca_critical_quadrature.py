@@ -113,7 +113,8 @@ def ca_quadrature(name: str) -> Certificate:
     a_f, W_f, b_f, V_f = ca_configuration(name, (1, m))
     ga, gW = gradient(a_f, W_f, b_f, V_f, name)
     ev.append(f"float64 (copyavg.numeric): J0, J1, J3 = {J['J0']:.3e}, {J['J1']:.3e}, {J['J3']:.3e}; gradient of the "
-              f"CA configuration (1, {m}) at the float profile optimum |w| = {float(W_f[1] @ W_f[1]) ** 0.5:.8f}: dL/da_1 = "
+              f"CA configuration (1, {m}) at the float profile optimum |w| = {float(W_f[1] @ W_f[1]) ** 0.5:.8f}: "
+              "dL/da_1 = "
               f"{ga[0]:.3e}, dL/dw_1 . e_2 = {gW[0, 1]:.3e}")
     status, residual = Status.UNDECIDED, "no certified bracket"
     if ok:
@@ -132,8 +133,9 @@ def ca_quadrature(name: str) -> Certificate:
         if decided:
             key, (sign, _, hull) = decided[0]
             status = Status.REFUTED
-            residual = (f"k = {m + 1}, partition (1, {m}): exact copy w_1 = e_1, a_1 = 1; group neuron at any |w| = t in "
-                        f"the certified bracket {br} (a local minimiser of its profile lies there) with its best a(t): "
+            residual = (f"k = {m + 1}, partition (1, {m}): exact copy w_1 = e_1, a_1 = 1; group neuron at any "
+                        f"|w| = t in the certified bracket {br} (a local minimiser of its profile lies there) with "
+                        "its best a(t): "
                         + ("dL/dw_1 . e_2 = 2 J3" if key == "J3" else "dL/da_1 = 2 J0")
                         + f" in {_interval(hull)} (arb, every t of the bracket), sign {sign:+d}")
         else:
