@@ -156,7 +156,7 @@ def test_quadrature_cover_refuses_a_copy():
 @pytest.mark.heavy
 @pytest.mark.parametrize("name", ["tanh", "sigmoid", "softplus", "silu"])
 def test_quadrature_certificates_refuted(name):
-    """``copyavg verify --heavy`` set, ~10 s each: refuted on the whole certified bracket."""
+    """``copyavg verify --heavy`` set, 8-30 s each on a loaded machine: refuted on the whole certified bracket."""
     from copyavg.proofs.ca_critical_quadrature import ca_quadrature
 
     cert = ca_quadrature(name)
