@@ -179,7 +179,7 @@ def monomial_ca(name: str) -> Certificate:
         # float64 gradient of O(10^3) polynomial terms: relative rounding ~1e-13; 1e-9 flags a wrong entry
         f_ok = abs(fl - float(exact)) <= 1e-9 * max(1.0, abs(float(exact)))
         ok_w &= agree and f_ok and exact != 0
-        line = (f"k = {sum(parts)}, partition {parts}, group norms t = {tuple(map(str, tt))} (a = A(m_i)/t_i^{p}): "
+        line = (f"k = {sum(parts)}, partition {parts}, group norms t = ({', '.join(map(str, tt))}) (a = A(m_i)/t_i^{p}): "
                 f"{which} = {sp.sstr(exact)} = {float(exact):.10g} (exact, sympy.diff of the pair-sum loss); "
                 f"J formula {sp.sstr(pred)}; float64 gradient {fl:.12g}")
         ev.append(f"[{'ok' if agree and f_ok else 'MISMATCH'}] {line}")
