@@ -8,12 +8,13 @@ def all_checks(heavy: bool = False) -> dict:
 
     ``heavy``: also the heavier certificate sets (``copyavg verify --heavy``; ``copyavg derive
     --docs``): the quadrature-family one-neuron evidence and certified local minimisers
-    (``one-neuron-local:*``), one-neuron:gelu at m = 2..20 and the
+    (``one-neuron-local:*``), one-neuron:gelu at m = 2..20, CA criticality on those local minimisers
+    (``ca-critical:tanh`` .. ``ca-critical:silu``) and the
     thresholds change points at k = 100 ... 10^4 (``heavy_checks``).
     """
-    from . import (ca_critical, ca_decomposition, collinear, from_loss, kernels, one_neuron, one_neuron_gelu,
-                   one_neuron_monomial, one_neuron_pl, one_neuron_reduction, optimal_ca, stability, universal_ca,
-                   universal_one_neuron)
+    from . import (ca_critical, ca_critical_more, ca_decomposition, collinear, from_loss, kernels, one_neuron,
+                   one_neuron_gelu, one_neuron_monomial, one_neuron_pl, one_neuron_reduction, optimal_ca, stability,
+                   universal_ca, universal_one_neuron)
 
     checks = {}
     for module in (kernels, collinear, one_neuron, one_neuron_reduction, one_neuron_pl, universal_one_neuron,
@@ -24,9 +25,12 @@ def all_checks(heavy: bool = False) -> dict:
         from . import one_neuron_hermite
 
         checks.update(one_neuron_hermite.all_checks())
-    for module in (ca_critical, from_loss, ca_decomposition, optimal_ca, universal_ca, stability):
+    for module in (ca_critical, from_loss, ca_decomposition, optimal_ca, universal_ca, ca_critical_more, stability):
         checks.update(module.all_checks())
     if heavy:
+        from . import ca_critical_quadrature
+
+        checks.update(ca_critical_quadrature.heavy_checks())
         checks.update(stability.heavy_checks())
     return checks
 
