@@ -159,8 +159,10 @@ def _optimum_quintic() -> tuple[Status, list[str], str, str]:
     G_avg, G_copy = 2 * h.subs(c, 1 / sp.sqrt(2)), h.subs(c, 1) + h.subs(c, 0)
     beats_avg = bool(G_w**2 > sp.expand(G_avg**2))  # rational against rational: exact
     beats_copy = bool(G_w > G_copy)
+    unit = u1**2 + u2**2 == 1  # rationals: exact; the witness must lie on the unit sphere
     ev = [f"[{'ok' if zero(h - (225 * c + 600 * c**3 + 120 * c**5)) else 'UNDECIDED'}] h(c) = 225c + 600c^3 + 120c^5",
-          f"[{'ok' if beats_avg and beats_copy else 'UNDECIDED'}] m = 2, u = ({u1}, {u2}) (unit, rational): "
+          f"[{'ok' if beats_avg and beats_copy and unit else 'UNDECIDED'}] m = 2, u = ({u1}, {u2}) "
+          f"({'unit' if unit else 'NOT a unit vector'}, rational): "
           f"sum_j h(u_j) = {G_w} = {float(G_w):.6f} > 945 = copy and (> 555 sqrt 2 = {float(G_avg):.6f} = average; "
           f"squares compared exactly): the loss there is below both",
           "KKT (copyavg.numeric.one_neuron_homog): lam(s) = h'(s)/(2s) = 225/(2s) + 900 s + 300 s^3 is strictly convex "
@@ -171,7 +173,7 @@ def _optimum_quintic() -> tuple[Status, list[str], str, str]:
         sol = homogeneous_one_neuron("monomial5", mv)
         ev.append(f"m = {mv}: {sol['direction']}, sorted |u_j| {[round(x, 5) for x in sol['cosines'][:2]]}.., "
                   f"L = {sol['loss']:.8f} (average {sol['loss_average']:.8f})")
-    ok = beats_avg and beats_copy
+    ok = beats_avg and beats_copy and unit
     return (Status.REFUTED if ok else Status.UNDECIDED, ev,
             "the one-neuron optimum over all (a, w) has w along v_1 + .. + v_m (the average)",
             f"m = 2 witness u = ({u1}, {u2}) beats the average and the copy (exact)")

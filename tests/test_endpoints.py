@@ -210,3 +210,16 @@ def test_pnc_reference_is_remembered_and_unchanged():
     info = endpoints._pnc_reference.cache_info()
     assert e1.kind == e2.kind == "pnc" and info.misses == 1 and info.hits == 1
     assert e1.distance == e2.distance and e1.distance < 1e-7  # |perturbation| = 1e-9 * sqrt(210)
+
+
+def test_overlapping_groups_are_not_a_ca_point():
+    """Each student sits exactly at the m = 2 group point of its own support, but the supports
+    {1, 2} and {2, 3} overlap (k = 3): not a partition of the teachers, so not a CA point, although
+    every row equals its group reference (distance 0 row by row)."""
+    from copyavg.numeric.one_neuron import average_point
+
+    norm, a_avg = average_point("erf2", 2)
+    W = np.zeros((2, 4))
+    W[0, [0, 1]] = W[1, [1, 2]] = norm / np.sqrt(2)
+    ep = classify_endpoint(np.array([a_avg, a_avg], float), W, 3, "erf2")
+    assert ep.kind not in ("ca", "ca-optimal")
