@@ -99,6 +99,12 @@ def gelu_moments(top, C11, C22, C12, D, m1, m2):
     True
     """
     N = cdf_tower(top + 2, C11, C22, C12, D, m1, m2)
+    S11, S22 = 1.0 + C11, 1.0 + C22
+    # E12's terms C11 C12 N[a+2, b] and C12 C22 N[a, b+2] are reduced by the recursion in m1 (m2);
+    # what multiplies N[a+1, b+1] is then K (both terms >= 0) instead of four terms of size |C|^2
+    # that cancel to |C| for near-collinear pairs (error eps |C|^(3/2) instead of eps |C|^(1/2))
+    K = (C11 * C22 * (1.0 + C11 + C22 + D) + C12 * C12) / (S11 * S22)
+    c10, c01 = m1 * C12 / S11 + m2 * C11, m2 * C12 / S22 + m1 * C22
 
     def E2(i, j):
         return m2 * N[i, j] + C12 * N[i + 1, j] + C22 * N[i, j + 1]
@@ -109,7 +115,8 @@ def gelu_moments(top, C11, C22, C12, D, m1, m2):
     M = {}
     for a in range(top + 1):
         for b in range(top + 1 - a):
-            v = m1 * E2(a, b) + C11 * E2(a + 1, b) + C12 * (N[a, b] + E2(a, b + 1))  # E12[a, b]
+            c00 = m1 * m2 + C12 * (1.0 - a * C11 / S11 - b * C22 / S22)
+            v = c00 * N[a, b] + c10 * N[a + 1, b] + c01 * N[a, b + 1] + K * N[a + 1, b + 1]  # E12[a, b]
             if b:
                 v = v + b * E1(a, b - 1)
             if a:
