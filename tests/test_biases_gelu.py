@@ -60,12 +60,13 @@ def _panels(edges, nodes=20):
 _REFINE = np.array([-40, -16, -8, -4, -2, -1, -0.5, 0, 0.5, 1, 2, 4, 8, 16, 40])
 
 
-def _edges(center, width):
-    """Uniform panels on [-12, 12] (Gaussian mass beyond: 2e-33) plus refined ones around ``center``."""
-    center, width = np.atleast_1d(center), np.atleast_1d(width)
-    uni = np.broadcast_to(np.linspace(-12.0, 12.0, 25), (center.size, 25))
-    ref = np.clip(center[:, None] + width[:, None] * _REFINE, -12.0, 12.0)
-    return np.sort(np.concatenate((uni, ref), axis=1), axis=1)
+def _edges(*features):
+    """Uniform panels on [-12, 12] (Gaussian mass beyond: 2e-33) plus refined ones around each
+    ``(center, width)`` of ``features`` (arrays: one rule per row)."""
+    refs = [np.clip(np.atleast_1d(c)[:, None] + np.atleast_1d(w)[:, None] * _REFINE, -12.0, 12.0)
+            for c, w in features]
+    uni = np.broadcast_to(np.linspace(-12.0, 12.0, 25), (refs[0].shape[0], 25))
+    return np.sort(np.concatenate([uni] + refs, axis=1), axis=1)
 
 
 def gl_moments(C11, C22, C12, D, m1, m2):
@@ -73,10 +74,12 @@ def gl_moments(C11, C22, C12, D, m1, m2):
     f = _sigma_derivs("scipy")
     L11 = np.sqrt(C11)
     L21, L22 = C12 / L11, np.sqrt(D / C11)
-    X1, W1 = _panels(_edges(-m1 / L11, 1 / L11))
+    # bends in z1: sigma(u1) at u1 = 0 (width 1/L11) and E[sigma(u2) | z1] at mu = 0 (width
+    # sqrt(1 + L22^2)/|L21|, the Gaussian smoothing of the bend by the conditional spread)
+    X1, W1 = _panels(_edges((-m1 / L11, 1 / L11), (-m2 / L21, np.sqrt(1 + L22 * L22) / abs(L21))))
     X1, W1 = X1[0], W1[0]
     mu = m2 + L21 * X1  # u2 = mu + L22 z2: the bend at z2 = -mu / L22
-    X2, W2 = _panels(_edges(-mu / max(L22, 1e-300), np.full(X1.size, 1 / max(L22, 1e-300))))
+    X2, W2 = _panels(_edges((-mu / max(L22, 1e-300), np.full(X1.size, 1 / max(L22, 1e-300)))))
     u1, u2 = m1 + L11 * X1, mu[:, None] + L22 * X2
     inner = [np.sum(W2 * f[b](u2), axis=1) for b in range(5)]
     return {(a, b): W1 @ (f[a](u1) * inner[b]) for a, b in KEYS}
@@ -163,7 +166,7 @@ def _diag_tol(q, c):
 def test_diag_matches_refined_gauss_legendre(q, c):
     # d^k/dc^k E[gelu(sqrt(q) z + c)^2] = E[(gelu^2)^(k)(u)]: SymPy's derivatives of gelu^2 on the
     # refined float64 Gauss-Legendre panels (around u = 0, width 1/sqrt(q) in z)
-    X, Wt = _panels(_edges(-c / np.sqrt(q), 1 / np.sqrt(q)))
+    X, Wt = _panels(_edges((-c / np.sqrt(q), 1 / np.sqrt(q))))
     with np.errstate(under="ignore"):
         s = diag_moments(GELU, 4, np.array(q), c)
         ref = [Wt[0] @ sp.lambdify(_z, sp.diff(_SIG ** 2, _z, k), "scipy")(np.sqrt(q) * X[0] + c) for k in range(5)]
