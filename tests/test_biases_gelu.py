@@ -142,7 +142,8 @@ def test_moments_match_refined_gauss_legendre(case):
         assert abs(M[key] - Q[key]) <= _tol(C11, C22, m1, m2), (key, M[key], Q[key])
 
 
-@pytest.mark.parametrize("case", [(1.0, 0.8, 0.6, 0.4, -0.7), (1.5, 1.2, -(1 - 1e-7), -1.1, 0.6), (0.0, 1.3, 0.0, 2.0, -1.0)])
+@pytest.mark.parametrize("case", [(1.0, 0.8, 0.6, 0.4, -0.7), (1.5, 1.2, -(1 - 1e-7), -1.1, 0.6),
+                                  (0.0, 1.3, 0.0, 2.0, -1.0)])
 def test_moments_match_gauss_hermite_route(case):
     # the quadrature route the closed form replaces (256 nodes per dimension; its error estimate at
     # |w| <= 1.5 was below 1e-10 of the scale with 128 nodes, measured here ~1e-14); w1 = 0 included
