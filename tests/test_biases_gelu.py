@@ -312,3 +312,18 @@ def test_loss_and_gradient_match_mpmath_at_norm_50():
         ends = [loss_mp(P, mv(a, da, s), [mv(r, t, s) for r, t in zip(W, dW)], mv(c, dc, s), dps=30) for s in (1, -1)]
         dd = float((ends[0] - ends[1]) / (2 * h))
     assert abs(dd - float(ga @ da + np.sum(gW * dW) + gc @ dc)) <= 1e-14 * 50.0 ** 3
+
+
+@pytest.mark.slow
+def test_loss_matches_mpmath_one_pair_at_norm_80():
+    # one student and one teacher neuron, nearly anti-collinear (the regrouped terms matter there):
+    # the 30-digit loss_mp (one pair, two self terms); a few seconds
+    rng = np.random.default_rng(8)
+    v = rng.normal(size=3)
+    v *= 80.0 / np.linalg.norm(v)
+    w = -v + 1e-4 * rng.normal(size=3)
+    P = BiasedProblem(np.array([1.0]), v[None, :], [3.0], "gelu")
+    a, W, c = np.array([0.7]), w[None, :], np.array([-2.0])
+    L = P.loss(a, W, c)
+    ref = float(loss_mp(P, a, W, c, dps=30))
+    assert abs(L - ref) <= 3 * 3e-15 * (1 + 5.0 + 80.0) ** 2  # three kernels, each within _tol
