@@ -31,7 +31,7 @@ from copyavg.numeric.biased import BiasedProblem
 GELU = get_activation("gelu")
 KEYS = [(a, b) for a in range(5) for b in range(5 - a)]
 _z, _mu, _tau = sp.symbols("z mu tau", real=True)
-_SIG = _z * sp.erfc(-_z / sp.sqrt(2)) / 2  # erfc: no cancellation in the left tail
+_SIG = _z * sp.erfc(-_z / sp.sqrt(2)) / 2
 
 
 @functools.lru_cache(maxsize=None)
@@ -87,10 +87,7 @@ def gl_moments(C11, C22, C12, D, m1, m2):
 
 def mp_moment(a, b, C11, C22, C12, m1, m2):
     """``M[a, b]`` at the current mpmath precision (module docstring)."""
-    s = sp.sqrt(1 + _tau ** 2)
-    F = _mu * (1 + sp.erf(_mu / s / sp.sqrt(2))) / 2 + _tau ** 2 / s * sp.exp(-_mu ** 2 / (2 * s * s)) / sp.sqrt(
-        2 * sp.pi)
-    inner = sp.lambdify((_mu, _tau), sp.diff(F, _mu, b), "mpmath")
+    inner = _inner(b)
     sig = _sigma_derivs("mpmath")[a]
     C11, C22, C12, m1, m2 = (mpmath.mpf(x) for x in (C11, C22, C12, m1, m2))
     L11 = mpmath.sqrt(C11)
@@ -101,6 +98,30 @@ def mp_moment(a, b, C11, C22, C12, m1, m2):
         pts.update(c0 + k * w for k in (-30, -8, -3, -1, 0, 1, 3, 8, 30))
     pts = sorted(p for p in pts if -40 <= p <= 40)
     return mpmath.quad(lambda z1: sig(m1 + L11 * z1) * inner(m2 + L21 * z1, tau) * mpmath.npdf(z1), pts)
+
+
+@functools.lru_cache(maxsize=None)
+def _inner(b):
+    """``E[sigma^(b)(X)]``, ``X ~ N(mu, tau^2)``, as a function of ``(mu, tau)`` (module docstring)."""
+    s = sp.sqrt(1 + _tau ** 2)
+    F = _mu * sp.erfc(-_mu / s / sp.sqrt(2)) / 2 + _tau ** 2 / s * sp.exp(-_mu ** 2 / (2 * s * s)) / sp.sqrt(2 * sp.pi)
+    return sp.lambdify((_mu, _tau), sp.diff(F, _mu, b), "mpmath")
+
+
+@pytest.mark.heavy
+@pytest.mark.slow
+def test_reference_inner_expectation_matches_quadrature():
+    # the 30-digit reference's inner formula against a direct 1-D mpmath.quad of SymPy's sigma^(b),
+    # so that the reference of the heavy tests is a 2-D quadrature in effect (a few seconds)
+    with mpmath.workdps(30):
+        for mu, tau in ((mpmath.mpf("0.7"), mpmath.mpf("0.3")), (-4, 2.5), (60, 45)):
+            mu, tau = mpmath.mpf(mu), mpmath.mpf(tau)
+            t0 = -mu / tau  # the bend u = 0 in the variable t of X = mu + tau t
+            for b in (0, 1, 3):
+                sig = _sigma_derivs("mpmath")[b]
+                pts = sorted({-40, 40} | {t0 + j / tau for j in (-8, -1, 0, 1, 8)})
+                ref = mpmath.quad(lambda t: sig(mu + tau * t) * mpmath.npdf(t), [p for p in pts if -40 <= p <= 40])
+                assert abs(_inner(b)(mu, tau) - ref) <= mpmath.mpf(10) ** -25 * (1 + abs(ref)), (mu, tau, b)
 
 
 def mp_diag(k, q, c):
