@@ -3,12 +3,13 @@
 References, none of them the Stein/Owen's-T route under test:
 
 - a float64 2-D Gauss-Legendre rule in the Cholesky factor of SymPy's derivatives of
-  ``z (1 + erf(z/sqrt 2))/2``, its panels refined around the bends ``u1 = 0`` and ``u2 = 0`` (width
+  ``z erfc(-z/sqrt 2)/2``, its panels refined around the bends ``u1 = 0`` and ``u2 = 0`` (width
   ``1/|w|`` in the Gaussian variables);
 - 30-digit mpmath: an outer ``mpmath.quad`` in ``z1`` (split around the bends) of
   ``sigma^(a)(u1)`` times the inner conditional expectation ``E[sigma^(b)(X)]``, ``X ~ N(mu, tau^2)``,
   as SymPy's ``mu``-derivatives of ``E[X Phi(X)] = mu Phi(mu/s) + tau^2 phi(mu/s)/s``
-  (``s = sqrt(1 + tau^2)``); the self term by a 1-D ``mpmath.quad``;
+  (``s = sqrt(1 + tau^2)``; itself checked against a 1-D ``mpmath.quad``); the self term by a 1-D
+  ``mpmath.quad``;
 - the Gauss-Hermite quadrature route (``_bias_kernels.quadrature_moments``) at small norms, the
   bias-free closed-form ``Problem``, finite differences and Monte Carlo.
 """
