@@ -46,7 +46,8 @@ def flow_biased(args, d: int, plot_curve) -> int:
         res = flow_and_polish(FP, a0, Wc0, callback=step, max_norm=MAX_NORM)
     out = {"status": res.status, "loss": float(res.loss), "grad_max": float(res.grad_max),
            "teacher_bias": e, "a": [float(x) for x in res.a],
-           "c": [float(x) for x in res.W[:, -1]], "time_s": float(res.wall_time)}
+           "c": [float(x) for x in res.W[:, -1]],
+           "w_norms": [float(x) for x in np.linalg.norm(res.W[:, :-1], axis=1)], "time_s": float(res.wall_time)}
     if res.status != "converged":
         out["message"] = res.message
     if args.plot:

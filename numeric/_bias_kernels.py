@@ -26,7 +26,9 @@ Families: ``sigma = alpha Phi(s z) + gamma`` (``normal_cdf``: 1, 1, 0; ``erf(lam
 - 1``) uses the tower of ``N(s m, I + s^2 C)`` with steps (``M[a, b] = s^(a+b) (alpha^2 T[a, b] +
 alpha gamma (marginals)) + gamma^2``); its covariance has determinant ``>= 1``, so nothing is
 singular. The piecewise-linear family ``beta relu(z) - alpha relu(-z)`` uses ``M[a, b] =
-T[a-1, b-1]`` of ReLU, summed over the four sign patterns.
+T[a-1, b-1]`` of ReLU, summed over the four sign patterns. gelu (``z Phi(z)``) reduces, by
+``sigma^(a) = u Phi^(a) + a Phi^(a-1)`` and Stein's lemma, to the ``normal_cdf`` tower of
+``N(m, I + C)`` up to order ``top + 2`` (``copyavg.numeric._bias_gelu``).
 """
 
 from __future__ import annotations
@@ -230,6 +232,10 @@ def pair_moments(act, top, C11, C22, C12, D, m1, m2):
         return _pl_family(act, top, C11, C22, C12, D, m1, m2)
     if act.family in QUADRATURE_FAMILIES:
         return quadrature_moments(act, top, C11, C22, C12, D, m1, m2)
+    if act.family == "gelu":
+        from ._bias_gelu import gelu_moments
+
+        return gelu_moments(top, C11, C22, C12, D, m1, m2)
     if act.family == "gaussian":
         return _gaussian_family(top, C11, C22, C12, D, m1, m2)
     if act.family == "monomial":
@@ -265,6 +271,10 @@ def diag_moments(act, top, q, c):
         return [be * be * p + al * al * (-1) ** k * m for k, (p, m) in enumerate(zip(plus, minus))]
     if act.family in QUADRATURE_FAMILIES:
         return quadrature_diag(act, top, q, c)
+    if act.family == "gelu":
+        from ._bias_gelu import gelu_diag
+
+        return gelu_diag(top, q, c)
     if act.family == "monomial":
         from ._bias_monomial import monomial_diag
 
@@ -276,23 +286,23 @@ def diag_moments(act, top, q, c):
     return [sum(comb(k, j) * M[j, k - j] for j in range(k + 1)) for k in range(top + 1)]
 
 
-# -- quadrature route: hermite, trig (sin, cos), gelu, expressions in z ---------------------------
+# -- quadrature route: hermite, trig (sin, cos), expressions in z -----------------------------------
 #: Gauss-Hermite nodes per dimension of the quadrature route; ``quadrature_error`` compares with
 #: ``QUAD_NODES_COARSE`` nodes
 QUAD_NODES = 64
 QUAD_NODES_COARSE = 48
 #: families served by quadrature; the "quadrature" family (expressions in z) takes its node count from
-#: ``_bias_quadrature.nodes_for`` (decided per activation at first use). gaussian has a closed form
-#: (``_gaussian_family``): its integrand narrows like 1/|w| in the Gauss-Hermite variable
-QUADRATURE_FAMILIES = ("hermite", "trig", "quadrature", "gelu")
+#: ``_bias_quadrature.nodes_for`` (decided per activation at first use). gaussian and gelu have closed
+#: forms (``_gaussian_family``, ``copyavg.numeric._bias_gelu``); ``_sigma_derivs`` still writes out
+#: gelu's derivatives so that the quadrature route can be run on it as an independent check
+QUADRATURE_FAMILIES = ("hermite", "trig", "quadrature")
 #: families whose node count and accepted norm are decided per activation at first use
-#: (``copyavg.numeric._bias_quadrature``): expressions in z and gelu (``z Phi(z)``, whose
-#: derivatives ``z phi^(k-1) + k phi^(k-2)`` are written out in ``_sigma_derivs``)
-TIERED_FAMILIES = ("quadrature", "gelu")
+#: (``copyavg.numeric._bias_quadrature``): expressions in z
+TIERED_FAMILIES = ("quadrature",)
 
 
 def _sigma_derivs(act, u, top):
-    """``[sigma(u), sigma'(u), ..., sigma^(top)(u)]`` for the quadrature families (and gaussian)."""
+    """``[sigma(u), sigma'(u), ..., sigma^(top)(u)]`` for the quadrature families (and gaussian, gelu)."""
     if act.family == "hermite":
         from .activations import _HERMITE
 

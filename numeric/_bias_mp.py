@@ -9,6 +9,9 @@ Pair kernel ``g = E[sigma(u1) sigma(u2)]``, ``(u1, u2) ~ N((m1, m2), C)``:
 - piecewise-linear: ``E[sigma(u1) E[sigma(u2) | u1]]``, the inner expectation in closed form
   (``E[relu(N(mu, tau^2))] = mu Phi(mu/tau) + tau phi(mu/tau)``), the outer a 1-D quadrature split
   at the kink;
+- gelu: ``E[gelu(u1) E[gelu(u2) | u1]]``, the inner expectation in closed form
+  (``E[X Phi(X)] = mu Phi(mu/s) + tau^2 phi(mu/s)/s``, ``s = sqrt(1 + tau^2)``), the outer a 1-D
+  quadrature split around the bends (any norm: the closed-form kernels are checked at ``|w| = 50``);
 - every other activation: 2-D Gauss-Legendre ``mpmath.quad`` in the Cholesky factor on ``[-CUT, CUT]^2``
   (sigma of moderate growth; slow: seconds per pair at 20 digits).
 
@@ -61,6 +64,8 @@ def pair_mp(act, C11, C22, C12, m1, m2):
             return act.sigma_mp(m1 + L11 * z1) * inner * mpmath.npdf(z1)
 
         return mpmath.quad(outer, [-mpmath.inf, -m1 / L11, mpmath.inf])
+    if act.family == "gelu":
+        return _gelu_pair(act, L11, L21, L22, m1, m2)
 
     def f(z1, z2):
         return (act.sigma_mp(m1 + L11 * z1) * act.sigma_mp(m2 + L21 * z1 + L22 * z2)
@@ -70,11 +75,35 @@ def pair_mp(act, C11, C22, C12, m1, m2):
     return mpmath.quad(f, pts, pts, method="gauss-legendre")
 
 
+def _features(center, width):
+    """Breakpoints around a feature of ``width`` at ``center`` (gelu's bend, seen in z)."""
+    return [center + k * width for k in (-30, -8, -3, -1, 0, 1, 3, 8, 30)]
+
+
+def _gelu_pair(act, L11, L21, L22, m1, m2):
+    """``E[gelu(u1) E[gelu(u2) | u1]]``: the inner ``E[X Phi(X)] = mu Phi(mu/s) + tau^2 phi(mu/s)/s``
+    (``X ~ N(mu, tau^2)``, ``s = sqrt(1 + tau^2)``), the outer a 1-D quadrature in ``z1`` split
+    around ``u1 = 0`` and ``mu = 0`` (bends of width ``1/L11`` and ``s/|L21|`` there)."""
+    s = mpmath.sqrt(1 + L22 * L22)
+
+    def outer(z1):
+        mu = m2 + L21 * z1
+        inner = mu * mpmath.ncdf(mu / s) + L22 * L22 * mpmath.npdf(mu / s) / s
+        return act.sigma_mp(m1 + L11 * z1) * inner * mpmath.npdf(z1)
+
+    pts = [-CUT, 0, CUT] + (_features(-m1 / L11, 1 / L11) if L11 else [])
+    pts += _features(-m2 / L21, s / abs(L21)) if L21 else []
+    pts = sorted(set(p for p in pts if -CUT <= p <= CUT))
+    return mpmath.quad(outer, [-mpmath.inf] + pts + [mpmath.inf])
+
+
 def self_mp(act, q, c):
     """``E[sigma(sqrt(q) z + c)^2]`` at the current mpmath precision."""
     q, c = mpmath.mpf(q), mpmath.mpf(c)
     r = mpmath.sqrt(q)
     pts = [-mpmath.inf, -c / r, mpmath.inf] if (q > 0 and act.kinks) else [-mpmath.inf, 0, mpmath.inf]
+    if q > 0 and act.family == "gelu":  # the bend at u = 0 has width 1/r in z
+        pts = [-mpmath.inf] + sorted(set(p for p in _features(-c / r, 1 / r) + [0] if -CUT <= p <= CUT)) + [mpmath.inf]
     return mpmath.quad(lambda z: act.sigma_mp(r * z + c) ** 2 * mpmath.npdf(z), pts)
 
 

@@ -1,11 +1,10 @@
 r"""Accepted range and node counts of the biased quadrature route for activations given as expressions.
 
-For the ``"quadrature"`` family (tanh, softplus, sigmoid, silu, any SymPy expression in ``z``) and
-``gelu`` (``z Phi(z)``, its derivatives written out in ``_bias_kernels._sigma_derivs``) the
+For the ``"quadrature"`` family (tanh, softplus, sigmoid, silu, any SymPy expression in ``z``) the
 mean-derivatives ``M[a, b] = E[sigma^(a)(u1) sigma^(b)(u2)]`` come from ``N x N``-node Gauss-Hermite
 quadrature in the Cholesky factor (``copyavg.numeric._bias_kernels.quadrature_moments``) with the
-derivatives of sigma from ``sympy.diff`` (``copyavg.numeric.series.Compiled``; gelu's in closed
-form). How many nodes a norm
+derivatives of sigma from ``sympy.diff`` (``copyavg.numeric.series.Compiled``). (gelu has a closed
+form, ``copyavg.numeric._bias_gelu``, and the general norm limit.) How many nodes a norm
 needs depends on sigma (tanh has poles at ``u = +-i pi/2``: in the Gauss-Hermite variable they
 approach the real axis like ``1/|w|``), so it is decided per activation at first use, as
 ``copyavg.numeric.series`` does for its norms: for each norm of ``TIER_NORMS`` the fewest node
@@ -61,7 +60,7 @@ def tiers(act) -> tuple:
     Parameters
     ----------
     act : Activation
-        An activation of the ``"quadrature"`` family, or gelu.
+        An activation of the ``"quadrature"`` family.
 
     Returns
     -------
@@ -95,12 +94,12 @@ def _tiers(name: str) -> tuple:
 
 
 def max_norm(act) -> float:
-    """Largest accepted ``|w|`` with biases for a ``"quadrature"`` activation or gelu (0 if none).
+    """Largest accepted ``|w|`` with biases for a ``"quadrature"`` activation (0 if none).
 
     Parameters
     ----------
     act : Activation
-        An activation of the ``"quadrature"`` family, or gelu.
+        An activation of the ``"quadrature"`` family.
 
     Returns
     -------
@@ -122,7 +121,7 @@ def nodes_for(act, norm: float) -> int:
     Parameters
     ----------
     act : Activation
-        An activation of the ``"quadrature"`` family, or gelu.
+        An activation of the ``"quadrature"`` family.
     norm : float
         Largest ``|w|`` (or ``|v|``) of the pairs evaluated.
 
@@ -154,15 +153,15 @@ def norm_limit(act) -> float:
     Returns
     -------
     float
-        ``MAX_NORM``; ``FAMILY_MAX_NORM`` for sin and cos; for the ``"quadrature"`` family and gelu
-        the norm up to which its error estimate is below ``1e-10`` of the scale
-        (``copyavg.numeric._bias_quadrature``, decided at first use).
+        ``MAX_NORM`` (gelu included: closed form); ``FAMILY_MAX_NORM`` for sin and cos; for the
+        ``"quadrature"`` family the norm up to which its error estimate is below ``1e-10`` of the
+        scale (``copyavg.numeric._bias_quadrature``, decided at first use).
 
     Examples
     --------
     >>> from copyavg.numeric.activations import get_activation
-    >>> norm_limit(get_activation("sin")), norm_limit(get_activation("gaussian"))
-    (3.0, 100.0)
+    >>> norm_limit(get_activation("sin")), norm_limit(get_activation("gaussian")), norm_limit(get_activation("gelu"))
+    (3.0, 100.0, 100.0)
     """
     from ._bias_kernels import TIERED_FAMILIES
     from .biased import FAMILY_MAX_NORM, MAX_NORM

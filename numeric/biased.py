@@ -15,15 +15,16 @@ family (``Phi``, ``phi`` and the same function); for hermite2..hermite5, sin and
 cos at ``|w| <= 3`` the error estimate ``_bias_kernels.quadrature_error``, 64 against 48 nodes, is
 below 1e-15). gaussian has a closed form (a Gaussian integral and its Hermite mean-derivatives);
 so do the monomials ``z^p`` (p = 2..5: binomial expansion and Isserlis moments, a polynomial in
-``C11, C22, C12`` and the means, ``copyavg.numeric._bias_monomial``).
-Any activation given as an expression in ``z`` (tanh, softplus, ...) and gelu (``z Phi(z)``, its
-derivatives in closed form; ``|w| <= 3`` with up to 384 nodes per dimension) use the Gauss-Hermite
+``C11, C22, C12`` and the means, ``copyavg.numeric._bias_monomial``) and gelu (``z Phi(z)``:
+``sigma^(a) = u Phi^(a) + a Phi^(a-1)`` and Stein's lemma reduce every mean-derivative to the
+``normal_cdf`` closed form of ``N(m, I + C)`` up to order 6, ``copyavg.numeric._bias_gelu``).
+Any activation given as an expression in ``z`` (tanh, softplus, ...) uses the Gauss-Hermite
 route with sigma's derivatives and a node count and accepted norm decided at first use
 (``copyavg.numeric._bias_quadrature``: error estimate <= 1e-10 of the scale; tanh ``|w| <= 1.5``
 with 512 nodes per dimension, hence much slower). ``_bias_mp.loss_mp`` is an independent mpmath
-reference for the loss. Cost at the
-paper's size (d, k, n) = (51, 50, 25), measured on a loaded machine: erf2 about 20 ms per loss and
-gradient and 0.7 s per Hessian; the quadrature route about 2 s for either (memory bounded by
+reference for the loss. Cost at the paper's size (d, k, n) = (51, 50, 25), measured on a loaded
+machine: erf2 about 20 ms per loss and gradient and 0.7 s per Hessian (gelu: 5 ms and 0.2 s, erf2
+3.5 ms and 0.5 s in the same run); the quadrature route about 2 s for either (memory bounded by
 processing pairs in chunks). Partials in ``C`` are mean-derivatives by
 the heat equation (``dg/dC12 = d^2 g/dm1 dm2``, ``dg/dC11 = 1/2 d^2 g/dm1^2``).
 
@@ -31,7 +32,7 @@ Parameter order of ``hessian`` (and of the flat ``theta``): ``a_1..a_n``, ``w_1`
 then ``c_1..c_n``. With all biases zero the values equal ``Problem``'s (tests/test_biases.py).
 
 Accepted range (``ValueError`` naming the argument outside it): real finite entries; ``|a_i|, |b_j| <= 1e150``;
-``|w_i|, |v_j| <= 100`` (sin, cos: ``<= 3``; expressions in z and gelu: ``_bias_quadrature.norm_limit``) and biases ``|c_i|, |e_j| <= 100`` (``MAX_NORM``, ``MAX_BIAS``): the
+``|w_i|, |v_j| <= 100`` (sin, cos: ``<= 3``; expressions in z: ``_bias_quadrature.norm_limit``) and biases ``|c_i|, |e_j| <= 100`` (``MAX_NORM``, ``MAX_BIAS``): the
 conditional means ``m2 - (C12/C11) m1`` of near-collinear pairs are differences of terms of size
 ``|m| C/C11``, so the absolute rounding error of the kernels can grow like ``eps |m| |w| |v|``
 beyond it. Within the range the kernel and its mean-derivatives up to order 2 agree with 30-digit
@@ -109,14 +110,14 @@ class BiasedProblem:
     b : array_like, shape (k,)
         Teacher outgoing weights, ``|b_j| <= 1e150``.
     V : array_like, shape (k, d)
-        Teacher incoming weights, ``|v_j| <= 100`` (sin, cos: 3; expressions, gelu: ``norm_limit``; non-zero for the kinked
+        Teacher incoming weights, ``|v_j| <= 100`` (sin, cos: 3; expressions in z: ``norm_limit``; non-zero for the kinked
         piecewise-linear activations).
     e : array_like, shape (k,), optional
         Teacher biases, ``|e_j| <= 100``; zeros by default.
     activation : str, default "erf2"
-        erf2, erf, normal_cdf, relu, linear, abs, leaky_relu, gaussian, monomial2..monomial5 (closed forms),
-        hermite2..hermite5,
-        sin, cos, gelu, tanh, softplus, sigmoid, silu or an expression in z (quadrature).
+        erf2, erf, normal_cdf, relu, linear, abs, leaky_relu, gaussian, monomial2..monomial5, gelu
+        (closed forms), hermite2..hermite5, sin, cos, tanh, softplus, sigmoid, silu or an expression
+        in z (quadrature).
 
     Raises
     ------

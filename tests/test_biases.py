@@ -443,7 +443,7 @@ def test_cli_flow_with_biases(capsys):
     assert cli(["flow", "--k", "2", "--n", "1", "--biases", "--teacher-bias", "0.5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == "converged" and out["teacher_bias"] == 0.5 and len(out["c"]) == 1
-    assert out["grad_max"] <= 1e-8
+    assert out["grad_max"] <= 1e-8 and len(out["w_norms"]) == 1 and out["w_norms"][0] > 0
 
 
 @pytest.mark.parametrize("argv, needle", [
