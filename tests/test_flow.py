@@ -336,3 +336,12 @@ def test_results_are_frozen():
     r = gradient_flow(P, a0, W0, max_steps=3)
     with pytest.raises(AttributeError):
         r.status = "x"
+
+
+def test_flow_started_at_a_critical_point_stops_at_once():
+    """The student equal to the teacher (k = n = 2) has gradient exactly 0, below any tol: the flow
+    returns "converged" with no solver step and t unchanged (the start is its end point)."""
+    P = Problem(np.ones(2), np.eye(3)[:2], activation="erf2")
+    r = gradient_flow(P, np.ones(2), np.eye(3)[:2], tol=1e-12)
+    assert r.status == "converged" and r.n_steps == 0 and "at the start" in r.message
+    assert r.grad_max == 0.0

@@ -202,3 +202,33 @@ def test_verify_runs_heavy_checks_only_when_asked(capsys, monkeypatch):
     ran.clear()
     assert main(["verify", "--quiet", "--heavy"]) == 0 and ran == ["light", "heavy"]
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("kind", ["average", "copy"])
+def test_quadrature_profile_gain_is_the_loss_drop_of_the_network(kind):
+    """F(t) = G^2/s of the evidence profiles equals T - min_a L(a, w) of the one-neuron network
+    (tanh, m = 3, |w| = 0.8) from the package loss: L is quadratic in a, so three values give its
+    minimum exactly (to the kernel's ~1e-10 float error, hence the 1e-8 tolerance)."""
+    from copyavg.numeric import loss
+    from copyavg.proofs.one_neuron_quadrature import _profile_F
+
+    m, t = 3, 0.8
+    V, b = np.eye(m + 1)[:m], np.ones(m)
+    w = np.zeros(m + 1)
+    if kind == "average":
+        w[:m] = t / math.sqrt(m)
+    else:
+        w[0] = t
+    L0, L1, L2 = (loss(np.array([a]), w[None, :], b, V, activation="tanh") for a in (0.0, 1.0, 2.0))
+    s = (L2 - 2 * L1 + L0) / 2  # L(a) = T - 2 a G + a^2 s
+    G = (L0 - L1 + s) / 2
+    assert _profile_F("tanh", m, kind)(t) == pytest.approx(G * G / s, rel=1e-8)
+
+
+@pytest.mark.parametrize("name", ["softplus", "silu"])
+def test_relu_limit_at_one_teacher_neuron_is_the_copy(name):
+    """m = 1: the average direction is the copy direction, so both limits are one point; the
+    average route's conditional-mean formula divides by sqrt(1 - 1/m) = 0 there and must not be used.
+    Equal to 1e-12: the same 20-digit quadrature."""
+    avg, copy = relu_limit(name, 1, "average"), relu_limit(name, 1, "copy")
+    assert avg["loss"] == pytest.approx(copy["loss"], rel=1e-12, abs=1e-14)

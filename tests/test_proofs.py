@@ -75,3 +75,13 @@ def test_uncovered_teacher_witness_is_exact():
     # the component is -2 a g3(q, 1, 0) with a = 1, q = 1: -2 (2/pi) / sqrt(2 * 2) = -2/pi
     assert c.status == Status.REFUTED and c.residual.startswith("dL/dw_1 . e_2 = -2/pi")
 
+
+
+def test_ray_refutation_needs_a_positive_weight_and_no_zero_of_f():
+    """The exact ray refutation claims "no point of the ray is critical" only when both hold:
+    f(r) has no positive zero AND dL/da = 0 forces a > 0. With b = (1, -1) the first holds (the
+    zero condition is 3 = 0) but a* changes sign, so it must stay undecided; the certificate's own
+    instance (unequal teacher norms 1, 2, b = 1) has both."""
+    res, ev = ca_critical._ray_exact((1, 2), (1, -1))
+    assert res is None and any("positive real roots (exact): []" in e for e in ev)
+    assert ca_critical._ray_exact((1, 2), (1, 1))[0] is True
