@@ -7,7 +7,8 @@ tests each), so the kill rate is estimated from a uniform random sample of the s
     cr-filter-operators crs.sqlite devtools/cosmic-ray-sample.toml      # drops the excluded operators
     python devtools/mutation_sample.py keep crs.sqlite 150 --seed 0    # keeps a uniform sample of 150
     cosmic-ray exec devtools/cosmic-ray-sample.toml crs.sqlite          # test command: devtools/mutation_tests.py
-    python devtools/mutation_sample.py report crs.sqlite               # kill rate with a 95 % interval
+    python devtools/mutation_sample.py report crs.sqlite --show-survivors
+    python devtools/mutation_sample.py rerun crs.sqlite devtools/cosmic-ray-sample.toml   # after new tests
 
 ``keep`` samples among the mutants the filters left (it records their number, the population, in
 the session table ``sample_meta``) and deletes every other work item, so ``report`` states both. The interval is Wilson's score
@@ -81,6 +82,23 @@ def report(session: str, show: bool) -> None:
             print(f"\n--- {r[0]}:{r[1]} {r[2]}\n{r[5]}")
 
 
+def rerun(session: str, config: str) -> None:
+    """Run the surviving mutants again (after tests were added for them) and store the new results."""
+    from cosmic_ray.config import load_config
+    from cosmic_ray.mutating import mutate_and_test
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome
+
+    cfg = load_config(config)
+    with use_db(session, WorkDB.Mode.open) as db:
+        items = {w.job_id: w for w in db.work_items}
+        again = [job for job, res in db.results if res.test_outcome == TestOutcome.SURVIVED]
+        for i, job in enumerate(again, 1):
+            res = mutate_and_test(items[job].mutations, cfg.test_command, cfg.timeout)
+            db.set_result(job, res)
+            print(f"{i}/{len(again)} {items[job].mutations[0].module_path}: {res.test_outcome.value}", flush=True)
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -91,9 +109,14 @@ def main(argv: list[str]) -> int:
     r = sub.add_parser("report", help="kill rate of the sample with a 95 %% interval")
     r.add_argument("session")
     r.add_argument("--show-survivors", action="store_true")
+    a = sub.add_parser("rerun", help="run the surviving mutants again with the current tests")
+    a.add_argument("session")
+    a.add_argument("config")
     args = ap.parse_args(argv)
     if args.cmd == "keep":
         keep(args.session, args.n, args.seed)
+    elif args.cmd == "rerun":
+        rerun(args.session, args.config)
     else:
         report(args.session, args.show_survivors)
     return 0
