@@ -223,3 +223,19 @@ def test_overlapping_groups_are_not_a_ca_point():
     W[0, [0, 1]] = W[1, [1, 2]] = norm / np.sqrt(2)
     ep = classify_endpoint(np.array([a_avg, a_avg], float), W, 3, "erf2")
     assert ep.kind not in ("ca", "ca-optimal")
+
+
+def test_abs_merges_antiparallel_neurons_and_keeps_the_function():
+    """abs is even: |(-2w).x| = 2|w.x|, so neurons w and -2w are one neuron of output weight
+    a_1 + 2 a_2 (ReLU, not even, keeps them apart); the merged network has the same loss (0 up to
+    rounding: the same function)."""
+    from copyavg.numeric import loss
+
+    a, W = np.array([1.0, 0.5]), np.array([[0.6, 0.8, 0.0], [-1.2, -1.6, 0.0]])
+    b, V = np.ones(2), np.eye(3)[:2]
+    red = effective_network(a, W, "abs")
+    assert red.width == 1 and red.inactive == () and [i for i, _ in red.members[0]] == [0, 1]
+    assert red.a[0] == pytest.approx(2.0, rel=1e-12)  # a_1 + 2 a_2, exactly representable
+    merged = loss(np.array([2.0]), W[:1], b, V, activation="abs")
+    assert loss(a, W, b, V, activation="abs") == pytest.approx(merged, abs=1e-13)
+    assert effective_network(a, W, "relu").width == 2
