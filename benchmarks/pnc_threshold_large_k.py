@@ -6,7 +6,8 @@
 For each k (default: half decades 10⁴ .. 10¹²) the root of ``pnc_margin(k, n)`` is bracketed
 geometrically around a prediction (the previous k's n* times ``(k/k_prev)^0.6``) and refined by
 ``brentq`` to ``1e-7`` relative; above ``k = 10⁷`` the margin is computed in mpmath
-(``copyavg.numeric.thresholds_mp``). Writes ``<out>.json`` (n* per k, timing) and prints:
+(``copyavg.numeric.thresholds_mp``; minutes per k there). Writes ``<out>.json`` (n* per k, timing;
+after every k) and prints:
 
 * the local exponents ``log(n*(k2)/n*(k1)) / log(k2/k1)`` between successive k;
 * a least-squares fit of ``log n* = log A + p log k + log(1 + B k^(-r))`` (free ``p``, ``r``) on
@@ -38,7 +39,13 @@ def threshold(k: int, guess: float, act: str) -> float:
     return float(optimize.brentq(f, lo, hi, xtol=1e-7 * lo, rtol=1e-10))
 
 
-def compute(ks, act: str) -> dict:
+def _write(out_path: str, act: str, runs: dict) -> None:
+    with open(f"{out_path}.json", "w") as fh:
+        json.dump({"activation": act, "runs": {str(k): v for k, v in runs.items()}}, fh, indent=1)
+
+
+def compute(ks, act: str, out_path: str) -> dict:
+    """n* per k; ``<out_path>.json`` is rewritten after every k (an interrupted run keeps its results)."""
     out, prev = {}, None
     for k in ks:
         t0 = time.time()
@@ -48,6 +55,7 @@ def compute(ks, act: str) -> dict:
         prev = (k, n)
         print(f"k = {k:.3g}: n* = {n:.6f}, n*/k = {n / k:.4e}, n*/k^0.6 = {n / k ** 0.6:.6f} "
               f"({out[k]['seconds']} s)", flush=True)
+        _write(out_path, act, out)
     return out
 
 
@@ -85,7 +93,11 @@ def fit(res: dict, k_min: float = 1e6, fixed: bool = False) -> dict:
 def report(res: dict) -> None:
     for k1, k2, p in local_exponents(res):
         print(f"local exponent {k1:.3g} -> {k2:.3g}: {p:.4f}")
+    points = sum(1 for k in res if k >= 1e6)
     for fixed in (False, True):
+        if points < (3 if fixed else 5):
+            print(f"fit skipped: {points} values of k >= 1e6 (needs {3 if fixed else 5})")
+            continue
         f = fit(res, fixed=fixed)
         label = "p = 3/5, r = 1/5 fixed" if fixed else "free p, r"
         print(f"fit n* = A k^p (1 + B k^-r), k >= 1e6, {label}:",
@@ -107,9 +119,7 @@ def main(argv) -> int:
             data = json.load(fh)
         res = {int(k): v["n_star"] for k, v in data["runs"].items()}
     else:
-        runs = compute([int(float(a)) for a in argv[1:]] or KS, act)
-        with open(f"{out}.json", "w") as fh:
-            json.dump({"activation": act, "runs": {str(k): v for k, v in runs.items()}}, fh, indent=1)
+        runs = compute([int(float(a)) for a in argv[1:]] or KS, act, out)
         res = {k: v["n_star"] for k, v in runs.items()}
     report(res)
     return 0
