@@ -105,10 +105,22 @@ def _lsq(A, y):
     return coef, np.sqrt(np.diag(cov))
 
 
+def _large_k(act):
+    """n* of the P-n-C threshold at large k (benchmarks/pnc_threshold_large_k.py), if computed."""
+    import os
+
+    path = f"docs/figures/pnc_threshold_large_k{'' if act == 'erf2' else '_' + act}.json"
+    if not os.path.exists(path):
+        return {}
+    with open(path) as fh:
+        return {int(k): v["n_star"] for k, v in json.load(fh)["runs"].items()}
+
+
 def plot(res, fit, out, act="erf2"):
     ks = np.array(sorted(res))
+    large = _large_k(act)
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    kk = np.logspace(1, np.log10(ks.max()) + 0.3, 200)
+    kk = np.logspace(1, np.log10(max([ks.max(), *large])) + 0.3, 200)
     kf = kk[kk >= 1000]  # the fitted forms only where they were fitted
     for j, which in enumerate(THRESHOLDS):
         col = f"C{j}"
@@ -122,6 +134,15 @@ def plot(res, fit, out, act="erf2"):
             r, b = par["r"][0], par["b"][0]
             ax.semilogx(kf, r + b / kf, "-", color=col, lw=0.8)
             ax.axhline(r, color=col, ls=":", lw=0.8)
+        elif len(large) >= 5:  # the power law fitted on k >= 1e6 (n* = A k^p (1 + B k^-r))
+            from pnc_threshold_large_k import fit as fit_large
+
+            lk = np.array(sorted(large))
+            ax.semilogx(lk, [large[k] / k for k in lk], "s", mfc="none", color=col, ms=4,
+                        label="P-n-C a minimum (mpmath above k = 1e7)")
+            q = {n: v for n, (v, _) in fit_large(large)["params"].items()}
+            kl = kk[kk >= 1e6]  # where it was fitted
+            ax.semilogx(kl, q["A"] * kl ** (q["p"] - 1) * (1 + q["B"] * kl ** -q["r"]), "-", color=col, lw=0.8)
         else:
             ax.semilogx(kf, par["A"][0] * kf ** -par["p"][0], "-", color=col, lw=0.8)
     ax.plot([50] * 3, [0.44, 0.6, 0.8], "kx", ms=8, label="paper's readings at k = 50")
