@@ -232,3 +232,11 @@ def test_relu_limit_at_one_teacher_neuron_is_the_copy(name):
     Equal to 1e-12: the same 20-digit quadrature."""
     avg, copy = relu_limit(name, 1, "average"), relu_limit(name, 1, "copy")
     assert avg["loss"] == pytest.approx(copy["loss"], rel=1e-12, abs=1e-14)
+
+
+def test_gelu_profile_closed_forms_are_the_kernel_exactly():
+    """The exact identities behind one-neuron:gelu (heavy as a whole): Gh, sh, P, Q equal the derived
+    gelu kernel's profile for every m (SymPy, sound zero test)."""
+    from copyavg.proofs.one_neuron_gelu import _forms, _identities
+
+    assert all(ok for _, ok in _identities(*_forms()))

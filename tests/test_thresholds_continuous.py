@@ -103,6 +103,8 @@ def test_bad_input():
         tc.ca_margin(10, 3.5)
     with pytest.raises(ValueError, match="k must be"):
         tc.ca_margin(5, 4.5)
+    with pytest.raises(ValueError, match=r"n must be real in \[5, k - 1\]"):
+        tc.ca_margin(10, 9.5)  # above k - 1: no averaging neuron left
     with pytest.raises(ValueError, match="which must be"):
         tc.threshold(10, "nope", (8, 9))
     with pytest.raises(ValueError, match="no sign change"):

@@ -245,3 +245,16 @@ def test_quadrature_family_profile_optimum_matches_the_sin_closed_form():
         assert abs(sol["a"] - m * math.exp((1 / m - 1) / 2)) < 1e-4
         L = (m * math.sinh(1) - m**2 * math.sinh(1 / m)) / math.e
         assert abs(sol["loss"] - L) < 1e-8 * max(1.0, abs(L))
+
+
+def test_hermite_optimum_statements_name_the_right_optimum():
+    """hermite2: every unit vector of the teacher span is optimal (F <= 2 with equality on the whole
+    unit sphere of the span), so the average is optimal but not unique; hermite3: the l^3 <= l^2
+    bound is tight only at a single non-zero coordinate, so the unique optimum is a copy. Both proved;
+    the two statements must not be swapped."""
+    from copyavg.proofs.universal_one_neuron import one_neuron_optimum
+
+    c2, c3 = one_neuron_optimum("hermite2"), one_neuron_optimum("hermite3")
+    assert c2.status == c3.status == Status.PROVED
+    assert "not the unique optimal direction" in c2.statement and "L* = 2(m - 1)" in c2.statement
+    assert "only at copies" in c3.statement and "L* = (m - 1) 3!" in c3.statement
