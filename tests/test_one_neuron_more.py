@@ -204,11 +204,13 @@ def test_verify_runs_heavy_checks_only_when_asked(capsys, monkeypatch):
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("kind", ["average", "copy"])
-def test_quadrature_profile_gain_is_the_loss_drop_of_the_network(kind):
+@pytest.mark.parametrize("name, kind", [("tanh", "average"), ("softplus", "average"), ("softplus", "copy")])
+def test_quadrature_profile_gain_is_the_loss_drop_of_the_network(name, kind):
     """F(t) = G^2/s of the evidence profiles equals T - min_a L(a, w) of the one-neuron network
-    (tanh, m = 3, |w| = 0.8) from the package loss: L is quadratic in a, so three values give its
-    minimum exactly (to the kernel's ~1e-10 float error, hence the 1e-8 tolerance)."""
+    (m = 3, |w| = 0.8) from the package loss: L is quadratic in a, so three values give its
+    minimum exactly (to the kernel's ~1e-10 float error, hence the 1e-8 tolerance). softplus has
+    a non-zero mean, so the m - 1 teachers orthogonal to a copy contribute to G (for odd tanh they
+    do not)."""
     from copyavg.numeric import loss
     from copyavg.proofs.one_neuron_quadrature import _profile_F
 
@@ -219,10 +221,10 @@ def test_quadrature_profile_gain_is_the_loss_drop_of_the_network(kind):
         w[:m] = t / math.sqrt(m)
     else:
         w[0] = t
-    L0, L1, L2 = (loss(np.array([a]), w[None, :], b, V, activation="tanh") for a in (0.0, 1.0, 2.0))
+    L0, L1, L2 = (loss(np.array([a]), w[None, :], b, V, activation=name) for a in (0.0, 1.0, 2.0))
     s = (L2 - 2 * L1 + L0) / 2  # L(a) = T - 2 a G + a^2 s
     G = (L0 - L1 + s) / 2
-    assert _profile_F("tanh", m, kind)(t) == pytest.approx(G * G / s, rel=1e-8)
+    assert _profile_F(name, m, kind)(t) == pytest.approx(G * G / s, rel=1e-8)
 
 
 @pytest.mark.parametrize("name", ["softplus", "silu"])
