@@ -255,6 +255,13 @@ def _positive_on(f, lo, hi, depth=0, max_depth=30) -> tuple[bool, int]:
     return ok1 and ok2, n1 + n2
 
 
+
+def sin_D2(b):
+    """``D_2(S) = 2 sinh S - S - sinh(sqrt S)^2`` on an arb ball ``b`` (the sin optimum's bound for
+    ``|w|^2 = S >= 1.43``)."""
+    return 2 * b.sinh() - b - b.sqrt().sinh() ** 2
+
+
 def _sin_steps() -> tuple[bool, list[str]]:
     """Global one-neuron optimum for sin (see one_neuron_optimum): the steps and their status."""
     from flint import arb, fmpq
@@ -272,8 +279,7 @@ def _sin_steps() -> tuple[bool, list[str]]:
     with _prec(128):
         y0 = arb(S0).sqrt()
         ok3 = bool(y0 * y0.tanh() < 1)
-        D2 = lambda b: 2 * b.sinh() - b - b.sqrt().sinh() ** 2  # noqa: E731
-        ok4, boxes = _positive_on(D2, S0, fmpq(16))
+        ok4, boxes = _positive_on(sin_D2, S0, fmpq(16))
         ok5 = bool((arb(8).exp() * (arb(8).exp() - arb(1) / 4) - 17) > 0)
     ev = [f"[{'ok' if ok1 else 'UNDECIDED'}] F(w) = G^2/s = e^-1 (sum_j sinh w_j)^2 / sinh(|w|^2) (exact, m = 3 "
           "instance; the same kernel identity for any m): F depends on w through its teacher components w_j and "

@@ -87,6 +87,20 @@ def test_broken_gradient_is_reported(monkeypatch):
     assert not r.ok and "net=" in r.falsifying_example
 
 
+def test_order_dependent_gradient_breaks_permutation_invariance(monkeypatch):
+    """A gradient that depends on the order of the students by 1e-9 relative (far above the 1e-13
+    tolerance of the property, far below any loss check) must falsify permutation_invariance."""
+    real = Problem.loss_and_gradient
+
+    def off(self, a, W):
+        L, ga, gW = real(self, a, W)
+        return L, ga * (1 + 1e-9 * np.arange(len(ga))), gW
+
+    monkeypatch.setattr(Problem, "loss_and_gradient", off)
+    (r,) = run_properties(examples=20, seed=0, names=["permutation_invariance"], activations=["erf2"])
+    assert not r.ok and "net=" in r.falsifying_example
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown properties"):
         run_properties(examples=1, names=["no_such_property"])

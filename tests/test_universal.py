@@ -258,3 +258,18 @@ def test_hermite_optimum_statements_name_the_right_optimum():
     assert c2.status == c3.status == Status.PROVED
     assert "not the unique optimal direction" in c2.statement and "L* = 2(m - 1)" in c2.statement
     assert "only at copies" in c3.statement and "L* = (m - 1) 3!" in c3.statement
+
+
+def test_sin_optimum_bound_is_the_stated_function():
+    """The arb function proved positive on [1.43, 16] for one-neuron-optimum:sin is D_2(S) =
+    2 sinh S - S - sinh(sqrt S)^2 (mpmath at 30 digits; the ball must contain it), and it is
+    negative just below the proof's range start (S = 1), so the range matters."""
+    from flint import arb
+
+    from copyavg.proofs.universal_one_neuron import sin_D2
+
+    with mpmath.workdps(30):
+        for S in (1, 2, 4, 16):  # exact in both; arb's default 53 bits: 1e-12 relative is ample
+            ref = 2 * mpmath.sinh(S) - S - mpmath.sinh(mpmath.sqrt(S)) ** 2
+            assert float(sin_D2(arb(S)).mid()) == pytest.approx(float(ref), rel=1e-12)
+    assert sin_D2(arb(1)) < 0 < sin_D2(arb(2))
