@@ -118,3 +118,22 @@ def test_numeric_direction_is_the_symbolic_one(activation):
 
     assert one_neuron(activation, 3)["direction"] == solution(activation)["direction"]
     assert one_neuron(activation, 1)["direction"] == "average"
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu"])
+def test_arb_E_is_the_symbolic_E(name):
+    """The ball function bisected for E > 0 is the E of the symbolic step (checked exactly there):
+    both at rational s (30-digit mpmath of the SymPy expression; the ball must contain it)."""
+    import sympy as sp
+    from flint import arb, fmpq
+
+    from copyavg.proofs.one_neuron_pl import _E_arb, _arb
+    from copyavg.symbolic.one_neuron import h_fn, piecewise_linear_split
+
+    A2, c = piecewise_linear_split(name)
+    s = sp.Symbol("s", positive=True)
+    E = 2 * A2 * s**2 + 2 * c * s * h_fn(s) + (A2 + c * sp.asin(s)) * (1 - s**2) - 2 * s * (A2 + c * sp.pi / 2)
+    for sv in (sp.Rational(1, 5), sp.Rational(1, 2), sp.Rational(9, 10)):
+        ref = float(sp.N(E.subs(s, sv), 30))
+        ball = _E_arb(arb(fmpq(int(sv.p), int(sv.q))), _arb(A2), _arb(c * sp.pi) / arb.pi())  # c = rational/pi
+        assert abs(float(ball.mid()) - ref) <= 1e-12 * max(1.0, abs(ref))  # 53-bit balls
