@@ -120,3 +120,18 @@ def test_cli_properties(capsys, monkeypatch):
     assert ("loss_zero_at_teacher", "erf2") in failed
     assert all(set(r) >= {"name", "activation", "examples", "failures", "falsifying_example", "seconds"}
                for r in rows)
+
+
+def test_partial_floor_is_the_natural_size_of_each_partial():
+    """The floor under the relative errors of the kernel properties is G0 / prod(c_var), G0 the
+    Cauchy-Schwarz bound sqrt(s(C11) s(C22)) (erf2: s(q) = (2/pi) asin(q/(1 + q))), c_1 = C11 + 1,
+    c_2 = C22 + 1, c_3 = sqrt(c_1 c_2) (erf family shift 1). At C11 = 1, C22 = 3: c = (2, 4, sqrt 8)."""
+    import math
+
+    from copyavg.proofs.property_checks import _partial_floor
+
+    G0 = math.sqrt((2 / math.pi) * math.asin(1 / 2) * (2 / math.pi) * math.asin(3 / 4))
+    c1, c2, c3 = 2.0, 4.0, math.sqrt(8.0)
+    want = [G0, G0 / c1, G0 / c2, G0 / c3, G0 / c1**2, G0 / (c1 * c2), G0 / (c1 * c3), G0 / c2**2,
+            G0 / (c2 * c3), G0 / c3**2]
+    np.testing.assert_allclose(_partial_floor("erf2", 1.0, 3.0, 2), want, rtol=1e-14)  # same float ops
