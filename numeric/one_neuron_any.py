@@ -289,7 +289,11 @@ def _profile_optimum_float(act, mf: float, kind: str, t_max: float) -> dict:
     return {"norm": t, "a": G / s, "loss": T - G * G / s, "boundary": boundary}
 
 
-def one_neuron_any(activation: str, m) -> dict:
+#: activations whose direction evidence is the full-space search of copyavg.numeric.one_neuron_search
+SEARCH_NAMES = ("tanh", "sigmoid", "softplus", "silu")
+
+
+def one_neuron_any(activation: str, m, search_starts: int = 64) -> dict:
     """The one-neuron optimum for the activations without a generated solution (unit teacher).
 
     The average point comes from ``CLOSED_FORMS`` when there is one (else ``profile_optimum``);
@@ -303,6 +307,10 @@ def one_neuron_any(activation: str, m) -> dict:
         A name from ``copyavg.numeric.ACTIVATIONS``.
     m : real
         ``m >= 1``.
+    search_starts : int, default 64
+        For tanh, sigmoid, softplus, silu at integer ``2 <= m <= 200``: random starts of the
+        full-space search (``copyavg.numeric.one_neuron_search.search_evidence``, about 0.1-4 s);
+        0 skips it (the status is then "average vs copy only").
 
     Returns
     -------
@@ -312,7 +320,7 @@ def one_neuron_any(activation: str, m) -> dict:
         ``loss_average`` and ``optimum_status``; ``only_product_fixed`` (monomials: ``a`` is
         ``a |w|^p``, ``norm`` 1; at ``norm = inf``: ``a`` is the limit of ``a |w|``), ``attained``
         (False at ``norm = inf``), ``cosines`` (monomials), ``boundary`` (the search ended at the
-        largest accepted ``|w|``).
+        largest accepted ``|w|``), ``search_gap`` (full-space search: best loss found minus ``loss``).
 
     Raises
     ------
@@ -329,6 +337,8 @@ def one_neuron_any(activation: str, m) -> dict:
 
     act = get_activation(activation)
     mf = _check_m(m)
+    if not (isinstance(search_starts, int) and 0 <= search_starts <= 10**5):
+        raise ValueError(f"search_starts must be an integer in [0, 100000], got {search_starts!r}")
     if act.family == "monomial":
         from .one_neuron_limits import _monomial_solution
 
@@ -362,11 +372,19 @@ def one_neuron_any(activation: str, m) -> dict:
         from .one_neuron_limits import _with_limits
 
         direction, best, avg, status = _with_limits(act.name, mf, direction, best, avg, status)
+    search = None
+    if act.name in SEARCH_NAMES and mf.is_integer() and 2 <= mf <= 200 and search_starts > 0:
+        from .one_neuron_search import search_evidence
+
+        search = search_evidence(act.name, int(mf), best["loss"], starts=search_starts)
+        status = status.replace("numeric evidence (average vs copy only)", search["status"])
     out = {"activation": act.name, "m": m, "teacher_norm": 1.0, "norm": best["norm"], "a": best["a"],
            "loss": best["loss"], "direction": direction, "direction_text": _DIRECTION_TEXT[direction],
            "closed_form": act.name in CLOSED_FORMS and (direction != "copy" or act.name.startswith("hermite")),
            "norm_average": avg["norm"], "a_average": avg["a"], "loss_average": avg["loss"],
            "optimum_status": status}
+    if search is not None:
+        out["search_gap"] = float(search["gap"] if search["gap_limit"] is None else min(search["gap"], search["gap_limit"]))
     if best.get("at_infinity"):
         out.update({"only_product_fixed": True, "attained": False})
     elif best.get("boundary") or avg.get("boundary"):
@@ -424,6 +442,10 @@ def render_table(rows: dict) -> str:
         lines = [f"Optimal direction (m >= 2): {' / '.join(texts)} ({'; '.join(statuses)})."]
         if len(texts) > 1:
             lines.append("By m: " + ", ".join(f"{s['m']}: {s['direction']}" for s in sols if float(s["m"]) > 1) + ".")
+        gaps = [(s["m"], s["search_gap"]) for s in sols if "search_gap" in s]
+        if gaps:
+            lines.append("Full-space search, best loss found minus L*(m) (copyavg.numeric.one_neuron_search; rounding "
+                         "level ~1e-13): " + ", ".join(f"{mm}: {g:.1e}" for mm, g in gaps) + ".")
         out += [f"## {name}", "", *lines, "",
                 "| m | L*(m) | \\|w\\| | a | L average | \\|w\\| average | a average |", "|---|---|---|---|---|---|---|"]
         for s in sols:
