@@ -380,10 +380,10 @@ def one_neuron_any(activation: str, m, search_starts: int = 64) -> dict:
         status = status.replace("numeric evidence (average vs copy only)", search["status"])
         from copyavg.proofs.one_neuron_profile import M_PROFILE
 
-        if int(mf) in M_PROFILE.get(act.name, ()):
-            status += ("; on the average profile the global minimum is proved to lie in t_mid (1 -+ 1e-3), t_mid the "
-                       f"float optimum to 8 decimals (one-neuron-profile:{act.name}, m = "
-                       f"{', '.join(map(str, M_PROFILE[act.name]))})")
+        if act.name in M_PROFILE:
+            status += (f"; at m = {', '.join(map(str, M_PROFILE[act.name]))} the average profile's global minimum is "
+                       f"proved to lie in t_mid (1 -+ 1e-3), t_mid the float optimum to 8 decimals "
+                       f"(one-neuron-profile:{act.name})")
     out = {"activation": act.name, "m": m, "teacher_norm": 1.0, "norm": best["norm"], "a": best["a"],
            "loss": best["loss"], "direction": direction, "direction_text": _DIRECTION_TEXT[direction],
            "closed_form": act.name in CLOSED_FORMS and (direction != "copy" or act.name.startswith("hermite")),

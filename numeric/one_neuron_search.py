@@ -371,8 +371,8 @@ def search_evidence(activation: str, m: int, reported_loss: float, starts: int =
     if activation in ("softplus", "silu"):
         gap_lim = direction_limit_search(activation, m, starts=starts)["gap"]
     below = gap < -GAP_TOL * scale or (gap_lim is not None and gap_lim < -GAP_TOL * scale)
-    text = (f"full-space multi-start in R^(m+1): {starts} random L-BFGS-B starts and {res['structured']} "
-            "two-value family searches")
+    text = (f"full-space multi-start in R^(m+1): {starts} random L-BFGS-B starts and every two-value family "
+            "(r coordinates x, s coordinates y, the rest 0)")
     if activation in ("softplus", "silu"):
         text += f", and {starts} starts for the |w| -> infinity directions"
     text += (": a point below the reported optimum was found (see search_gap)" if below else

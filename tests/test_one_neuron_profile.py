@@ -87,3 +87,16 @@ def test_small_t_lemma_bound_is_an_upper_bound():
         bound = m * c1**2 * a**2 / s_a
     for t in (float(a) / 7, float(a) / 2, float(a)):
         assert _float_F("tanh", m, t) <= float(bound)  # the margin at t = a is ~1e-4 >> the float error
+
+
+@pytest.mark.slow
+@pytest.mark.heavy
+def test_sigmoid_m20_profile_certificate():
+    """The whole certificate at one cheap m (~10 s): proved, and its bracket holds the optimum of the
+    independent float profile (Gauss-Hermite Mehler series, copyavg.numeric.one_neuron_search)."""
+    from copyavg.numeric.one_neuron_search import Problem
+
+    ok, note, data = onp.certify_profile_m("sigmoid", 20)
+    assert ok, note
+    t_float, _ = Problem("sigmoid", 20).average_profile()
+    assert float(data["t1"]) < t_float < float(data["t2"])  # bracket half-width 1.9e-4 >> float error ~1e-7
