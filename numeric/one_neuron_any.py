@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from .activations import get_activation
+from .activations import QUADRATURE_NAMES, get_activation
 from .one_neuron import _check_m
 
 #: the average-profile optimum in closed form: name -> m -> (|w|^2, a, L_average(m)), unit teacher
@@ -289,10 +289,6 @@ def _profile_optimum_float(act, mf: float, kind: str, t_max: float) -> dict:
     return {"norm": t, "a": G / s, "loss": T - G * G / s, "boundary": boundary}
 
 
-#: activations whose direction evidence is the full-space search of copyavg.numeric.one_neuron_search
-SEARCH_NAMES = ("tanh", "sigmoid", "softplus", "silu")
-
-
 def one_neuron_any(activation: str, m, search_starts: int = 64) -> dict:
     """The one-neuron optimum for the activations without a generated solution (unit teacher).
 
@@ -308,9 +304,8 @@ def one_neuron_any(activation: str, m, search_starts: int = 64) -> dict:
     m : real
         ``m >= 1``.
     search_starts : int, default 64
-        For tanh, sigmoid, softplus, silu at integer ``2 <= m <= 200``: random starts of the
-        full-space search (``copyavg.numeric.one_neuron_search.search_evidence``, about 0.1-4 s);
-        0 skips it (the status is then "average vs copy only").
+        tanh, sigmoid, softplus, silu at integer ``2 <= m <= 200``: random starts of the full-space
+        search (``copyavg.numeric.one_neuron_search``, 0.1-4 s); 0 skips it ("average vs copy only").
 
     Returns
     -------
@@ -372,25 +367,17 @@ def one_neuron_any(activation: str, m, search_starts: int = 64) -> dict:
         from .one_neuron_limits import _with_limits
 
         direction, best, avg, status = _with_limits(act.name, mf, direction, best, avg, status)
-    search = None
-    if act.name in SEARCH_NAMES and mf.is_integer() and 2 <= mf <= 200 and search_starts > 0:
-        from .one_neuron_search import search_evidence
+    gap = None
+    if act.name in QUADRATURE_NAMES and mf.is_integer() and 2 <= mf <= 200 and search_starts > 0:
+        from .one_neuron_search import _status_with_search  # full-space search of the direction
 
-        search = search_evidence(act.name, int(mf), best["loss"], starts=search_starts)
-        status = status.replace("numeric evidence (average vs copy only)", search["status"])
-        from copyavg.proofs.one_neuron_profile import M_PROFILE
-
-        if act.name in M_PROFILE:
-            status += (f"; at m = {', '.join(map(str, M_PROFILE[act.name]))} the average profile's global minimum is "
-                       f"proved to lie in t_mid (1 -+ 1e-3), t_mid the float optimum to 8 decimals "
-                       f"(one-neuron-profile:{act.name})")
+        status, gap = _status_with_search(act.name, int(mf), best["loss"], status, search_starts)
     out = {"activation": act.name, "m": m, "teacher_norm": 1.0, "norm": best["norm"], "a": best["a"],
            "loss": best["loss"], "direction": direction, "direction_text": _DIRECTION_TEXT[direction],
            "closed_form": act.name in CLOSED_FORMS and (direction != "copy" or act.name.startswith("hermite")),
            "norm_average": avg["norm"], "a_average": avg["a"], "loss_average": avg["loss"],
            "optimum_status": status}
-    if search is not None:
-        out["search_gap"] = float(search["gap"] if search["gap_limit"] is None else min(search["gap"], search["gap_limit"]))
+    out.update({} if gap is None else {"search_gap": gap})
     if best.get("at_infinity"):
         out.update({"only_product_fixed": True, "attained": False})
     elif best.get("boundary") or avg.get("boundary"):
@@ -448,10 +435,8 @@ def render_table(rows: dict) -> str:
         lines = [f"Optimal direction (m >= 2): {' / '.join(texts)} ({'; '.join(statuses)})."]
         if len(texts) > 1:
             lines.append("By m: " + ", ".join(f"{s['m']}: {s['direction']}" for s in sols if float(s["m"]) > 1) + ".")
-        gaps = [(s["m"], s["search_gap"]) for s in sols if "search_gap" in s]
-        if gaps:
-            lines.append("Full-space search, best loss found minus L*(m) (copyavg.numeric.one_neuron_search; rounding "
-                         "level ~1e-13): " + ", ".join(f"{mm}: {g:.1e}" for mm, g in gaps) + ".")
+        if gaps := ", ".join(f"{s['m']}: {s['search_gap']:.1e}" for s in sols if "search_gap" in s):
+            lines.append(f"Full-space search, best loss found minus L*(m) (rounding level ~1e-13): {gaps}.")
         out += [f"## {name}", "", *lines, "",
                 "| m | L*(m) | \\|w\\| | a | L average | \\|w\\| average | a average |", "|---|---|---|---|---|---|---|"]
         for s in sols:
