@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from .activations import get_activation
+from .activations import QUADRATURE_NAMES, get_activation
 from .one_neuron import _check_m
 
 #: the average-profile optimum in closed form: name -> m -> (|w|^2, a, L_average(m)), unit teacher
@@ -289,7 +289,7 @@ def _profile_optimum_float(act, mf: float, kind: str, t_max: float) -> dict:
     return {"norm": t, "a": G / s, "loss": T - G * G / s, "boundary": boundary}
 
 
-def one_neuron_any(activation: str, m) -> dict:
+def one_neuron_any(activation: str, m, search_starts: int = 64) -> dict:
     """The one-neuron optimum for the activations without a generated solution (unit teacher).
 
     The average point comes from ``CLOSED_FORMS`` when there is one (else ``profile_optimum``);
@@ -303,6 +303,9 @@ def one_neuron_any(activation: str, m) -> dict:
         A name from ``copyavg.numeric.ACTIVATIONS``.
     m : real
         ``m >= 1``.
+    search_starts : int, default 64
+        tanh, sigmoid, softplus, silu at integer ``2 <= m <= 200``: random starts of the full-space
+        search (``copyavg.numeric.one_neuron_search``, 0.1-4 s); 0 skips it ("average vs copy only").
 
     Returns
     -------
@@ -312,7 +315,7 @@ def one_neuron_any(activation: str, m) -> dict:
         ``loss_average`` and ``optimum_status``; ``only_product_fixed`` (monomials: ``a`` is
         ``a |w|^p``, ``norm`` 1; at ``norm = inf``: ``a`` is the limit of ``a |w|``), ``attained``
         (False at ``norm = inf``), ``cosines`` (monomials), ``boundary`` (the search ended at the
-        largest accepted ``|w|``).
+        largest accepted ``|w|``), ``search_gap`` (full-space search: best loss found minus ``loss``).
 
     Raises
     ------
@@ -329,6 +332,8 @@ def one_neuron_any(activation: str, m) -> dict:
 
     act = get_activation(activation)
     mf = _check_m(m)
+    if not (isinstance(search_starts, int) and 0 <= search_starts <= 10**5):
+        raise ValueError(f"search_starts must be an integer in [0, 100000], got {search_starts!r}")
     if act.family == "monomial":
         from .one_neuron_limits import _monomial_solution
 
@@ -362,11 +367,17 @@ def one_neuron_any(activation: str, m) -> dict:
         from .one_neuron_limits import _with_limits
 
         direction, best, avg, status = _with_limits(act.name, mf, direction, best, avg, status)
+    gap = None
+    if act.name in QUADRATURE_NAMES and mf.is_integer() and 2 <= mf <= 200 and search_starts > 0:
+        from .one_neuron_search import _status_with_search  # full-space search of the direction
+
+        status, gap = _status_with_search(act.name, int(mf), best["loss"], status, search_starts)
     out = {"activation": act.name, "m": m, "teacher_norm": 1.0, "norm": best["norm"], "a": best["a"],
            "loss": best["loss"], "direction": direction, "direction_text": _DIRECTION_TEXT[direction],
            "closed_form": act.name in CLOSED_FORMS and (direction != "copy" or act.name.startswith("hermite")),
            "norm_average": avg["norm"], "a_average": avg["a"], "loss_average": avg["loss"],
            "optimum_status": status}
+    out.update({} if gap is None else {"search_gap": gap})
     if best.get("at_infinity"):
         out.update({"only_product_fixed": True, "attained": False})
     elif best.get("boundary") or avg.get("boundary"):
@@ -424,6 +435,8 @@ def render_table(rows: dict) -> str:
         lines = [f"Optimal direction (m >= 2): {' / '.join(texts)} ({'; '.join(statuses)})."]
         if len(texts) > 1:
             lines.append("By m: " + ", ".join(f"{s['m']}: {s['direction']}" for s in sols if float(s["m"]) > 1) + ".")
+        if gaps := ", ".join(f"{s['m']}: {s['search_gap']:.1e}" for s in sols if "search_gap" in s):
+            lines.append(f"Full-space search, best loss found minus L*(m) (rounding level ~1e-13): {gaps}.")
         out += [f"## {name}", "", *lines, "",
                 "| m | L*(m) | \\|w\\| | a | L average | \\|w\\| average | a average |", "|---|---|---|---|---|---|---|"]
         for s in sols:

@@ -10,8 +10,8 @@ certified 1-D integrals, tail and truncation bounds). ``L`` is continuous on ``[
 of ``dL/dt`` (``L`` is differentiable: ``sigma`` is smooth with at most linear growth), lies in
 ``(t1, t2)``, with minimum value ``<= L(t_mid)``.
 
-Whether that minimiser is the unique one on the profile (and the profile's global minimum) is not
-certified: the evidence is a 400-point float scan of ``L`` on ``[1e-3/sqrt m, t_max]`` (float
+Whether that minimiser is the unique one on the profile is not certified (that the profile's global
+minimum lies within a relative 1e-3 of it is, for tanh and sigmoid: ``copyavg.proofs.one_neuron_profile``): the evidence is a 400-point float scan of ``L`` on ``[1e-3/sqrt m, t_max]`` (float
 Hermite series through Gauss-Hermite quadrature) counting its local minima, and for silu and
 softplus the ``|w| -> infinity`` limit. silu from ``m = 3`` has its infimum at ``|w| -> infinity``
 (``copyavg.numeric.one_neuron_limits``); its certificate covers ``m = 2`` only.
@@ -148,8 +148,9 @@ def one_neuron_local(name: str, ms=None) -> Certificate:
             ev.append(f"m = {mv} (not certified): the float grid scan finds {mins} interior local minima of L on "
                       f"[{ends[0][0]:.2e}, {ends[1][0]:g}], L(end) = {ends[1][1]:.10f}; the table reports the |w| -> "
                       "infinity limit (copyavg.numeric.one_neuron_limits), below every searched |w|")
-    ev.append("not certified: that this local minimiser is the unique stationary point of the profile (and its "
-              "global minimum), and that the average is the best direction (one-neuron:" + name
+    ev.append("not certified here: that this local minimiser is the unique stationary point of the profile (and its "
+              "global minimum; one-neuron-profile:NAME, for tanh and sigmoid, certifies that every global minimiser "
+              "lies in t_mid (1 -+ 1e-3)), and that the average is the best direction (one-neuron:" + name
               + " keeps the evidence)")
     ok = all(r for r, _, _ in results)
     return Certificate(

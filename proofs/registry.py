@@ -8,7 +8,8 @@ def all_checks(heavy: bool = False) -> dict:
 
     ``heavy``: also the heavier certificate sets (``copyavg verify --heavy``; ``copyavg derive
     --docs``): the quadrature-family one-neuron evidence and certified local minimisers
-    (``one-neuron-local:*``), one-neuron:gelu at m = 2..20, CA criticality on those local minimisers
+    (``one-neuron-local:*``), the average profiles' global minima (``one-neuron-profile:*``, at
+    ``m = 2``), one-neuron:gelu at m = 2..20, CA criticality on those local minimisers
     (``ca-critical:tanh`` .. ``ca-critical:silu``) and the
     thresholds change points at k = 100 ... 10^4 (``heavy_checks``).
     """
@@ -22,9 +23,10 @@ def all_checks(heavy: bool = False) -> dict:
         checks.update(module.all_checks())
     checks.update(one_neuron_gelu.all_checks(heavy))
     if heavy:
-        from . import one_neuron_hermite
+        from . import one_neuron_hermite, one_neuron_profile
 
         checks.update(one_neuron_hermite.all_checks())
+        checks.update(one_neuron_profile.all_checks())
     for module in (ca_critical, from_loss, ca_decomposition, optimal_ca, universal_ca, ca_critical_more, stability):
         checks.update(module.all_checks())
     if heavy:

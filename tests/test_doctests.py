@@ -29,6 +29,7 @@ MODULES = [
     "copyavg.numeric.one_neuron_any",
     "copyavg.numeric.one_neuron_homog",
     "copyavg.numeric.one_neuron_limits",
+    "copyavg.numeric.one_neuron_search",
     "copyavg.numeric.pnc",
     "copyavg.numeric.oracles",
     "copyavg.numeric.flow",
