@@ -6,7 +6,7 @@
 For each k (default: half decades 10⁴ .. 10¹²) the root of ``pnc_margin(k, n)`` is bracketed
 geometrically around a prediction (the previous k's n* times ``(k/k_prev)^0.6``) and refined by
 ``brentq`` to ``1e-7`` relative; above ``k = 10⁷`` the margin is computed in mpmath
-(``copyavg.numeric.thresholds_mp``; minutes per k there). Writes ``<out>.json`` (n* per k, timing;
+(``copyavg.numeric._thresholds_mp``; minutes per k there). Writes ``<out>.json`` (n* per k, timing;
 after every k) and prints:
 
 * the local exponents ``log(n*(k2)/n*(k1)) / log(k2/k1)`` between successive k;

@@ -13,7 +13,7 @@ real ``N``. So with ``n`` real (``k`` fixed) each threshold is the root of a smo
   of ``B``); positive at a minimum, negative at a saddle;
 * ``pnc_margin``: the same at the P-n-C point, solved at real ``n`` by Newton on the reduced
   equations from the nearest integer solution (for ``k > 10⁷`` polished and evaluated in mpmath,
-  ``copyavg.numeric.thresholds_mp``, up to ``k = 10¹²``);
+  ``copyavg.numeric._thresholds_mp``, up to ``k = 10¹²``);
 * ``loss_gap``: P-n-C loss minus CA loss.
 
 ``threshold(k, which)`` brackets a sign change (integer end points, the values of
@@ -45,8 +45,8 @@ from .one_neuron import average_point
 from .pnc import _balanced
 from .pnc_reduced import _newton, _reduced_gradient, _reduced_hessian, solve_pnc_reduced
 from .symmetry import _pencils, _reduce, symmetry_blocks
-from .thresholds_mp import MAX_K as MP_MAX_K
-from .thresholds_mp import MP_ABOVE, pnc_margin_mp
+from ._thresholds_mp import MAX_K as MP_MAX_K
+from ._thresholds_mp import MP_ABOVE, pnc_margin_mp
 
 __all__ = ["ca_margin", "pnc_margin", "loss_gap", "threshold", "from_rows", "THRESHOLDS", "CA_SADDLE_C", "CA_SADDLE_D",
            "CA_SADDLE_CONSTANTS", "PL_NOTE"]
@@ -211,7 +211,7 @@ def pnc_margin(k: int, n: float, activation: str = "erf2") -> float:
     Parameters
     ----------
     k : int
-        ``6 <= k <= 10¹²`` (above ``10⁷`` in mpmath, ``copyavg.numeric.thresholds_mp``).
+        ``6 <= k <= 10¹²`` (above ``10⁷`` in mpmath, ``copyavg.numeric._thresholds_mp``).
     n : float
         Real student width in ``[4, k - 1]``.
     activation : str, default "erf2"

@@ -249,7 +249,7 @@ def test_mpmath_pnc_margin_equals_float64_where_both_hold():
     """At k = 1e6 float64 still keeps ~10 digits of the margin (cancellation costs log10(k) = 6), so
     the mpmath route (40 digits, Newton-polished point) must agree to 1e-6 relative; both at 2 %
     below the threshold, where the margin is -2.7e-5 (far from 0 relative to either error)."""
-    from copyavg.numeric.thresholds_mp import pnc_margin_mp
+    from copyavg.numeric._thresholds_mp import pnc_margin_mp
 
     k, n = 10**6, 9455.2
     st = tc._pnc(k, n, "erf2")
@@ -269,7 +269,7 @@ def test_pnc_margin_at_1e12_does_not_depend_on_the_working_precision():
     """k = 1e12: 40 and 60 digits give the same margin (to 1e-12 relative: 40 digits lose 12 to
     the class sums and keep ~28), on both sides of the threshold, where float64 has no digit left.
     The two sides are the power law n* = 1.7 k^0.6 (docs/theory.md §8) -/+ 5 %."""
-    from copyavg.numeric import thresholds_mp as tm
+    from copyavg.numeric import _thresholds_mp as tm
 
     k = 10**12
     for n, sign in ((2.62e7, -1), (2.89e7, 1)):
