@@ -273,3 +273,14 @@ def test_sin_optimum_bound_is_the_stated_function():
             ref = 2 * mpmath.sinh(S) - S - mpmath.sinh(mpmath.sqrt(S)) ** 2
             assert float(sin_D2(arb(S)).mid()) == pytest.approx(float(ref), rel=1e-12)
     assert sin_D2(arb(1)) < 0 < sin_D2(arb(2))
+
+
+def test_certified_bracket_refuses_an_end_point_at_the_root():
+    """sin, m = 4: the average optimum is |w| = 1/sqrt(m) = 1/2 exactly, where d/dt log F is 0 and
+    its arb sign undecided: a bracket starting there is not certified (an answer, not an error);
+    [1/4, 1] is."""
+    from copyavg.proofs.universal_one_neuron import certified_bracket
+
+    ok, note = certified_bracket("sin", 4, "average", "1/2", "1")
+    assert ok is False and "signs None, -1" in note
+    assert certified_bracket("sin", 4, "average", "1/4", "1")[0] is True
