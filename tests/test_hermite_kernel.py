@@ -147,3 +147,22 @@ def test_kernel_contains_mpmath_2d_quadrature():
 def test_local_certificates_prove(name):
     c = onh.one_neuron_local(name)
     assert c.status == Status.PROVED, c.evidence
+
+
+def test_linear_growth_constants_bound_each_part():
+    """|part(x)| <= A + B|x| for every x is what the tail bound needs: A must be at least
+    sup |part(x) - B|x||, e.g. softplus's even part log(2 cosh(x/2)) - |x|/2 <= log 2 with equality
+    at 0, so A >= log 2 exactly (checked in arb, not in floats)."""
+    import flint
+    from flint import acb, arb
+
+    old, flint.ctx.prec = flint.ctx.prec, 128  # decides tanh(3) < 1 and log 2 <= A
+    try:
+        for name in hk.NAMES:
+            f, parity, A, B = hk._part(name)
+            for x in ("0", "0.5", "3"):
+                xb = arb(x)
+                assert abs(f(acb(xb), False).real) <= arb(A) + arb(B) * xb, (name, x)
+        assert arb(hk._part("softplus")[2]) >= arb(2).log()
+    finally:
+        flint.ctx.prec = old

@@ -278,3 +278,19 @@ def test_pnc_margin_at_1e12_does_not_depend_on_the_working_precision():
         m40 = tm.scaled_margin("erf2", k, n, tm.polish("erf2", k, n, x0, 40)[0], 40)
         m60 = tm.scaled_margin("erf2", k, n, tm.polish("erf2", k, n, x0, 60)[0], 60)
         assert sign * m40 > 0 and abs(m40 - m60) <= 1e-12 * abs(m60)
+
+
+def test_a_failed_real_n_solve_is_refused(monkeypatch):
+    """When Newton on the reduced equations stalls (here: it returns its start unchanged with
+    max|grad| = 1e-3), the real-n continuation must raise, not hand a non-critical point to the
+    margin."""
+    from copyavg.numeric import pnc_reduced
+
+    monkeypatch.setattr(tc, "_newton", lambda grad, hess, gmax, x, tol, steps: (x, 1e-3))
+    tc._PNC_CACHE.clear()
+    try:
+        with pytest.raises(ValueError, match="no P-n-C point found at real n"):
+            tc.pnc_margin(10, 5.5)
+    finally:
+        tc._PNC_CACHE.clear()
+    assert pnc_reduced._newton is not tc._newton  # only the continuation's solver was replaced
