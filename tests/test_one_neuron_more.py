@@ -242,3 +242,17 @@ def test_gelu_profile_closed_forms_are_the_kernel_exactly():
     from copyavg.proofs.one_neuron_gelu import _forms, _identities
 
     assert all(ok for _, ok in _identities(*_forms()))
+
+
+def test_table_has_the_average_columns_and_they_match_the_closed_form():
+    """gaussian, m = 2 (a copy-like optimum beats the average, so both column groups differ): the
+    average columns are the closed form |w|^2 = 1/(2m - 1), a = m sqrt(m/(2m - 1)),
+    L = m/sqrt 3 + m(m - 1)/2 - m^3/sqrt(4m^2 - 1), to the table's 10 decimals."""
+    from copyavg.numeric.one_neuron_any import one_neuron_any, render_table
+
+    text = render_table({"gaussian": [one_neuron_any("gaussian", 1), one_neuron_any("gaussian", 2)]})
+    row = next(line for line in text.splitlines() if line.startswith("| 2 |"))
+    cells = [float(c) for c in row.strip("|").split("|")[1:]]
+    L = 2 / math.sqrt(3) + 1 - 8 / math.sqrt(15)
+    assert cells[3:] == pytest.approx([L, 1 / math.sqrt(3), 2 * math.sqrt(2 / 3)], abs=1e-9)
+    assert cells[0] < L - 1e-3  # the optimum (columns 1-3) is below the average
