@@ -284,3 +284,15 @@ def test_certified_bracket_refuses_an_end_point_at_the_root():
     ok, note = certified_bracket("sin", 4, "average", "1/2", "1")
     assert ok is False and "signs None, -1" in note
     assert certified_bracket("sin", 4, "average", "1/4", "1")[0] is True
+
+
+@pytest.mark.parametrize("name", ["abs", "leaky_relu"])
+def test_certificate_witness_is_the_gradient_at_the_ca_point(name):
+    """The value the certificate computes (universal_ca._pl_witness) is dL/da_1 at the CA point of
+    partition (1, 2), k = 3, built by copyavg.numeric.one_neuron.ca_configuration: the float
+    gradient agrees to 1e-12 (a few O(1) terms)."""
+    from copyavg.proofs.universal_ca import _pl_witness
+
+    a, W, b, V = ca_configuration(name, (1, 2))
+    ga, _ = gradient(a, W, b, V, name)
+    assert abs(ga[0] - float(_pl_witness(name)[0])) < 1e-12
