@@ -165,3 +165,19 @@ def test_reference_hessian_matches_differences_of_the_mp_gradient(act, a, W, b, 
     R = _ref(a, W, b, V, act)
     F = _fd_hessian(a, W, b, V, act, 90 + 2 * int(np.log10(max(q, 1.0))))
     assert np.max(np.abs(R - F)) <= 1e-15 * np.max(np.abs(R))  # both rounded to float64 once
+
+
+def test_two_product_is_exact():
+    """Dekker's product: p + err equals x y exactly (checked in rationals) for random doubles of
+    mixed sizes, the basis of the minors of near-parallel rows; a broken split leaves an error
+    of order eps |x y| in err, which the rational check sees."""
+    from fractions import Fraction
+
+    from copyavg.numeric._hessian_erf import _two_product
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=200) * 10.0 ** rng.integers(-30, 30, size=200)
+    y = rng.normal(size=200) * 10.0 ** rng.integers(-30, 30, size=200)
+    p, err = _two_product(x, y)
+    for xi, yi, pi, ei in zip(x, y, p, err):
+        assert Fraction(float(pi)) + Fraction(float(ei)) == Fraction(float(xi)) * Fraction(float(yi))
