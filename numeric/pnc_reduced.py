@@ -25,15 +25,22 @@ from .symmetry import _pencils, block_classification, ca_structure, pnc_structur
 __all__ = ["solve_pnc_reduced", "ca_point_reduced"]
 
 
-def _reduced_gradient(window: Window) -> tuple[np.ndarray, float]:
-    """``P^T grad L`` in ``(alpha, beta, gamma, c)`` and ``max|grad L|`` of the full network."""
+def reduced_gradient_entries(window: Window, sqrt=np.sqrt) -> tuple[list, list]:
+    """``P^T grad L`` in ``(alpha, beta, gamma, c)`` and the four distinct entries of ``grad L``
+    (``d/da_c``, ``d/dW_cc``, ``d/dW_c,other copy``, one averaged direction), in the window's
+    number type: float64, or mpmath with ``sqrt=mpmath.sqrt``."""
     st = window.st
     ga, gw = window.gradient(0)
     w, N = st.window, st.N
-    g_other = float(gw[1]) if N >= 2 else 0.0
-    red = np.array([N * float(gw[0]), N * np.sqrt(st.M) * float(gw[w]), N * (N - 1) * g_other, N * float(ga)])
-    gmax = max(abs(float(ga)), abs(float(gw[0])), abs(g_other), abs(float(gw[w])) / np.sqrt(st.M))
-    return red, gmax
+    g_other = gw[1] if N >= 2 else 0
+    root = sqrt(st.M)
+    return [N * gw[0], N * root * gw[w], N * (N - 1) * g_other, N * ga], [ga, gw[0], g_other, gw[w] / root]
+
+
+def _reduced_gradient(window: Window) -> tuple[np.ndarray, float]:
+    """``P^T grad L`` in ``(alpha, beta, gamma, c)`` and ``max|grad L|`` of the full network."""
+    red, entries = reduced_gradient_entries(window)
+    return np.array([float(v) for v in red]), max(abs(float(v)) for v in entries)
 
 
 def _reduced_hessian(st, window=None) -> np.ndarray:
