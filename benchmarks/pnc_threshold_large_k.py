@@ -16,6 +16,7 @@ after every k) and prints:
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -106,20 +107,19 @@ def report(res: dict) -> None:
 
 
 def main(argv) -> int:
-    act, refit = "erf2", False
-    while argv and argv[0].startswith("--"):
-        opt = argv.pop(0)
-        if opt == "--refit":
-            refit = True
-        else:
-            act = opt.split("=", 1)[1]
-    out = argv[0]
+    ap = argparse.ArgumentParser(description="The P-n-C threshold n* at very large k and its power law.")
+    ap.add_argument("--activation", default="erf2", help="erf2 (default) or erf")
+    ap.add_argument("--refit", action="store_true", help="fits only, from <out>.json of an earlier run")
+    ap.add_argument("out", help="output prefix: <out>.json")
+    ap.add_argument("k", nargs="*", type=lambda a: int(float(a)), help="teacher widths (default: 1e4 .. 1e12)")
+    args = ap.parse_args(argv)
+    act, refit, out = args.activation, args.refit, args.out
     if refit:
         with open(f"{out}.json") as fh:
             data = json.load(fh)
         res = {int(k): v["n_star"] for k, v in data["runs"].items()}
     else:
-        runs = compute([int(float(a)) for a in argv[1:]] or KS, act, out)
+        runs = compute(args.k or KS, act, out)
         res = {k: v["n_star"] for k, v in runs.items()}
     report(res)
     return 0

@@ -16,8 +16,8 @@ size of the optimal CA point at n = k - 1 (its smallest over n) is written to th
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import time
 
 import numpy as np
@@ -248,12 +248,10 @@ def main(out, ks, act="erf2", replot=False):
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    act, replot = "erf2", False
-    while args and args[0].startswith("--"):
-        opt = args.pop(0)
-        if opt == "--replot":
-            replot = True
-        else:
-            act = opt.split("=", 1)[1]
-    main(args[0], [int(a) for a in args[1:]] or KS, act, replot)
+    ap = argparse.ArgumentParser(description="The three thresholds at real n against k, fits and figure.")
+    ap.add_argument("--activation", default="erf2", help="erf2 (default), erf or relu")
+    ap.add_argument("--replot", action="store_true", help="figure and fits from <out>.json of an earlier run")
+    ap.add_argument("out", help="output prefix: <out>.json, <out>.png, <out>.svg")
+    ap.add_argument("k", nargs="*", type=int, help="teacher widths (default: the documented list)")
+    args = ap.parse_args()
+    main(args.out, args.k or KS, args.activation, args.replot)
