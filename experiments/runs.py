@@ -19,10 +19,16 @@ teacher the endpoint is ``"unclassified"``. With ``a`` fixed, the reference poin
 those of the trained-``a`` model: a CA type can only match where both coincide (the teacher itself,
 all groups of size 1), and the P-n-C distance is left out; the Hessian type is that of the
 ``W``-``W`` block (``copyavg.numeric.training``).
+
+No wall-clock budget: a run's record must not depend on the load of the machine that made it, so
+``run_one`` sets ``max_wall = inf`` unless the flow options give one (the flow's default, 600 s,
+once stopped a few runs of a loaded machine as ``budget``). The flow is still bounded by its
+deterministic budgets ``t_max`` and ``max_steps``; an interrupted sweep keeps its finished runs.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -117,6 +123,7 @@ def _model(spec: RunSpec, flow_options: dict | None, teacher) -> tuple:
     train = opts.pop("train", "aW")
     a_fixed = float(opts.pop("a_fixed", 1.0))
     opts.pop("teacher_sha256", None)  # provenance: the teacher itself comes in ``teacher``
+    opts.setdefault("max_wall", math.inf)  # not hashed: the default runs keep their flow hash
     if teacher is None:
         b, V = np.ones(spec.k), np.eye(spec.k, spec.d)
     else:

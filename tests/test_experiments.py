@@ -187,3 +187,26 @@ def test_figures_are_reproducible_byte_for_byte(tmp_path):
     for p, q in zip(first, second):
         with open(p, "rb") as f1, open(q, "rb") as f2:
             assert f1.read() == f2.read(), os.path.basename(p)
+
+
+def test_a_run_has_no_wall_clock_budget_and_keeps_its_store_key(monkeypatch):
+    """A sweep record must not depend on the machine's load: run_one gives the flow no wall-clock
+    budget (only the deterministic t_max and max_steps), unless the flow options ask for one, and
+    doing so leaves the default runs' flow hash (their store key) as it was."""
+    import copyavg.numeric.flow as flow
+    from copyavg.experiments.store import flow_hash
+
+    default = {}
+    before = flow_hash(default)
+    seen = []
+    real = flow.flow_and_polish
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("max_wall"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(flow, "flow_and_polish", spy)
+    run_one(RunSpec("erf2", 3, 1, 4, 0), default)
+    run_one(RunSpec("erf2", 3, 1, 4, 0), {"max_wall": 50.0})
+    assert seen == [float("inf"), 50.0]
+    assert default == {} and flow_hash(default) == before == flow_hash(None)
