@@ -7,7 +7,12 @@ gets the exact Jacobian ``-Hessian`` (or, on the matrix-free route, Hessian-vect
 ``copyavg.numeric.flow_krylov``). Driving the ``OdeSolver`` classes that ``solve_ivp`` itself loops
 over lets the flow stop on ``max|dL/dtheta| <= tol`` at an accepted step, on a time budget
 ``t_max``, a step budget and a wall-clock budget, and report divergence (non-finite values or
-``max|theta| > max_norm``) as ``status="diverged"`` rather than returning NaNs. The trajectory is
+``max|theta| > max_norm``) as ``status="diverged"`` rather than returning NaNs. A trial point of
+the implicit solver where the loss cannot be evaluated (a kernel's accepted range, e.g. ``|w| <= 4``
+for the quadrature-based softplus, or an overflow) is not an exit: the solver gets NaN, counts a
+failed Newton iteration and retries a shorter step; only an accepted state out of range, or a
+step size driven to zero, ends the flow as ``"diverged"`` (with the last refusal in the message).
+The trajectory is
 recorded at accepted steps, the first step past each of ``n_save`` log-spaced checkpoints (memory
 ``O(n_save * len(theta))``); recorded points are solver states, not interpolations.
 """
@@ -99,7 +104,8 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
     counts = {"jac": 0}
     route = _route(route, method, N, train)
     kcounts = None
-    fun, jac = _rhs(ev), _jacobian(ev, counts)
+    refusals = _Refusals()
+    fun, jac = _rhs(ev, refusals), _jacobian(ev, counts, refusals)
     traj = _Trajectory(ev, _t0, t_max, opt.n_save)
 
     status, message = None, ""
@@ -123,10 +129,11 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
             except _Diverged as exc:
                 status, message = "diverged", str(exc)
         while status is None:
+            refusals.accepted = solver.y
             try:
                 _solver_step(solver)
             except _Diverged as exc:
-                status, message = "diverged", str(exc)
+                status, message = "diverged", str(exc) + (refusals.reason() if "solver fail" in str(exc) else "")
                 break
             n_steps += 1
             try:
@@ -192,14 +199,42 @@ def _check_options(method, tol, t_max, max_steps, max_wall, rtol, atol, max_norm
     return opt
 
 
-def _rhs(ev: _Evaluator):
-    """The flow's right-hand side ``-grad L(y)``; a non-finite value raises ``_Diverged``."""
+class _Refusals:
+    """Trial points of the implicit solver where the loss could not be evaluated (outside the
+    kernel's accepted range, or an overflow). Such a point is not on the trajectory: the solver
+    treats the non-finite right-hand side as a failed Newton iteration and retries a shorter step.
+    ``accepted`` is the solver's last accepted state; a refusal there is a real exit."""
+
+    def __init__(self):
+        self.accepted = None
+        self.last = None  # (t, reason) of the last refused trial point
+        self.count = 0
+
+    def note(self, t, exc) -> None:
+        self.last = (t, str(exc))
+        self.count += 1
+
+    def at_accepted(self, y) -> bool:
+        return self.accepted is not None and np.array_equal(y, self.accepted)
+
+    def reason(self) -> str:
+        return "" if self.last is None else (f"; the last trial point refused (t = {self.last[0]:.6g}) was "
+                                             f"outside the loss's accepted range: {self.last[1]}")
+
+
+def _rhs(ev: _Evaluator, refusals: _Refusals):
+    """The flow's right-hand side ``-grad L(y)``. A trial point whose loss cannot be evaluated gives
+    NaN, which SciPy's BDF and Radau take as a failed Newton iteration (a shorter step follows);
+    a non-finite gradient at an evaluable point raises ``_Diverged``."""
 
     def fun(t, y):
         try:
             _, g = ev.loss_grad(y)
-        except (ValueError, FloatingPointError) as exc:  # overflow reported by Problem
-            raise _Diverged(f"the loss or gradient is not finite at t = {t:.6g}: {exc}") from None
+        except (ValueError, FloatingPointError) as exc:  # out of the kernel's range, or overflow
+            if refusals.at_accepted(y):
+                raise _Diverged(f"the loss or gradient is not finite at t = {t:.6g}: {exc}") from None
+            refusals.note(t, exc)
+            return np.full(y.shape, np.nan)
         if not np.isfinite(g).all():
             raise _Diverged(f"non-finite gradient at t = {t:.6g}")
         return -g
@@ -207,15 +242,25 @@ def _rhs(ev: _Evaluator):
     return fun
 
 
-def _jacobian(ev: _Evaluator, counts: dict):
-    """The flow's Jacobian ``-Hessian(y)``, counted in ``counts["jac"]``; raises ``_Diverged``."""
+def _jacobian(ev: _Evaluator, counts: dict, refusals: _Refusals):
+    """The flow's Jacobian ``-Hessian(y)``, counted in ``counts["jac"]``. BDF asks for it at a
+    predicted (not accepted) point after a failed Newton iteration; where the Hessian cannot be
+    evaluated there, the one at the last accepted state is used instead (the Jacobian only steers
+    Newton's iteration; the error control does not rely on it). Where that fails too, or at an
+    accepted state, ``_Diverged``."""
 
     def jac(t, y):
         counts["jac"] += 1
         try:
             H = ev.hessian(y)
         except (ValueError, FloatingPointError) as exc:
-            raise _Diverged(f"the Hessian is not finite at t = {t:.6g}: {exc}") from None
+            if refusals.accepted is None or refusals.at_accepted(y):
+                raise _Diverged(f"the Hessian is not finite at t = {t:.6g}: {exc}") from None
+            try:
+                H = ev.hessian(refusals.accepted)
+            except (ValueError, FloatingPointError):
+                raise _Diverged(f"the Hessian is not finite at t = {t:.6g}: {exc}") from None
+            refusals.note(t, exc)
         return np.negative(H, out=H)
 
     return jac
