@@ -23,7 +23,7 @@ import mpmath
 import numpy as np
 
 from ._sym_window import Structure, Window
-from .pnc_reduced import _newton, _reduced_gradient, _reduced_hessian, reduced_gradient_entries
+from .pnc_reduced import _newton, _reduced_gradient, _reduced_hessian, _reduced_gradient_entries
 from .symmetry import _pencils
 
 #: ``pnc_margin`` switches to this route above this k
@@ -49,7 +49,7 @@ def float_start(act: str, k: int, N, guess) -> np.ndarray:
 
 
 def _reduced_gradient_mp(window: Window) -> list:
-    return reduced_gradient_entries(window, mpmath.sqrt)[0]
+    return _reduced_gradient_entries(window, mpmath.sqrt)[0]
 
 
 def polish(act: str, k: int, N, x0, dps: int = DPS, steps: int = 12):

@@ -25,7 +25,7 @@ from .symmetry import _pencils, block_classification, ca_structure, pnc_structur
 __all__ = ["solve_pnc_reduced", "ca_point_reduced"]
 
 
-def reduced_gradient_entries(window: Window, sqrt=np.sqrt) -> tuple[list, list]:
+def _reduced_gradient_entries(window: Window, sqrt=np.sqrt) -> tuple[list, list]:
     """``P^T grad L`` in ``(alpha, beta, gamma, c)`` and the four distinct entries of ``grad L``
     (``d/da_c``, ``d/dW_cc``, ``d/dW_c,other copy``, one averaged direction), in the window's
     number type: float64, or mpmath with ``sqrt=mpmath.sqrt``."""
@@ -39,7 +39,7 @@ def reduced_gradient_entries(window: Window, sqrt=np.sqrt) -> tuple[list, list]:
 
 def _reduced_gradient(window: Window) -> tuple[np.ndarray, float]:
     """``P^T grad L`` in ``(alpha, beta, gamma, c)`` and ``max|grad L|`` of the full network."""
-    red, entries = reduced_gradient_entries(window)
+    red, entries = _reduced_gradient_entries(window)
     return np.array([float(v) for v in red]), max(abs(float(v)) for v in entries)
 
 
