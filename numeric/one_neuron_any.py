@@ -257,24 +257,17 @@ def profile_optimum(activation: str, m, kind: str = "average", dps: int = 30, t_
 
 def _profile_optimum_float(act, mf: float, kind: str, t_max: float) -> dict:
     """``profile_optimum`` in float64 through ``pair_kernel`` (the quadrature family: its kernel
-    carries an error bound of 1e-10 of its scale, so the loss is good to about that, and the
-    maximiser to about its square root); the search stops at the family's accepted norm."""
-    from scipy.optimize import minimize_scalar
+    carries an error bound of 1e-10 of its scale, so the loss is good to about that). The maximiser
+    is the root of ``D = 2 G' s - G s'`` (``F' = G D / s^2``; ``G'``, ``s'`` from the kernel's first
+    partials), bracketed by the grid: good to about the kernel's error over ``|D'|``, where
+    maximising ``F`` itself would only find it to about the square root of that. The search stops at
+    the family's accepted norm."""
+    from scipy.optimize import brentq, minimize_scalar
 
     from .kernels import pair_kernel
 
     t_max = min(t_max, float(act.params.get("max_norm", t_max)))
-    one = np.ones(1)
-
-    def parts(t):
-        q = np.array([t * t])
-        if kind == "average":
-            G = mf * pair_kernel(act.name, q, one, one * (t / math.sqrt(mf)))[0]
-        else:
-            G = pair_kernel(act.name, q, one, one * t)[0] + (mf - 1) * pair_kernel(act.name, q, one, 0 * one)[0]
-        return float(G), float(pair_kernel(act.name, q, q, q)[0])
-
-    F = lambda t: (lambda G, s: G * G / s)(*parts(t))  # noqa: E731
+    F = lambda t: (lambda G, s: G * G / s)(*_profile_parts(act.name, mf, kind, t)[::2])  # noqa: E731
     lo = 1e-3 / math.sqrt(mf)
     grid = [lo * (t_max / lo) ** (i / 119) for i in range(120)]
     vals = [F(t) for t in grid]
@@ -282,11 +275,37 @@ def _profile_optimum_float(act, mf: float, kind: str, t_max: float) -> dict:
     boundary = i in (0, len(grid) - 1)
     t = grid[i]
     if not boundary:
-        t = float(minimize_scalar(lambda x: -F(x), bounds=(grid[i - 1], grid[i + 1]), method="bounded",
-                                  options={"xatol": 1e-12}).x)
-    G, s = parts(t)
+        def D(x):
+            G, dG, s, ds = _profile_parts(act.name, mf, kind, x)
+            return 2 * dG * s - G * ds
+
+        a, b = grid[i - 1], grid[i + 1]
+        if D(a) > 0 > D(b):
+            t = brentq(D, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps)
+        else:  # no sign change in the kernel's derivative within its error: maximise F instead
+            t = float(minimize_scalar(lambda x: -F(x), bounds=(a, b), method="bounded", options={"xatol": 1e-12}).x)
+    G, _, s, _ = _profile_parts(act.name, mf, kind, t)
+    one = np.ones(1)
     T = mf * float(pair_kernel(act.name, one, one, one)[0]) + mf * (mf - 1) * float(pair_kernel(act.name, one, one, 0 * one)[0])
     return {"norm": t, "a": G / s, "loss": T - G * G / s, "boundary": boundary}
+
+
+def _profile_parts(name: str, mf: float, kind: str, t: float) -> tuple:
+    """``(G, G', s, s')`` of the average or copy profile at ``|w| = t`` (float64, ``pair_kernel``
+    with its first partials ``g1 = dg/dC11``, ``g3 = dg/dC12``): average ``G = m g(t^2, 1, t/sqrt m)``;
+    copy ``G = g(t^2, 1, t) + (m - 1) g(t^2, 1, 0)``; ``s = g(t^2, t^2, t^2)``."""
+    from .kernels import pair_kernel
+
+    one, q = np.ones(1), np.array([t * t])
+    if kind == "average":
+        g, g1, _, g3 = (float(x[0]) for x in pair_kernel(name, q, one, one * (t / math.sqrt(mf)), order=1))
+        G, dG = mf * g, mf * (2 * t * g1 + g3 / math.sqrt(mf))
+    else:
+        g, g1, _, g3 = (float(x[0]) for x in pair_kernel(name, q, one, one * t, order=1))
+        h, h1, _, _ = (float(x[0]) for x in pair_kernel(name, q, one, 0 * one, order=1))
+        G, dG = g + (mf - 1) * h, 2 * t * g1 + g3 + (mf - 1) * 2 * t * h1
+    s, s1, s2, s3 = (float(x[0]) for x in pair_kernel(name, q, q, q, order=1))
+    return G, dG, s, 2 * t * (s1 + s2 + s3)
 
 
 def one_neuron_any(activation: str, m, search_starts: int = 64) -> dict:

@@ -256,3 +256,44 @@ def test_table_has_the_average_columns_and_they_match_the_closed_form():
     L = 2 / math.sqrt(3) + 1 - 8 / math.sqrt(15)
     assert cells[3:] == pytest.approx([L, 1 / math.sqrt(3), 2 * math.sqrt(2 / 3)], abs=1e-9)
     assert cells[0] < L - 1e-3  # the optimum (columns 1-3) is below the average
+
+
+_SMOOTH = {
+    "softplus": (lambda z: np.logaddexp(0, z), lambda z: 1 / (1 + np.exp(-z))),
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))) ** 2),
+    "tanh": (np.tanh, lambda z: 1 / np.cosh(z) ** 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SMOOTH))
+def test_quadrature_family_average_optimum_to_the_kernels_accuracy(name):
+    """The average-profile maximiser of the quadrature family, against the root of
+    ``D = 2 G' s - G s'`` by tensor Gauss-Hermite quadrature (200 x 200 nodes, no pair kernel; the
+    integrands are smooth, so the rule is exact to ~1e-14 here). The kernel's error bound is 1e-10
+    of its scale and ``|D'| = O(1)``, so |w| and a must agree to ~1e-10 (1e-9 allowed); maximising
+    F itself found |w| only to ~4e-8. At m = 1 the optimum is the teacher: |w| = a = 1."""
+    from scipy.optimize import brentq
+
+    from copyavg.numeric.one_neuron_any import profile_optimum
+
+    f, df = _SMOOTH[name]
+    x, w = np.polynomial.hermite_e.hermegauss(200)
+    w = w / w.sum()
+    Z, U = np.meshgrid(x, x, indexing="ij")
+    with np.errstate(under="ignore"):  # the outermost weights are below 1e-300
+        WW = np.outer(w, w)
+    one = profile_optimum(name, 1)
+    assert one["norm"] == pytest.approx(1, abs=1e-12) and one["a"] == pytest.approx(1, abs=1e-12)
+    m = 2
+    with np.errstate(under="ignore", over="ignore"):
+        FV = f((Z + U) / np.sqrt(2))  # the teacher neuron correlated 1/sqrt(m) with w
+
+    def D(t):
+        with np.errstate(under="ignore", over="ignore"):  # exp of the outermost nodes: harmless
+            G, dG = m * np.sum(WW * f(t * Z) * FV), m * np.sum(WW * Z * df(t * Z) * FV)
+            s, ds = w @ f(t * x) ** 2, 2 * w @ (f(t * x) * df(t * x) * x)
+        return 2 * dG * s - G * ds, G / s
+
+    sol = profile_optimum(name, m)
+    t = brentq(lambda t: D(t)[0], 0.8 * sol["norm"], 1.2 * sol["norm"], xtol=1e-15)
+    assert sol["norm"] == pytest.approx(t, rel=1e-9) and sol["a"] == pytest.approx(D(t)[1], rel=1e-9)
