@@ -131,9 +131,9 @@ def gradient_flow(problem: Problem, a0, W0, *, method: str = "BDF", tol: float =
         while status is None:
             refusals.accepted = solver.y
             try:
-                _solver_step(solver)
+                _solver_step(solver, refusals)
             except _Diverged as exc:
-                status, message = "diverged", str(exc) + (refusals.reason() if "solver fail" in str(exc) else "")
+                status, message = "diverged", str(exc)
                 break
             n_steps += 1
             try:
@@ -208,11 +208,9 @@ class _Refusals:
     def __init__(self):
         self.accepted = None
         self.last = None  # (t, reason) of the last refused trial point
-        self.count = 0
 
     def note(self, t, exc) -> None:
         self.last = (t, str(exc))
-        self.count += 1
 
     def at_accepted(self, y) -> bool:
         return self.accepted is not None and np.array_equal(y, self.accepted)
@@ -311,14 +309,15 @@ def _start_solver(fun, jac, t0, y0, t_max, problem, n, *, route, method, factori
     return solver, None
 
 
-def _solver_step(solver) -> None:
-    """One step of the solver; any failure is raised as ``_Diverged``."""
+def _solver_step(solver, refusals: _Refusals) -> None:
+    """One step of the solver; any failure is raised as ``_Diverged`` (a failed step names the last
+    trial point refused, the usual cause of a step size driven to zero)."""
     try:
         msg = solver.step()
     except (np.linalg.LinAlgError, FloatingPointError) as exc:
-        raise _Diverged(f"solver failure at t = {solver.t:.6g}: {exc}") from None
+        raise _Diverged(f"solver failure at t = {solver.t:.6g}: {exc}{refusals.reason()}") from None
     if solver.status == "failed":
-        raise _Diverged(f"solver failed at t = {solver.t:.6g}: {msg}")
+        raise _Diverged(f"solver failed at t = {solver.t:.6g}: {msg}{refusals.reason()}")
 
 
 def _accepted_state(solver, ev: _Evaluator):

@@ -267,7 +267,7 @@ def _profile_optimum_float(act, mf: float, kind: str, t_max: float) -> dict:
     from .kernels import pair_kernel
 
     t_max = min(t_max, float(act.params.get("max_norm", t_max)))
-    F = lambda t: (lambda G, s: G * G / s)(*_profile_parts(act.name, mf, kind, t)[::2])  # noqa: E731
+    F = lambda t: (lambda G, s: G * G / s)(*_profile_parts(act.name, mf, kind, t, deriv=False)[::2])  # noqa: E731
     lo = 1e-3 / math.sqrt(mf)
     grid = [lo * (t_max / lo) ** (i / 119) for i in range(120)]
     vals = [F(t) for t in grid]
@@ -284,28 +284,35 @@ def _profile_optimum_float(act, mf: float, kind: str, t_max: float) -> dict:
             t = brentq(D, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps)
         else:  # no sign change in the kernel's derivative within its error: maximise F instead
             t = float(minimize_scalar(lambda x: -F(x), bounds=(a, b), method="bounded", options={"xatol": 1e-12}).x)
-    G, _, s, _ = _profile_parts(act.name, mf, kind, t)
+    G, _, s, _ = _profile_parts(act.name, mf, kind, t, deriv=False)
     one = np.ones(1)
     T = mf * float(pair_kernel(act.name, one, one, one)[0]) + mf * (mf - 1) * float(pair_kernel(act.name, one, one, 0 * one)[0])
     return {"norm": t, "a": G / s, "loss": T - G * G / s, "boundary": boundary}
 
 
-def _profile_parts(name: str, mf: float, kind: str, t: float) -> tuple:
+def _profile_parts(name: str, mf: float, kind: str, t: float, deriv: bool = True) -> tuple:
     """``(G, G', s, s')`` of the average or copy profile at ``|w| = t`` (float64, ``pair_kernel``
     with its first partials ``g1 = dg/dC11``, ``g3 = dg/dC12``): average ``G = m g(t^2, 1, t/sqrt m)``;
-    copy ``G = g(t^2, 1, t) + (m - 1) g(t^2, 1, 0)``; ``s = g(t^2, t^2, t^2)``."""
+    copy ``G = g(t^2, 1, t) + (m - 1) g(t^2, 1, 0)``; ``s = g(t^2, t^2, t^2)``. ``deriv=False``:
+    ``(G, None, s, None)`` from the kernel values alone."""
     from .kernels import pair_kernel
 
     one, q = np.ones(1), np.array([t * t])
+    order = 1 if deriv else 0
+
+    def kernel(C11, C22, C12):
+        out = pair_kernel(name, C11, C22, C12, order=order)
+        return tuple(float(x[0]) for x in out) if deriv else (float(out[0]), 0.0, 0.0, 0.0)
+
     if kind == "average":
-        g, g1, _, g3 = (float(x[0]) for x in pair_kernel(name, q, one, one * (t / math.sqrt(mf)), order=1))
+        g, g1, _, g3 = kernel(q, one, one * (t / math.sqrt(mf)))
         G, dG = mf * g, mf * (2 * t * g1 + g3 / math.sqrt(mf))
     else:
-        g, g1, _, g3 = (float(x[0]) for x in pair_kernel(name, q, one, one * t, order=1))
-        h, h1, _, _ = (float(x[0]) for x in pair_kernel(name, q, one, 0 * one, order=1))
+        g, g1, _, g3 = kernel(q, one, one * t)
+        h, h1, _, _ = kernel(q, one, 0 * one)
         G, dG = g + (mf - 1) * h, 2 * t * g1 + g3 + (mf - 1) * 2 * t * h1
-    s, s1, s2, s3 = (float(x[0]) for x in pair_kernel(name, q, q, q, order=1))
-    return G, dG, s, 2 * t * (s1 + s2 + s3)
+    s, s1, s2, s3 = kernel(q, q, q)
+    return (G, dG, s, 2 * t * (s1 + s2 + s3)) if deriv else (G, None, s, None)
 
 
 def one_neuron_any(activation: str, m, search_starts: int = 64) -> dict:
